@@ -1,0 +1,1 @@
+"""Apps: `build_app(name, ...)` composes widgets into pages (testable without Voila)."""

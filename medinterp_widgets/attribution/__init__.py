@@ -1,0 +1,1 @@
+"""Attribution engine: CAM family, gradient methods, perturbation methods, sanity checks."""

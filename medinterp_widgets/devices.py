@@ -1,0 +1,19 @@
+"""Pick the torch device: CUDA when present, else Apple MPS, else CPU; `--device` overrides."""
+
+from __future__ import annotations
+
+import torch
+
+
+def resolve_device(requested: str | torch.device | None = None) -> torch.device:
+    """Return ``requested`` as a torch.device, or the best available one when it is None/'auto'."""
+    if requested is not None and str(requested) != "auto":
+        device = torch.device(requested)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(f"--device {requested} asked for CUDA, but torch.cuda.is_available() is False")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")

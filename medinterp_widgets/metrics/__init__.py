@@ -1,0 +1,1 @@
+"""Metrics: segmentation, classification, attribution overlap, group statistics."""

@@ -1,0 +1,1 @@
+"""Models built from scratch (no torchvision): GapFCN, UNet, VGGClassifier, AlexNetClassifier."""

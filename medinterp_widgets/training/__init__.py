@@ -1,0 +1,1 @@
+"""Training engine: Trainer with events, losses (incl. heatmap loss), schedules, checkpoints, sweeps."""

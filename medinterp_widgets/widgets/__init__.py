@@ -1,0 +1,1 @@
+"""ipywidgets + bokeh views. State lives in traitlets; numerics come from the core layers."""
