@@ -30,8 +30,8 @@ def read_dicom(path: str | os.PathLike, *, require_spacing: bool = True) -> Volu
     path = os.fspath(path)
     dataset = open_dataset(path)
     frames = frames_of(path, dataset)
-    volume = assemble(frames, header_metadata(path, dataset), where=path, require_spacing=require_spacing)
-    return volume
+    with wrap_errors(path, "cannot build the volume"):
+        return assemble(frames, header_metadata(path, dataset), where=path, require_spacing=require_spacing)
 
 
 def _candidate_files(folder: Path) -> list[Path]:
@@ -118,4 +118,5 @@ def read_dicom_series(
     metadata["skipped"] = skipped
     if skipped:
         warnings.warn(f"{folder}: skipped {len(skipped)} unreadable files, e.g. {skipped[0][0]}: {skipped[0][1]}", stacklevel=2)
-    return assemble(frames, metadata, where=str(folder), require_spacing=require_spacing)
+    with wrap_errors(folder, "cannot build the volume"):
+        return assemble(frames, metadata, where=str(folder), require_spacing=require_spacing)
