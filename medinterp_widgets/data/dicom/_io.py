@@ -63,7 +63,11 @@ def transfer_syntax(dataset: Dataset) -> UID | None:
 
 def _require_decoder(path: str, syntax: UID | None) -> None:
     """Raise a named error when a compressed syntax has no installed decoder, saying which plugin would."""
-    if syntax is None or not syntax.is_compressed:
+    if syntax is None:
+        return
+    if not syntax.is_transfer_syntax:
+        raise DicomReadError(path, f"TransferSyntaxUID {syntax!s} is not a transfer syntax pydicom knows")
+    if not syntax.is_compressed:
         return
     try:
         decoder = get_decoder(syntax)
@@ -79,10 +83,10 @@ def _require_decoder(path: str, syntax: UID | None) -> None:
 def decode_pixels(path: str | os.PathLike, dataset: Dataset) -> np.ndarray:
     """Stored pixel values, shaped (frames, rows, cols[, samples]); pydicom turns YBR colour into RGB."""
     path = os.fspath(path)
-    if not any(k in dataset for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
-        raise DicomReadError(path, "missing PixelData (7FE0,0010): expected an image")
-    _require_decoder(path, transfer_syntax(dataset))
     with wrap_errors(path, "cannot decode PixelData"):
+        if not any(k in dataset for k in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+            raise DicomReadError(path, "missing PixelData (7FE0,0010): expected an image")
+        _require_decoder(path, transfer_syntax(dataset))
         pixels = dataset.pixel_array
         frames = int(dataset.get("NumberOfFrames") or 1)
         samples = int(dataset.get("SamplesPerPixel") or 1)

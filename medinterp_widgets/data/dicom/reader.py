@@ -28,9 +28,9 @@ def read_dicom(path: str | os.PathLike, *, require_spacing: bool = True) -> Volu
     metadata["spacing_assumed"]) when PixelSpacing is missing.
     """
     path = os.fspath(path)
-    dataset = open_dataset(path)
-    frames = frames_of(path, dataset)
-    with wrap_errors(path, "cannot build the volume"):
+    with wrap_errors(path, "cannot read"):  # safety net: nothing but DicomReadError leaves
+        dataset = open_dataset(path)
+        frames = frames_of(path, dataset)
         return assemble(frames, header_metadata(path, dataset), where=path, require_spacing=require_spacing)
 
 
