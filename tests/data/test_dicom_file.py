@@ -137,3 +137,9 @@ def test_rgb_becomes_luminance_and_is_flagged(testdata):
     volume = read_dicom(testdata("SC_rgb.dcm"), require_spacing=False)
     assert isinstance(volume, Volume) and volume.axes == ("y", "x") and volume.array.dtype == np.float32
     assert "luminance" in volume.metadata["converted_to_gray"]
+
+
+def test_classic_multiframe_with_grid_offsets_is_a_z_stack(testdata):
+    volume = read_dicom(testdata("rtdose.dcm"))  # 15 frames, GridFrameOffsetVector 0, 5, ..., 70 mm
+    assert volume.axes == ("z", "y", "x") and volume.array.shape == (15, 10, 10)
+    assert volume.spacing == pytest.approx((5.0, 10.0, 10.0))

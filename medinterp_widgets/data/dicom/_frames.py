@@ -147,6 +147,17 @@ def _to_gray(pixels: np.ndarray) -> np.ndarray:
     return pixels[..., :3].astype(np.float32) @ _LUMA_WEIGHTS
 
 
+def _grid_positions(dataset: Dataset, n_frames: int) -> list[tuple[float, ...]] | None:
+    """Frame positions of classic multi-frame volumes (RT dose): IPP + GridFrameOffsetVector[i] * normal."""
+    offsets = plain(dataset.get("GridFrameOffsetVector"))
+    origin = _floats(dataset.get("ImagePositionPatient"), 3)
+    orientation = _floats(dataset.get("ImageOrientationPatient"), 6)
+    if not isinstance(offsets, list) or len(offsets) != n_frames or origin is None or orientation is None:
+        return None
+    normal = np.cross(orientation[:3], orientation[3:])
+    return [tuple(float(v) for v in np.asarray(origin) + float(offset) * normal) for offset in offsets]
+
+
 def frames_of(path: str, dataset: Dataset) -> list[Frame]:
     """All frames of one parsed file, rescaled, each with its own geometry and timing."""
     pixels = decode_pixels(path, dataset)  # (frames, rows, cols[, samples])
@@ -155,6 +166,7 @@ def frames_of(path: str, dataset: Dataset) -> list[Frame]:
     with wrap_errors(path, "cannot read frame geometry"):
         instance = int(_optional_number(dataset.get("InstanceNumber")) or 0)
         top_trigger = _optional_number(dataset.get("TriggerTime"))
+        grid = _grid_positions(dataset, pixels.shape[0]) if "PerFrameFunctionalGroupsSequence" not in dataset else None
         frames = []
         for i in range(pixels.shape[0]):
             trigger = _optional_number(lookup(dataset, "NominalCardiacTriggerDelayTime", i))
@@ -164,7 +176,7 @@ def frames_of(path: str, dataset: Dataset) -> list[Frame]:
                     pixels=_rescale(pixels[i], dataset, i),
                     source=path,
                     frame_index=i,
-                    position=_floats(lookup(dataset, "ImagePositionPatient", i), 3),
+                    position=grid[i] if grid else _floats(lookup(dataset, "ImagePositionPatient", i), 3),
                     orientation=_floats(lookup(dataset, "ImageOrientationPatient", i), 6),
                     spacing=pixel_spacing(dataset, i),
                     instance=instance,
