@@ -94,7 +94,8 @@ def _dicom_path(study_folder: Path, number: int) -> Path:
     for name in (f"{number}.dcm", f"IM-0001-{number:04d}.dcm"):
         if (study_folder / name).is_file():
             return study_folder / name
-    raise DataFormatError(study_folder / f"{number}.dcm", f"no DICOM for contour file number {number} in {study_folder}")
+    missing = study_folder / f"{number}.dcm"
+    raise DataFormatError(missing, f"no DICOM for contour file number {number} in {study_folder}")
 
 
 def _cine_index(metadata: dict) -> tuple[int | None, int | None]:
@@ -105,7 +106,9 @@ def _cine_index(metadata: dict) -> tuple[int | None, int | None]:
     return (instance - 1) % phases, (instance - 1) // phases
 
 
-def _load_slice(root: Path, study_id: str, contour_id: str, number: int, inner: Path, outer: Path | None) -> SunnybrookSlice:
+def _load_slice(
+    root: Path, study_id: str, contour_id: str, number: int, inner: Path, outer: Path | None
+) -> SunnybrookSlice:
     dicom = _dicom_path(root / "dicoms" / study_id, number)
     volume = read_dicom(dicom)
     if volume.axes != ("y", "x"):
@@ -129,7 +132,9 @@ def _load_slice(root: Path, study_id: str, contour_id: str, number: int, inner: 
     )
 
 
-def load_sunnybrook(root: str | os.PathLike, *, skip_bad: bool = False, studies: list[str] | None = None) -> SunnybrookSlices:
+def load_sunnybrook(
+    root: str | os.PathLike, *, skip_bad: bool = False, studies: list[str] | None = None
+) -> SunnybrookSlices:
     """Every inner-contoured slice of every study in ``root/link.csv`` (or of ``studies``).
 
     A missing contour folder, DICOM or malformed file raises its named error (`DataFormatError`,
@@ -144,7 +149,8 @@ def load_sunnybrook(root: str | os.PathLike, *, skip_bad: bool = False, studies:
         inner_files = _contour_files(contour_folder / "i-contours", "i")
         outer_files = _contour_files(contour_folder / "o-contours", "o")
         if not inner_files:
-            problem = DataFormatError(contour_folder / "i-contours", f"no IM-*-NNNN-icontour-manual.txt for study {study_id}")
+            folder = contour_folder / "i-contours"
+            problem = DataFormatError(folder, f"no IM-*-NNNN-icontour-manual.txt for study {study_id}")
             if not skip_bad:
                 raise problem
             skipped.append((problem.path, problem.problem))
@@ -156,7 +162,9 @@ def load_sunnybrook(root: str | os.PathLike, *, skip_bad: bool = False, studies:
                     raise
                 skipped.append((error.path, error.problem))
     if skipped:
-        warnings.warn(f"{root}: skipped {len(skipped)} Sunnybrook pairs, e.g. {skipped[0][0]}: {skipped[0][1]}", stacklevel=2)
+        first_path, first_reason = skipped[0]
+        message = f"{root}: skipped {len(skipped)} Sunnybrook pairs, e.g. {first_path}: {first_reason}"
+        warnings.warn(message, stacklevel=2)
     return SunnybrookSlices(slices, skipped)
 
 
@@ -165,7 +173,9 @@ def split_studies(study_ids, *, val_fraction: float = 0.2, seed: int = 0) -> tup
     unique = sorted(set(study_ids))
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    n_val = 0 if len(unique) < 2 or val_fraction == 0 else min(len(unique) - 1, max(1, round(val_fraction * len(unique))))
+    n_val = 0
+    if len(unique) >= 2 and val_fraction > 0:
+        n_val = min(len(unique) - 1, max(1, round(val_fraction * len(unique))))
     order = np.random.default_rng(seed).permutation(len(unique))
     val = sorted(unique[i] for i in order[:n_val])
     return [s for s in unique if s not in val], val
@@ -184,7 +194,9 @@ class SunnybrookDataset(Dataset):
     slices on both sides.
     """
 
-    def __init__(self, slices, *, split: str = "all", val_fraction: float = 0.2, seed: int = 0, normalize=minmax_normalize):
+    def __init__(
+        self, slices, *, split: str = "all", val_fraction: float = 0.2, seed: int = 0, normalize=minmax_normalize
+    ):
         if split not in ("train", "val", "all"):
             raise ValueError(f"split must be 'train', 'val' or 'all', got {split!r}")
         train_ids, val_ids = split_studies([s.study_id for s in slices], val_fraction=val_fraction, seed=seed)

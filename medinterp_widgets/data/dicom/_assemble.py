@@ -26,7 +26,8 @@ def _describe(groups: dict[Any, list[Frame]]) -> str:
     parts = []
     for value, members in groups.items():
         names = sorted({f.source for f in members})
-        shown = ", ".join(names[:_SHOW_FILES]) + (f" (+{len(names) - _SHOW_FILES} more)" if len(names) > _SHOW_FILES else "")
+        more = f" (+{len(names) - _SHOW_FILES} more)" if len(names) > _SHOW_FILES else ""
+        shown = ", ".join(names[:_SHOW_FILES]) + more
         parts.append(f"{value}: {shown}")
     return "; ".join(parts)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 
 from medinterp_widgets.data.dicom._io import decode_pixels, transfer_syntax, wrap_errors
 
@@ -55,14 +56,14 @@ class Frame:
 
 def plain(value: Any) -> Any:
     """A pydicom element value as plain Python (str / int / float / list)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if value is None or type(value) in (bool, int, float, str):
         return value
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+    if isinstance(value, (list, tuple, MultiValue)):
         return [plain(v) for v in value]
-    for cast in (int, float):
+    for cast in (int, float):  # pydicom's IS / DSfloat / DSdecimal subclass these
         if isinstance(value, cast):
             return cast(value)
-    return str(value)
+    return str(value)  # UID, PersonName, bytes-free text
 
 
 def _item(dataset: Dataset, container: str, frame: int, group: str) -> Dataset | None:
@@ -120,7 +121,8 @@ def window_presets(dataset: Dataset, frame: int = 0) -> list[dict[str, Any]]:
     if centers is None or widths is None:
         return []
     names = plain(lookup(dataset, "WindowCenterWidthExplanation", frame))
-    centers, widths = [centers] if not isinstance(centers, list) else centers, [widths] if not isinstance(widths, list) else widths
+    centers = centers if isinstance(centers, list) else [centers]
+    widths = widths if isinstance(widths, list) else [widths]
     names = names if isinstance(names, list) else [names] * len(centers)
     presets = []
     for i, (center, width) in enumerate(zip(centers, widths)):

@@ -76,7 +76,8 @@ def _require_decoder(path: str, syntax: UID | None) -> None:
     if not decoder.is_available:
         plugins = "; ".join(decoder.missing_dependencies) or "a pydicom pixel-data plugin"
         raise DicomReadError(
-            path, f"compressed transfer syntax {syntax.name} ({syntax}) has no decoder installed; install one of: {plugins}"
+            path,
+            f"compressed transfer syntax {syntax.name} ({syntax}) has no decoder installed; install one of: {plugins}",
         )
 
 

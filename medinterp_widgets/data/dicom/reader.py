@@ -35,7 +35,9 @@ def read_dicom(path: str | os.PathLike, *, require_spacing: bool = True) -> Volu
 
 
 def _candidate_files(folder: Path) -> list[Path]:
-    files = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".") and p.name.upper() != "DICOMDIR"]
+    files = [
+        p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".") and p.name.upper() != "DICOMDIR"
+    ]
     return sorted(files, key=lambda p: (len(p.parts), str(p.parent), len(p.name), p.name))
 
 
@@ -70,7 +72,8 @@ def _pick_series(folder: Path, datasets: dict[str, Dataset], series_uid: str | N
             raise DicomReadError(folder, f"no file has SeriesInstanceUID {series_uid}; present: {listing}")
         return by_series[series_uid]
     if len(by_series) > 1:
-        raise DicomReadError(folder, f"mixed series ({len(by_series)} SeriesInstanceUIDs), pass series_uid= to pick one: {listing}")
+        problem = f"mixed series ({len(by_series)} SeriesInstanceUIDs), pass series_uid= to pick one: {listing}"
+        raise DicomReadError(folder, problem)
     return next(iter(by_series.values()))
 
 
@@ -117,6 +120,8 @@ def read_dicom_series(
     metadata = {k: v for k, v in header_metadata(first, chosen[first]).items() if k not in _PER_FILE_KEYS}
     metadata["skipped"] = skipped
     if skipped:
-        warnings.warn(f"{folder}: skipped {len(skipped)} unreadable files, e.g. {skipped[0][0]}: {skipped[0][1]}", stacklevel=2)
+        first_path, first_reason = skipped[0]
+        message = f"{folder}: skipped {len(skipped)} unreadable files, e.g. {first_path}: {first_reason}"
+        warnings.warn(message, stacklevel=2)
     with wrap_errors(folder, "cannot build the volume"):
         return assemble(frames, metadata, where=str(folder), require_spacing=require_spacing)
