@@ -5,6 +5,7 @@ in those pixel units (sub-pixel values allowed). A pixel belongs to the mask whe
 inside the polygon or on its boundary (scikit-image `polygon2mask`). `mask_to_contour` traces the
 0.5 iso-line of the mask (scikit-image `find_contours`, marching squares): it runs half-way between
 inside and outside pixel centres, so no pixel centre lies on it and mask -> contour -> mask is exact.
+Foreground pixels touching only diagonally belong to one component (8-connectivity).
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def mask_to_contour(mask: np.ndarray, *, all_components: bool = False) -> np.nda
     if mask.ndim != 2:
         raise ValueError(f"mask must be 2-D (rows, cols), got shape {mask.shape}")
     padded = np.pad(mask.astype(bool), 1).astype(np.float32)  # closes boundaries at the image edge
-    outer = [c - 1.0 for c in find_contours(padded, 0.5) if _signed_area_rc(c) < 0]  # back to unpadded (row, col)
+    traced = find_contours(padded, 0.5, fully_connected="high")  # 8-connected foreground, as OpenCV
+    outer = [c - 1.0 for c in traced if _signed_area_rc(c) < 0]  # back to unpadded (row, col)
     outer.sort(key=lambda c: _signed_area_rc(c))  # most negative = largest first
     contours_xy = [c[:, ::-1].copy() for c in outer]  # (row, col) -> (x, y)
     if all_components:

@@ -42,6 +42,13 @@ def test_mask_to_contour_runs_between_pixel_centres():
     assert contour[:, 1].min() == 0.5 and contour[:, 1].max() == 3.5  # y: rows 1..3 +- 0.5
 
 
+def test_diagonal_neighbours_are_one_component():
+    mask = np.eye(6, dtype=bool)
+    contours = mask_to_contour(mask, all_components=True)
+    assert len(contours) == 1
+    np.testing.assert_array_equal(contour_to_mask(contours[0], mask.shape), mask)
+
+
 def test_components_holes_edges_and_empty():
     mask = np.zeros((20, 20), bool)
     mask[0:8, 0:8] = True  # touches the image edge
@@ -65,6 +72,7 @@ def test_mask_contour_mask_is_exact_for_convex_blobs(center, radii, angle):
     mask[ellipse(center[0], center[1], radii[0], radii[1], shape=SHAPE, rotation=angle)] = True
     if not mask.any():
         return
+    assert len(mask_to_contour(mask, all_components=True)) == 1  # thin diagonal runs stay one component
     again = contour_to_mask(mask_to_contour(mask), SHAPE)
     assert _iou(mask, again) == 1.0
 

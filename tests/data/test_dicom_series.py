@@ -82,3 +82,15 @@ def test_missing_or_empty_folder(tmp_path, make_path):
     with pytest.raises(DicomReadError) as caught:
         read_dicom_series(target)
     assert str(target) in str(caught.value)
+
+
+def test_files_without_position_cannot_join_a_positioned_stack(make_series, testdata):
+    import pydicom
+
+    folder = make_series(n_slices=2, n_phases=1)
+    dataset = pydicom.dcmread(folder / "f000.dcm")
+    del dataset.ImagePositionPatient
+    dataset.save_as(folder / "f000.dcm")
+    with pytest.raises(DicomReadError, match="ImagePositionPatient") as caught:
+        read_dicom_series(folder)
+    assert "f000.dcm" in str(caught.value)

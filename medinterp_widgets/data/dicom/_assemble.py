@@ -50,6 +50,7 @@ def check_consistent(frames: list[Frame], where: str) -> None:
     _check_same(frames, where, "image size (rows, cols)", lambda f: f.pixels.shape)
     _check_same(frames, where, "ImageOrientationPatient", lambda f: _rounded(f.orientation))
     _check_same(frames, where, "PixelSpacing", lambda f: _rounded(f.spacing))
+    _check_same(frames, where, "having an ImagePositionPatient", lambda f: f.position is not None)
 
 
 def _direction(orientation: tuple[float, ...] | None) -> np.ndarray:
