@@ -60,7 +60,7 @@ def test_skip_bad_reports_unreadable_files(make_series, series_tools):
     with pytest.raises(DicomReadError) as caught:
         read_dicom_series(folder)
     assert str(folder) in str(caught.value)
-    with pytest.warns(UserWarning, match="skipped 2"):
+    with pytest.warns(UserWarning, match="skipped 2 files"):
         volume = read_dicom_series(folder, skip_bad=True, series_uid=None)
     skipped = dict(volume.metadata["skipped"])
     assert set(skipped) == {str(folder / "notes.txt"), str(folder / "broken.dcm")}
@@ -94,3 +94,16 @@ def test_files_without_position_cannot_join_a_positioned_stack(make_series, test
     with pytest.raises(DicomReadError, match="ImagePositionPatient") as caught:
         read_dicom_series(folder)
     assert "f000.dcm" in str(caught.value)
+
+
+def test_skip_bad_drops_incomplete_positions_and_odd_frames(make_series, series_tools):
+    folder = make_series(n_slices=3, n_phases=2)
+    series_tools.write_frame(folder / "odd.dcm", slice_index=1, phase=2, rows=32)  # wrong size
+    series_tools.write_frame(folder / "lonely.dcm", slice_index=7, phase=0)  # a position with 1 phase
+    with pytest.raises(DicomReadError, match="image size"):
+        read_dicom_series(folder)
+    with pytest.warns(UserWarning, match="skipped 2 files"):
+        volume = read_dicom_series(folder, skip_bad=True)
+    assert volume.array.shape == (2, 3, 64, 64)
+    reasons = dict(volume.metadata["skipped"])
+    assert "image size" in reasons[str(folder / "odd.dcm")] and "1 frames" in reasons[str(folder / "lonely.dcm")]

@@ -8,7 +8,7 @@ then trigger time, then InstanceNumber.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 import numpy as np
@@ -32,25 +32,38 @@ def _describe(groups: dict[Any, list[Frame]]) -> str:
     return "; ".join(parts)
 
 
-def _check_same(frames: list[Frame], where: str, what: str, key) -> None:
-    """All frames must agree on ``key(frame)`` (rounded); otherwise name the files of each variant."""
+def _majority(frames: list[Frame], where: str, what: str, key, skipped: list | None) -> list[Frame]:
+    """Frames agreeing on ``key(frame)``. A disagreement raises a `DicomReadError` naming the files of
+    each variant, or (``skipped`` given) keeps the most common variant and reports the others there."""
     groups: dict[Any, list[Frame]] = defaultdict(list)
     for frame in frames:
         groups[key(frame)].append(frame)
-    if len(groups) > 1:
+    if len(groups) <= 1:
+        return frames
+    if skipped is None:
         raise DicomReadError(where, f"inconsistent series: frames differ in {what}: {_describe(groups)}")
+    kept = max(groups, key=lambda value: len(groups[value]))
+    for value, members in groups.items():
+        if value != kept:
+            skipped.extend((f.source, f"{what} is {value}, the series has {kept}") for f in members)
+    return groups[kept]
 
 
 def _rounded(values: tuple[float, ...] | None) -> tuple[float, ...] | None:
     return None if values is None else tuple(round(v / _GEOMETRY_TOLERANCE) * _GEOMETRY_TOLERANCE + 0.0 for v in values)
 
 
-def check_consistent(frames: list[Frame], where: str) -> None:
-    """Same image size, orientation and pixel spacing throughout, or a `DicomReadError` naming files."""
-    _check_same(frames, where, "image size (rows, cols)", lambda f: f.pixels.shape)
-    _check_same(frames, where, "ImageOrientationPatient", lambda f: _rounded(f.orientation))
-    _check_same(frames, where, "PixelSpacing", lambda f: _rounded(f.spacing))
-    _check_same(frames, where, "having an ImagePositionPatient", lambda f: f.position is not None)
+def consistent_frames(frames: list[Frame], where: str, skipped: list | None = None) -> list[Frame]:
+    """Frames sharing image size, orientation, pixel spacing and position presence (see `_majority`)."""
+    checks = (
+        ("image size (rows, cols)", lambda f: f.pixels.shape),
+        ("ImageOrientationPatient", lambda f: _rounded(f.orientation)),
+        ("PixelSpacing", lambda f: _rounded(f.spacing)),
+        ("having an ImagePositionPatient", lambda f: f.position is not None),
+    )
+    for what, key in checks:
+        frames = _majority(frames, where, what, key, skipped)
+    return frames
 
 
 def _direction(orientation: tuple[float, ...] | None) -> np.ndarray:
@@ -108,23 +121,48 @@ def _in_plane_spacing(frames: list[Frame], require_spacing: bool, metadata: dict
     return (1.0, 1.0)
 
 
-def assemble(frames: list[Frame], metadata: dict[str, Any], *, where: str, require_spacing: bool = True) -> Volume:
-    """Frames -> Volume with axes (y,x), (z,y,x), (t,y,x) or (t,z,y,x) as the geometry calls for."""
-    if not frames:
-        raise DicomReadError(where, "no image frames to assemble")
-    check_consistent(frames, where)
-    metadata = dict(metadata)
-    direction = _direction(frames[0].orientation)
-    groups = _position_groups(frames, direction[:, 2])
-    counts = sorted({len(g) for g in groups})
-    if len(counts) > 1:
+def _complete_positions(groups: list[list[Frame]], where: str, skipped: list | None) -> list[list[Frame]]:
+    """Slice positions holding the usual number of phases; others raise, or are reported in ``skipped``."""
+    counts = Counter(len(g) for g in groups)
+    if len(counts) <= 1:
+        return groups
+    if skipped is None:
         detail = {f"slice {i}": len(g) for i, g in enumerate(groups)}
         raise DicomReadError(where, f"inconsistent series: slice positions hold different numbers of phases {detail}")
+    usual = counts.most_common(1)[0][0]
+    for group in groups:
+        if len(group) != usual:
+            skipped.extend((f.source, f"its slice position has {len(group)} frames, the others {usual}") for f in group)
+    return [g for g in groups if len(g) == usual]
+
+
+def assemble(
+    frames: list[Frame],
+    metadata: dict[str, Any],
+    *,
+    where: str,
+    require_spacing: bool = True,
+    drop_outliers: bool = False,
+) -> Volume:
+    """Frames -> Volume with axes (y,x), (z,y,x), (t,y,x) or (t,z,y,x) as the geometry calls for.
+
+    ``drop_outliers=True`` leaves out frames that do not fit the series (odd size / orientation /
+    spacing, incomplete slice positions) and lists them in metadata["skipped"] instead of raising.
+    """
+    if not frames:
+        raise DicomReadError(where, "no image frames to assemble")
+    metadata = dict(metadata)
+    skipped = list(metadata.get("skipped", [])) if drop_outliers else None
+    frames = consistent_frames(frames, where, skipped)
+    direction = _direction(frames[0].orientation)
+    groups = _complete_positions(_position_groups(frames, direction[:, 2]), where, skipped)
     phases = [sorted(g, key=_phase_key) for g in groups]  # [slice][phase]
-    grid = [[phases[z][t] for z in range(len(groups))] for t in range(counts[0])]  # [phase][slice]
+    grid = [[phases[z][t] for z in range(len(groups))] for t in range(len(groups[0]))]  # [phase][slice]
     array = np.stack([np.stack([f.pixels for f in row]) for row in grid])  # (t, z, rows, cols)
     dy, dx = _in_plane_spacing(frames, require_spacing, metadata)
     gap = _slice_gap(groups, direction[:, 2], metadata)
+    if skipped is not None:
+        metadata["skipped"] = skipped
     metadata["files"] = [[f.source for f in row] for row in grid]
     metadata["trigger_times"] = [[f.trigger_time for f in row] for row in grid]
     metadata["instance_numbers"] = [[f.instance for f in row] for row in grid]

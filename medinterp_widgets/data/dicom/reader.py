@@ -101,8 +101,9 @@ def read_dicom_series(
     Frames are sorted along the slice normal, and the frames sharing a position are the cine phases
     (ordered by trigger time, then InstanceNumber). Spacing is (slice gap, dy, dx) in mm. Several
     SeriesInstanceUIDs raise a `DicomReadError` listing them unless ``series_uid`` picks one. With
-    ``skip_bad=True`` unreadable files are skipped, listed in metadata["skipped"] as (path, reason)
-    and announced with a warning.
+    ``skip_bad=True`` unreadable files, and frames that do not fit the series (odd size, orientation
+    or spacing; slice positions missing phases), are left out, listed in metadata["skipped"] as
+    (path, reason) and announced with a warning.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -119,9 +120,10 @@ def read_dicom_series(
     first = next(iter(chosen))
     metadata = {k: v for k, v in header_metadata(first, chosen[first]).items() if k not in _PER_FILE_KEYS}
     metadata["skipped"] = skipped
-    if skipped:
-        first_path, first_reason = skipped[0]
-        message = f"{folder}: skipped {len(skipped)} unreadable files, e.g. {first_path}: {first_reason}"
-        warnings.warn(message, stacklevel=2)
     with wrap_errors(folder, "cannot build the volume"):
-        return assemble(frames, metadata, where=str(folder), require_spacing=require_spacing)
+        volume = assemble(frames, metadata, where=str(folder), require_spacing=require_spacing, drop_outliers=skip_bad)
+    if volume.metadata["skipped"]:
+        first_path, first_reason = volume.metadata["skipped"][0]
+        count = len(volume.metadata["skipped"])
+        warnings.warn(f"{folder}: skipped {count} files, e.g. {first_path}: {first_reason}", stacklevel=2)
+    return volume
