@@ -59,7 +59,7 @@ def testdata():
     """Path of a file bundled with pydicom / pydicom-data, by name."""
 
     def get(name: str) -> str:
-        path = get_testdata_file(name)
+        path = get_testdata_file(name, download=False)  # pydicom-data or pydicom itself; never the network
         if path is None:
             pytest.skip(f"pydicom test file {name} not installed")
         return path
