@@ -192,7 +192,8 @@ def frames_of(path: str, dataset: Dataset) -> list[Frame]:
 def header_metadata(path: str, dataset: Dataset) -> dict[str, Any]:
     """Useful header fields as plain values, window presets and colour/inversion flags."""
     with wrap_errors(path, "cannot read header"):
-        meta = {k: plain(dataset.get(k)) for k in HEADER_KEYWORDS if dataset.get(k) not in (None, "")}
+        values = {k: lookup(dataset, k) for k in HEADER_KEYWORDS}  # frame 0's functional groups first
+        meta = {k: plain(v) for k, v in values.items() if v is not None}
         syntax = transfer_syntax(dataset)
         if syntax is not None:
             meta["TransferSyntaxUID"] = str(syntax)
