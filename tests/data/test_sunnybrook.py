@@ -135,5 +135,8 @@ def test_real_full_study_is_a_cine_stack(real_dataset):
     assert volume.spacing[1:] == pytest.approx((1.367188, 1.367188)) and 5 < volume.spacing[0] < 15
     triggers = np.array(volume.metadata["trigger_times"])  # (phases, slices)
     assert (np.diff(triggers, axis=0) > 0).all()
+    for k in (1, slices - 1):  # index -> mm lands on the file's own ImagePositionPatient
+        position = read_dicom(volume.metadata["files"][0][k]).origin
+        np.testing.assert_allclose(volume.index_to_mm((k, 0, 0)), position, atol=0.01)
     one = read_dicom(folder / "1.dcm")
     assert one.array.dtype == np.int16 and one.spacing == pytest.approx((1.367188, 1.367188))
