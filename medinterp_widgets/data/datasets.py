@@ -144,12 +144,16 @@ def split_by_group(dataset, val_fraction: float = 0.2, seed: int = 0,
                    strata: Sequence[Hashable] | None = None) -> tuple[Subset, Subset]:
     """(train, val) Subsets of a dataset with ``.groups``: no group on both sides (see ``patient_split``)."""
     train_ids, val_ids = patient_split(dataset.groups, val_fraction, seed, strata)
-    return Subset(dataset, select_indices(dataset.groups, train_ids)), Subset(dataset, select_indices(dataset.groups, val_ids))
+    return _subset(dataset, train_ids), _subset(dataset, val_ids)
 
 
-def fold_subsets(dataset, k: int = 5, seed: int = 0, strata: Sequence[Hashable] | None = None) -> list[tuple[Subset, Subset]]:
+def fold_subsets(
+    dataset, k: int = 5, seed: int = 0, strata: Sequence[Hashable] | None = None
+) -> list[tuple[Subset, Subset]]:
     """k (train, val) Subset pairs for group-level cross-validation (see ``patient_folds``)."""
-    return [
-        (Subset(dataset, select_indices(dataset.groups, train)), Subset(dataset, select_indices(dataset.groups, val)))
-        for train, val in patient_folds(dataset.groups, k, seed, strata)
-    ]
+    return [(_subset(dataset, train), _subset(dataset, val)) for train, val in patient_folds(dataset.groups, k, seed, strata)]
+
+
+def _subset(dataset, group_ids) -> Subset:
+    """The items of ``dataset`` whose group is in ``group_ids``."""
+    return Subset(dataset, select_indices(dataset.groups, group_ids))

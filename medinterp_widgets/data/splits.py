@@ -2,7 +2,8 @@
 
 Every item of a data set carries a group key (ACDC patient, mouse, COVID-CT source paper). Splits are
 drawn over the *unique* keys, so all items of one patient land on the same side. ``strata`` (one
-value per id, e.g. the class label) keeps each stratum's share similar on both sides.
+value per id, e.g. the class label) keeps each stratum's share similar on both sides. K-fold
+splits use scikit-learn's ``StratifiedGroupKFold``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 
 import numpy as np
+from sklearn.model_selection import StratifiedGroupKFold
 
 
 def _unique_groups(ids: Sequence[Hashable], strata: Sequence[Hashable] | None) -> dict[Hashable, list]:
@@ -23,7 +25,8 @@ def _unique_groups(ids: Sequence[Hashable], strata: Sequence[Hashable] | None) -
         if owner.setdefault(group, stratum) != stratum:
             raise ValueError(f"group {group!r} has items in two strata ({owner[group]!r}, {stratum!r})")
         by_stratum.setdefault(stratum, set()).add(group)
-    return {stratum: sorted(groups, key=str) for stratum, groups in sorted(by_stratum.items(), key=lambda kv: str(kv[0]))}
+    ordered = sorted(by_stratum.items(), key=lambda pair: str(pair[0]))
+    return {stratum: sorted(groups, key=str) for stratum, groups in ordered}
 
 
 def patient_split(
@@ -51,24 +54,29 @@ def patient_split(
 def patient_folds(
     ids: Sequence[Hashable], k: int = 5, seed: int = 0, strata: Sequence[Hashable] | None = None
 ) -> list[tuple[list, list]]:
-    """K-fold cross-validation over unique ids: a list of k (train_ids, val_ids) pairs.
+    """K-fold cross-validation over groups: a list of k (train_ids, val_ids) pairs.
 
-    Each id is in exactly one val fold; within each stratum the shuffled ids are dealt round-robin,
-    so fold sizes differ by at most one group per stratum.
+    ``ids`` has one entry per item, so folds are balanced by item count (and by stratum share when
+    ``strata`` is given): scikit-learn's ``StratifiedGroupKFold`` with shuffled groups. Each id is in
+    exactly one val fold.
     """
     if k < 2:
         raise ValueError(f"k must be at least 2, got {k}")
-    rng = np.random.default_rng(seed)
-    folds: list[list] = [[] for _ in range(k)]
-    offset = 0
-    for groups in _unique_groups(ids, strata).values():
-        if len(groups) < k and strata is None:
-            raise ValueError(f"{len(groups)} groups cannot fill {k} folds")
-        for position, index in enumerate(rng.permutation(len(groups))):
-            folds[(offset + position) % k].append(groups[index])
-        offset += len(groups)
-    every = [g for fold in folds for g in fold]
-    return [(sorted(set(every) - set(fold), key=str), sorted(fold, key=str)) for fold in folds]
+    _unique_groups(ids, strata)  # checks lengths and that no group spans two strata
+    keys = np.array([str(i) for i in ids])
+    labels = np.zeros(len(keys), dtype=int)
+    if strata is not None:
+        labels = np.unique(np.array([str(s) for s in strata]), return_inverse=True)[1]
+    if len(set(keys)) < k:
+        raise ValueError(f"{len(set(keys))} groups cannot fill {k} folds")
+    by_key = {str(i): i for i in ids}
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    folds = []
+    for train_index, val_index in splitter.split(np.zeros(len(keys)), labels, groups=keys):
+        train = sorted({by_key[key] for key in keys[train_index]}, key=str)
+        val = sorted({by_key[key] for key in keys[val_index]}, key=str)
+        folds.append((train, val))
+    return folds
 
 
 def select_indices(item_ids: Sequence[Hashable], chosen: Sequence[Hashable]) -> list[int]:

@@ -21,9 +21,11 @@ def make_acdc(root, train=("patient001_frame01_slice_1", "patient001_frame01_sli
     rng = np.random.default_rng(0)
     (root / "data").mkdir(parents=True)
     for name in train:
-        _write(root / "data" / f"{name}.h5", rng.random((12, 10), dtype=np.float32), rng.integers(0, 4, (12, 10), dtype=np.uint8))
+        image, label = rng.random((12, 10), dtype=np.float32), rng.integers(0, 4, (12, 10), dtype=np.uint8)
+        _write(root / "data" / f"{name}.h5", image, label)
     for name in val:
-        _write(root / "data" / f"{name}.h5", rng.random((3, 12, 10), dtype=np.float32), rng.integers(0, 4, (3, 12, 10), dtype=np.uint8))
+        image, label = rng.random((3, 12, 10), dtype=np.float32), rng.integers(0, 4, (3, 12, 10), dtype=np.uint8)
+        _write(root / "data" / f"{name}.h5", image, label)
     (root / "train_slices.list").write_text("\n".join(train) + "\n")
     (root / "val.list").write_text("\n".join(val) + "\n")
     return root
