@@ -140,6 +140,7 @@ class MouseBrainSliceDataset(Dataset):
         sample["mask"] = torch.from_numpy(mask.astype(np.int64))  # (H, W)
         return sample
 
+
 def split_by_group(dataset, val_fraction: float = 0.2, seed: int = 0,
                    strata: Sequence[Hashable] | None = None) -> tuple[Subset, Subset]:
     """(train, val) Subsets of a dataset with ``.groups``: no group on both sides (see ``patient_split``)."""
@@ -151,7 +152,8 @@ def fold_subsets(
     dataset, k: int = 5, seed: int = 0, strata: Sequence[Hashable] | None = None
 ) -> list[tuple[Subset, Subset]]:
     """k (train, val) Subset pairs for group-level cross-validation (see ``patient_folds``)."""
-    return [(_subset(dataset, train), _subset(dataset, val)) for train, val in patient_folds(dataset.groups, k, seed, strata)]
+    folds = patient_folds(dataset.groups, k, seed, strata)
+    return [(_subset(dataset, train), _subset(dataset, val)) for train, val in folds]
 
 
 def _subset(dataset, group_ids) -> Subset:
