@@ -45,6 +45,9 @@ def load_manifest(name_or_path: str | os.PathLike) -> dict:
     for entry in manifest["files"]:
         if not {"path", "sha256"} <= set(entry):
             raise DataFormatError(path, f"files entry {entry!r} needs 'path' and 'sha256'")
+        relative = Path(entry["path"])
+        if relative.is_absolute() or ".." in relative.parts:
+            raise DataFormatError(path, f"files entry path {entry['path']!r} must stay inside the set folder")
     return manifest
 
 

@@ -31,6 +31,11 @@ def test_unknown_set_and_bad_manifest(tmp_path):
     bad.write_text(json.dumps({"name": "x"}))
     with pytest.raises(DataFormatError, match="x.json: manifest fields missing"):
         load_manifest(bad)
+    escaping = _tiny_manifest(tmp_path)
+    escaping["files"] = [{"path": "../secret", "sha256": "0" * 64}]
+    bad.write_text(json.dumps(escaping))
+    with pytest.raises(DataFormatError, match="inside the set folder"):
+        load_manifest(bad)
 
 
 def _tiny_manifest(folder):
