@@ -84,6 +84,7 @@ def test_not_hdf5_and_missing_listed_file(tmp_path):
         load_acdc(root, "test")
 
 
+@pytest.mark.data
 def test_real_acdc_counts_and_no_patient_leak(real_dataset):
     root = real_dataset("acdc")
     train, val = load_acdc(root, "train"), load_acdc(root, "val")

@@ -111,6 +111,7 @@ def test_bad_lesion_mask_and_missing_gt(tmp_path):
         load_covid_lesions(root)
 
 
+@pytest.mark.data
 def test_real_covid_ct(real_dataset):
     items = load_covid_ct(real_dataset("covid_ct"))
     assert collections.Counter(item.label for item in items) == {1: 233, 0: 265}
@@ -131,6 +132,7 @@ def test_real_covid_ct(real_dataset):
     assert sorted(seen) == list(range(len(dataset)))
 
 
+@pytest.mark.data
 def test_real_lesions(real_dataset):
     root = real_dataset("covid_ct_lesions")
     binary, multi = load_covid_lesions(root), load_covid_lesions(root, multiclass=True)
@@ -141,3 +143,21 @@ def test_real_lesions(real_dataset):
     for item in multi[:10]:
         labels |= set(np.unique(item.read()[1]).tolist())
     assert labels == {0, 1, 2}
+
+
+@pytest.mark.data
+@pytest.mark.slow
+def test_real_near_duplicates_share_a_group(real_dataset):
+    """Images whose 32x32 thumbnails correlate > 0.9 within one class never sit in different groups."""
+    items = load_covid_ct(real_dataset("covid_ct"))
+    thumbs = []
+    for item in items:
+        thumb = cv2.resize(item.read(), (32, 32), interpolation=cv2.INTER_AREA).ravel()
+        thumbs.append((thumb - thumb.mean()) / (thumb.std() + 1e-6))
+    thumbs = np.stack(thumbs)  # (N, 1024)
+    correlation = thumbs @ thumbs.T / thumbs.shape[1]  # (N, N)
+    pairs = np.argwhere(np.triu(correlation, 1) > 0.9)
+    assert len(pairs) >= 5  # the shared copy has adjacent-slice near-duplicates
+    split = [(items[i].path.name, items[j].path.name) for i, j in pairs
+             if items[i].label == items[j].label and items[i].group != items[j].group]
+    assert not split

@@ -67,6 +67,7 @@ def shared_verify(data_root):
     return code, json.loads(out.getvalue())
 
 
+@pytest.mark.data
 def test_verify_shared_copy_passes(shared_verify):
     code, results = shared_verify
     assert code == 0
@@ -74,6 +75,7 @@ def test_verify_shared_copy_passes(shared_verify):
     assert sum(r["ok"] for r in results) > 1900
 
 
+@pytest.mark.data
 def test_verify_cli_fails_on_damaged_copy(real_dataset, tmp_path, capsys):
     copy = tmp_path / "mouse_brain"
     shutil.copytree(real_dataset("mouse_brain"), copy)

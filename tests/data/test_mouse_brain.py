@@ -65,6 +65,7 @@ def test_bad_nifti_and_mismatched_shapes(tmp_path):
         load_mouse_brain(root)
 
 
+@pytest.mark.data
 def test_real_mouse_brain(real_dataset):
     brains = load_mouse_brain(real_dataset("mouse_brain"))
     assert len(brains) == 6
