@@ -27,6 +27,7 @@ from torch.utils.data import Dataset
 from medinterp_widgets.data.contours import contour_to_mask, read_contour_file
 from medinterp_widgets.data.dicom import read_dicom
 from medinterp_widgets.data.errors import DataError, DataFormatError
+from medinterp_widgets.data.splits import patient_split
 
 _CONTOUR_NAME = re.compile(r"^IM-\d+-(\d+)-([io])contour-manual\.txt$")
 _LINK_COLUMNS = ("patient_id", "original_id")
@@ -168,19 +169,6 @@ def load_sunnybrook(
     return SunnybrookSlices(slices, skipped)
 
 
-def split_studies(study_ids, *, val_fraction: float = 0.2, seed: int = 0) -> tuple[list[str], list[str]]:
-    """Deterministic study-level split -> (train ids, val ids); at least one study each when >= 2 studies."""
-    unique = sorted(set(study_ids))
-    if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    n_val = 0
-    if len(unique) >= 2 and val_fraction > 0:
-        n_val = min(len(unique) - 1, max(1, round(val_fraction * len(unique))))
-    order = np.random.default_rng(seed).permutation(len(unique))
-    val = sorted(unique[i] for i in order[:n_val])
-    return [s for s in unique if s not in val], val
-
-
 def minmax_normalize(image: np.ndarray) -> np.ndarray:
     """Per-slice (x - min) / (max - min) to [0, 1] (zeros for a constant slice)."""
     low, high = float(image.min()), float(image.max())
@@ -190,7 +178,7 @@ def minmax_normalize(image: np.ndarray) -> np.ndarray:
 class SunnybrookDataset(Dataset):
     """Torch view of Sunnybrook slices: item = (image (1, H, W) float32, LV mask (H, W) int64).
 
-    ``split`` is 'train', 'val' or 'all'; the split is by study (`split_studies`), so no study has
+    ``split`` is 'train', 'val' or 'all'; the split is by study (`patient_split`), so no study has
     slices on both sides.
     """
 
@@ -199,7 +187,7 @@ class SunnybrookDataset(Dataset):
     ):
         if split not in ("train", "val", "all"):
             raise ValueError(f"split must be 'train', 'val' or 'all', got {split!r}")
-        train_ids, val_ids = split_studies([s.study_id for s in slices], val_fraction=val_fraction, seed=seed)
+        train_ids, val_ids = patient_split([s.study_id for s in slices], val_fraction=val_fraction, seed=seed)
         keep = {"train": set(train_ids), "val": set(val_ids), "all": set(train_ids) | set(val_ids)}[split]
         self.slices = [s for s in slices if s.study_id in keep]
         self.study_ids = sorted(keep)
