@@ -4,15 +4,23 @@ No UI imports here.
 """
 
 from medinterp_widgets.data.errors import DataError, DataFormatError, DicomReadError
-from medinterp_widgets.data.synthetic import synthetic_brain, synthetic_brain_slices, synthetic_cine_lv
+from medinterp_widgets.data.synthetic import (
+    CardiacBatch,
+    synthetic_brain,
+    synthetic_brain_slices,
+    synthetic_cardiac_mri,
+    synthetic_cine_lv,
+)
 from medinterp_widgets.data.volume import Volume
 
 __all__ = [
+    "CardiacBatch",
     "DataError",
     "DataFormatError",
     "DicomReadError",
     "Volume",
     "synthetic_brain",
     "synthetic_brain_slices",
+    "synthetic_cardiac_mri",
     "synthetic_cine_lv",
 ]
