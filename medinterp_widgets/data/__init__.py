@@ -10,6 +10,8 @@ from medinterp_widgets.data.synthetic import (
     synthetic_brain_slices,
     synthetic_cardiac_mri,
     synthetic_cine_lv,
+    synthetic_covid_ct,
+    synthetic_lung_ct,
 )
 from medinterp_widgets.data.volume import Volume
 
@@ -23,4 +25,6 @@ __all__ = [
     "synthetic_brain_slices",
     "synthetic_cardiac_mri",
     "synthetic_cine_lv",
+    "synthetic_covid_ct",
+    "synthetic_lung_ct",
 ]
