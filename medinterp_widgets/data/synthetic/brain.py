@@ -26,7 +26,7 @@ from medinterp_widgets.data.volume import Volume
 
 LABELS = {0: "background", 1: "white matter", 2: "grey matter", 3: "CSF"}
 # T2-like signal (arbitrary units): CSF brightest, GM > WM, bone dark (ratios follow the real template)
-_SIGNAL = {"gm": 1000.0, "wm": 760.0, "csf": 1500.0, "skull": 120.0, "muscle": 520.0, "scalp": 820.0, "fat": 1250.0}
+_SIGNAL = {"gm": 1000.0, "wm": 800.0, "csf": 1400.0, "skull": 120.0, "muscle": 520.0, "scalp": 820.0, "fat": 1250.0}
 
 
 def _brain_parts(shape: tuple[int, int, int], centre: np.ndarray, scale: np.ndarray, angle: float) -> dict:
