@@ -90,7 +90,7 @@ def _bright_blobs(rng: np.random.Generator, shape, head: np.ndarray, brain: np.n
     blobs = np.zeros(shape, np.float32)
     if len(candidates) == 0:
         return blobs
-    for index in rng.choice(len(candidates), size=count, replace=False):
+    for index in rng.choice(len(candidates), size=min(count, len(candidates)), replace=False):
         radii = rng.uniform(2.0, 5.0, size=3)
         blob = normalized_radius(shape, candidates[index], radii) <= 1
         blobs[blob & ~brain] = rng.uniform(0.8, 1.4) * _SIGNAL["csf"]
