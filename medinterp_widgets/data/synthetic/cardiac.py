@@ -32,7 +32,7 @@ MALE_TO_FEMALE = {"normal": 1.0, "hcm": 1.3, "dcm": 1.0, "arv": 2.7}
 TISSUE_LABELS = {0: "background", 1: "LV cavity", 2: "LV myocardium", 3: "RV cavity"}
 # multiplicative class effects on (LV cavity radius, LV wall, RV size); ARV subtypes handled apart
 _CLASS_SHAPE = {"normal": (1.0, 1.0, 1.0), "hcm": (0.85, 2.0, 1.0), "dcm": (1.6, 0.7, 1.0), "arv": (1.0, 1.0, 1.0)}
-_ARV_RV_SCALE = {1: 1.6, 2: 1.3}
+_ARV_RV_SCALE = np.array([1.0, 1.6, 1.3])  # RV size factor by ARV subtype (0 = not ARV)
 _SIGNAL = {"background": 0.03, "soft": 0.35, "fat": 0.85, "lung": 0.08, "blood": 0.72, "myo": 0.26, "marker": 1.0}
 
 
@@ -63,7 +63,12 @@ def sample_cardiac_parameters(
     class_weights: tuple[float, ...] | None = None,
     male_to_female: dict[str, float] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Per-image parameters (each an (n,) array): class, sex, size, body fat, LV/RV geometry, ARV subtype."""
+    """Per-image parameters, each an (n,) array.
+
+    Keys: ``label``, ``sex``, ``size_scale`` (body + heart multiplier), ``body_fat`` (%), ``lv_cavity``
+    and ``lv_wall`` (fractions of the image size before ``size_scale``), ``rv_scale``, ``arv_subtype``
+    (0 none, 1 dilated, 2 fatty), ``aspect``, ``angle`` (rad) and ``shift_y``/``shift_x`` (fractions).
+    """
     ratios = {**MALE_TO_FEMALE, **(male_to_female or {})}
     weights = np.ones(len(classes)) if class_weights is None else np.asarray(class_weights, dtype=float)
     if weights.shape != (len(classes),) or np.any(weights < 0) or weights.sum() <= 0:
@@ -75,7 +80,7 @@ def sample_cardiac_parameters(
     names = np.array(classes)[labels]
     shape_effect = np.array([_CLASS_SHAPE[c] for c in names]).reshape(n, 3)
     subtype = np.where(names == "arv", rng.integers(1, 3, size=n), 0)
-    rv_effect = np.where(subtype > 0, np.vectorize(_ARV_RV_SCALE.get)(np.maximum(subtype, 1)), shape_effect[:, 2])
+    rv_effect = np.where(subtype > 0, _ARV_RV_SCALE[subtype], shape_effect[:, 2])
     jitter = np.exp(rng.normal(0.0, 0.08, size=(n, 3)))  # within-class variability
     return {
         "label": labels.astype(np.int64),

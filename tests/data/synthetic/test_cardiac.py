@@ -95,7 +95,8 @@ def test_heart_mask_covers_lv_rv_and_matches_the_image(batch1):
     assert np.all((heart_share > 0.01) & (heart_share < 0.3))
 
 
-def test_class_subset_and_bad_arguments():
+def test_class_subset_empty_batch_and_bad_arguments():
+    assert len(synthetic_cardiac_mri(0, size=48)) == 0
     b = synthetic_cardiac_mri(10, seed=1, size=48, classes=("normal", "dcm"))
     assert b.class_names == ("normal", "dcm") and set(np.unique(b.labels)) <= {0, 1}
     with pytest.raises(ValueError, match="classes"):
