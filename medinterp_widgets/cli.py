@@ -17,6 +17,8 @@ import argparse
 import importlib
 import sys
 
+from medinterp_widgets.data.errors import DataError
+
 SUBCOMMANDS = {
     # name: (module, one-line help)
     "data": ("data", "data sets: verify a local copy against the manifests"),
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(module.run(args) or 0)
     except KeyboardInterrupt:
         return 130
-    except (FileNotFoundError, ValueError) as error:  # user input problems: one clear line, no traceback
+    except (DataError, FileNotFoundError, ValueError) as error:  # user input problems: one clear line, no traceback
         print(f"medinterp {args.command or ''}: error: {error}".replace("  ", " "), file=sys.stderr)
         return 2
 

@@ -24,3 +24,11 @@ def test_module_entry_point_help():
     assert result.returncode == 0, result.stderr
     for name in ("data", "reproduce", "evaluate", "bench", "app"):
         assert name in result.stdout
+
+
+def test_bad_manifest_gives_one_line_error(tmp_path, capsys):
+    bad = tmp_path / "broken.json"
+    bad.write_text("{not json")
+    code = main(["data", "verify", "--root", str(tmp_path), "--set", str(bad)])
+    err = capsys.readouterr().err
+    assert code != 0 and "broken.json" in err and "Traceback" not in err
