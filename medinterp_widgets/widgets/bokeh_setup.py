@@ -35,4 +35,4 @@ def embed(layout: LayoutDOM):
     """The bokeh ``layout`` as an ipywidget (``jupyter_bokeh.BokehModel``), synced both ways."""
     from jupyter_bokeh.widgets import BokehModel
 
-    return BokehModel(layout, combine_events=True)
+    return BokehModel(layout)  # combine_events warns under Voila (kernel idle state unknown)
