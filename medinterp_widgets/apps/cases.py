@@ -106,8 +106,8 @@ def scan_data_root(root: str | os.PathLike, limit: int = MAX_ENTRIES, per_folder
         candidates = [here] + [here / f for f in sorted(files)]
         found += [str(p.relative_to(base)) for p in candidates if p != base and entry_kind(p)][:per_folder]
         if len(found) >= limit:
-            return found[:limit]
-    return found
+            break
+    return sorted(found)[:limit]
 
 
 # -- loading a real entry -----------------------------------------------------------------------------

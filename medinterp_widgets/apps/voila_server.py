@@ -90,3 +90,29 @@ def stop_voila(process: subprocess.Popen, timeout_s: float = 10.0) -> None:
         process.wait(timeout=timeout_s)
     except ProcessLookupError:
         pass
+
+
+# -- headless Chromium (tests and the viewer benchmark) -------------------------------------------------
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+KNOWN_OFFLINE_ERRORS = ("ERR_NAME_NOT_RESOLVED", "ERR_INTERNET_DISCONNECTED", "font-awesome", "fontawesome")
+
+
+def chromium_available() -> bool:
+    """True when Debian's Chromium and the playwright package are both installed."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return Path(CHROMIUM).is_file()
+
+
+def launch_chromium(playwright):
+    """Headless Chromium from the system package (no `playwright install` needed)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def is_known_offline_error(text: str) -> bool:
+    """Console errors expected offline (Font Awesome from a CDN) that do not matter."""
+    return any(marker.lower() in text.lower() for marker in KNOWN_OFFLINE_ERRORS)

@@ -27,7 +27,7 @@ class Workbench(widgets.VBox):
 
     def __init__(self, data_root: str | os.PathLike | None = None, case: str | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.root, root_problem = self._find_root(data_root)
+        self.root, self.root_problem = self._find_root(data_root)
         self.browser: SliceBrowser | None = None
         options = list(SYNTHETIC_CASES) + [REAL_PREFIX + e for e in (scan_data_root(self.root) if self.root else [])]
         self.picker = widgets.Dropdown(options=options, value=None, description="case",
@@ -45,9 +45,9 @@ class Workbench(widgets.VBox):
         self.attribution_area.add_class("mi-attribution-placeholder")
         self.observe(self._show_status, names="status")
         self.picker.observe(lambda change: setattr(self, "case", change["new"] or ""), names="value")
-        self.observe(self._case_changed, names="case")
+        self.observe(self._on_case, names="case")
         self.open_button.on_click(lambda _: self.open_path(self.path_box.value))
-        root_text = html.escape(str(self.root)) if self.root else f"none (set ${DATA_ENV} or --data-root)"
+        root_text = html.escape(str(self.root) if self.root else self.root_problem or f"none (set ${DATA_ENV})")
         self.children = [
             widgets.HTML("<h3 style='margin:4px 0'>medinterp workbench</h3>"
                          f"<small>data root: {root_text}</small>"),
@@ -55,8 +55,6 @@ class Workbench(widgets.VBox):
             widgets.HBox([self.browser_area, self.attribution_area]),
         ]
         self.add_class("mi-workbench")
-        if root_problem:
-            self.status = root_problem
         self.picker.value = case if case in options else options[0]
 
     @staticmethod
@@ -69,7 +67,7 @@ class Workbench(widgets.VBox):
     def _show_status(self, change) -> None:
         self.status_label.value = f"<span class='mi-status'>{html.escape(change['new'])}</span>"
 
-    def _case_changed(self, change) -> None:
+    def _on_case(self, change) -> None:
         key = change["new"]
         if not key:
             return
