@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from skimage.segmentation import find_boundaries
 
 # A fixed palette indexed by label id (id 0 = background, transparent). Label k always gets
 # LABEL_COLORS[(k - 1) % len(LABEL_COLORS)], whatever case it comes from.
@@ -116,6 +115,17 @@ def heatmap_to_index(heatmap: np.ndarray, vmin: float = 0.0, vmax: float = 1.0) 
     return np.nan_to_num(scaled * 255.0, nan=0.0).round().astype(np.uint8)
 
 
+def inner_boundaries(labels: np.ndarray) -> np.ndarray:
+    """Boolean map of labelled pixels (id > 0) with a differently labelled 8-neighbour.
+
+    ``min3x3(L) != L or max3x3(L) != L`` via cv2 erode/dilate (the image border is not an edge).
+    """
+    labels = np.ascontiguousarray(labels, dtype=np.uint8)
+    kernel = np.ones((3, 3), np.uint8)
+    edges = (cv2.erode(labels, kernel) != labels) | (cv2.dilate(labels, kernel) != labels)
+    return edges & (labels > 0)
+
+
 def label_index(labels: np.ndarray, mode: str = "fill") -> np.ndarray:
     """uint8 label image for display: the labels themselves (``fill``) or only their boundaries
     (``contour``: pixels of label k on the inner edge of region k keep k, the rest become 0)."""
@@ -126,7 +136,7 @@ def label_index(labels: np.ndarray, mode: str = "fill") -> np.ndarray:
     if mode == "fill":
         return labels
     if mode == "contour":
-        return np.where(find_boundaries(labels, mode="inner"), labels, 0).astype(np.uint8)
+        return np.where(inner_boundaries(labels), labels, 0).astype(np.uint8)
     raise ValueError(f"mask mode must be 'fill' or 'contour', got {mode!r}")
 
 
