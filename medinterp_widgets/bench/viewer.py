@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 SIZE, N_SLICES = 512, 16
+BASELINE_SIZE = 32  # browser baseline: the same round trip with a 32x32 slice (kernel + comm overhead)
 TARGETS = {"kernel_ms_per_step": 30.0, "browser_ms_per_step": 150.0}
 JSON_ENVELOPE_BYTES = 4096  # headers, ids and array descriptors of one patch message
 
@@ -110,11 +111,11 @@ def measure_kernel(steps: int) -> dict:
     }
 
 
-_CANVAS_HASH_JS = """() => {
+_CANVAS_HASH_JS = """(which) => {
   const find = (root) => { for (const el of root.querySelectorAll('*')) {
       if (el.tagName === 'CANVAS') return el;
       if (el.shadowRoot) { const c = find(el.shadowRoot); if (c) return c; } } return null; };
-  const canvas = find(document.querySelector('.mi-slice-browser'));
+  const canvas = find(document.querySelectorAll('.mi-slice-browser')[which]);
   if (!canvas) return null;
   const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
   let hash = 0; for (let i = 0; i < data.length; i += 61) hash = (hash * 31 + data[i]) | 0;
@@ -124,7 +125,8 @@ _CANVAS_HASH_JS = """() => {
 def _bench_notebook(folder: Path) -> None:
     import nbformat
 
-    code = "from medinterp_widgets.bench.viewer import bench_browser\n\nbench_browser()"
+    code = ("import ipywidgets\nfrom medinterp_widgets.bench.viewer import bench_browser\n\n"
+            f"ipywidgets.VBox([bench_browser(), bench_browser(size={BASELINE_SIZE})])")
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(notebook, folder / "viewer_bench.ipynb")
@@ -145,35 +147,46 @@ def measure_browser(steps: int) -> dict:
             with sync_playwright() as playwright:
                 browser = voila_server.launch_chromium(playwright)
                 try:
-                    return _latencies(browser, voila_server.app_url(port, "viewer_bench"), steps)
+                    page = _open_page(browser, voila_server.app_url(port, "viewer_bench"))
+                    full, small = _latencies(page, 0, steps), _latencies(page, 1, steps)
                 finally:
                     browser.close()
         finally:
             voila_server.stop_voila(process)
+    return {"browser_ms_per_step": full[0], "browser_ms_max": full[1], "browser_missed_steps": full[2],
+            f"browser_baseline_ms_{BASELINE_SIZE}px": small[0],
+            "browser_ratio_to_baseline": round(full[0] / small[0], 2) if full[0] and small[0] else None}
 
 
-def _latencies(browser, url: str, steps: int) -> dict:
-    page = browser.new_page(viewport={"width": 1200, "height": 1000})
+def _open_page(browser, url: str):
+    page = browser.new_page(viewport={"width": 1200, "height": 1800})
     page.goto(url, timeout=90_000)
+    page.wait_for_function("document.querySelectorAll('.mi-slice-browser').length == 2", timeout=90_000)
     page.wait_for_selector(".mi-slice-browser canvas", timeout=90_000)
     page.wait_for_timeout(1500)
-    handle = page.locator(".mi-slice-slider .noUi-handle").first
+    return page
+
+
+def _latencies(page, which: int, steps: int) -> tuple:
+    """(median ms, max ms, missed steps) from a key press on browser ``which``'s slider to new pixels."""
+    handle = page.locator(".mi-slice-slider .noUi-handle").nth(which)
     samples, missed = [], 0
     for i in range(steps):
         key = "ArrowRight" if (i // 6) % 2 == 0 else "ArrowLeft"  # stay inside the 16 slices
-        before = page.evaluate(_CANVAS_HASH_JS)
+        before = page.evaluate(_CANVAS_HASH_JS, which)
         handle.focus()
         start = page.evaluate("performance.now()")
         handle.press(key)
         try:
-            page.wait_for_function(f"(before) => ({_CANVAS_HASH_JS})() !== before", arg=before,
-                                   polling="raf", timeout=5_000)
+            page.wait_for_function(f"([which, before]) => ({_CANVAS_HASH_JS})(which) !== before",
+                                   arg=[which, before], polling="raf", timeout=5_000)
         except Exception:  # noqa: BLE001 - a step that never repaints counts as missed
             missed += 1
             continue
         samples.append((page.evaluate("performance.now()") - start) / 1000)
-    return {"browser_ms_per_step": _median_ms(samples) if samples else None,
-            "browser_ms_max": round(1000 * max(samples), 1) if samples else None, "browser_missed_steps": missed}
+    if not samples:
+        return None, None, missed
+    return _median_ms(samples), round(1000 * max(samples), 1), missed
 
 
 def _verdicts(result: dict) -> dict:
