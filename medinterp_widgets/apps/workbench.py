@@ -41,7 +41,7 @@ class Workbench(widgets.VBox):
         self.attribution_area = widgets.VBox([widgets.HTML(
             "<b>Attribution viewer</b><br><i>CAM / Grad-CAM / HiResCAM / guided backprop maps of a model "
             "for the slice shown will appear here.</i>")], layout=widgets.Layout(
-                border="1px dashed #999", padding="8px", margin="0 0 0 16px", width="320px"))
+                border="1px dashed #999", padding="8px", margin="0 0 0 16px", flex="0 0 300px"))
         self.attribution_area.add_class("mi-attribution-placeholder")
         self.observe(self._show_status, names="status")
         self.picker.observe(lambda change: setattr(self, "case", change["new"] or ""), names="value")

@@ -52,7 +52,7 @@ class SliceBrowser(widgets.VBox):
     window_center = Float(0.0)
     window_width = Float(1.0)
     mask_mode = Unicode("contour")
-    mask_opacity = Float(0.8)
+    mask_opacity = Float(0.7)
     colormap = Unicode("jet")
     heatmap_opacity = Float(0.5)
     heatmap_threshold = Float(0.2)
