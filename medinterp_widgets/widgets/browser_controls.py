@@ -14,7 +14,11 @@ import numpy as np
 from medinterp_widgets import render
 
 PLAY_INTERVAL_MS = 100
-_HIDDEN = widgets.Layout(display="none")
+
+
+def _hide(*controls) -> None:
+    for control in controls:
+        control.layout.display = "none"
 
 
 @dataclass
@@ -35,6 +39,10 @@ class BrowserControls:
     error: widgets.HTML
     top: widgets.VBox
     bottom: widgets.VBox
+
+    def reveal_heatmap_controls(self) -> None:
+        for control in (self.colormap, self.heat_opacity, self.heat_threshold):
+            control.layout.display = None
 
 
 def _slider(cls, description: str, **kwargs):
@@ -86,9 +94,9 @@ def _navigation_widgets(browser):
     widgets.dlink((browser, "slice_count"), (slice_slider, "max"), transform=lambda n: max(n - 1, 0))
     widgets.link((slice_slider, "value"), (browser, "slice_index"))
     if not browser.volume.is_3d:
-        axis.layout, slice_slider.layout = _HIDDEN, _HIDDEN
+        _hide(axis, slice_slider)
     if not browser.volume.has_time:
-        frame_slider.layout, play.layout = _HIDDEN, _HIDDEN
+        _hide(frame_slider, play)
     return axis, slice_slider, frame_slider, play
 
 
@@ -106,9 +114,9 @@ def _overlay_widgets(browser):
                           (heat_opacity, "heatmap_opacity"), (heat_threshold, "heatmap_threshold")):
         widgets.link((control, "value"), (browser, name))
     if browser.masks is None:
-        mask_mode.layout, mask_opacity.layout = _HIDDEN, _HIDDEN
+        _hide(mask_mode, mask_opacity)
     if browser.heatmaps is None:
-        colormap.layout, heat_opacity.layout, heat_threshold.layout = _HIDDEN, _HIDDEN, _HIDDEN
+        _hide(colormap, heat_opacity, heat_threshold)
     return mask_mode, mask_opacity, colormap, heat_opacity, heat_threshold
 
 

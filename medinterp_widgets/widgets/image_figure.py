@@ -47,13 +47,19 @@ class ImageFigure:
             active_scroll="wheel_zoom", x_axis_label="mm", y_axis_label="mm", toolbar_location="above",
         )
         self.figure.grid.visible = False
-        self.renderers = {
-            name: self.figure.image(image=name, x=0, y=0, dw="dw", dh="dh", source=self.source,
-                                    color_mapper=self.mappers[name], name=name)
-            for name in LAYERS if name in layers
-        }
+        self.renderers = {}
+        self._add_missing_renderers(layers)
         self.figure.add_tools(HoverTool(renderers=[self.renderers["image"]], tooltips=[
             ("value", "@image"), ("x", "$x{0.0} mm"), ("y", "$y{0.0} mm")]))
+
+    def _add_missing_renderers(self, layers: dict[str, np.ndarray]) -> None:
+        """One image glyph per layer present; drawn in LAYERS order (image, mask above it, heatmap on top)."""
+        for name in LAYERS:
+            if name in layers and name not in self.renderers:
+                self.renderers[name] = self.figure.image(image=name, x=0, y=0, dw="dw", dh="dh", source=self.source,
+                                                         color_mapper=self.mappers[name], name=name)
+        order = {renderer: i for i, renderer in enumerate(self.renderers[n] for n in LAYERS if n in self.renderers)}
+        self.figure.renderers = sorted(self.figure.renderers, key=lambda r: order.get(r, -1))
 
     @staticmethod
     def _extent(shape: tuple[int, int], spacing: tuple[float, float]) -> tuple[float, float]:
@@ -74,8 +80,9 @@ class ImageFigure:
         self.source.data.update({name: [array] for name, array in layers.items()})
 
     def show_plane(self, layers: dict[str, np.ndarray], spacing: tuple[float, float]) -> None:
-        """Show a slice of another shape/spacing (axis change): new extent, ranges and frame size."""
+        """Show a slice of another shape/spacing (axis change, new overlay): extent, ranges, frame size."""
         self.source.data = self._columns(layers, spacing)
+        self._add_missing_renderers(layers)
         width_mm, height_mm = self._extent(layers["image"].shape, spacing)
         self.figure.x_range.update(start=0, end=width_mm)
         self.figure.y_range.update(start=height_mm, end=0)

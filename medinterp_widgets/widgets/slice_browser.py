@@ -85,6 +85,16 @@ class SliceBrowser(widgets.VBox):
         self._apply_styles()
         self.add_class("mi-slice-browser")
 
+    def set_heatmaps(self, heatmaps) -> None:
+        """Show (or replace) the heatmap overlay, e.g. a new attribution map; shaped like the volume."""
+        if heatmaps is None:
+            raise ValueError("set_heatmaps needs an array shaped like the volume (lower heatmap_opacity to hide it)")
+        self.heatmaps = _overlay_array(heatmaps, self.volume, "heatmaps")
+        self._heat_limits = render.heatmap_range(self.heatmaps)
+        self._apply_styles()
+        self._show(new_layers=True)
+        self.controls.reveal_heatmap_controls()
+
     # -- geometry --------------------------------------------------------------------------------
     def n_slices(self, axis: str | None = None) -> int:
         """Number of slices along ``axis`` (1 for a 2-D volume)."""
@@ -134,7 +144,7 @@ class SliceBrowser(widgets.VBox):
         overlay = Volume(array, spacing=self.volume.spacing, axes=axes)
         return overlay.slice2d(axis, index, frame if has_time else 0)[0]
 
-    def _show(self) -> None:
+    def _show(self, new_layers: bool = False) -> None:
         """Read the current slice and send it; on failure keep the last image and show the error.
 
         A slice of the same shape and spacing as the one shown updates only the pixel columns.
@@ -146,7 +156,7 @@ class SliceBrowser(widgets.VBox):
                          f"{type(exc).__name__}: {exc}"
             return
         self.error = ""
-        if spacing != self._spacing or layers["image"].shape != self.image.shape:
+        if new_layers or spacing != self._spacing or layers["image"].shape != self.image.shape:
             self._spacing = spacing
             self.image.show_plane(layers, spacing)
         else:

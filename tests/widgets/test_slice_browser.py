@@ -148,3 +148,24 @@ def test_link_browsers_shares_slice_and_window(cine):
         link.unlink()
     a.slice_index = 3
     assert b.slice_index == 0
+
+
+def test_set_heatmaps_adds_a_top_layer_later(cine):
+    volume, masks, heat = cine
+    browser = SliceBrowser(volume, masks)
+    assert "heat" not in browser.image.renderers
+    assert browser.controls.colormap.layout.display == "none"
+    browser.set_heatmaps(heat.astype(np.float32))
+    assert _layers(browser)["heat"].dtype == np.uint8
+    assert browser.image.figure.renderers[-1] is browser.image.renderers["heat"]
+    assert browser.controls.colormap.layout.display is None
+    with record_patches(browser.image.figure) as log:
+        browser.slice_index = 0
+    assert log.buffer_bytes() == 12 * 10 * (2 + 1 + 1)
+
+
+def test_frame_size_keeps_physical_aspect():
+    from medinterp_widgets.widgets.image_figure import frame_size
+
+    assert frame_size((100.0, 50.0)) == (480, 240)
+    assert frame_size((10.0, 40.0)) == (120, 480)
