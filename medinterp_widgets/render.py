@@ -45,9 +45,15 @@ def window_to_uint8(values: np.ndarray, center: float, width: float) -> np.ndarr
     return np.nan_to_num(np.clip(scaled, 0.0, 1.0) * 255.0, nan=0.0).round().astype(np.uint8)
 
 
-def auto_window(values: np.ndarray, percentiles: tuple[float, float] = (1.0, 99.0)) -> tuple[float, float]:
-    """(centre, width) spanning the given percentiles of the finite values; (0.5, 1) if there are none."""
-    finite = np.asarray(values)[np.isfinite(values)]
+def auto_window(values: np.ndarray, percentiles: tuple[float, float] = (1.0, 99.0),
+                max_samples: int = 1_000_000) -> tuple[float, float]:
+    """(centre, width) spanning the given percentiles of the finite values; (0.5, 1) if there are none.
+
+    Large arrays are estimated from an evenly strided sample of at most ``max_samples`` values.
+    """
+    flat = np.asarray(values).ravel()
+    flat = flat[:: max(1, flat.size // max_samples)]
+    finite = flat[np.isfinite(flat)]
     if finite.size == 0:
         return 0.5, 1.0
     low, high = np.percentile(finite, percentiles)
