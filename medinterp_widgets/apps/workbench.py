@@ -91,8 +91,8 @@ class Workbench(widgets.VBox):
         except Exception as error:  # reader missing, file broken, path refused: say so, keep going
             self.status = f"{label}: {type(error).__name__}: {error}"
             return False
-        if self.browser is not None:  # close the old view's comm; jupyter_bokeh detaches it from its document
-            widgets.DOMWidget.close(self.browser.plot)  # itself on garbage collection (closing twice fails)
+        if self.browser is not None:
+            self.browser.close()
         self.browser = browser
         self.browser_area.children = [browser]
         shape = "x".join(map(str, case.volume.array.shape))

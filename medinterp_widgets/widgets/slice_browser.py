@@ -95,6 +95,15 @@ class SliceBrowser(widgets.VBox):
         self._show(new_layers=True)
         self.controls.reveal_heatmap_controls()
 
+    def close(self) -> None:
+        """Close this browser's comms: its controls, the plot view and itself."""
+        controls = getattr(self, "controls", None)  # absent when __init__ failed part-way
+        for widget in _descendants(controls.top) + _descendants(controls.bottom) if controls else []:
+            widget.close()
+        if getattr(self, "plot", None) is not None:
+            widgets.DOMWidget.close(self.plot)  # jupyter_bokeh detaches from the document itself on collection
+        super().close()
+
     # -- geometry --------------------------------------------------------------------------------
     def n_slices(self, axis: str | None = None) -> int:
         """Number of slices along ``axis`` (1 for a 2-D volume)."""
@@ -220,6 +229,14 @@ class SliceBrowser(widgets.VBox):
             return "tap the image to probe a pixel"
         mm = ", ".join(f"{v:.1f}" for v in self.probe["mm"])
         return html.escape(f"value {self.probe['value']} at voxel {tuple(self.probe['index'])}  ->  ({mm}) mm")
+
+
+def _descendants(widget: widgets.Widget) -> list[widgets.Widget]:
+    """``widget`` and every widget inside it (boxes, depth first)."""
+    found = [widget]
+    for child in getattr(widget, "children", ()):
+        found += _descendants(child)
+    return found
 
 
 def link_browsers(a: SliceBrowser, b: SliceBrowser,
