@@ -4,7 +4,15 @@ No UI imports here.
 """
 
 from medinterp_widgets.data.errors import DataError, DataFormatError, DicomReadError
-from medinterp_widgets.data.synthetic import synthetic_brain, synthetic_brain_slices, synthetic_cine_lv
+from medinterp_widgets.data.synthetic import (
+    CardiacBatch,
+    synthetic_brain,
+    synthetic_brain_slices,
+    synthetic_cardiac_mri,
+    synthetic_cine_lv,
+    synthetic_covid_ct,
+    synthetic_lung_ct,
+)
 from medinterp_widgets.data.volume import Volume
 
 # -- real data sets, splits, manifests (datasets branch) --------------------------------------------
@@ -24,8 +32,9 @@ from medinterp_widgets.data.manifests import VerifyResult, load_manifest, manife
 from medinterp_widgets.data.mouse_brain import MouseBrain, load_mouse_brain, tissue_map
 from medinterp_widgets.data.splits import patient_folds, patient_split, select_indices
 
-__all__ = ["DataError", "DataFormatError", "DicomReadError", "Volume", "synthetic_brain", "synthetic_brain_slices",
-           "synthetic_cine_lv"]
+__all__ = ["CardiacBatch", "DataError", "DataFormatError", "DicomReadError", "Volume", "synthetic_brain",
+           "synthetic_brain_slices", "synthetic_cardiac_mri", "synthetic_cine_lv", "synthetic_covid_ct",
+           "synthetic_lung_ct"]
 __all__ += [
     "AcdcCase", "AcdcSliceDataset", "CovidCtDataset", "CovidCtImage", "CovidLesionDataset", "LesionSlice",
     "MouseBrain", "MouseBrainSliceDataset", "VerifyResult", "acdc_diagnosis", "fold_subsets",

@@ -5,6 +5,16 @@ the same seed gives identical arrays.
 """
 
 from medinterp_widgets.data.synthetic.brain import synthetic_brain, synthetic_brain_slices
+from medinterp_widgets.data.synthetic.cardiac import CardiacBatch, synthetic_cardiac_mri
 from medinterp_widgets.data.synthetic.cine import synthetic_cine_lv
+from medinterp_widgets.data.synthetic.lung import synthetic_covid_ct, synthetic_lung_ct
 
-__all__ = ["synthetic_brain", "synthetic_brain_slices", "synthetic_cine_lv"]
+__all__ = [
+    "CardiacBatch",
+    "synthetic_brain",
+    "synthetic_brain_slices",
+    "synthetic_cardiac_mri",
+    "synthetic_cine_lv",
+    "synthetic_covid_ct",
+    "synthetic_lung_ct",
+]

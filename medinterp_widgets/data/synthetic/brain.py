@@ -26,7 +26,7 @@ from medinterp_widgets.data.volume import Volume
 
 LABELS = {0: "background", 1: "white matter", 2: "grey matter", 3: "CSF"}
 # T2-like signal (arbitrary units): CSF brightest, GM > WM, bone dark (ratios follow the real template)
-_SIGNAL = {"gm": 1000.0, "wm": 760.0, "csf": 1500.0, "skull": 120.0, "muscle": 520.0, "scalp": 820.0, "fat": 1250.0}
+_SIGNAL = {"gm": 1000.0, "wm": 800.0, "csf": 1400.0, "skull": 120.0, "muscle": 520.0, "scalp": 820.0, "fat": 1250.0}
 
 
 def _brain_parts(shape: tuple[int, int, int], centre: np.ndarray, scale: np.ndarray, angle: float) -> dict:
@@ -90,7 +90,7 @@ def _bright_blobs(rng: np.random.Generator, shape, head: np.ndarray, brain: np.n
     blobs = np.zeros(shape, np.float32)
     if len(candidates) == 0:
         return blobs
-    for index in rng.choice(len(candidates), size=count, replace=False):
+    for index in rng.choice(len(candidates), size=min(count, len(candidates)), replace=False):
         radii = rng.uniform(2.0, 5.0, size=3)
         blob = normalized_radius(shape, candidates[index], radii) <= 1
         blobs[blob & ~brain] = rng.uniform(0.8, 1.4) * _SIGNAL["csf"]

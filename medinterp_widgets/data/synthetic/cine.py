@@ -18,9 +18,9 @@ from medinterp_widgets.data.synthetic.shapes import normalized_radius, rician_no
 from medinterp_widgets.data.volume import Volume
 
 LABELS = {0: "background", 1: "LV cavity", 2: "myocardium", 3: "RV cavity"}
-# MR-like signal levels (arbitrary units, bSSFP-like contrast: blood and fat bright, myocardium dark)
-_SIGNAL = {"air": 8.0, "soft": 300.0, "fat": 1000.0, "lung": 60.0, "blood": 850.0, "myo": 230.0}
-_NOISE_SIGMA = 22.0
+# MR-like signal levels near Sunnybrook cine (blood ~250, blood/myocardium ~2.3-2.5, 99th pct ~540)
+_SIGNAL = {"air": 2.0, "soft": 110.0, "fat": 430.0, "lung": 25.0, "blood": 260.0, "myo": 105.0}
+_NOISE_SIGMA = 9.0
 _RR_MS = 800.0
 
 
@@ -154,9 +154,9 @@ def _cine_metadata(seed: int, masks: np.ndarray, spacing: tuple[float, float, fl
         "modality": "MR",
         "source": f"synthetic_cine_lv(seed={seed})",
         "windows": [
-            window_preset("cine", 520, 1100),
-            window_preset("blood pool", 600, 700),
-            window_preset("full range", 700, 1400),
+            window_preset("cine", 220, 480),
+            window_preset("blood pool", 190, 260),
+            window_preset("full range", 260, 520),
         ],
         "labels": dict(LABELS),
         "ed_phase": ed,

@@ -42,22 +42,6 @@ def ellipse(shape: Sequence[int], center: Sequence[float], radii: Sequence[float
     return normalized_radius(shape, center, radii, angle) <= 1.0
 
 
-def ring(
-    shape: Sequence[int],
-    center: Sequence[float],
-    inner_radii: Sequence[float],
-    outer_radii: Sequence[float],
-    angle: float = 0.0,
-) -> np.ndarray:
-    """Boolean mask of the band between two concentric ellipses: ``outer and not inner``."""
-    return ellipse(shape, center, outer_radii, angle) & ~ellipse(shape, center, inner_radii, angle)
-
-
-def disk_radius_field(shape: Sequence[int], center: Sequence[float]) -> np.ndarray:
-    """Euclidean distance (pixels) of each pixel from ``center``."""
-    return normalized_radius(shape, center, [1.0] * len(shape))
-
-
 def smooth_noise(rng: np.random.Generator, shape: Sequence[int], sigma: float) -> np.ndarray:
     """Gaussian-filtered white noise rescaled to zero mean and unit standard deviation (float32)."""
     field = ndimage.gaussian_filter(rng.standard_normal(tuple(shape)).astype(np.float32), sigma)
@@ -66,14 +50,14 @@ def smooth_noise(rng: np.random.Generator, shape: Sequence[int], sigma: float) -
 
 
 def bias_field(rng: np.random.Generator, shape: Sequence[int], strength: float, coarse: int = 4) -> np.ndarray:
-    """Smooth multiplicative intensity field ``exp(strength * g)``, ``g`` a cubic upsampling of a coarse grid.
+    """Smooth multiplicative field ``exp(strength * g)``, ``g`` in [-1, 1] a cubic upsampling of a coarse grid.
 
     ``strength`` ~0.2 gives a +-20 % coil-like shading; the field is positive and varies slowly.
     """
     grid = rng.uniform(-1.0, 1.0, size=(coarse,) * len(shape)).astype(np.float32)
     factors = [n / coarse for n in shape]
     field = ndimage.zoom(grid, factors, order=3, mode="nearest", grid_mode=True)
-    field = field[tuple(slice(0, n) for n in shape)]
+    field = np.clip(field[tuple(slice(0, n) for n in shape)], -1.0, 1.0)  # no cubic overshoot
     return np.exp(np.float32(strength) * field).astype(np.float32)
 
 
@@ -87,14 +71,6 @@ def rician_noise(rng: np.random.Generator, image: np.ndarray, sigma: float) -> n
     real = image + rng.normal(0.0, sigma, image.shape).astype(np.float32)
     imag = rng.normal(0.0, sigma, image.shape).astype(np.float32)
     return np.hypot(real, imag).astype(np.float32)
-
-
-def paint(canvas: np.ndarray, layers: Sequence[tuple[np.ndarray, float]]) -> np.ndarray:
-    """Copy of ``canvas`` with each ``(mask, value)`` painted in order (later layers win)."""
-    out = np.array(canvas, dtype=np.float32, copy=True)
-    for mask, value in layers:
-        out[mask] = value
-    return out
 
 
 def fuzzy_blob(
