@@ -59,19 +59,23 @@ def _brain() -> Case:
     return Case("synthetic rodent brain (WM/GM/CSF)", volume, labels)
 
 
-def _optional_generator(name: str, label: str) -> Callable[[], Case]:
-    def build() -> Case:
-        result = _reader("medinterp_widgets.data.synthetic", name)(0)
-        volume, masks = (result[0], result[1]) if isinstance(result, tuple) else (result, None)
-        return Case(label, volume, masks)
+def _lung_ct() -> Case:
+    volume, _, lesions = _reader("medinterp_widgets.data.synthetic", "synthetic_lung_ct")(0)
+    return Case("synthetic lung CT (lesions: 1 GGO, 2 consolidation)", volume, lesions)
 
-    return build
+
+def _cardiac_batch() -> Case:
+    batch = _reader("medinterp_widgets.data.synthetic", "synthetic_cardiac_mri")(8, 0)
+    names = ", ".join(batch.class_names[k] for k in batch.labels)
+    volume = Volume(batch.images, spacing=(1.0, 1.0, 1.0), metadata={"classes": names})
+    return Case(f"synthetic cardiac MRI, one image per slice: {names}", volume, batch.tissue)
 
 
 SYNTHETIC_CASES: dict[str, Callable[[], Case]] = {
     "synthetic: cine LV": _cine_lv,
     "synthetic: rodent brain": _brain,
-    "synthetic: lung CT": _optional_generator("synthetic_lung_ct", "synthetic lung CT"),
+    "synthetic: lung CT": _lung_ct,
+    "synthetic: cardiac MRI batch": _cardiac_batch,
 }
 
 
