@@ -68,7 +68,7 @@ def _cardiac_batch() -> Case:
     batch = _reader("medinterp_widgets.data.synthetic", "synthetic_cardiac_mri")(8, 0)
     names = ", ".join(batch.class_names[k] for k in batch.labels)
     volume = Volume(batch.images, spacing=(1.0, 1.0, 1.0), metadata={"classes": names})
-    return Case(f"synthetic cardiac MRI, one image per slice: {names}", volume, batch.tissue)
+    return Case(f"synthetic cardiac MRI, {len(batch)} subjects (slice = subject)", volume, batch.tissue)
 
 
 SYNTHETIC_CASES: dict[str, Callable[[], Case]] = {

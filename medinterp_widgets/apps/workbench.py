@@ -37,11 +37,11 @@ class Workbench(widgets.VBox):
                                      disabled=self.root is None)
         self.open_button = widgets.Button(description="open", disabled=self.root is None)
         self.status_label = widgets.HTML()
-        self.browser_area = widgets.VBox(layout=widgets.Layout(flex="0 0 auto"))
+        self.browser_area = widgets.VBox(layout=widgets.Layout(flex="0 1 auto"))
         self.attribution_area = widgets.VBox([widgets.HTML(
             "<b>Attribution viewer</b><br><i>CAM / Grad-CAM / HiResCAM / guided backprop maps of a model "
             "for the slice shown will appear here.</i>")], layout=widgets.Layout(
-                border="1px dashed #999", padding="8px", margin="0 0 0 16px", flex="0 0 300px"))
+                border="1px dashed #999", padding="8px", margin="0 0 0 16px", flex="1 1 220px", min_width="200px"))
         self.attribution_area.add_class("mi-attribution-placeholder")
         self.observe(self._show_status, names="status")
         self.picker.observe(lambda change: setattr(self, "case", change["new"] or ""), names="value")

@@ -48,7 +48,7 @@ class BrowserControls:
 def _slider(cls, description: str, **kwargs):
     style = {"description_width": "70px"}
     return cls(description=description, continuous_update=True, style=style,
-               layout=widgets.Layout(width="420px"), **kwargs)
+               layout=widgets.Layout(width="380px"), **kwargs)
 
 
 def _value_range(volume) -> tuple[float, float]:
@@ -57,14 +57,20 @@ def _value_range(volume) -> tuple[float, float]:
     return low, max(high, low + 1e-3)
 
 
+def _round_step(span: float) -> float:
+    """A power of ten near span / 200, so round preset values (40/400, 1000/1600) sit on the slider grid."""
+    return float(10.0 ** np.floor(np.log10(max(span / 200, 1e-9))))
+
+
 def _window_widgets(browser):
     low, high = _value_range(browser.volume)
     span = high - low
-    step = 1.0 if browser.volume.array.dtype.kind in "iu" and span > 50 else span / 200
-    center = _slider(widgets.FloatSlider, "level", min=low - span, max=high + span, step=step,
+    step = _round_step(span)
+    first, last = np.floor((low - span) / step) * step, np.ceil((high + span) / step) * step
+    center = _slider(widgets.FloatSlider, "level", min=first, max=last, step=step, readout_format=".4g",
                      value=browser.window_center)
-    width = _slider(widgets.FloatSlider, "window", min=step, max=2 * span + step, step=step,
-                    value=min(max(browser.window_width, step), 2 * span + step))
+    width = _slider(widgets.FloatSlider, "window", min=step, max=np.ceil(2 * span / step) * step + step, step=step,
+                    readout_format=".4g", value=max(browser.window_width, step))
     preset = widgets.Dropdown(options=list(browser.presets), description="preset",
                               value=list(browser.presets)[min(1, len(browser.presets) - 1)],
                               style={"description_width": "70px"}, layout=widgets.Layout(width="260px"))
@@ -141,7 +147,7 @@ def build_controls(browser) -> BrowserControls:
     probe, error = _status_widgets(browser)
     top = widgets.VBox([axis, slice_slider, widgets.HBox([frame_slider, play]), error])
     bottom = widgets.VBox([
-        widgets.HBox([preset, center, width]),
+        widgets.HBox([preset, center, width], layout=widgets.Layout(flex_flow="row wrap")),
         widgets.HBox([mask_mode, mask_opacity]),
         widgets.HBox([colormap, heat_opacity, heat_threshold]),
         probe,

@@ -228,7 +228,9 @@ class SliceBrowser(widgets.VBox):
         if not self.probe:
             return "tap the image to probe a pixel"
         mm = ", ".join(f"{v:.1f}" for v in self.probe["mm"])
-        return html.escape(f"value {self.probe['value']} at voxel {tuple(self.probe['index'])}  ->  ({mm}) mm")
+        value = self.probe["value"]
+        shown = f"{value:.5g}" if isinstance(value, float) else value
+        return html.escape(f"value {shown} at voxel {tuple(self.probe['index'])}  ->  ({mm}) mm")
 
 
 def _descendants(widget: widgets.Widget) -> list[widgets.Widget]:

@@ -66,6 +66,7 @@ def test_window_threshold_colormap_opacity_send_no_pixels(cine):
 
 def test_controls_round_trip_to_traits(cine):
     browser = SliceBrowser(*cine)
+    assert (browser.controls.center.value, browser.controls.width.value) == (300.0, 400.0)  # preset not snapped
     browser.controls.slice_slider.value = 3
     assert browser.slice_index == 3
     browser.frame = 1
