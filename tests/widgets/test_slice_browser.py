@@ -170,3 +170,13 @@ def test_frame_size_keeps_physical_aspect():
 
     assert frame_size((100.0, 50.0)) == (480, 240)
     assert frame_size((10.0, 40.0)) == (120, 480)
+
+
+def test_bokeh_tap_event_reaches_the_probe(cine):
+    from bokeh.events import Tap
+
+    browser = SliceBrowser(cine[0])
+    figure = browser.image.figure
+    figure._trigger_event(Tap(figure, x=2.5, y=3.1))  # col 2, row 2 (1.5 mm rows)
+    assert browser.probe["index"] == (2, 2, 2)
+    assert "voxel (2, 2, 2)" in browser.controls.probe.value
