@@ -1,0 +1,103 @@
+"""The bokeh side of a slice viewer: one ColumnDataSource, up to three image glyphs, colour mappers.
+
+The data source holds the raw slice (int16/uint16/uint8/float32, never float64) and uint8 index
+images for the mask and the heatmap. Colour happens in the browser: window/level is the grey
+mapper's ``low``/``high``, labels and heatmap levels index 256-colour palettes, so changing the
+window, colormap, threshold or opacity sends a few bytes and no pixels. The y range is flipped so
+row 0 is drawn at the top; ``dw``/``dh`` are the slice's extent in mm (physical aspect).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+from bokeh.events import Tap
+from bokeh.models import ColumnDataSource, HoverTool, LinearColorMapper, Range1d
+from bokeh.plotting import figure
+
+from medinterp_widgets import render
+
+MAX_SIDE_PX = 480
+LAYERS = ("image", "mask", "heat")
+
+
+def frame_size(extent_mm: tuple[float, float], max_side: int = MAX_SIDE_PX) -> tuple[int, int]:
+    """(width_px, height_px) of a frame showing ``(width_mm, height_mm)`` at equal mm per pixel."""
+    width_mm, height_mm = extent_mm
+    scale = max_side / max(width_mm, height_mm)
+    return max(int(round(width_mm * scale)), 40), max(int(round(height_mm * scale)), 40)
+
+
+class ImageFigure:
+    """A bokeh figure drawing a raw slice with optional label and heatmap overlays."""
+
+    def __init__(self, layers: dict[str, np.ndarray], spacing: tuple[float, float], *, title: str = ""):
+        self.mappers = {
+            "image": LinearColorMapper(palette=render.colormap_palette("gray"), low=0, high=1, nan_color="black"),
+            "mask": LinearColorMapper(palette=render.label_palette(), low=0, high=render.N_LEVELS),
+            "heat": LinearColorMapper(palette=render.colormap_palette("jet"), low=0, high=render.N_LEVELS),
+        }
+        self.source = ColumnDataSource(self._columns(layers, spacing))
+        extent = self._extent(layers["image"].shape, spacing)
+        width_px, height_px = frame_size(extent)
+        self.figure = figure(
+            title=title, x_range=Range1d(0, extent[0]), y_range=Range1d(extent[1], 0),
+            frame_width=width_px, frame_height=height_px, tools="pan,wheel_zoom,reset,tap",
+            active_scroll="wheel_zoom", x_axis_label="mm", y_axis_label="mm", toolbar_location="above",
+        )
+        self.figure.grid.visible = False
+        self.renderers = {}
+        self._add_missing_renderers(layers)
+        self.figure.add_tools(HoverTool(renderers=[self.renderers["image"]], tooltips=[
+            ("value", "@image"), ("x", "$x{0.0} mm"), ("y", "$y{0.0} mm")]))
+
+    def _add_missing_renderers(self, layers: dict[str, np.ndarray]) -> None:
+        """One image glyph per layer present; drawn in LAYERS order (image, mask above it, heatmap on top)."""
+        for name in LAYERS:
+            if name in layers and name not in self.renderers:
+                self.renderers[name] = self.figure.image(image=name, x=0, y=0, dw="dw", dh="dh", source=self.source,
+                                                         color_mapper=self.mappers[name], name=name)
+        order = {renderer: i for i, renderer in enumerate(self.renderers[n] for n in LAYERS if n in self.renderers)}
+        self.figure.renderers = sorted(self.figure.renderers, key=lambda r: order.get(r, -1))
+
+    @staticmethod
+    def _extent(shape: tuple[int, int], spacing: tuple[float, float]) -> tuple[float, float]:
+        """(width_mm, height_mm) = (cols * d_col, rows * d_row)."""
+        return shape[1] * spacing[1], shape[0] * spacing[0]
+
+    def _columns(self, layers: dict[str, np.ndarray], spacing: tuple[float, float]) -> dict:
+        width_mm, height_mm = self._extent(layers["image"].shape, spacing)
+        return {**{name: [array] for name, array in layers.items()}, "dw": [width_mm], "dh": [height_mm]}
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, cols) of the slice shown."""
+        return tuple(self.source.data["image"][0].shape)
+
+    def show_slice(self, layers: dict[str, np.ndarray]) -> None:
+        """Replace the slice layers (same shape): one ColumnDataChanged message with binary buffers."""
+        self.source.data.update({name: [array] for name, array in layers.items()})
+
+    def show_plane(self, layers: dict[str, np.ndarray], spacing: tuple[float, float]) -> None:
+        """Show a slice of another shape/spacing (axis change, new overlay): extent, ranges, frame size."""
+        self.source.data = self._columns(layers, spacing)
+        self._add_missing_renderers(layers)
+        width_mm, height_mm = self._extent(layers["image"].shape, spacing)
+        self.figure.x_range.update(start=0, end=width_mm)
+        self.figure.y_range.update(start=height_mm, end=0)
+        self.figure.frame_width, self.figure.frame_height = frame_size((width_mm, height_mm))
+
+    def set_window(self, low: float, high: float) -> None:
+        self.mappers["image"].update(low=float(low), high=float(high))
+
+    def set_palette(self, layer: str, palette: list[str]) -> None:
+        self.mappers[layer].palette = palette
+
+    def set_opacity(self, layer: str, opacity: float) -> None:
+        if layer in self.renderers:
+            self.renderers[layer].glyph.global_alpha = float(opacity)
+
+    def on_tap(self, callback: Callable[[float, float], None]) -> None:
+        """Call ``callback(x_mm, y_mm)`` when the user taps the image."""
+        self.figure.on_event(Tap, lambda event: callback(event.x, event.y))
