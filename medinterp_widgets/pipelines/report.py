@@ -1,0 +1,131 @@
+"""`Report`: what a reproduced paper produces: metrics, our-vs-paper comparisons, tables, figures.
+
+``Report.write(out_dir)`` writes ``report.json``, ``figures/<name>.png`` and a self-contained
+``report.html`` (figures linked relative to it).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Comparison:
+    """One of our numbers beside the paper's (``paper`` None when the paper gives none)."""
+
+    name: str
+    ours: float | None
+    paper: float | None = None
+    unit: str = ""
+    note: str = ""
+
+
+@dataclass
+class Report:
+    name: str
+    title: str
+    config: dict[str, Any]
+    metrics: dict[str, Any] = field(default_factory=dict)
+    comparisons: list[Comparison] = field(default_factory=list)
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    figures: dict[str, bytes] = field(default_factory=dict)  # name -> PNG bytes
+    notes: list[str] = field(default_factory=list)
+
+    def compare(self, name: str, ours, paper=None, unit: str = "", note: str = "") -> None:
+        self.comparisons.append(Comparison(name, _plain(ours), _plain(paper), unit, note))
+
+    def add_figure(self, name: str, figure) -> None:
+        """Store a matplotlib figure (rendered to PNG, then closed) or raw PNG bytes under ``name``."""
+        if isinstance(figure, (bytes, bytearray)):
+            self.figures[name] = bytes(figure)
+            return
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
+        self.figures[name] = buffer.getvalue()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "config": _plain(self.config),
+            "metrics": _plain(self.metrics),
+            "comparisons": [_plain(asdict(c)) for c in self.comparisons],
+            "tables": _plain(self.tables),
+            "figures": [f"figures/{name}.png" for name in self.figures],
+            "notes": list(self.notes),
+        }
+
+    def write(self, out_dir: str | Path) -> Path:
+        """Write report.json, figures/*.png and report.html into ``out_dir``; return the HTML path."""
+        out = Path(out_dir)
+        (out / "figures").mkdir(parents=True, exist_ok=True)
+        for name, png in self.figures.items():
+            (out / "figures" / f"{name}.png").write_bytes(png)
+        (out / "report.json").write_text(json.dumps(self.to_json(), indent=2, allow_nan=True))
+        page = out / "report.html"
+        page.write_text(_html(self))
+        return page
+
+
+def _plain(value):
+    """JSON-friendly copy: numpy/torch scalars and arrays to Python, tuples to lists, paths to str."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "tolist"):  # numpy / torch
+        return _plain(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return html.escape(str(value))
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "<p>(empty)</p>"
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{_fmt(row.get(c))}</td>" for c in columns) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _html(report: Report) -> str:
+    parts = [f"<h1>{html.escape(report.title)}</h1>"]
+    if report.comparisons:
+        rows = [{"measure": c.name, "ours": c.ours, "paper": c.paper, "unit": c.unit, "note": c.note}
+                for c in report.comparisons]
+        parts += ["<h2>Ours beside the paper</h2>", _table(rows)]
+    if report.metrics:
+        parts += ["<h2>Metrics</h2>", _table([{"metric": k, "value": v} for k, v in _plain(report.metrics).items()])]
+    for name, rows in report.tables.items():
+        parts += [f"<h2>{html.escape(name)}</h2>", _table(_plain(rows))]
+    for name in report.figures:
+        parts.append(f'<figure><img src="figures/{html.escape(name)}.png" alt="{html.escape(name)}">'
+                     f"<figcaption>{html.escape(name)}</figcaption></figure>")
+    if report.notes:
+        parts += ["<h2>Notes</h2><ul>"] + [f"<li>{html.escape(n)}</li>" for n in report.notes] + ["</ul>"]
+    config = html.escape(json.dumps(_plain(report.config), indent=2))
+    parts += ["<h2>Configuration</h2>", f"<pre>{config}</pre>"]
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}img{max-width:100%}")
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(report.title)}</title>" \
+           f"<style>{style}</style></head><body>{''.join(parts)}</body></html>"
