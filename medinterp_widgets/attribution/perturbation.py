@@ -5,7 +5,9 @@ row ``j`` belonging to sample ``j % B`` (what ``targets`` expects when it tiles 
 
 - Occlusion (Zeiler & Fergus): a window of ``window`` voxels (all channels) moved with ``stride``
   is set to ``baseline``; each voxel gets the mean drop ``Y(x) - Y(x_occluded)`` over the windows
-  that cover it (0 where none does). The sign is kept.
+  that cover it (0 where none does). The sign is kept. Window starts are 0, stride, ... up to
+  ``ceil((S - w) / stride)`` steps, the last one clipped at the border, so every voxel is covered
+  when stride <= window (Captum's convention).
 - Score-CAM (Wang et al.): masks ``M_k = minmax(upsample(A_k))`` (a constant channel -> 0), channel
   scores ``s_k = Y(x * M_k)``, weights ``w = softmax_k(s)``, map ``ReLU(sum_k w_k A_k)``.
 """
@@ -13,6 +15,7 @@ row ``j`` belonging to sample ``j % B`` (what ``targets`` expects when it tiles 
 from __future__ import annotations
 
 import itertools
+import math
 
 import torch
 from torch import Tensor, nn
@@ -60,7 +63,8 @@ class Occlusion:
         stride = _per_dim(self.stride, len(spatial), "stride")
         if any(w > s for w, s in zip(window, spatial)):
             raise ValueError(f"occlusion: window {window} larger than the input's spatial shape {spatial}")
-        starts = [range(0, s - w + 1, st) for s, w, st in zip(spatial, window, stride)]
+        counts = [math.ceil((s - w) / st) + 1 for s, w, st in zip(spatial, window, stride)]
+        starts = [range(0, n * st, st) for n, st in zip(counts, stride)]  # last one may be clipped
         return [tuple(slice(a, a + w) for a, w in zip(corner, window)) for corner in itertools.product(*starts)]
 
     def __call__(self, model, x, target, *, layer=None, create_graph=False, relu=True) -> RawAttribution:
