@@ -108,5 +108,5 @@ def find_cam_head(model: nn.Module, layer_name: str, channels: int, head=None) -
             return name, weight
     raise LayerError(
         f"cam: no Linear or 1x1 conv with {channels} inputs after layer {layer_name!r}; CAM needs "
-        "layer -> global average pooling -> linear head (pass head=<module or name>)"
+        "layer -> GAP -> linear head (pass head=<module or name>)"
     )
