@@ -56,6 +56,8 @@ class Occlusion:
     supports_create_graph = False
 
     def __init__(self, window=3, stride=1, baseline=0.0, batch_size: int = 32):
+        """window/stride: int or one per spatial dim; baseline: float or tensor broadcastable to x;
+        batch_size: occluded copies of the batch per forward pass."""
         self.window, self.stride, self.baseline, self.batch_size = window, stride, baseline, batch_size
 
     def _windows(self, spatial: tuple[int, ...]) -> list[tuple[slice, ...]]:
@@ -67,6 +69,12 @@ class Occlusion:
         starts = [range(0, n * st, st) for n, st in zip(counts, stride)]  # last one may be clipped
         return [tuple(slice(a, a + w) for a, w in zip(corner, window)) for corner in itertools.product(*starts)]
 
+    def _window_masks(self, boxes, spatial, device) -> Tensor:
+        masks = torch.zeros(len(boxes), *spatial, dtype=torch.bool, device=device)  # (n, *S)
+        for i, box in enumerate(boxes):
+            masks[(i,) + box] = True
+        return masks
+
     def __call__(self, model, x, target, *, layer=None, create_graph=False, relu=True) -> RawAttribution:
         x = x.detach()
         spatial = tuple(x.shape[2:])
@@ -75,20 +83,16 @@ class Occlusion:
             output = model(x)
         bound = target.bind(output)
         clean = bound.score(output)  # (B,)
-        baseline = torch.as_tensor(self.baseline, dtype=x.dtype, device=x.device)
-        total = x.new_zeros(x.shape[0], *spatial)
-        count = x.new_zeros(spatial)
+        baseline = torch.as_tensor(self.baseline, dtype=x.dtype, device=x.device).expand_as(x)
+        total = x.new_zeros(x.shape[0], *spatial)  # (B, *S)
+        count = x.new_zeros(spatial)  # (*S)
         for start in range(0, len(windows), self.batch_size):
-            chunk = windows[start : start + self.batch_size]
-            variants = x.unsqueeze(0).repeat(len(chunk), *([1] * x.dim()))  # (n, B, C, *S)
-            for i, box in enumerate(chunk):
-                variants[(i, slice(None), slice(None)) + box] = baseline.expand_as(
-                    variants[(i, slice(None), slice(None)) + box]
-                )
-            drops = clean - batched_scores(model, variants, bound, len(chunk))  # (n, B)
-            for i, box in enumerate(chunk):
-                total[(slice(None),) + box] += drops[i].view(-1, *([1] * len(spatial)))
-                count[box] += 1
+            masks = self._window_masks(windows[start : start + self.batch_size], spatial, x.device)
+            occluded = masks[:, None, None]  # (n, 1, 1, *S)
+            variants = torch.where(occluded, baseline.unsqueeze(0), x.unsqueeze(0))  # (n, B, C, *S)
+            drops = clean - batched_scores(model, variants, bound, len(masks))  # (n, B)
+            total += torch.einsum("nb,n...->b...", drops, masks.to(x.dtype))
+            count += masks.sum(0)
         raw = torch.where(count > 0, total / count.clamp(min=1), 0.0)  # (B, *S)
         return RawAttribution(raw, clean.detach(), output.detach())
 
