@@ -20,6 +20,8 @@ from medinterp_widgets.attribution import (
     resolve_layer,
 )
 
+from medinterp_widgets.devices import resolve_device
+
 from .conftest import random_classifier, random_segmenter
 
 KWARGS = {"occlusion": {"window": 4, "stride": 4}, "scorecam": {"batch_size": 4}}
@@ -199,3 +201,22 @@ def test_bad_arguments_are_named(image_batch):
         attribute(model, image_batch, method="gradcam", target=torch.tensor([0, 1, 3]))
     with pytest.raises(TypeError):
         attribute(model, image_batch, method="gradcam", target=0, window=3)
+
+
+def test_occlusion_accepts_a_per_sample_baseline_tensor(image_batch):
+    model = random_classifier(seed=11)
+    zeros = torch.zeros_like(image_batch)
+    kwargs = dict(method="occlusion", target=0, window=8, stride=8)
+    torch.testing.assert_close(attribute(model, image_batch, baseline=zeros, **kwargs), attribute(model, image_batch, **kwargs))
+    # occluding with the image itself changes nothing: all drops are zero
+    same = attribute(model, image_batch, baseline=image_batch, **kwargs)
+    assert torch.equal(same, torch.zeros_like(same))
+
+
+@pytest.mark.parametrize("method", ["gradcam", "guided_backprop", "occlusion"])
+def test_maps_come_back_on_the_input_device(method):
+    device = resolve_device()
+    model = random_classifier(seed=12).to(device)
+    x = torch.randn(2, 2, 16, 16, device=device)
+    maps = attribute(model, x, method=method, target=torch.tensor([0, 1]), **KWARGS.get(method, {}))
+    assert maps.device == x.device
