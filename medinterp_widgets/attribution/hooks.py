@@ -31,7 +31,9 @@ def resolve_layer(model: nn.Module, layer: nn.Module | str | None = None) -> tup
     if layer is None:
         convs = [(name, module) for name, module in named if isinstance(module, CONV_TYPES)]
         if not convs:
-            raise LayerError(f"layer: {type(model).__name__} has no Conv1d/2d/3d; pass layer=<module or name>")
+            raise LayerError(
+                f"layer: {type(model).__name__} has no Conv1d/2d/3d; pass layer=<module or name>"
+            )
         return convs[-1]
     if isinstance(layer, str):
         modules = dict(named)
@@ -43,7 +45,9 @@ def resolve_layer(model: nn.Module, layer: nn.Module | str | None = None) -> tup
         for name, module in named:
             if module is layer:
                 return name, module
-        raise LayerError(f"layer: the given {type(layer).__name__} is not a submodule of {type(model).__name__}")
+        raise LayerError(
+            f"layer: the given {type(layer).__name__} is not a submodule of {type(model).__name__}"
+        )
     raise LayerError(f"layer: got {type(layer).__name__}, expected an nn.Module, a dotted name or None")
 
 

@@ -20,7 +20,8 @@ NORMALISATIONS = (None, "max", "minmax")
 def _safe_divide(numerator: Tensor, denominator: Tensor) -> Tensor:
     """numerator / denominator, and 0 where the denominator is 0 (no threshold: tiny maps still scale)."""
     usable = denominator > 0
-    return torch.where(usable, numerator / torch.where(usable, denominator, torch.ones_like(denominator)), 0.0)
+    safe_denominator = torch.where(usable, denominator, torch.ones_like(denominator))
+    return torch.where(usable, numerator / safe_denominator, 0.0)
 
 
 def normalize_maps(maps: Tensor, mode: str | None = None) -> Tensor:

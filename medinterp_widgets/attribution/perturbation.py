@@ -67,7 +67,8 @@ class Occlusion:
             raise ValueError(f"occlusion: window {window} larger than the input's spatial shape {spatial}")
         counts = [math.ceil((s - w) / st) + 1 for s, w, st in zip(spatial, window, stride)]
         starts = [range(0, n * st, st) for n, st in zip(counts, stride)]  # last one may be clipped
-        return [tuple(slice(a, a + w) for a, w in zip(corner, window)) for corner in itertools.product(*starts)]
+        corners = itertools.product(*starts)
+        return [tuple(slice(a, a + w) for a, w in zip(corner, window)) for corner in corners]
 
     def _window_masks(self, boxes, spatial, device) -> Tensor:
         masks = torch.zeros(len(boxes), *spatial, dtype=torch.bool, device=device)  # (n, *S)

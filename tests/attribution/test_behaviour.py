@@ -34,7 +34,8 @@ def test_batch_equals_one_by_one(method, image_batch):
     target = torch.tensor([0, 2, 1])
     batched = attribute(model, image_batch, method=method, target=target, **KWARGS.get(method, {}))
     for i in range(len(image_batch)):
-        single = attribute(model, image_batch[i : i + 1], method=method, target=int(target[i]), **KWARGS.get(method, {}))
+        one = image_batch[i : i + 1]
+        single = attribute(model, one, method=method, target=int(target[i]), **KWARGS.get(method, {}))
         torch.testing.assert_close(batched[i : i + 1], single, rtol=1e-4, atol=1e-6)
 
 
@@ -42,11 +43,12 @@ def test_batch_equals_one_by_one(method, image_batch):
 def test_inplace_relu_twin_gives_identical_maps(method, image_batch):
     out_of_place = random_classifier(seed=4, inplace=False)
     in_place = random_classifier(seed=4, inplace=True)
-    kwargs = dict(method=method, target=1, layer="0", **KWARGS.get(method, {}))  # layer "0" feeds BN
-    if method != "cam":  # CAM needs the layer that feeds GAP
-        torch.testing.assert_close(attribute(in_place, image_batch, **kwargs), attribute(out_of_place, image_batch, **kwargs))
-    kwargs["layer"] = "3"  # conv directly followed by ReLU(inplace=True)
-    torch.testing.assert_close(attribute(in_place, image_batch, **kwargs), attribute(out_of_place, image_batch, **kwargs))
+    kwargs = dict(method=method, target=1, **KWARGS.get(method, {}))  # layer "0" feeds BatchNorm
+    layers = ["3"] if method == "cam" else ["0", "3"]  # CAM needs the layer that feeds GAP
+    for layer in layers:  # "3": a conv directly followed by ReLU(inplace=True)
+        kwargs["layer"] = layer
+        expected = attribute(out_of_place, image_batch, **kwargs)
+        torch.testing.assert_close(attribute(in_place, image_batch, **kwargs), expected)
 
 
 @pytest.mark.parametrize("method", ["cam", "gradcam", "hirescam", "gradcam++", "saliency"])
@@ -207,7 +209,8 @@ def test_occlusion_accepts_a_per_sample_baseline_tensor(image_batch):
     model = random_classifier(seed=11)
     zeros = torch.zeros_like(image_batch)
     kwargs = dict(method="occlusion", target=0, window=8, stride=8)
-    torch.testing.assert_close(attribute(model, image_batch, baseline=zeros, **kwargs), attribute(model, image_batch, **kwargs))
+    expected = attribute(model, image_batch, **kwargs)
+    torch.testing.assert_close(attribute(model, image_batch, baseline=zeros, **kwargs), expected)
     # occluding with the image itself changes nothing: all drops are zero
     same = attribute(model, image_batch, baseline=image_batch, **kwargs)
     assert torch.equal(same, torch.zeros_like(same))

@@ -35,7 +35,8 @@ def test_gradcam_equals_layer_gradcam_upsampled(model, image_batch):
     theirs = LayerAttribution.interpolate(theirs, image_batch.shape[2:], interpolate_mode="bilinear")[:, 0]
     ours = attribute(model, image_batch, method="gradcam", target=TARGET, layer=layer)
     torch.testing.assert_close(ours, theirs)
-    raw = attribute(model, image_batch, method="gradcam", target=TARGET, layer="3", upsample=False, relu=False)
+    kwargs = dict(method="gradcam", target=TARGET, layer="3", upsample=False, relu=False)
+    raw = attribute(model, image_batch, **kwargs)
     torch.testing.assert_close(raw, LayerGradCam(model, layer).attribute(image_batch, target=TARGET)[:, 0])
 
 
