@@ -223,3 +223,16 @@ def test_maps_come_back_on_the_input_device(method):
     x = torch.randn(2, 2, 16, 16, device=device)
     maps = attribute(model, x, method=method, target=torch.tensor([0, 1]), **KWARGS.get(method, {}))
     assert maps.device == x.device
+
+
+@pytest.mark.parametrize("method", ["gradcam", "hirescam"])
+def test_create_graph_in_train_mode_with_batchnorm(method, image_batch):
+    """The heatmap-loss use: train mode, in-place ReLU, BatchNorm; backward works, stats untouched."""
+    model = random_classifier(seed=13, inplace=True).train()
+    running_mean = model[1].running_mean.clone()
+    maps = attribute(model, image_batch, method=method, target=torch.tensor([0, 1, 2]), create_graph=True)
+    assert torch.equal(model[1].running_mean, running_mean)
+    normalized = attribute(model, image_batch, method=method, target=1, create_graph=True, normalize="max")
+    (maps.mean() + normalized.mean()).backward()
+    assert model[0].weight.grad.abs().sum() > 0 and torch.isfinite(model[0].weight.grad).all()
+    assert torch.equal(model[1].running_mean, running_mean) and model.training
