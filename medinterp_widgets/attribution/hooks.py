@@ -1,7 +1,8 @@
 """Layer lookup and activation capture with hooks that live for one call only.
 
-``resolve_layer`` accepts a module, a dotted name from ``model.named_modules()``, or None for the
-last convolution (Conv1d/2d/3d, in registration order). ``capture_activation`` registers a forward
+``resolve_layer`` accepts a module, a dotted name from ``model.named_modules()``, or None: the
+model's declared CAM layer (a ``cam_layer_name`` attribute naming a submodule, as the project's
+models have) or else the last convolution (Conv1d/2d/3d, in registration order). ``capture_activation`` registers a forward
 hook and removes it in ``finally``. The hook keeps the layer's own output tensor and hands a clone
 to the rest of the network, so an in-place op after the layer (``nn.ReLU(inplace=True)``) cannot
 overwrite the kept activation: values and gradients are those of the layer output itself.
@@ -26,8 +27,10 @@ class LayerError(ValueError):
 
 
 def resolve_layer(model: nn.Module, layer: nn.Module | str | None = None) -> tuple[str, nn.Module]:
-    """Return ``(dotted_name, module)`` for ``layer``; None picks the last convolution."""
+    """Return ``(dotted_name, module)`` for ``layer``; None: ``model.cam_layer_name`` or the last conv."""
     named = list(model.named_modules())
+    if layer is None and isinstance(getattr(model, "cam_layer_name", None), str):
+        layer = model.cam_layer_name
     if layer is None:
         convs = [(name, module) for name, module in named if isinstance(module, CONV_TYPES)]
         if not convs:
@@ -92,8 +95,11 @@ def _head_matrix(module: nn.Module) -> Tensor | None:
 
 
 def find_cam_head(model: nn.Module, layer_name: str, channels: int, head=None) -> tuple[str, Tensor]:
-    """The classifier after GAP whose weights w_{c,k} define CAM: ``head`` or the first Linear /
-    1x1 conv registered after ``layer_name`` with ``channels`` inputs. Returns (name, (K, C) weight)."""
+    """The classifier after GAP whose weights w_{c,k} define CAM: ``head``, else the model's
+    ``cam_head`` attribute, else the first Linear / 1x1 conv registered after ``layer_name`` (not
+    inside it) with ``channels`` inputs. Returns (name, (K, C) weight)."""
+    if head is None and isinstance(getattr(model, "cam_head", None), nn.Module):
+        head = model.cam_head
     if head is not None:
         name, module = resolve_layer(model, head)
         weight = _head_matrix(module)
@@ -105,7 +111,7 @@ def find_cam_head(model: nn.Module, layer_name: str, channels: int, head=None) -
         return name, weight
     seen_layer = False
     for name, module in model.named_modules():
-        if name == layer_name:
+        if name == layer_name or name.startswith(layer_name + "."):
             seen_layer = True
             continue
         weight = _head_matrix(module) if seen_layer else None

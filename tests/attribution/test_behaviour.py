@@ -236,3 +236,31 @@ def test_create_graph_in_train_mode_with_batchnorm(method, image_batch):
     (maps.mean() + normalized.mean()).backward()
     assert model[0].weight.grad.abs().sum() > 0 and torch.isfinite(model[0].weight.grad).all()
     assert torch.equal(model[1].running_mean, running_mean) and model.training
+
+
+class _DeclaresCamLayer(nn.Module):
+    """A model that names its CAM layer and head, with a 1x1 conv inside the layer (not the head)."""
+
+    cam_layer_name = "features"
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(14)
+        self.features = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 1))
+        self.cam_head = nn.Linear(4, 3)
+        self.output = nn.Conv2d(4, 3, 1)  # the last conv: not the CAM layer
+
+    def forward(self, x):
+        a = self.features(x)  # (B, 4, H, W)
+        return self.output(a) + self.cam_head(a.mean((2, 3)))[:, :, None, None]
+
+
+def test_declared_cam_layer_and_head_are_used():
+    model, x = _DeclaresCamLayer(), torch.randn(2, 1, 8, 8)
+    assert resolve_layer(model)[0] == "features"
+    detailed = attribute_detailed(model, x, method="cam", target=RegionTarget(1, torch.ones(8, 8)))
+    assert detailed.layer_name == "features"
+    torch.testing.assert_close(detailed.weights, model.cam_head.weight[[1, 1]].detach())
+    activation = model.features(x).detach()
+    expected = torch.relu(torch.einsum("k,bkhw->bhw", model.cam_head.weight[1].detach(), activation))
+    torch.testing.assert_close(detailed.map, expected)
