@@ -2,11 +2,13 @@
 
 ``resolve_layer`` accepts a module, a dotted name from ``model.named_modules()``, or None: the
 model's declared CAM layer (a ``cam_layer_name`` attribute naming a submodule, as the project's
-models have) or else the last convolution (Conv1d/2d/3d, in registration order). ``capture_activation`` registers a forward
-hook and removes it in ``finally``. The hook keeps the layer's own output tensor and hands a clone
-to the rest of the network, so an in-place op after the layer (``nn.ReLU(inplace=True)``) cannot
-overwrite the kept activation: values and gradients are those of the layer output itself.
-A module called several times in one forward keeps the output of its last call.
+models have) or else the last convolution (Conv1d/2d/3d, in registration order).
+
+``capture_activation`` registers a forward hook and removes it in ``finally``. The hook keeps the
+layer's own output tensor and hands a clone to the rest of the network, so an in-place op after
+the layer (``nn.ReLU(inplace=True)``) cannot overwrite the kept activation: values and gradients
+are those of the layer output itself. A module called several times in one forward keeps the
+output of its last call.
 """
 
 from __future__ import annotations
