@@ -8,10 +8,10 @@ row ``j`` belonging to sample ``j % B`` (what ``targets`` expects when it tiles 
   that cover it (0 where none does). The sign is kept. Window starts are 0, stride, ... up to
   ``ceil((S - w) / stride)`` steps, the last one clipped at the border, so every voxel is covered
   when stride <= window (Captum's convention).
-``progress=True`` shows a tqdm bar over the chunks (3-D volumes can take long).
-
 - Score-CAM (Wang et al.): masks ``M_k = minmax(upsample(A_k))`` (a constant channel -> 0), channel
   scores ``s_k = Y(x * M_k)``, weights ``w = softmax_k(s)``, map ``ReLU(sum_k w_k A_k)``.
+
+``progress=True`` shows a tqdm bar over the chunks (3-D volumes can take long).
 """
 
 from __future__ import annotations
