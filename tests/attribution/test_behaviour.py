@@ -203,6 +203,19 @@ def test_bad_arguments_are_named(image_batch):
         attribute(model, image_batch, method="gradcam", target=torch.tensor([0, 1, 3]))
     with pytest.raises(TypeError):
         attribute(model, image_batch, method="gradcam", target=0, window=3)
+    with pytest.raises(TargetError, match="returned tuple"):
+        attribute(_TupleOutput(model), image_batch, method="hirescam", target=0, layer="inner.3")
+    with pytest.raises(TargetError, match="returned tuple"):
+        attribute(_TupleOutput(model), image_batch, method="saliency", target=RegionTarget(0))
+
+
+class _TupleOutput(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x), x
 
 
 def test_occlusion_accepts_a_per_sample_baseline_tensor(image_batch):
