@@ -81,6 +81,7 @@ class ClassTarget(Target):
     index: Any
 
     def class_indices(self, output: Tensor) -> Tensor:
+        _require_tensor(output)
         index = torch.as_tensor(self.index, device=output.device).long().reshape(-1)  # (B,) or (1,)
         if index.numel() == 0:
             raise TargetError("target: empty class index tensor, expected an int or a (B,) tensor")
