@@ -21,6 +21,7 @@ from torch import Tensor
 
 from .base.cam import CamInputs, CamMethod
 from .hooks import find_cam_head
+from .normalise import divide_or_zero
 
 __all__ = ["CAM", "GradCAM", "HiResCAM", "GradCAMPlusPlus"]
 
@@ -62,7 +63,5 @@ class GradCAMPlusPlus(CamMethod):
         spatial_dims = tuple(range(2, g.dim()))
         activation_sum = inputs.activation.sum(spatial_dims, keepdim=True)  # (B, C, 1..)
         g2 = g.pow(2)
-        denominator = 2 * g2 + activation_sum * g.pow(3)
-        usable = denominator != 0
-        alpha = torch.where(usable, g2 / torch.where(usable, denominator, torch.ones_like(denominator)), 0.0)
+        alpha = divide_or_zero(g2, 2 * g2 + activation_sum * g.pow(3))  # (B, C, *S)
         return (alpha * torch.relu(g)).flatten(2).sum(2)  # (B, C)

@@ -12,14 +12,14 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["NORMALISATIONS", "normalize_maps"]
+__all__ = ["NORMALISATIONS", "divide_or_zero", "normalize_maps"]
 
 NORMALISATIONS = (None, "max", "minmax")
 
 
-def _safe_divide(numerator: Tensor, denominator: Tensor) -> Tensor:
-    """numerator / denominator, and 0 where the denominator is 0 (no threshold: tiny maps still scale)."""
-    usable = denominator > 0
+def divide_or_zero(numerator: Tensor, denominator: Tensor) -> Tensor:
+    """numerator / denominator, and 0 where the denominator is exactly 0 (no NaN, also in backward)."""
+    usable = denominator != 0
     safe_denominator = torch.where(usable, denominator, torch.ones_like(denominator))
     return torch.where(usable, numerator / safe_denominator, 0.0)
 
@@ -31,9 +31,9 @@ def normalize_maps(maps: Tensor, mode: str | None = None) -> Tensor:
     flat = maps.flatten(1)  # (B, N)
     if mode == "max":
         scale = flat.abs().amax(1, keepdim=True)  # (B, 1)
-        return _safe_divide(flat, scale).view_as(maps)
+        return divide_or_zero(flat, scale).view_as(maps)
     if mode == "minmax":
         low = flat.amin(1, keepdim=True)
         span = flat.amax(1, keepdim=True) - low
-        return _safe_divide(flat - low, span).view_as(maps)
+        return divide_or_zero(flat - low, span).view_as(maps)
     raise ValueError(f"normalize: got {mode!r}, expected one of {NORMALISATIONS}")

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from .base.cam import CamInputs, CamMethod
 from .base.result import RawAttribution
-from .normalise import normalize_maps
+from .normalise import divide_or_zero, normalize_maps
 from .state import attribution_session
 from .targets import Target
 from .upsample import upsample_maps
@@ -101,7 +101,7 @@ class Occlusion:
             drops = clean - batched_scores(model, variants, bound, len(masks))  # (n, B)
             total += torch.einsum("nb,n...->b...", drops, masks.to(x.dtype))
             count += masks.sum(0)
-        raw = torch.where(count > 0, total / count.clamp(min=1), 0.0)  # (B, *S)
+        raw = divide_or_zero(total, count)  # (B, *S): mean drop over the windows covering a voxel
         return RawAttribution(raw, clean.detach(), output.detach())
 
 
