@@ -67,3 +67,16 @@ def test_occlusion_equals_captum(model, image_batch, window, stride):
     )
     ours = attribute(model, image_batch, method="occlusion", target=TARGET, window=window, stride=stride)
     torch.testing.assert_close(ours, theirs[:, 0])
+
+
+def test_3d_gradcam_saliency_and_occlusion_equal_captum():
+    model, x = random_classifier(dims=3, channels=1, seed=15), torch.randn(2, 1, 8, 8, 8)
+    target = torch.tensor([1, 0])
+    theirs = LayerGradCam(model, model[3]).attribute(x, target=target, relu_attributions=True)
+    theirs = LayerAttribution.interpolate(theirs, x.shape[2:], interpolate_mode="trilinear")[:, 0]
+    torch.testing.assert_close(attribute(model, x, method="gradcam", target=target), theirs)
+    theirs = Saliency(model).attribute(x, target=target).amax(1)
+    torch.testing.assert_close(attribute(model, x, method="saliency", target=target), theirs)
+    theirs = Occlusion(model).attribute(x, target=target, sliding_window_shapes=(1, 4, 4, 4), strides=(1, 4, 4, 4))
+    ours = attribute(model, x, method="occlusion", target=target, window=4, stride=4)
+    torch.testing.assert_close(ours, theirs[:, 0])
