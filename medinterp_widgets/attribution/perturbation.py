@@ -41,7 +41,7 @@ def batched_scores(
         raise ValueError(f"batch_size: got {batch_size}, expected a positive int")
     n, b = variants.shape[:2]
     chunks = []
-    with torch.no_grad(), attribution_session(model):
+    with attribution_session(model, grad=False):
         for start in tqdm(range(0, n, batch_size), desc="scorecam", disable=not progress, leave=False):
             chunk = variants[start : start + batch_size].flatten(0, 1)  # (n_chunk * B, C, *S)
             chunks.append(target.score(model(chunk)).view(-1, b))  # (n_chunk, B)
@@ -86,7 +86,7 @@ class Occlusion:
         x = x.detach()
         spatial = tuple(x.shape[2:])
         windows = self._windows(spatial)
-        with torch.no_grad(), attribution_session(model):
+        with attribution_session(model, grad=False):
             output = model(x)
         bound = target.bind(output)
         clean = bound.score(output)  # (B,)

@@ -41,7 +41,7 @@ def shielded_running_stats(model: nn.Module) -> Iterator[None]:
 
 
 @contextmanager
-def attribution_session(model: nn.Module) -> Iterator[None]:
-    """Gradients on (even under ``torch.no_grad``) and running statistics shielded."""
-    with torch.enable_grad(), shielded_running_stats(model):
+def attribution_session(model: nn.Module, grad: bool = True) -> Iterator[None]:
+    """Gradients on (even under ``torch.no_grad``) or off (``grad=False``); running stats shielded."""
+    with torch.set_grad_enabled(grad), shielded_running_stats(model):
         yield

@@ -274,3 +274,12 @@ def test_declared_cam_layer_and_head_are_used():
     activation = model.features(x).detach()
     expected = torch.relu(torch.einsum("k,bkhw->bhw", model.cam_head.weight[1].detach(), activation))
     torch.testing.assert_close(detailed.map, expected)
+
+
+@pytest.mark.parametrize("method", ["occlusion", "scorecam", "cam"])
+def test_gradient_free_methods_build_no_graph(method, image_batch):
+    model = random_classifier(seed=16)
+    seen = []
+    model[7].register_forward_hook(lambda module, inputs, output: seen.append(output.requires_grad))
+    attribute(model, image_batch, method=method, target=0, **KWARGS.get(method, {}))
+    assert seen and not any(seen)
