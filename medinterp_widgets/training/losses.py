@@ -80,3 +80,12 @@ def build_loss(name: str, **kwargs) -> nn.Module:
     if name not in losses:
         raise ValueError(f"loss name: expected one of {sorted(losses)} (HeatmapLoss is built directly), got {name!r}")
     return losses[name](**kwargs)
+
+
+def __getattr__(name: str):
+    """``losses.HeatmapLoss`` / ``HeatmapLossResult`` live in ``heatmap_loss`` (needs the attribution engine)."""
+    if name in ("HeatmapLoss", "HeatmapLossResult"):
+        from . import heatmap_loss
+
+        return getattr(heatmap_loss, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
