@@ -2,8 +2,10 @@
 
 One training step = forward + loss + backward + optimizer step, same small VGG-like model, batch
 and device, measured in the same run. The variants are timed round-robin (one step of each per
-repeat) so load changes on a shared machine hit them alike; each variant's time is the median over
-``--repeats`` after ``--warmup`` steps, and its ratio is divided by the cross-entropy median.
+repeat) so load changes on a shared machine hit them alike. Reported per variant after ``--warmup``
+untimed rounds: the median step time over ``--repeats`` rounds, and the ratio to cross-entropy as
+the median over rounds of (variant time / CE time in the same round), a paired estimate that is
+robust to slow load drift.
 Target: <= 1.15x for the CAM variants (HiResCAM, Grad-CAM at the last conv layer).
 """
 
@@ -26,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int, default=8, help="channels of the first conv stage (default 8)")
     parser.add_argument("--repeats", type=int, default=10, help="timed steps per variant (default 10)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps per variant (default 3)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own)")
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -86,7 +89,7 @@ def measure(batch: int = 16, size: int = 128, width: int = 8, repeats: int = 10,
             if index >= warmup:
                 times[variant].append(time.perf_counter() - start)
     medians = {variant: statistics.median(values) * 1e3 for variant, values in times.items()}
-    ratios = {variant: medians[variant] / medians["ce"] for variant in VARIANTS}
+    ratios = {variant: statistics.median(t / c for t, c in zip(times[variant], times["ce"])) for variant in VARIANTS}
     return {
         "benchmark": "heatmap-loss",
         "device": str(torch_device),
@@ -110,6 +113,10 @@ def _format(result: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     result = measure(batch=args.batch, size=args.size, width=args.width, repeats=args.repeats,
                      warmup=args.warmup, device=args.device, seed=args.seed)
     print(json.dumps(result, indent=2) if args.json else _format(result))

@@ -87,6 +87,7 @@ class HeatmapLoss:
 
     def share(self, maps: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Per-sample share of the map (B, *S) outside the allowed / inside the forbidden mask."""
+        maps = maps.float()  # float32 sums also under autocast
         mask = _mask_like(mask, maps)
         spatial = tuple(range(1, maps.dim()))
         inside = (maps * mask).sum(spatial) / (maps.sum(spatial) + _EPS)  # (B,)
