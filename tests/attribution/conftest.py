@@ -30,7 +30,8 @@ def relu_net(dims: int, inplace: bool = False) -> nn.Sequential:
     head = nn.Linear(8, 2, bias=False)
     with torch.no_grad():
         conv.weight.copy_(torch.tensor([1.0, -1.0]).view(2, 1, *([1] * dims)))
-        head.weight.copy_(torch.tensor([[1, 0, 0, 2, 0, -1, 1, 3], [0, 1, 0, 0, 1, 0, 0, 0]], dtype=torch.float32))
+        rows = [[1, 0, 0, 2, 0, -1, 1, 3], [0, 1, 0, 0, 1, 0, 0, 0]]
+        head.weight.copy_(torch.tensor(rows, dtype=torch.float32))
     return nn.Sequential(conv, nn.ReLU(inplace=inplace), nn.Flatten(), head).eval()
 
 

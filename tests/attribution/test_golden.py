@@ -106,7 +106,8 @@ def test_occlusion_golden(dims):
 def test_cam_golden(dims):
     # gap_net: A0 = x, A1 = 2x; class 1 map = 0.5 A0 + 1 A1 = 2.5 x; class 0 = A0 - A1 = -x
     model, x = gap_net(dims), golden_input(dims)
-    torch.testing.assert_close(attribute(model, x, method="cam", target=1), as_spatial(dims, [2.5, 0, 7.5, 0]))
+    expected = as_spatial(dims, [2.5, 0, 7.5, 0])
+    torch.testing.assert_close(attribute(model, x, method="cam", target=1), expected)
     torch.testing.assert_close(
         attribute(model, x, method="cam", target=1, relu=False), as_spatial(dims, [2.5, -5, 7.5, -12.5])
     )
