@@ -13,6 +13,11 @@ from medinterp_widgets.widgets.bokeh_setup import load_bokehjs
 APPS = {
     # name: (module, one-line description)
     "workbench": ("medinterp_widgets.apps.workbench", "browse synthetic and real volumes with masks and heatmaps"),
+    "training": ("medinterp_widgets.apps.training", "train a model and watch it live"),
+    "lv-gap-cam": ("medinterp_widgets.apps.lv_gap_cam", "paper 1: LV segmentation with an interpretable GAP-FCN"),
+    "rodent-gbp": ("medinterp_widgets.apps.rodent_gbp", "paper 2: rodent brain U-Net and guided backprop"),
+    "heatmap-loss": ("medinterp_widgets.apps.heatmap_loss", "paper 3: attribution inside the training loss"),
+    "covid-interp": ("medinterp_widgets.apps.covid_interp", "paper 4: COVID-19 CT interpretation"),
 }
 
 
