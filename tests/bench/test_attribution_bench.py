@@ -14,7 +14,8 @@ def test_attribution_bench_tiny_json(capsys, tmp_path):
     output = tmp_path / "bench.json"
     code = main(["bench", "attribution", "--json", "--output", str(output), "--device", "cpu",
                  "--batch", "2", "--batch-3d", "1", "--size", "32", "--size-3d", "8", "--width", "2",
-                 "--repeats", "1", "--warmup", "0", "--occlusion-steps", "2", "--cases", "vgg2d,unet3d", "--methods", "gradcam,cam,occlusion"])
+                 "--repeats", "1", "--warmup", "0", "--occlusion-steps", "2", "--cases", "vgg2d,unet3d",
+                 "--methods", "gradcam,cam,occlusion"])
     assert code == 0
     results = json.loads(capsys.readouterr().out)
     assert json.loads(output.read_text()) == results
