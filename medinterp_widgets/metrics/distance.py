@@ -99,7 +99,8 @@ def average_perpendicular_distance(pred: Any, truth: Any, spacing: Any, *,
     """APD (mm): mean over the predicted contour's points of the distance to the expert contour.
 
     ``spacing``: (dy, dx) in mm, or one number; required, so pixels are never taken for mm.
-    ``symmetric`` averages both directions' point distances together instead. nan when either mask is empty (module docstring).
+    ``symmetric`` averages both directions' point distances together instead. nan when either
+    mask is empty (module docstring).
     """
     directed = _directed(pred, truth, spacing)
     if directed is None:
