@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from medinterp_widgets.attribution import METHODS, attribute
 from medinterp_widgets.bench.timing import ratio, time_call
@@ -150,14 +151,19 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = dict(benchmark="attribution", device=str(device), torch=torch.__version__,
                                    captum=None if args.no_captum else _captum_version(), repeats=args.repeats,
                                    warmup=args.warmup, target_class=TARGET_CLASS, cases=[])
+    progress = tqdm(total=len(args.cases) * len(methods), desc="attribution bench", unit="method", leave=False)
     for name in args.cases:
         case = build_case(name, args, device)
         with torch.no_grad():
             forward = time_call(lambda: case.model(case.x), device, repeats=args.repeats, warmup=args.warmup)
-        results["cases"].append(dict(
-            case=name, model=type(case.model).__name__, input_shape=list(case.x.shape), layer=case.layer,
-            forward_ms=forward.median_ms,
-            methods={method: bench_method(method, case, forward.median_ms, args) for method in methods}))
+        rows = {}
+        for method in methods:
+            progress.set_postfix_str(f"{name} {method}")
+            rows[method] = bench_method(method, case, forward.median_ms, args)
+            progress.update()
+        results["cases"].append(dict(case=name, model=type(case.model).__name__, input_shape=list(case.x.shape),
+                                     layer=case.layer, forward_ms=forward.median_ms, methods=rows))
+    progress.close()
     return results
 
 
