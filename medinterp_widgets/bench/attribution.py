@@ -35,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=int, default=1, help="untimed calls before timing")
     parser.add_argument("--cases", type=_csv, default=list(CASES), help=f"comma list of {', '.join(CASES)}")
     parser.add_argument("--methods", type=_csv, default=None, help="comma list (default: all methods)")
-    parser.add_argument("--no-captum", action="store_true", help="skip the Captum comparison")
+    parser.add_argument("--no-captum", action="store_true",
+                        help="skip the Captum comparison (skipped anyway when captum is not installed)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -110,7 +110,8 @@ def correlation(first: torch.Tensor, second: torch.Tensor) -> float | None:
     return float(torch.corrcoef(stacked)[0, 1])
 
 
-def bench_method(method: str, case: Case, forward_ms: float, args: argparse.Namespace) -> dict[str, Any]:
+def bench_method(method: str, case: Case, forward_ms: float, args: argparse.Namespace,
+                 use_captum: bool = True) -> dict[str, Any]:
     """Time one method on one case (and Captum's equivalent); errors are recorded, not raised."""
     row: dict[str, Any] = dict(ms=None, vs_forward=None, images_per_s=None, captum=None, captum_ms=None,
                                vs_captum=None, agreement=None, error=None)
@@ -125,7 +126,7 @@ def bench_method(method: str, case: Case, forward_ms: float, args: argparse.Name
         return row
     row.update(ms=timing.median_ms, vs_forward=ratio(timing.median_ms, forward_ms),
                images_per_s=case.x.shape[0] / (timing.median_ms / 1000.0))
-    found = None if args.no_captum else captum_call(method, case, args.occlusion_steps)
+    found = captum_call(method, case, args.occlusion_steps) if use_captum else None
     if found is not None:
         name, call = found
         try:
@@ -148,8 +149,9 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
         raise ValueError(f"--methods: unknown {unknown}; expected some of {sorted(METHODS)}")
+    captum_version = None if args.no_captum else _captum_version()  # None: skipped or not installed
     results: dict[str, Any] = dict(benchmark="attribution", device=str(device), torch=torch.__version__,
-                                   captum=None if args.no_captum else _captum_version(), repeats=args.repeats,
+                                   captum=captum_version, repeats=args.repeats,
                                    warmup=args.warmup, target_class=TARGET_CLASS, cases=[])
     progress = tqdm(total=len(args.cases) * len(methods), desc="attribution bench", unit="method", leave=False)
     for name in args.cases:
@@ -159,7 +161,7 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
         rows = {}
         for method in methods:
             progress.set_postfix_str(f"{name} {method}")
-            rows[method] = bench_method(method, case, forward.median_ms, args)
+            rows[method] = bench_method(method, case, forward.median_ms, args, captum_version is not None)
             progress.update()
         results["cases"].append(dict(case=name, model=type(case.model).__name__, input_shape=list(case.x.shape),
                                      layer=case.layer, forward_ms=forward.median_ms, methods=rows))

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from medinterp_widgets.bench import attribution_suite
 from medinterp_widgets.cli import main
 from medinterp_widgets.commands import bench as bench_command
 
@@ -33,12 +34,17 @@ def test_attribution_bench_tiny_json(capsys, tmp_path):
     assert results["cases"][1]["methods"]["cam"]["error"]  # a U-Net has no GAP head: recorded, not raised
 
 
-def test_table_output_and_bad_arguments(capsys):
+def test_table_output_without_captum_and_bad_arguments(capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(attribution_suite, "_captum_version", lambda: None)  # as if captum were not installed
+    output = tmp_path / "bench.json"
     code = main(["bench", "attribution", "--device", "cpu", "--batch", "1", "--size", "32", "--width", "2",
-                 "--repeats", "1", "--warmup", "0", "--cases", "vgg2d", "--methods", "saliency", "--no-captum"])
+                 "--repeats", "1", "--warmup", "0", "--cases", "vgg2d", "--methods", "saliency",
+                 "--output", str(output)])
     assert code == 0
     table = capsys.readouterr().out
     assert "saliency" in table and "forward" in table
+    row = json.loads(output.read_text())["cases"][0]["methods"]["saliency"]
+    assert row["captum"] is None and row["ms"] is not None
     assert main(["bench", "attribution", "--cases", "resnet"]) == 2
     assert "--cases" in capsys.readouterr().err
 
