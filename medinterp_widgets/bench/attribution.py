@@ -4,7 +4,8 @@ Cases: a small VGG-like classifier and a small U-Net on 2-D batches (B, 1, size,
 U-Net on (B3, 1, size3d, size3d, size3d). For every method: median ms over ``--repeats`` after
 warm-up, the ratio to a no-grad forward of the same model and batch, and, where Captum has the same
 method (LayerGradCam, Saliency, GuidedBackprop, Deconvolution, GuidedGradCam, Occlusion), Captum's
-time measured in the same run, the ratio and the Pearson correlation of the two maps.
+time, the ratio and the Pearson correlation of the two maps. The method, the forward and Captum are
+timed interleaved (round robin), so load changes on a shared machine hit all three alike.
 """
 
 from __future__ import annotations

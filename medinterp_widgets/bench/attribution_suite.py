@@ -12,7 +12,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from medinterp_widgets.attribution import METHODS, attribute
-from medinterp_widgets.bench.timing import ratio, time_call
+from medinterp_widgets.bench.timing import ratio, time_call, time_round_robin
 from medinterp_widgets.devices import resolve_device
 from medinterp_widgets.models import UNet, VGGClassifier
 
@@ -110,36 +110,45 @@ def correlation(first: torch.Tensor, second: torch.Tensor) -> float | None:
     return float(torch.corrcoef(stacked)[0, 1])
 
 
-def bench_method(method: str, case: Case, forward_ms: float, args: argparse.Namespace,
-                 use_captum: bool = True) -> dict[str, Any]:
-    """Time one method on one case (and Captum's equivalent); errors are recorded, not raised."""
-    row: dict[str, Any] = dict(ms=None, vs_forward=None, images_per_s=None, captum=None, captum_ms=None,
-                               vs_captum=None, agreement=None, error=None)
+def bench_method(method: str, case: Case, args: argparse.Namespace, use_captum: bool = True) -> dict[str, Any]:
+    """Time one method, its Captum equivalent and a no-grad forward, interleaved (round robin).
+
+    A method that does not fit the model (e.g. CAM without a GAP head) is recorded as an error.
+    """
+    row: dict[str, Any] = dict(ms=None, forward_ms=None, vs_forward=None, images_per_s=None, captum=None,
+                               captum_ms=None, vs_captum=None, agreement=None, error=None)
     kwargs = method_kwargs(method, case, args.occlusion_steps)
     ours = lambda: attribute(case.model, case.x, method=method, target=TARGET_CLASS,  # noqa: E731
                              layer=case.layer, **kwargs)
     try:
-        maps = ours()
-        timing = time_call(ours, case.x.device, repeats=args.repeats, warmup=args.warmup)
-    except Exception as error:  # a method that does not fit the model (e.g. CAM without a GAP head)
+        maps = ours()  # a first, untimed call: fails early for methods that do not fit
+    except Exception as error:
         row["error"] = f"{type(error).__name__}: {error}"
         return row
-    row.update(ms=timing.median_ms, vs_forward=ratio(timing.median_ms, forward_ms),
-               images_per_s=case.x.shape[0] / (timing.median_ms / 1000.0))
+    calls = {"ours": ours, "forward": lambda: _forward(case)}
     found = captum_call(method, case, args.occlusion_steps) if use_captum else None
     if found is not None:
-        name, call = found
+        row["captum"], captum = found
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # Captum's notes about requires_grad and hooks
-                captum_timing = time_call(call, case.x.device, repeats=args.repeats, warmup=args.warmup)
-                captum_maps = call()
-            row.update(captum=name, captum_ms=captum_timing.median_ms,
-                       vs_captum=ratio(timing.median_ms, captum_timing.median_ms),
-                       agreement=correlation(maps, captum_maps))
+                row["agreement"] = correlation(maps, captum())
+            calls["captum"] = captum
         except Exception as error:
-            row["captum"], row["error"] = name, f"captum {type(error).__name__}: {error}"
+            row["error"] = f"captum {type(error).__name__}: {error}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        timings = time_round_robin(calls, case.x.device, repeats=args.repeats, warmup=args.warmup)
+    ms, forward_ms = timings["ours"].median_ms, timings["forward"].median_ms
+    captum_ms = timings["captum"].median_ms if "captum" in timings else None
+    row.update(ms=ms, forward_ms=forward_ms, vs_forward=ratio(ms, forward_ms), captum_ms=captum_ms,
+               vs_captum=ratio(ms, captum_ms), images_per_s=case.x.shape[0] / (ms / 1000.0))
     return row
+
+
+def _forward(case: Case) -> torch.Tensor:
+    with torch.no_grad():
+        return case.model(case.x)
 
 
 def run_suite(args: argparse.Namespace) -> dict[str, Any]:
@@ -156,12 +165,11 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
     progress = tqdm(total=len(args.cases) * len(methods), desc="attribution bench", unit="method", leave=False)
     for name in args.cases:
         case = build_case(name, args, device)
-        with torch.no_grad():
-            forward = time_call(lambda: case.model(case.x), device, repeats=args.repeats, warmup=args.warmup)
+        forward = time_call(lambda: _forward(case), device, repeats=args.repeats, warmup=args.warmup)
         rows = {}
         for method in methods:
             progress.set_postfix_str(f"{name} {method}")
-            rows[method] = bench_method(method, case, forward.median_ms, args, captum_version is not None)
+            rows[method] = bench_method(method, case, args, captum_version is not None)
             progress.update()
         results["cases"].append(dict(case=name, model=type(case.model).__name__, input_shape=list(case.x.shape),
                                      layer=case.layer, forward_ms=forward.median_ms, methods=rows))
@@ -183,7 +191,8 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def format_table(results: dict[str, Any]) -> str:
-    """One line per case x method: ms, x forward, images/s, Captum ms, ours / Captum, map correlation."""
+    """One line per case x method: ms, x forward (measured interleaved with the method), images/s,
+    Captum ms, ours / Captum, correlation of our maps with Captum's."""
     lines = [f"attribution bench on {results['device']} (torch {results['torch']}, captum {results['captum']}), "
              f"median of {results['repeats']} after {results['warmup']} warm-up",
              f"{'case':8} {'method':16} {'ms':>9} {'x fwd':>8} {'img/s':>8} {'captum ms':>10} {'ours/cap':>9} "

@@ -43,6 +43,26 @@ def time_call(call: Callable[[], object], device: torch.device, *, repeats: int 
     return Timing(statistics.median(times), min(times), tuple(times))
 
 
+def time_round_robin(calls: dict[str, Callable[[], object]], device: torch.device, *, repeats: int = 5,
+                     warmup: int = 1) -> dict[str, Timing]:
+    """Time several calls interleaved (each repeat runs every call once), so a load change on a
+    shared machine affects all of them alike and their ratios stay fair. Returns name -> Timing."""
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"repeats: expected >= 1 (got {repeats}); warmup: expected >= 0 (got {warmup})")
+    for _ in range(warmup):
+        for call in calls.values():
+            call()
+    synchronise(device)
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            synchronise(device)
+            times[name].append((time.perf_counter() - start) * 1000.0)
+    return {name: Timing(statistics.median(values), min(values), tuple(values)) for name, values in times.items()}
+
+
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
     """numerator / denominator, or None when either is missing or the denominator is 0."""
     if numerator is None or not denominator:
