@@ -86,3 +86,14 @@ def test_point_to_contour_distance_is_perpendicular():
     points = np.array([[5.0, 3.0], [-2.0, 5.0], [12.0, 13.0]])
     np.testing.assert_allclose(point_to_contour_distances(points, square, 1.0), [3.0, 2.0, math.hypot(2, 3)])
     np.testing.assert_allclose(point_to_contour_distances(points[:1], square, (2.0, 1.0)), [3.0])
+
+
+def test_hausdorff_close_to_scipy_on_the_same_contour_vertices():
+    from scipy.spatial.distance import directed_hausdorff
+
+    pred, truth = disk(18, centre=(60, 66)), disk(25)
+    pred_points, truth_points = (np.concatenate(mask_contours(m)) for m in (pred, truth))
+    vertex_hd = max(directed_hausdorff(pred_points, truth_points)[0], directed_hausdorff(truth_points, pred_points)[0])
+    ours = hausdorff_distance(pred, truth, 1.0)
+    assert ours <= vertex_hd + 1e-9  # distances to segments never exceed distances to their vertices
+    assert ours == pytest.approx(vertex_hd, abs=0.5)  # vertices are under a pixel apart
