@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from medinterp_widgets.data.errors import DataFormatError
-from medinterp_widgets.training.events import CheckpointSaved, EpochEnd, Evaluation, RunEnded, to_record
+from medinterp_widgets.training.events import CheckpointSaved, EpochEnd, RunEnded, to_record
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"

@@ -66,3 +66,11 @@ def make_seg_model():
         torch.manual_seed(seed)
         return TinySegNet()
     return make
+
+
+@pytest.fixture
+def make_classifier():
+    def make(seed: int = 0) -> TinyClassifier:
+        torch.manual_seed(seed)
+        return TinyClassifier()
+    return make
