@@ -1,1 +1,29 @@
-"""Attribution engine: CAM family, gradient methods, perturbation methods, sanity checks."""
+"""Attribution engine: CAM family, gradient methods, perturbation methods.
+
+``attribute(model, x, *, method, target, layer=None, create_graph=False, upsample=True, relu=True,
+normalize=None, **method_kwargs) -> Tensor`` (B, *spatial); ``attribute_detailed`` -> AttributionResult.
+"""
+
+from .api import METHODS, attribute, attribute_detailed
+from .base.result import AttributionResult
+from .guided import relu_backward_rule
+from .hooks import LayerError, resolve_layer
+from .normalise import normalize_maps
+from .targets import ClassTarget, PixelTarget, RegionTarget, Target, TargetError, as_target
+
+__all__ = [
+    "METHODS",
+    "AttributionResult",
+    "ClassTarget",
+    "LayerError",
+    "PixelTarget",
+    "RegionTarget",
+    "Target",
+    "TargetError",
+    "as_target",
+    "attribute",
+    "attribute_detailed",
+    "normalize_maps",
+    "relu_backward_rule",
+    "resolve_layer",
+]

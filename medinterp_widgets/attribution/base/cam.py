@@ -1,0 +1,93 @@
+"""Shared CAM math for any number of spatial dims (``b, c, *spatial = a.shape``).
+
+A CAM method hooks one layer, runs the model once, and (if it needs them) takes
+``dY/dA = autograd.grad(score.sum(), A)`` -- a backward through the head only (the layers after A),
+never into the parameters' ``.grad``. Subclasses override ``channel_weights`` (B, C), giving
+``map = sum_k w_k A_k``, or ``combine`` for an elementwise map. ``relu`` is applied afterwards.
+
+With ``create_graph=True`` the map keeps its graph: differentiating it reaches the parameters
+through A (one ordinary backward through the trunk) and through dY/dA (a double backward through
+the head only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from ..hooks import capture_activation, resolve_layer
+from ..state import attribution_session
+from ..targets import Target
+from .result import RawAttribution
+
+__all__ = ["CamInputs", "CamMethod", "weighted_channel_sum", "prepare_input"]
+
+
+@dataclass
+class CamInputs:
+    """What a CAM method sees: activation A (B, C, *S), dY/dA or None, the bound target, ..."""
+
+    model: nn.Module
+    x: Tensor
+    layer_name: str
+    activation: Tensor
+    gradients: Tensor | None
+    target: Target
+    output: Tensor
+    scores: Tensor
+
+
+def weighted_channel_sum(weights: Tensor, activation: Tensor) -> Tensor:
+    """map = sum_k w_k A_k: (B, C) x (B, C, *S) -> (B, *S)."""
+    b, c, *spatial = activation.shape
+    return (weights.view(b, c, *([1] * len(spatial))) * activation).sum(1)  # (B, *S)
+
+
+def prepare_input(x: Tensor) -> Tensor:
+    """A tensor that requires grad without touching ``x`` (x itself when it already does)."""
+    return x if x.requires_grad else x.detach().requires_grad_(True)
+
+
+class CamMethod:
+    """Base class: one forward with the layer hooked, optional dY/dA, then ``combine``."""
+
+    needs_gradients = True
+    supports_create_graph = True
+
+    def channel_weights(self, inputs: CamInputs) -> Tensor:
+        """Channel weights (B, C)."""
+        raise NotImplementedError
+
+    def combine(self, inputs: CamInputs) -> tuple[Tensor, Tensor | None]:
+        """Return (map (B, *S), weights (B, C) or None)."""
+        weights = self.channel_weights(inputs)
+        return weighted_channel_sum(weights, inputs.activation), weights
+
+    def __call__(self, model, x, target: Target, *, layer=None, create_graph=False, relu=True) -> RawAttribution:
+        layer_name, module = resolve_layer(model, layer)
+        with attribution_session(model), capture_activation(layer_name, module) as store:
+            x_in = prepare_input(x)
+            output = model(x_in)
+            activation = store.get()
+            bound = target.bind(output)
+            scores = bound.score(output)  # (B,)
+            gradients = self._gradients(scores, activation, layer_name, create_graph)
+            if not create_graph:
+                activation = activation.detach()
+            inputs = CamInputs(model, x, layer_name, activation, gradients, bound, output, scores)
+            cam, weights = self.combine(inputs)
+        if relu:
+            cam = torch.relu(cam)
+        if not create_graph:
+            cam, weights = cam.detach(), None if weights is None else weights.detach()
+        return RawAttribution(cam, scores.detach(), output.detach(), layer_name, weights)
+
+    def _gradients(self, scores: Tensor, activation: Tensor, layer_name: str, create_graph: bool):
+        if not self.needs_gradients:
+            return None
+        if not activation.requires_grad:
+            raise RuntimeError(f"layer {layer_name!r}: its output does not require grad")
+        (gradients,) = torch.autograd.grad(scores.sum(), activation, create_graph=create_graph)
+        return gradients  # (B, C, *S)

@@ -1,0 +1,68 @@
+"""CAM, Grad-CAM, HiResCAM and Grad-CAM++ on top of ``base.cam.CamMethod``.
+
+Notation: A (B, C, *S) the hooked activation, g = dY/dA, Y the target score, c the target class.
+
+- CAM (Zhou et al.; the LV paper's eq. 2): ``map = sum_k w_{c,k} A_k`` with w the weights of the
+  classifier that follows global average pooling (a Linear or 1x1 conv, K x C). For a
+  fully-convolutional segmentation net with a GAP context branch this is the same: the layer must
+  feed GAP -> that 1x1 classifier, and c is the target's class. No gradients are taken.
+- Grad-CAM: ``w_k = mean_S g_k``; ``map = ReLU(sum_k w_k A_k)``.
+- HiResCAM: ``map = ReLU(sum_k g_k * A_k)`` elementwise (no spatial averaging).
+- Grad-CAM++ (closed form for S = exp(Y) and a piecewise-linear head, so that the higher
+  derivatives are exp(Y) g^2 and exp(Y) g^3): ``alpha = g^2 / (2 g^2 + sum_S(A_k) g^3)``
+  (alpha = 0 where the denominator is 0), ``w_k = sum_S alpha * ReLU(g)``. The positive per-sample
+  factor exp(Y) is left out, as torch-cam and pytorch-grad-cam do.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .base.cam import CamInputs, CamMethod
+from .hooks import find_cam_head
+
+__all__ = ["CAM", "GradCAM", "HiResCAM", "GradCAMPlusPlus"]
+
+
+class CAM(CamMethod):
+    """Class activation mapping from the GAP -> linear head weights."""
+
+    needs_gradients = False
+
+    def __init__(self, head=None):
+        self.head = head
+
+    def channel_weights(self, inputs: CamInputs) -> Tensor:
+        channels = inputs.activation.shape[1]
+        _, matrix = find_cam_head(inputs.model, inputs.layer_name, channels, self.head)  # (K, C)
+        classes = inputs.target.class_indices(inputs.output)  # (B,)
+        return matrix[classes]  # (B, C)
+
+
+class GradCAM(CamMethod):
+    """w_k = mean over space of dY/dA_k."""
+
+    def channel_weights(self, inputs: CamInputs) -> Tensor:
+        return inputs.gradients.flatten(2).mean(2)  # (B, C)
+
+
+class HiResCAM(CamMethod):
+    """map = sum_k dY/dA_k * A_k, elementwise."""
+
+    def combine(self, inputs: CamInputs):
+        return (inputs.gradients * inputs.activation).sum(1), None  # (B, *S)
+
+
+class GradCAMPlusPlus(CamMethod):
+    """alpha = g^2 / (2 g^2 + sum_S(A) g^3); w_k = sum_S alpha ReLU(g)."""
+
+    def channel_weights(self, inputs: CamInputs) -> Tensor:
+        g = inputs.gradients  # (B, C, *S)
+        spatial_dims = tuple(range(2, g.dim()))
+        activation_sum = inputs.activation.sum(spatial_dims, keepdim=True)  # (B, C, 1..)
+        g2 = g.pow(2)
+        denominator = 2 * g2 + activation_sum * g.pow(3)
+        usable = denominator != 0
+        alpha = torch.where(usable, g2 / torch.where(usable, denominator, torch.ones_like(denominator)), 0.0)
+        return (alpha * torch.relu(g)).flatten(2).sum(2)  # (B, C)

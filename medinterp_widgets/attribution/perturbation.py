@@ -1,0 +1,109 @@
+"""Perturbation methods: occlusion and Score-CAM. Forward passes only, batched, under no_grad.
+
+Variants of a batch are stacked variant-major: ``n`` variants of B samples form ``n * B`` rows,
+row ``j`` belonging to sample ``j % B`` (what ``targets`` expects when it tiles indices/masks).
+
+- Occlusion (Zeiler & Fergus): a window of ``window`` voxels (all channels) moved with ``stride``
+  is set to ``baseline``; each voxel gets the mean drop ``Y(x) - Y(x_occluded)`` over the windows
+  that cover it (0 where none does). The sign is kept.
+- Score-CAM (Wang et al.): masks ``M_k = minmax(upsample(A_k))`` (a constant channel -> 0), channel
+  scores ``s_k = Y(x * M_k)``, weights ``w = softmax_k(s)``, map ``ReLU(sum_k w_k A_k)``.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+from torch import Tensor, nn
+
+from .base.cam import CamInputs, CamMethod
+from .base.result import RawAttribution
+from .normalise import normalize_maps
+from .state import attribution_session
+from .targets import Target
+from .upsample import upsample_maps
+
+__all__ = ["batched_scores", "Occlusion", "ScoreCAM"]
+
+
+def batched_scores(model: nn.Module, variants: Tensor, target: Target, batch_size: int) -> Tensor:
+    """Scores of ``variants`` (n, B, C, *S) in chunks of ``batch_size`` variants -> (n, B)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size: got {batch_size}, expected a positive int")
+    n, b = variants.shape[:2]
+    chunks = []
+    with torch.no_grad(), attribution_session(model):
+        for start in range(0, n, batch_size):
+            chunk = variants[start : start + batch_size].flatten(0, 1)  # (n_chunk * B, C, *S)
+            chunks.append(target.score(model(chunk)).view(-1, b))  # (n_chunk, B)
+    return torch.cat(chunks)  # (n, B)
+
+
+def _per_dim(value, dims: int, name: str) -> tuple[int, ...]:
+    values = (value,) * dims if isinstance(value, int) else tuple(int(v) for v in value)
+    if len(values) != dims or any(v < 1 for v in values):
+        raise ValueError(f"occlusion: {name}={value!r}, expected a positive int or {dims} positive ints")
+    return values
+
+
+class Occlusion:
+    """Mean drop of the target score when a window around each voxel is set to ``baseline``."""
+
+    supports_create_graph = False
+
+    def __init__(self, window=3, stride=1, baseline=0.0, batch_size: int = 32):
+        self.window, self.stride, self.baseline, self.batch_size = window, stride, baseline, batch_size
+
+    def _windows(self, spatial: tuple[int, ...]) -> list[tuple[slice, ...]]:
+        window = _per_dim(self.window, len(spatial), "window")
+        stride = _per_dim(self.stride, len(spatial), "stride")
+        if any(w > s for w, s in zip(window, spatial)):
+            raise ValueError(f"occlusion: window {window} larger than the input's spatial shape {spatial}")
+        starts = [range(0, s - w + 1, st) for s, w, st in zip(spatial, window, stride)]
+        return [tuple(slice(a, a + w) for a, w in zip(corner, window)) for corner in itertools.product(*starts)]
+
+    def __call__(self, model, x, target, *, layer=None, create_graph=False, relu=True) -> RawAttribution:
+        x = x.detach()
+        spatial = tuple(x.shape[2:])
+        windows = self._windows(spatial)
+        with torch.no_grad(), attribution_session(model):
+            output = model(x)
+        bound = target.bind(output)
+        clean = bound.score(output)  # (B,)
+        baseline = torch.as_tensor(self.baseline, dtype=x.dtype, device=x.device)
+        total = x.new_zeros(x.shape[0], *spatial)
+        count = x.new_zeros(spatial)
+        for start in range(0, len(windows), self.batch_size):
+            chunk = windows[start : start + self.batch_size]
+            variants = x.unsqueeze(0).repeat(len(chunk), *([1] * x.dim()))  # (n, B, C, *S)
+            for i, box in enumerate(chunk):
+                variants[(i, slice(None), slice(None)) + box] = baseline.expand_as(
+                    variants[(i, slice(None), slice(None)) + box]
+                )
+            drops = clean - batched_scores(model, variants, bound, len(chunk))  # (n, B)
+            for i, box in enumerate(chunk):
+                total[(slice(None),) + box] += drops[i].view(-1, *([1] * len(spatial)))
+                count[box] += 1
+        raw = torch.where(count > 0, total / count.clamp(min=1), 0.0)  # (B, *S)
+        return RawAttribution(raw, clean.detach(), output.detach())
+
+
+class ScoreCAM(CamMethod):
+    """Channel weights = softmax over channels of the target score of x masked by each channel."""
+
+    needs_gradients = False
+    supports_create_graph = False
+
+    def __init__(self, batch_size: int = 32):
+        self.batch_size = batch_size
+
+    def channel_weights(self, inputs: CamInputs) -> Tensor:
+        x = inputs.x.detach()
+        activation = inputs.activation.detach()  # (B, C, *S')
+        b, c = activation.shape[:2]
+        masks = upsample_maps(activation.flatten(0, 1), x.shape[2:])  # (B*C, *S)
+        masks = normalize_maps(masks, "minmax").view(b, c, 1, *x.shape[2:])  # (B, C, 1, *S)
+        variants = (x.unsqueeze(1) * masks).transpose(0, 1)  # (C, B, Cin, *S)
+        scores = batched_scores(inputs.model, variants, inputs.target, self.batch_size)  # (C, B)
+        return torch.softmax(scores.t(), dim=1)  # (B, C)

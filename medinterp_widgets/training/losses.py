@@ -1,0 +1,91 @@
+"""Losses: cross-entropy, multi-class soft Dice (rodent paper) and the heatmap loss (heatmap paper).
+
+- ``cross_entropy``: ``torch.nn.functional.cross_entropy`` (classification and per-pixel).
+- ``soft_dice_loss``: 1 - mean_c (2 sum(p_c g_c) + eps) / (sum p_c + sum g_c + eps), p = softmax
+  over classes, sums over batch and space; eps in the numerator too, so a class absent from both
+  prediction and truth counts as a perfect match. ``include_background=False`` drops class 0.
+- ``HeatmapLoss`` (in ``heatmap_loss.py``): classification term + weight * attribution outside the
+  allowed region.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+cross_entropy = F.cross_entropy
+
+
+def _one_hot_like(target: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """Class indices (B, *S) or per-class maps (B, C, *S) -> float (B, C, *S) matching logits."""
+    if target.dim() == logits.dim():
+        if target.shape != logits.shape:
+            raise ValueError(f"soft Dice target: shape {tuple(target.shape)}; expected {tuple(logits.shape)}")
+        return target.to(logits.dtype)
+    if target.dim() != logits.dim() - 1 or target.shape[1:] != logits.shape[2:] or target.shape[0] != logits.shape[0]:
+        raise ValueError(f"soft Dice target: shape {tuple(target.shape)}; expected class indices of shape "
+                         f"{(logits.shape[0], *logits.shape[2:])} or one-hot {tuple(logits.shape)}")
+    one_hot = F.one_hot(target.long(), num_classes=logits.shape[1])  # (B, *S, C)
+    return one_hot.movedim(-1, 1).to(logits.dtype)  # (B, C, *S)
+
+
+def soft_dice_per_class(logits: torch.Tensor, target: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Soft Dice of each class (C,): (2 sum(p g) + eps) / (sum p + sum g + eps), p = softmax(logits)."""
+    probabilities = logits.softmax(dim=1)  # (B, C, *S)
+    truth = _one_hot_like(target, logits)  # (B, C, *S)
+    dims = (0, *range(2, logits.dim()))
+    intersection = (probabilities * truth).sum(dims)  # (C,)
+    total = probabilities.sum(dims) + truth.sum(dims)  # (C,)
+    return (2 * intersection + eps) / (total + eps)
+
+
+def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, include_background: bool = True,
+                   eps: float = 1e-5) -> torch.Tensor:
+    """1 - mean over classes of the soft Dice; class 0 left out when include_background is False."""
+    per_class = soft_dice_per_class(logits, target, eps)
+    if not include_background:
+        if per_class.numel() < 2:
+            raise ValueError("soft Dice include_background=False: needs at least 2 classes")
+        per_class = per_class[1:]
+    return 1 - per_class.mean()
+
+
+class SoftDiceLoss(nn.Module):
+    """``soft_dice_loss`` as a module: ``SoftDiceLoss()(logits (B, C, *S), target (B, *S) or (B, C, *S))``."""
+
+    def __init__(self, include_background: bool = True, eps: float = 1e-5):
+        super().__init__()
+        self.include_background, self.eps = include_background, eps
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return soft_dice_loss(logits, target, self.include_background, self.eps)
+
+
+class DiceCrossEntropyLoss(nn.Module):
+    """cross_entropy + dice_weight * soft_dice_loss, a common segmentation combination."""
+
+    def __init__(self, dice_weight: float = 1.0, include_background: bool = True):
+        super().__init__()
+        self.dice_weight = dice_weight
+        self.dice = SoftDiceLoss(include_background)
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.cross_entropy(logits, target.long()) + self.dice_weight * self.dice(logits, target)
+
+
+def build_loss(name: str, **kwargs) -> nn.Module:
+    """'ce' -> nn.CrossEntropyLoss, 'dice' -> SoftDiceLoss, 'dice_ce' -> DiceCrossEntropyLoss."""
+    losses = {"ce": nn.CrossEntropyLoss, "dice": SoftDiceLoss, "dice_ce": DiceCrossEntropyLoss}
+    if name not in losses:
+        raise ValueError(f"loss name: expected one of {sorted(losses)} (HeatmapLoss is built directly), got {name!r}")
+    return losses[name](**kwargs)
+
+
+def __getattr__(name: str):
+    """``losses.HeatmapLoss`` / ``HeatmapLossResult`` live in ``heatmap_loss`` (needs the attribution engine)."""
+    if name in ("HeatmapLoss", "HeatmapLossResult"):
+        from . import heatmap_loss
+
+        return getattr(heatmap_loss, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

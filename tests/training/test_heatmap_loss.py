@@ -1,0 +1,100 @@
+"""HeatmapLoss: share formula, one forward, gradients to the conv weights, and a toy shortcut problem."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from medinterp_widgets.models import VGGClassifier
+
+pytest.importorskip("medinterp_widgets.attribution.api", reason="needs the attribution engine (branch attribution)")
+from medinterp_widgets.training.losses import HeatmapLoss  # noqa: E402
+
+
+def _tiny_vgg(seed: int = 0) -> VGGClassifier:
+    torch.manual_seed(seed)
+    return VGGClassifier(in_channels=1, n_classes=2, width=4, cfg=[1, "M", 2, 2], batch_norm=False, dropout=0.0)
+
+
+def _centre_mask(batch: int, size: int = 16) -> torch.Tensor:
+    mask = torch.zeros(batch, size, size)
+    mask[:, 4:12, 4:12] = 1
+    return mask
+
+
+def test_share_formula_both_modes():
+    maps = torch.tensor([[[1.0, 3.0], [0.0, 4.0]], [[0.0, 0.0], [0.0, 0.0]]])  # (2, 2, 2)
+    mask = torch.tensor([[1.0, 0.0], [0.0, 1.0]]).expand(2, 2, 2)
+    outside = HeatmapLoss(mode="outside_allowed").share(maps, mask)
+    inside = HeatmapLoss(mode="inside_forbidden").share(maps, mask)
+    torch.testing.assert_close(outside, torch.tensor([3 / 8, 0.0]))  # a zero map has share 0
+    torch.testing.assert_close(inside, torch.tensor([5 / 8, 0.0]))
+
+
+def test_mse_classification_hand_value():
+    logits = torch.tensor([[0.0, 0.0]])
+    value = HeatmapLoss(classification="mse").classification_loss(logits, torch.tensor([1]))
+    assert value.item() == pytest.approx(((0.5 - 0) ** 2 + (0.5 - 1) ** 2) / 2)
+
+
+@pytest.mark.parametrize("method", ["hirescam", "gradcam", "saliency"])
+def test_one_forward_gradients_reach_every_conv_and_hooks_removed(method):
+    model = _tiny_vgg()
+    calls = []
+    counter = model.register_forward_hook(lambda *_: calls.append(1))
+    x, y = torch.randn(4, 1, 16, 16), torch.tensor([0, 1, 0, 1])
+    result = HeatmapLoss(method=method, weight=1.0)(model, x, y, _centre_mask(4))
+    counter.remove()
+    assert len(calls) == 1
+    assert result.maps.shape == (4, 16, 16) and result.share.shape == (4,)
+    assert all(len(m._forward_hooks) == 0 for m in model.modules())
+    result.total.backward()
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert all(conv.weight.grad is not None and conv.weight.grad.abs().sum() > 0 for conv in convs)
+
+
+def test_attribution_term_itself_has_gradient():
+    x, y, mask = torch.randn(4, 1, 16, 16), torch.tensor([0, 1, 0, 1]), _centre_mask(4)
+    grads = []
+    for weight in (0.0, 1.0):
+        model = _tiny_vgg()
+        HeatmapLoss(weight=weight)(model, x, y, mask).total.backward()
+        grads.append(model.features[0].weight.grad.clone())
+    assert not torch.allclose(grads[0], grads[1])
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="HeatmapLoss method: expected one of"):
+        HeatmapLoss(method="occlusion")
+    with pytest.raises(ValueError, match="HeatmapLoss mask: shape"):
+        HeatmapLoss()(_tiny_vgg(), torch.randn(2, 1, 16, 16), torch.tensor([0, 1]), torch.ones(2, 8, 8))
+
+
+def _shortcut_data(n: int, rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class 1: a faint centre square; class 1 also carries a bright corner marker (the shortcut)."""
+    labels = rng.integers(0, 2, n)
+    images = rng.normal(0.0, 0.3, (n, 1, 16, 16)).astype(np.float32)
+    images[labels == 1, :, 6:10, 6:10] += 0.8
+    images[labels == 1, :, 0:3, 0:3] += 2.0
+    return torch.from_numpy(images), torch.from_numpy(labels).long()
+
+
+def _train(weight: float, steps: int = 40) -> float:
+    rng = np.random.default_rng(0)
+    model = _tiny_vgg(seed=1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    loss = HeatmapLoss(method="hirescam", weight=weight)
+    for _ in range(steps):
+        x, y = _shortcut_data(32, rng)
+        optimizer.zero_grad()
+        loss(model, x, y, _centre_mask(32)).total.backward()
+        optimizer.step()
+    x, y = _shortcut_data(64, np.random.default_rng(123))
+    probe = HeatmapLoss(method="hirescam", weight=0.0)(model.eval(), x, y, _centre_mask(64))
+    return float(probe.share[y == 1].mean())
+
+
+def test_heatmap_loss_moves_attribution_off_the_shortcut():
+    share_ce, share_heatmap = _train(weight=0.0), _train(weight=5.0)
+    assert share_heatmap < share_ce - 0.1, (share_ce, share_heatmap)

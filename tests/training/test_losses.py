@@ -1,0 +1,53 @@
+"""Soft Dice: perfect -> 0, worst -> ~1, background exclusion, index vs one-hot targets."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from medinterp_widgets.training.losses import SoftDiceLoss, build_loss, soft_dice_loss, soft_dice_per_class
+
+
+def _confident(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
+    return 50.0 * F.one_hot(labels, n_classes).movedim(-1, 1).float()  # (B, C, H, W)
+
+
+def test_perfect_prediction_gives_zero_and_worst_gives_one():
+    labels = torch.randint(0, 4, (2, 8, 8))
+    assert soft_dice_loss(_confident(labels, 4), labels).item() == pytest.approx(0.0, abs=1e-4)
+    wrong = (labels + 1) % 4
+    assert soft_dice_loss(_confident(wrong, 4), labels).item() == pytest.approx(1.0, abs=1e-3)
+
+
+def test_hand_value_two_classes():
+    # p = softmax(0, 0) = 0.5 everywhere, 4 pixels, truth: 1 pixel class 1
+    logits = torch.zeros(1, 2, 2, 2)
+    labels = torch.tensor([[[0, 0], [0, 1]]])
+    dice = soft_dice_per_class(logits, labels, eps=0.0)
+    assert dice.tolist() == pytest.approx([2 * 1.5 / (2 + 3), 2 * 0.5 / (2 + 1)])
+    loss = soft_dice_loss(logits, labels, include_background=False, eps=0.0)
+    assert loss.item() == pytest.approx(1 - 1 / 3)
+
+
+def test_one_hot_target_equals_index_target_and_gradients_flow():
+    labels = torch.randint(0, 3, (2, 5, 6))
+    logits = torch.randn(2, 3, 5, 6, requires_grad=True)
+    one_hot = F.one_hot(labels, 3).movedim(-1, 1).float()
+    by_index = SoftDiceLoss()(logits, labels)
+    torch.testing.assert_close(by_index, SoftDiceLoss()(logits, one_hot))
+    by_index.backward()
+    assert logits.grad.abs().sum() > 0
+
+
+def test_absent_class_counts_as_match_and_3d_works():
+    labels = torch.zeros(1, 3, 4, 4, dtype=torch.long)  # only background present, 3-D
+    assert soft_dice_loss(_confident(labels, 3), labels).item() == pytest.approx(0.0, abs=1e-4)
+
+
+def test_bad_target_shape_and_names():
+    with pytest.raises(ValueError, match="soft Dice target: shape"):
+        soft_dice_loss(torch.zeros(1, 2, 4, 4), torch.zeros(1, 5, 5, dtype=torch.long))
+    assert isinstance(build_loss("dice", include_background=False), SoftDiceLoss)
+    with pytest.raises(ValueError, match="loss name"):
+        build_loss("focal")
