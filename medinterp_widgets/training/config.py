@@ -11,8 +11,11 @@ from typing import Any, Literal
 class TrainConfig:
     """Run settings; saved as ``config.json`` in the run folder and inside every checkpoint.
 
-    Learning rate: ``lr * decay_rate ** floor(step / decay_steps)`` (exponential staircase, stepped per
-    optimizer step) when ``decay_steps > 0``; ``decay_rate=1`` keeps it constant.
+    Learning rate (training/schedules.py, stepped once per optimizer step):
+    ``schedule="exponential"``: lr * decay_rate ** floor(step / decay_steps) (LV paper; smooth exponent
+    when not ``staircase``; constant when ``decay_steps == 0``); ``"inverse_time"``: lr / (1 + time_decay
+    * step) (rodent paper, with ``optimizer="sgd"`` and ``momentum``); ``"step"``: lr * decay_rate **
+    floor(step / decay_steps); ``"constant"``.
     ``best_metric`` is ``"<split>/<name>"`` (e.g. ``"val/loss"``, ``"val/dice_mean"``).
     """
 
@@ -22,6 +25,8 @@ class TrainConfig:
     decay_rate: float = 1.0
     decay_steps: int = 0
     staircase: bool = True
+    schedule: Literal["exponential", "inverse_time", "step", "constant"] = "exponential"
+    time_decay: float = 0.0
     optimizer: Literal["adam", "sgd"] = "adam"
     momentum: float = 0.9
     weight_decay: float = 0.0
@@ -49,6 +54,8 @@ class TrainConfig:
             "decay_rate": 0 < self.decay_rate <= 1,
             "decay_steps": self.decay_steps >= 0,
             "optimizer": self.optimizer in ("adam", "sgd"),
+            "schedule": self.schedule in ("exponential", "inverse_time", "step", "constant"),
+            "time_decay": self.time_decay >= 0,
             "best_mode": self.best_mode in ("min", "max"),
             "task": self.task in ("segmentation", "classification"),
             "monitor_every": self.monitor_every >= 0,

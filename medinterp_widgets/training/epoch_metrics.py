@@ -1,11 +1,11 @@
-"""Accumulate one epoch's metrics batch by batch, for segmentation or classification.
+"""Accumulate one epoch's metrics batch by batch, for segmentation or classification (via metrics/).
 
-Segmentation keeps a C x C confusion matrix of pixel counts (rows = truth, columns = prediction):
-    accuracy = trace(M) / sum(M);   Dice_c = 2 M[c,c] / (sum_j M[c,j] + sum_i M[i,c])
-and reports ``dice_<c>`` per class plus ``dice_mean`` over the foreground classes (c >= 1).
-Classification keeps per-sample labels, predictions and class scores and reports accuracy,
-sensitivity, specificity, ppv, npv (binary: class 1 positive; more classes: macro one-vs-rest)
-and AUC.
+Segmentation: pixel ``accuracy`` = correct pixels / all pixels; ``dice_<c>`` = mean over samples of
+``metrics.dice_per_class`` (per image, both-empty counts as 1, as the papers report per-slice Dice);
+``dice_mean`` = mean of the foreground classes' ``dice_<c>`` (c >= 1).
+Classification: ``accuracy``, ``sensitivity``, ``specificity``, ``ppv``, ``npv`` from
+``metrics.confusion_metrics`` (binary, class 1 positive) or the macro mean of
+``metrics.one_vs_rest_metrics`` (more classes), and ``auc`` from ``metrics.roc_auc``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ import math
 import numpy as np
 import torch
 
+from medinterp_widgets import metrics
 from medinterp_widgets.training.distributed import DistributedContext
+
+RATES = ("accuracy", "sensitivity", "specificity", "ppv", "npv")
 
 
 class EpochMetrics:
@@ -24,78 +27,70 @@ class EpochMetrics:
     def __init__(self, task: str, num_classes: int):
         self.task = task
         self.num_classes = num_classes
-        self.loss_sum = 0.0
-        self.count = 0
-        self.confusion = torch.zeros(num_classes, num_classes, dtype=torch.int64)
+        # sums: [loss * samples, samples, correct pixels, pixels, dice sum per class...]
+        self.sums = torch.zeros(4 + num_classes, dtype=torch.float64)
         self.labels: list[np.ndarray] = []
         self.scores: list[np.ndarray] = []
 
     def update(self, logits: torch.Tensor, target: torch.Tensor, loss: float) -> dict[str, float]:
         """Add one batch; returns the batch's own quick metrics (accuracy)."""
-        batch = int(target.shape[0])
-        self.loss_sum += float(loss) * batch
-        self.count += batch
-        prediction = logits.detach().argmax(dim=1)  # (B, *spatial) or (B,)
-        truth = target.detach().long()
-        batch_confusion = _confusion(truth, prediction, self.num_classes)
-        self.confusion += batch_confusion
-        if self.task == "classification":
-            self.labels.append(truth.cpu().numpy())
+        prediction = logits.detach().argmax(dim=1).cpu()  # (B, *spatial) or (B,)
+        truth = target.detach().long().cpu()
+        batch = int(truth.shape[0])
+        correct, total = float((prediction == truth).sum()), float(truth.numel())
+        self.sums[:4] += torch.tensor([float(loss) * batch, batch, correct, total], dtype=torch.float64)
+        if self.task == "segmentation":
+            for pred_map, truth_map in zip(prediction.numpy(), truth.numpy()):
+                per_class = metrics.dice_per_class(pred_map, truth_map, self.num_classes, ignore_background=False)
+                self.sums[4:] += torch.from_numpy(per_class)
+        else:
+            self.labels.append(truth.numpy())
             self.scores.append(torch.softmax(logits.detach().float(), dim=1).cpu().numpy())
-        return {"accuracy": _accuracy(batch_confusion)}
+        return {"accuracy": correct / total if total else math.nan}
 
     def sync(self, context: DistributedContext) -> None:
-        """Combine the counts of every rank (no-op in a single process)."""
+        """Combine every rank's sums and samples (no-op in a single process)."""
         if not context.enabled:
             return
-        totals = torch.tensor([self.loss_sum, float(self.count)], dtype=torch.float64)
-        self.loss_sum, count = context.all_reduce_sum(totals).tolist()
-        self.count = int(count)
-        self.confusion = context.all_reduce_sum(self.confusion)
+        self.sums = context.all_reduce_sum(self.sums)
         if self.task == "classification":
             self.labels = context.all_gather_objects(self.labels)
             self.scores = context.all_gather_objects(self.scores)
 
     def compute(self) -> dict[str, float]:
-        metrics = {"loss": self.loss_sum / max(self.count, 1), "accuracy": _accuracy(self.confusion)}
+        loss_sum, samples, correct, pixels = self.sums[:4].tolist()
+        results = {"loss": loss_sum / samples if samples else math.nan,
+                   "accuracy": correct / pixels if pixels else math.nan}
         if self.task == "segmentation":
-            metrics.update(segmentation_scores(self.confusion))
-        else:
-            metrics.update(classification_scores(self.labels, self.scores, self.num_classes))
-        return metrics
+            results.update(_dice_scores(self.sums[4:] / max(samples, 1)))
+        elif self.labels:
+            results.update(classification_scores(np.concatenate(self.labels), np.concatenate(self.scores)))
+        return results
 
 
-def segmentation_scores(confusion: torch.Tensor) -> dict[str, float]:
-    """Per-class Dice from a confusion matrix, plus the foreground mean (NaN for absent classes)."""
-    m = confusion.double()
-    overlap = 2 * torch.diagonal(m)
-    sizes = m.sum(dim=1) + m.sum(dim=0)
-    dice = torch.where(sizes > 0, overlap / sizes.clamp(min=1), torch.full_like(sizes, math.nan))
-    scores = {f"dice_{c}": float(value) for c, value in enumerate(dice)}
-    foreground = dice[1:][~torch.isnan(dice[1:])]
-    scores["dice_mean"] = float(foreground.mean()) if foreground.numel() else math.nan
+def _dice_scores(mean_dice: torch.Tensor) -> dict[str, float]:
+    scores = {f"dice_{c}": float(value) for c, value in enumerate(mean_dice)}
+    scores["dice_mean"] = float(mean_dice[1:].mean()) if mean_dice.numel() > 1 else math.nan
     return scores
 
 
-def classification_scores(labels: list[np.ndarray], scores: list[np.ndarray], num_classes: int) -> dict[str, float]:
-    """Accuracy-family metrics and AUC from per-sample labels and softmax scores."""
-    from medinterp_widgets.training._metric_links import binary_or_macro_confusion, roc_auc
-
-    if not labels:
-        return {}
-    y_true = np.concatenate(labels)
-    y_score = np.concatenate(scores)  # (N, C)
-    y_pred = y_score.argmax(axis=1)
-    results = binary_or_macro_confusion(y_true, y_pred, num_classes)
-    results["auc"] = roc_auc(y_true, y_score, num_classes)
+def classification_scores(y_true: np.ndarray, y_score: np.ndarray) -> dict[str, float]:
+    """Rates and AUC from labels (N,) and class probabilities (N, C); macro one-vs-rest when C > 2."""
+    num_classes = y_score.shape[1]
+    y_pred = y_score.argmax(axis=1)  # (N,)
+    if num_classes == 2:
+        rates = metrics.confusion_metrics(y_true, y_pred, positive=1)
+        results = {name: float(rates[name]) for name in RATES}
+        results["auc"] = metrics.roc_auc(y_true, y_score[:, 1])
+        return results
+    per_class = metrics.one_vs_rest_metrics(y_true, y_pred, labels=list(range(num_classes)))
+    results = {name: _nan_mean([rates[name] for rates in per_class.values()]) for name in RATES[1:]}
+    results["accuracy"] = float(np.mean(y_true == y_pred))
+    all_present = np.unique(y_true).size == num_classes
+    results["auc"] = metrics.roc_auc(y_true, y_score) if all_present else math.nan
     return results
 
 
-def _confusion(truth: torch.Tensor, prediction: torch.Tensor, num_classes: int) -> torch.Tensor:
-    index = truth.flatten().cpu() * num_classes + prediction.flatten().cpu()
-    return torch.bincount(index, minlength=num_classes**2).reshape(num_classes, num_classes)
-
-
-def _accuracy(confusion: torch.Tensor) -> float:
-    total = int(confusion.sum())
-    return float(torch.diagonal(confusion).sum()) / total if total else math.nan
+def _nan_mean(values: list[float]) -> float:
+    finite = [float(v) for v in values if not math.isnan(v)]
+    return sum(finite) / len(finite) if finite else math.nan

@@ -170,9 +170,9 @@ class Trainer:
             x, y, extras = self._prepare(batch)
             self.step += 1
             sample = monitor is not None and self.step % self.config.monitor_every == 0
-            logits, loss = self._optimise(x, y, extras, monitor if sample else None)
+            logits, loss, terms = self._optimise(x, y, extras, monitor if sample else None)
             meter = meter or EpochMetrics(self.config.task, self._num_classes(logits))
-            batch_metrics = meter.update(logits.float(), y, float(loss))
+            batch_metrics = {**meter.update(logits.float(), y, float(loss)), **terms}
             self._emit(StepEnd(step=self.step, epoch=epoch, loss=float(loss), lr=self._current_lr(),
                                metrics=batch_metrics))
             if sample:
@@ -184,12 +184,11 @@ class Trainer:
         meter.sync(self.context)
         return meter.compute()
 
-    def _optimise(self, x, y, extras, monitor: LayerMonitor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _optimise(self, x, y, extras, monitor: LayerMonitor | None) -> tuple[torch.Tensor, torch.Tensor, dict]:
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
             with monitor.capture() if monitor else nullcontext():
-                logits = model_output_logits(self.model(x))
-            loss = self._loss(logits, y, x, extras)
+                logits, loss, terms = self._forward_and_loss(x, y, extras)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss is {float(loss)} at step {self.step}")
         self.scaler.scale(loss).backward()
@@ -199,7 +198,21 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
-        return logits.detach(), loss.detach()
+        return logits.detach(), loss.detach(), terms
+
+    def _forward_and_loss(self, x, y, extras) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
+        """(logits, loss, extra loss terms). A loss whose first parameter is ``model`` (e.g. HeatmapLoss)
+        runs the forward itself: ``loss(model, x, y, mask)`` -> tensor or result with .total/.logits."""
+        if self._loss_extras != ("forward",):
+            logits = model_output_logits(self.model(x))
+            return logits, self._loss(logits, y, x, extras), {}
+        mask = extras.get("mask", next(iter(extras.values()), None))
+        result = self.loss_fn(self.model, x, y, mask)
+        if isinstance(result, torch.Tensor):
+            return model_output_logits(self.model(x)).detach(), result, {}
+        terms = {name: float(getattr(result, name)) for name in ("classification", "attribution")
+                 if isinstance(getattr(result, name, None), torch.Tensor)}
+        return model_output_logits(result.logits), result.total, terms
 
     # ----------------------------------------------------------------- helpers
     def _prepare(self, batch: Any):
@@ -281,11 +294,14 @@ class Trainer:
 
 
 def _loss_keywords(loss_fn: Callable) -> tuple[str, ...]:
-    """Which of ``model``, ``inputs``, ``batch`` the loss accepts as keywords (heatmap losses need them)."""
+    """``("forward",)`` when the loss's first parameter is ``model`` (it runs the forward itself), else
+    which of ``model``, ``inputs``, ``batch`` ``loss(logits, target, ...)`` accepts as keywords."""
     try:
-        parameters = inspect.signature(loss_fn).parameters
+        parameters = list(inspect.signature(loss_fn).parameters)
     except (TypeError, ValueError):
         return ()
+    if parameters and parameters[0] == "model":
+        return ("forward",)
     return tuple(name for name in ("model", "inputs", "batch") if name in parameters)
 
 

@@ -127,3 +127,22 @@ def test_lr_staircase_decay(seg_data, make_seg_model):
     Trainer(make_seg_model(), train, None, config, callbacks=[lambda e: lrs.append(e.lr) if isinstance(e, StepEnd)
                                                               else None]).fit()
     assert lrs == pytest.approx([0.1, 0.05, 0.05, 0.025])
+
+
+def test_heatmap_loss_runs_its_own_forward(cls_data):
+    pytest.importorskip("medinterp_widgets.attribution.api", reason="needs the attribution engine")
+    from medinterp_widgets.models import VGGClassifier
+    from medinterp_widgets.training.losses import HeatmapLoss
+
+    images, labels = cls_data[0].tensors
+    mask = torch.zeros(len(images), 8, 8)
+    mask[:, 2:6, 2:6] = 1
+    train = torch.utils.data.TensorDataset(images, labels, mask)
+    torch.manual_seed(0)
+    model = VGGClassifier(in_channels=1, n_classes=2, width=4, cfg=[1, "M", 2], batch_norm=False, dropout=0.0)
+    steps = []
+    config = _config(epochs=1, task="classification", lr=0.01)
+    Trainer(model, train, None, config, loss=HeatmapLoss(method="gradcam", weight=1.0),
+            callbacks=[lambda e: steps.append(e) if isinstance(e, StepEnd) else None]).fit()
+    assert len(steps) == 4
+    assert all({"classification", "attribution", "accuracy"} <= set(e.metrics) for e in steps)
