@@ -6,4 +6,28 @@ No UI imports here.
 from medinterp_widgets.data.errors import DataError, DataFormatError, DicomReadError
 from medinterp_widgets.data.volume import Volume
 
+# -- real data sets, splits, manifests (datasets branch) --------------------------------------------
+from medinterp_widgets.data.acdc import AcdcCase, acdc_diagnosis, load_acdc, read_acdc_h5
+from medinterp_widgets.data.covid_ct import CovidCtImage, load_covid_ct
+from medinterp_widgets.data.covid_lesions import LesionSlice, load_covid_lesions
+from medinterp_widgets.data.datasets import (
+    AcdcSliceDataset,
+    CovidCtDataset,
+    CovidLesionDataset,
+    MouseBrainSliceDataset,
+    fold_subsets,
+    split_by_group,
+)
+from medinterp_widgets.data.images import read_grey_image
+from medinterp_widgets.data.manifests import VerifyResult, load_manifest, manifest_names, verify_manifest
+from medinterp_widgets.data.mouse_brain import MouseBrain, load_mouse_brain, tissue_map
+from medinterp_widgets.data.splits import patient_folds, patient_split, select_indices
+
 __all__ = ["DataError", "DataFormatError", "DicomReadError", "Volume"]
+__all__ += [
+    "AcdcCase", "AcdcSliceDataset", "CovidCtDataset", "CovidCtImage", "CovidLesionDataset", "LesionSlice",
+    "MouseBrain", "MouseBrainSliceDataset", "VerifyResult", "acdc_diagnosis", "fold_subsets",
+    "load_acdc", "load_covid_ct", "load_covid_lesions", "load_manifest", "load_mouse_brain",
+    "manifest_names", "patient_folds", "patient_split", "read_acdc_h5", "read_grey_image",
+    "select_indices", "split_by_group", "tissue_map", "verify_manifest",
+]

@@ -1,0 +1,135 @@
+"""ACDC (Automated Cardiac Diagnosis Challenge), preprocessed HDF5 layout.
+
+    <root>/data/patientXXX_frameYY_slice_N.h5   2-D training slices
+    <root>/data/patientXXX_frameYY.h5           validation volumes (slices, H, W)
+    <root>/train_slices.list, train.list, val.list
+
+Each file holds ``image`` (float32, 0..1) and ``label`` (uint8: 0 background, 1 right ventricle,
+2 myocardium, 3 LV cavity). The ACDC training patients are ordered by diagnosis in blocks of 20
+(001-020 DCM, 021-040 HCM, 041-060 MINF, 061-080 NOR, 081-100 RV); numbers above 100 have no known
+group here (``None``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from medinterp_widgets.data.errors import DataFormatError
+
+ACDC_CLASSES = {0: "background", 1: "right ventricle", 2: "myocardium", 3: "LV cavity"}
+DIAGNOSIS_BLOCKS = ("DCM", "HCM", "MINF", "NOR", "RV")  # patients 1-20, 21-40, ... 81-100
+_SPLIT_LISTS = {"train": "train_slices.list", "val": "val.list"}
+_NAME = re.compile(r"^(patient(\d{3}))_frame(\d{2})(?:_slice_(\d+))?$")
+
+
+def acdc_diagnosis(patient_number: int) -> str | None:
+    """Diagnosis group of an ACDC training patient: blocks of 20 -> DCM, HCM, MINF, NOR, RV; else None."""
+    if 1 <= patient_number <= 100:
+        return DIAGNOSIS_BLOCKS[(patient_number - 1) // 20]
+    return None
+
+
+@dataclass(frozen=True)
+class AcdcCase:
+    """One ACDC file: a 2-D slice (``slice_index`` set) or a validation volume (``slice_index`` None)."""
+
+    path: Path
+    patient_id: str  # "patient003"
+    patient_number: int
+    frame: int
+    slice_index: int | None
+    diagnosis: str | None
+
+    @property
+    def is_volume(self) -> bool:
+        return self.slice_index is None
+
+    def read(self) -> tuple[np.ndarray, np.ndarray]:
+        """(image float32 0..1, label uint8), shaped (H, W) for a slice or (S, H, W) for a volume."""
+        return read_acdc_h5(self.path, ndim=3 if self.is_volume else 2)
+
+    def n_slices(self) -> int:
+        """Number of 2-D slices in the file (reads only the HDF5 header)."""
+        if not self.is_volume:
+            return 1
+        with _open(self.path) as handle:
+            return int(_dataset(handle, "image", self.path).shape[0])
+
+
+def parse_acdc_name(name: str) -> tuple[str, int, int, int | None]:
+    """``patient003_frame01_slice_4`` -> ("patient003", 3, 1, 4); a volume name gives slice None."""
+    match = _NAME.match(name)
+    if match is None:
+        raise ValueError(f"not an ACDC case name (patientXXX_frameYY[_slice_N]): {name!r}")
+    slice_text = match.group(4)
+    return match.group(1), int(match.group(2)), int(match.group(3)), None if slice_text is None else int(slice_text)
+
+
+def _open(path: Path) -> h5py.File:
+    try:
+        return h5py.File(path, "r")
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise DataFormatError(path, f"not a readable HDF5 file ({error})") from error
+
+
+def _dataset(handle: h5py.File, key: str, path: Path) -> h5py.Dataset:
+    if key not in handle or not isinstance(handle[key], h5py.Dataset):
+        raise DataFormatError(path, f"missing HDF5 dataset {key!r} (expected keys 'image' and 'label')")
+    return handle[key]
+
+
+def read_acdc_h5(path: str | os.PathLike, ndim: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Read and check one ACDC HDF5 file -> (image float32 in 0..1, label uint8 in 0..3)."""
+    path = Path(path)
+    with _open(path) as handle:
+        image = np.asarray(_dataset(handle, "image", path)[()])
+        label = np.asarray(_dataset(handle, "label", path)[()])
+    if ndim is not None and image.ndim != ndim:
+        raise DataFormatError(path, f"'image' has {image.ndim} dims {image.shape}, expected {ndim}")
+    if image.shape != label.shape:
+        raise DataFormatError(path, f"'label' shape {label.shape} differs from 'image' shape {image.shape}")
+    if not np.issubdtype(image.dtype, np.floating):
+        raise DataFormatError(path, f"'image' dtype {image.dtype}, expected float32 in 0..1")
+    if image.size and (np.nanmin(image) < -1e-3 or np.nanmax(image) > 1 + 1e-3 or not np.isfinite(image).all()):
+        raise DataFormatError(path, "'image' values outside 0..1 (expected float32 scaled to 0..1)")
+    if not np.issubdtype(label.dtype, np.integer) or (label.size and (label.min() < 0 or label.max() > 3)):
+        raise DataFormatError(path, f"'label' must be integers 0..3 (bg, RV, myo, LV), got {label.dtype}")
+    return image.astype(np.float32, copy=False), label.astype(np.uint8, copy=False)
+
+
+def _read_list(path: Path) -> list[str]:
+    if not path.is_file():
+        raise FileNotFoundError(f"ACDC split list not found: {path}")
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+def load_acdc(root: str | os.PathLike, split: str = "train") -> list[AcdcCase]:
+    """The ACDC cases of ``split``: 'train' (2-D slices of train_slices.list) or 'val' (volumes of val.list).
+
+    Files are checked to exist; arrays are read lazily by ``AcdcCase.read()``.
+    """
+    if split not in _SPLIT_LISTS:
+        raise ValueError(f"ACDC split must be one of {sorted(_SPLIT_LISTS)}, got {split!r}")
+    root = Path(root)
+    list_path = root / _SPLIT_LISTS[split]
+    cases = []
+    for name in _read_list(list_path):
+        try:
+            patient_id, number, frame, slice_index = parse_acdc_name(name)
+        except ValueError as error:
+            raise DataFormatError(list_path, str(error)) from error
+        if (split == "train") != (slice_index is not None):
+            raise DataFormatError(list_path, f"{name!r}: expected {'slice' if split == 'train' else 'volume'} names")
+        path = root / "data" / f"{name}.h5"
+        if not path.is_file():
+            raise DataFormatError(list_path, f"lists {name!r} but {path} does not exist")
+        cases.append(AcdcCase(path, patient_id, number, frame, slice_index, acdc_diagnosis(number)))
+    return cases

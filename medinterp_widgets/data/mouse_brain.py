@@ -1,0 +1,153 @@
+"""In-vivo mouse brain MRI (FVB/NCrl, dama-lab mouse-brain-atlas): template, 40-structure labels, mask.
+
+    <root>/{template,label,mask}/FVB_NCrl_in_vivo_<i>.nii.gz   (112 x 128 x 80, 0.15 mm)
+    <root>/structure_labels.csv                                 label,structure_name
+
+Arrays keep nibabel's voxel order (i, j, k), which ``Volume`` calls (z, y, x); ``spacing`` is the
+header's zooms in that order, and origin/direction come from the affine converted from NIfTI RAS to
+the Volume's LPS convention, so ``Volume.index_to_mm`` reproduces the affine (with x, y negated).
+
+Tissue map (class ids): 0 background, 1 white matter, 2 grey matter, 3 CSF.
+WM = labels 2, 4, 6, 20 (external capsule, anterior commissure, internal capsule, fimbria) and the
+same + 20 on the other side; CSF = 10 and 30 (ventricles); GM = every other label > 0. Voxels inside
+the brain mask without a structure label stay background (cortical CSF is not labelled, so this is
+an approximation).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+
+from medinterp_widgets.data.errors import DataFormatError
+from medinterp_widgets.data.volume import Volume
+
+TISSUE_CLASSES = {0: "background", 1: "white matter", 2: "grey matter", 3: "CSF"}
+WHITE_MATTER_LABELS = (2, 4, 6, 20, 22, 24, 26, 40)
+CSF_LABELS = (10, 30)
+_RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
+_SUBJECT = re.compile(r"^FVB_NCrl_in_vivo_(\d+)\.nii(\.gz)?$")
+
+
+@dataclass(frozen=True)
+class MouseBrain:
+    """One animal: T2 template image, structure labels, brain mask and the derived tissue map."""
+
+    subject_id: str  # "FVB_NCrl_in_vivo_1"
+    image: Volume  # float32
+    labels: Volume  # uint8 structure ids 0..40
+    mask: Volume  # bool brain mask
+    tissue: Volume  # uint8 0 bg, 1 WM, 2 GM, 3 CSF
+
+
+def tissue_map(labels: np.ndarray) -> np.ndarray:
+    """Structure labels -> uint8 tissue classes (0 bg, 1 WM, 2 GM, 3 CSF; see module docstring)."""
+    tissue = np.where(labels > 0, 2, 0).astype(np.uint8)
+    tissue[np.isin(labels, WHITE_MATTER_LABELS)] = 1
+    tissue[np.isin(labels, CSF_LABELS)] = 3
+    return tissue
+
+
+def read_nifti(path: str | os.PathLike) -> tuple[np.ndarray, tuple[float, ...], np.ndarray]:
+    """(array in voxel order, zooms in mm, 4x4 affine) of a 3-D NIfTI file; errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"NIfTI file not found: {path}")
+    try:
+        image = nib.load(str(path))
+        array = np.asanyarray(image.dataobj)
+    except Exception as error:  # nibabel raises several types for corrupt/truncated files
+        raise DataFormatError(path, f"not a readable NIfTI image ({type(error).__name__}: {error})") from error
+    if array.ndim != 3:
+        raise DataFormatError(path, f"header dim: {array.ndim}-D image {array.shape}, expected 3-D")
+    zooms = tuple(float(z) for z in image.header.get_zooms()[:3])
+    if not all(np.isfinite(z) and z > 0 for z in zooms):
+        raise DataFormatError(path, f"header pixdim: voxel sizes {zooms}, expected positive mm values")
+    return array, zooms, np.asarray(image.affine, dtype=float)
+
+
+def volume_from_nifti(array: np.ndarray, zooms: tuple[float, ...], affine: np.ndarray, **metadata) -> Volume:
+    """Wrap a NIfTI array as a Volume: array axes (i, j, k) -> (z, y, x), affine RAS -> LPS geometry."""
+    lps = _RAS_TO_LPS @ affine[:3, :3]  # columns: mm step per voxel along i, j, k
+    columns = lps[:, ::-1] / np.linalg.norm(lps[:, ::-1], axis=0)  # Volume order: x (=k), y (=j), z (=i)
+    origin = _RAS_TO_LPS @ affine[:3, 3]
+    return Volume(array, spacing=zooms, origin=tuple(origin), direction=columns, metadata=dict(metadata))
+
+
+def _checked_labels(array: np.ndarray, path: Path) -> np.ndarray:
+    if not np.all(np.isfinite(array)) or np.any(array != np.round(array)) or array.min() < 0 or array.max() > 255:
+        raise DataFormatError(path, "label values must be whole numbers 0..255 (structure ids)")
+    return array.astype(np.uint8)
+
+
+def _checked_mask(array: np.ndarray, path: Path) -> np.ndarray:
+    values = set(np.unique(array).tolist())
+    if not values <= {0, 1}:
+        raise DataFormatError(path, f"mask values {sorted(values)[:5]}, expected 0/1")
+    return array.astype(bool)
+
+
+def read_structure_names(path: str | os.PathLike) -> dict[int, str]:
+    """structure_labels.csv (columns label, structure_name) -> {label id: name}."""
+    path = Path(path)
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or not {"label", "structure_name"} <= set(reader.fieldnames):
+            raise DataFormatError(path, f"columns {reader.fieldnames}, expected 'label,structure_name'")
+        try:
+            return {int(row["label"]): row["structure_name"].strip() for row in reader}
+        except (TypeError, ValueError) as error:
+            raise DataFormatError(path, f"column 'label': {error}") from error
+
+
+def load_subject(root: str | os.PathLike, subject_id: str, names: dict[int, str] | None = None) -> MouseBrain:
+    """Load template, labels and mask of one animal; shapes and spacing must agree across the three."""
+    root = Path(root)
+    parts = {kind: read_nifti(root / kind / f"{subject_id}.nii.gz") for kind in ("template", "label", "mask")}
+    shape, zooms = parts["template"][0].shape, parts["template"][1]
+    for kind in ("label", "mask"):
+        array, other_zooms, _ = parts[kind]
+        if array.shape != shape or not np.allclose(other_zooms, zooms, atol=1e-4):
+            raise DataFormatError(root / kind / f"{subject_id}.nii.gz",
+                                  f"shape {array.shape} / spacing {other_zooms} differ from template {shape} / {zooms}")
+    image_array, _, affine = parts["template"]
+    labels = _checked_labels(parts["label"][0], root / "label" / f"{subject_id}.nii.gz")
+    mask = _checked_mask(parts["mask"][0], root / "mask" / f"{subject_id}.nii.gz")
+
+    def wrap(array: np.ndarray, **metadata) -> Volume:
+        return volume_from_nifti(array, zooms, affine, subject_id=subject_id, **metadata)
+
+    return MouseBrain(
+        subject_id=subject_id,
+        image=wrap(np.asarray(image_array, dtype=np.float32), modality="MR"),
+        labels=wrap(labels, label_names=dict(names or {})),
+        mask=wrap(mask),
+        tissue=wrap(tissue_map(labels), label_names=dict(TISSUE_CLASSES)),
+    )
+
+
+def mouse_subject_ids(root: str | os.PathLike) -> list[str]:
+    """Subject ids present in ``root/template`` (sorted by animal number)."""
+    folder = Path(root) / "template"
+    if not folder.is_dir():
+        raise FileNotFoundError(f"mouse brain template folder not found: {folder}")
+    numbered = []
+    for path in folder.iterdir():
+        match = _SUBJECT.match(path.name)
+        if match:
+            numbered.append((int(match.group(1)), path.name.split(".nii")[0]))
+    return [subject_id for _, subject_id in sorted(numbered)]
+
+
+def load_mouse_brain(root: str | os.PathLike) -> list[MouseBrain]:
+    """Every animal under ``root`` as a MouseBrain (template, labels, mask, tissue map; 0.15 mm)."""
+    root = Path(root)
+    names_path = root / "structure_labels.csv"
+    names = read_structure_names(names_path) if names_path.is_file() else {}
+    return [load_subject(root, subject_id, names) for subject_id in mouse_subject_ids(root)]
