@@ -6,6 +6,11 @@ No UI imports here.
 from medinterp_widgets.data.errors import DataError, DataFormatError, DicomReadError
 from medinterp_widgets.data.volume import Volume
 
+# -- DICOM, contours, Sunnybrook (dicom branch) ------------------------------------------------------
+from medinterp_widgets.data.contours import contour_to_mask, mask_to_contour, read_contour_file
+from medinterp_widgets.data.dicom import read_dicom, read_dicom_series
+from medinterp_widgets.data.sunnybrook import SunnybrookDataset, SunnybrookSlice, load_sunnybrook, split_studies
+
 # -- real data sets, splits, manifests (datasets branch) --------------------------------------------
 from medinterp_widgets.data.acdc import AcdcCase, acdc_diagnosis, load_acdc, read_acdc_h5
 from medinterp_widgets.data.covid_ct import CovidCtImage, load_covid_ct
@@ -24,6 +29,10 @@ from medinterp_widgets.data.mouse_brain import MouseBrain, load_mouse_brain, tis
 from medinterp_widgets.data.splits import patient_folds, patient_split, select_indices
 
 __all__ = ["DataError", "DataFormatError", "DicomReadError", "Volume"]
+__all__ += [
+    "SunnybrookDataset", "SunnybrookSlice", "contour_to_mask", "load_sunnybrook", "mask_to_contour",
+    "read_contour_file", "read_dicom", "read_dicom_series", "split_studies",
+]
 __all__ += [
     "AcdcCase", "AcdcSliceDataset", "CovidCtDataset", "CovidCtImage", "CovidLesionDataset", "LesionSlice",
     "MouseBrain", "MouseBrainSliceDataset", "VerifyResult", "acdc_diagnosis", "fold_subsets",

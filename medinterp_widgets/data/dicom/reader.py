@@ -1,0 +1,122 @@
+"""Public DICOM readers: one file (`read_dicom`) or a folder holding one series (`read_dicom_series`)."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+from pydicom.dataset import Dataset
+
+from medinterp_widgets.data.dicom._assemble import assemble
+from medinterp_widgets.data.dicom._frames import Frame, frames_of, header_metadata
+from medinterp_widgets.data.dicom._io import open_dataset, wrap_errors
+from medinterp_widgets.data.errors import DicomReadError
+from medinterp_widgets.data.volume import Volume
+
+# header fields that differ from file to file; a series keeps them per frame instead
+_PER_FILE_KEYS = ("InstanceNumber", "SOPInstanceUID", "TriggerTime", "SliceLocation", "source")
+
+
+def read_dicom(path: str | os.PathLike, *, require_spacing: bool = True) -> Volume:
+    """One DICOM file -> Volume: 2-D (y, x), or 3-D / cine for multi-frame files.
+
+    Stored values are rescaled (value = stored * RescaleSlope + RescaleIntercept, per frame where the
+    file says so) to float32; integer dtype is kept when slope = 1 and intercept = 0. Every problem
+    raises `DicomReadError(path, problem)`. ``require_spacing=False`` assumes 1 mm (flagged in
+    metadata["spacing_assumed"]) when PixelSpacing is missing.
+    """
+    path = os.fspath(path)
+    dataset = open_dataset(path)
+    frames = frames_of(path, dataset)
+    with wrap_errors(path, "cannot build the volume"):
+        return assemble(frames, header_metadata(path, dataset), where=path, require_spacing=require_spacing)
+
+
+def _candidate_files(folder: Path) -> list[Path]:
+    files = [p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".") and p.name.upper() != "DICOMDIR"]
+    return sorted(files, key=lambda p: (len(p.parts), str(p.parent), len(p.name), p.name))
+
+
+def _open_all(files: list[Path], skip_bad: bool, skipped: list[tuple[str, str]]) -> dict[str, Dataset]:
+    datasets = {}
+    for file in files:
+        try:
+            datasets[str(file)] = open_dataset(file)
+        except DicomReadError as error:
+            if not skip_bad:
+                raise
+            skipped.append((error.path, error.problem))
+    return datasets
+
+
+def _series_uid(path: str, dataset: Dataset) -> str:
+    with wrap_errors(path, "cannot read SeriesInstanceUID"):
+        return str(dataset.get("SeriesInstanceUID", "") or "")
+
+
+def _pick_series(folder: Path, datasets: dict[str, Dataset], series_uid: str | None) -> dict[str, Dataset]:
+    """The files of one series: the only one present, or the one ``series_uid`` names."""
+    by_series: dict[str, dict[str, Dataset]] = defaultdict(dict)
+    for path, dataset in datasets.items():
+        by_series[_series_uid(path, dataset)][path] = dataset
+    listing = "; ".join(
+        f"{uid or '<no SeriesInstanceUID>'}: {len(files)} files, e.g. {', '.join(sorted(files)[:3])}"
+        for uid, files in by_series.items()
+    )
+    if series_uid is not None:
+        if series_uid not in by_series:
+            raise DicomReadError(folder, f"no file has SeriesInstanceUID {series_uid}; present: {listing}")
+        return by_series[series_uid]
+    if len(by_series) > 1:
+        raise DicomReadError(folder, f"mixed series ({len(by_series)} SeriesInstanceUIDs), pass series_uid= to pick one: {listing}")
+    return next(iter(by_series.values()))
+
+
+def _frames_all(datasets: dict[str, Dataset], skip_bad: bool, skipped: list[tuple[str, str]]) -> list[Frame]:
+    frames: list[Frame] = []
+    for path, dataset in datasets.items():
+        try:
+            frames.extend(frames_of(path, dataset))
+        except DicomReadError as error:
+            if not skip_bad:
+                raise
+            skipped.append((error.path, error.problem))
+    return frames
+
+
+def read_dicom_series(
+    folder: str | os.PathLike,
+    *,
+    skip_bad: bool = False,
+    series_uid: str | None = None,
+    require_spacing: bool = True,
+) -> Volume:
+    """All DICOM files under ``folder`` (one series) -> Volume; cine studies give (t, z, y, x).
+
+    Frames are sorted along the slice normal, and the frames sharing a position are the cine phases
+    (ordered by trigger time, then InstanceNumber). Spacing is (slice gap, dy, dx) in mm. Several
+    SeriesInstanceUIDs raise a `DicomReadError` listing them unless ``series_uid`` picks one. With
+    ``skip_bad=True`` unreadable files are skipped, listed in metadata["skipped"] as (path, reason)
+    and announced with a warning.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DicomReadError(folder, "not a folder: expected a folder of DICOM files")
+    files = _candidate_files(folder)
+    if not files:
+        raise DicomReadError(folder, "no files found: expected DICOM files of one series")
+    skipped: list[tuple[str, str]] = []
+    datasets = _open_all(files, skip_bad, skipped)
+    if not datasets:
+        raise DicomReadError(folder, f"no readable DICOM file among {len(files)} files; first problem: {skipped[0][1]}")
+    chosen = _pick_series(folder, datasets, series_uid)
+    frames = _frames_all(chosen, skip_bad, skipped)
+    first = next(iter(chosen))
+    metadata = {k: v for k, v in header_metadata(first, chosen[first]).items() if k not in _PER_FILE_KEYS}
+    metadata["skipped"] = skipped
+    if skipped:
+        warnings.warn(f"{folder}: skipped {len(skipped)} unreadable files, e.g. {skipped[0][0]}: {skipped[0][1]}", stacklevel=2)
+    with wrap_errors(folder, "cannot build the volume"):
+        return assemble(frames, metadata, where=str(folder), require_spacing=require_spacing)
