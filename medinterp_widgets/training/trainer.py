@@ -47,6 +47,8 @@ class Trainer:
                  *, loss: Callable | None = None, callbacks: Iterable[Callable] = (), resume: bool = False,
                  model_kwargs: dict[str, Any] | None = None):
         self.config = config or TrainConfig()
+        if resume and not self.config.run_dir:
+            raise ValueError("Trainer(resume=True): config.run_dir must name the run folder to resume")
         self.context = DistributedContext.from_env()
         self.device = self.context.device(resolve_device(self.config.device))
         self.on_cuda = self.device.type == "cuda"

@@ -9,7 +9,6 @@ import textwrap
 from pathlib import Path
 
 import optuna
-import pytest
 
 from medinterp_widgets.training.config import TrainConfig
 from medinterp_widgets.training.sweeps import (Choice, FloatRange, IntRange, apply_params, lv_search_space,
