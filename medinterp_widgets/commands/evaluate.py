@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=None,
                         help="resize images (default: the size stored in the checkpoint, else native)")
     parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N images (quick checks)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: best available)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -33,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     size = tuple(args.size) if args.size else None
     try:
         results = evaluate_checkpoint(args.checkpoint, args.data, args.dataset, device=args.device,
-                                      split=args.split, size=size, batch_size=args.batch_size)
+                                      split=args.split, size=size, batch_size=args.batch_size,
+                                      limit=args.limit)
     except DataError as error:
         print(f"medinterp evaluate: error: {type(error).__name__}: {error}", file=sys.stderr)
         return 2

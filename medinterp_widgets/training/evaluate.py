@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from medinterp_widgets import metrics
 from medinterp_widgets.devices import resolve_device
@@ -38,9 +38,17 @@ class EvalData:
     fixed_size: bool = False  # all items share one size, so they can be batched
 
 
-def open_eval_data(kind: str, root: str | os.PathLike, *, split: str = "val",
-                   size: tuple[int, int] | None = None) -> EvalData:
-    """Load ``root`` with the data layer's loader for ``kind`` (imported lazily)."""
+def open_eval_data(kind: str, root: str | os.PathLike, *, split: str = "val", size: tuple[int, int] | None = None,
+                   limit: int | None = None) -> EvalData:
+    """Load ``root`` with the data layer's loader for ``kind`` (imported lazily); ``limit``: first N items."""
+    eval_data = _open_kind(kind, root, split, size)
+    if limit is not None and limit < len(eval_data.dataset):
+        spacings = eval_data.spacings[:limit] if eval_data.spacings is not None else None
+        eval_data = EvalData(eval_data.task, Subset(eval_data.dataset, range(limit)), spacings, eval_data.fixed_size)
+    return eval_data
+
+
+def _open_kind(kind: str, root, split: str, size) -> EvalData:
     from medinterp_widgets import data
 
     if kind == "sunnybrook":
@@ -90,13 +98,13 @@ def evaluate_model(model: nn.Module, eval_data: EvalData, *, device: str | torch
 
 def evaluate_checkpoint(checkpoint: str | os.PathLike, root: str | os.PathLike, kind: str, *,
                         device: str | None = None, split: str = "val", size: tuple[int, int] | None = None,
-                        batch_size: int = 8) -> dict[str, Any]:
+                        batch_size: int = 8, limit: int | None = None) -> dict[str, Any]:
     """Rebuild the checkpoint's model and evaluate it on ``root`` read as data set ``kind``."""
     payload = load_checkpoint(checkpoint)
     model = build_model(payload)
     config = payload.get("config") or {}
     size = size or _stored_size(config)
-    eval_data = open_eval_data(kind, root, split=split, size=size)
+    eval_data = open_eval_data(kind, root, split=split, size=size, limit=limit)
     results = evaluate_model(model, eval_data, device=device, batch_size=batch_size,
                              num_classes=config.get("num_classes"))
     return {"checkpoint": str(checkpoint), "model_class": payload["model_class"], "dataset": kind,
