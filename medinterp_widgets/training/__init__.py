@@ -5,35 +5,35 @@
                       decay_steps=500, run_dir="runs/lv"), callbacks=[print])
     trainer.fit()            # trainer.stop() from another thread ends it after the current step
 
-Sweeps (Optuna) and evaluation are imported on first use: ``training.sweep``, ``training.evaluate_checkpoint``.
+Names are imported on first use, so a sweep worker (``training.sweeps``) does not pay for torch and
+``medinterp --help`` stays fast.
 """
 
-from medinterp_widgets.training.checkpoints import atomic_save, build_model, load_checkpoint, model_spec
-from medinterp_widgets.training.config import TrainConfig
-from medinterp_widgets.training.distributed import DistributedContext
-from medinterp_widgets.training.events import (CheckpointSaved, EpochEnd, Evaluation, LayerStat, LayerStats,
-                                               RunEnded, RunStarted, StepEnd, to_record)
-from medinterp_widgets.training.monitor import LayerMonitor
-from medinterp_widgets.training.runs import RunInfo, list_runs, load_run
-from medinterp_widgets.training.trainer import Trainer
+from __future__ import annotations
 
-_LAZY = {
-    "sweep": "sweeps", "lv_search_space": "sweeps", "FloatRange": "sweeps", "IntRange": "sweeps",
-    "Choice": "sweeps", "apply_params": "sweeps", "open_storage": "sweeps",
-    "evaluate_checkpoint": "evaluate", "evaluate_model": "evaluate", "open_eval_data": "evaluate",
+import importlib
+
+_EXPORTS = {
+    "checkpoints": ("atomic_save", "build_model", "checkpoint_payload", "load_checkpoint", "model_spec"),
+    "config": ("TrainConfig",),
+    "distributed": ("DistributedContext",),
+    "events": ("CheckpointSaved", "EpochEnd", "Evaluation", "LayerStat", "LayerStats", "RunEnded", "RunStarted",
+               "StepEnd", "to_record"),
+    "monitor": ("LayerMonitor",),
+    "runs": ("RunInfo", "list_runs", "load_run"),
+    "trainer": ("Trainer",),
+    "sweeps": ("Choice", "FloatRange", "IntRange", "apply_params", "lv_search_space", "open_storage", "sweep"),
+    "evaluate": ("evaluate_checkpoint", "evaluate_model", "open_eval_data"),
 }
-
-__all__ = [
-    "CheckpointSaved", "DistributedContext", "EpochEnd", "Evaluation", "LayerMonitor", "LayerStat", "LayerStats",
-    "RunEnded", "RunInfo", "RunStarted", "StepEnd", "TrainConfig", "Trainer", "atomic_save", "build_model",
-    "list_runs", "load_checkpoint", "load_run", "model_spec", "to_record", *_LAZY,
-]
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_MODULE_OF)
 
 
 def __getattr__(name: str):
-    """Import Optuna / the data loaders only when a sweep or an evaluation is asked for."""
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f"medinterp_widgets.training.{_LAZY[name]}"), name)
+    if name in _MODULE_OF:
+        return getattr(importlib.import_module(f"medinterp_widgets.training.{_MODULE_OF[name]}"), name)
     raise AttributeError(f"module 'medinterp_widgets.training' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -26,6 +26,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 SQLITE_TIMEOUT_S = 60
 SWEEP_DB = "sweep.db"
+_RACE_ERRORS = (OperationalError, IntegrityError, sqlite3.OperationalError, optuna.exceptions.DuplicatedStudyError,
+                optuna.exceptions.StorageInternalError)
 
 
 @dataclass(frozen=True)
@@ -116,9 +118,25 @@ def sweep(objective: Callable[..., float], space: SearchSpace, n_trials: int, *,
         params = suggest(trial, space)
         return objective(params, trial) if wants_trial else objective(params)
 
-    callbacks = [optuna.study.MaxTrialsCallback(max_total_trials)] if max_total_trials else []
-    study.optimize(run_trial, n_trials=n_trials, callbacks=callbacks, gc_after_trial=False)
+    _optimize_until_done(study, run_trial, n_trials, max_total_trials)
     return study
+
+
+def _optimize_until_done(study: optuna.Study, run_trial, n_trials: int, max_total_trials: int | None,
+                         attempts: int = 8) -> None:
+    """``study.optimize`` that survives a storage race mid-sweep: finish ``n_trials`` recorded trials."""
+    finished: list[int] = []
+    callbacks = [lambda _study, trial: finished.append(trial.number)]
+    if max_total_trials:
+        callbacks.append(optuna.study.MaxTrialsCallback(max_total_trials))
+    for attempt in range(attempts):
+        try:
+            study.optimize(run_trial, n_trials=n_trials - len(finished), callbacks=callbacks, gc_after_trial=False)
+            return
+        except _RACE_ERRORS as error:
+            if attempt == attempts - 1 or not _is_race(error):
+                raise
+            time.sleep(0.2 * (2**attempt))
 
 
 def _enable_wal(path: Path) -> None:
@@ -138,14 +156,14 @@ def _retry(action: Callable[[], Any], attempts: int = 8, delay_s: float = 0.2) -
     for attempt in range(attempts):
         try:
             return action()
-        except (OperationalError, IntegrityError, sqlite3.OperationalError,
-                optuna.exceptions.DuplicatedStudyError) as error:
+        except _RACE_ERRORS as error:
             if attempt == attempts - 1 or not _is_race(error):
                 raise
             time.sleep(delay_s * (2**attempt))
     raise AssertionError("unreachable")
 
 
-def _is_race(error: Exception) -> bool:
-    text = str(error).lower()
-    return any(word in text for word in ("locked", "busy", "unique", "duplicate", "already exists"))
+def _is_race(error: BaseException) -> bool:
+    text = " ".join(str(e).lower() for e in (error, error.__cause__) if e is not None)
+    words = ("locked", "busy", "unique", "duplicate", "already exists", "could not serialize", "deadlock")
+    return any(word in text for word in words)

@@ -43,6 +43,16 @@ class StopTraining(Exception):
 
 
 class Trainer:
+    """Train ``model`` on ``train_data`` (a Dataset of ``(x, y, ...)`` or ``{"image", "label", ...}`` items,
+    or a ready DataLoader), evaluating on ``val_data`` each epoch.
+
+    loss: ``loss(logits, target)`` (default cross-entropy; may also accept ``model=``, ``inputs=``,
+    ``batch=`` keywords), or a loss whose first parameter is ``model`` that runs the forward itself
+    (``HeatmapLoss``: ``loss(model, x, y, mask)``; ``mask`` is the batch's ``mask`` / third item).
+    callbacks: each ``callable(event)`` gets every event (main process only). model_kwargs: constructor
+    kwargs saved in checkpoints (default: the model's ``init_kwargs``).
+    """
+
     def __init__(self, model: nn.Module, train_data: Any, val_data: Any = None, config: TrainConfig | None = None,
                  *, loss: Callable | None = None, callbacks: Iterable[Callable] = (), resume: bool = False,
                  model_kwargs: dict[str, Any] | None = None):
@@ -56,6 +66,7 @@ class Trainer:
         self.base_model = model.to(self.device)
         if self.on_cuda and self.config.channels_last:
             self.base_model = self.base_model.to(memory_format=torch.channels_last)
+        self.model = self.base_model  # DistributedDataParallel-wrapped by fit() under torchrun
         self.train_data, self.val_data = train_data, val_data
         self.loss_fn = loss or nn.CrossEntropyLoss()
         self._loss_extras = _loss_keywords(self.loss_fn)
@@ -127,7 +138,7 @@ class Trainer:
         if failure:
             raise failure[0]
 
-    def evaluate(self, data: Any, split: str = "val") -> dict[str, float]:
+    def evaluate(self, data: Any) -> dict[str, float]:
         """Loss and task metrics of the current model on ``data`` (no gradients)."""
         loader = make_loader(data, batch_size=self.config.batch_size, shuffle=False, seed=self.config.seed,
                              epoch=0, num_workers=self.config.num_workers, context=self.context)
@@ -152,7 +163,7 @@ class Trainer:
         train_metrics = self._train_epoch(epoch)
         results = {"train": train_metrics}
         if self.val_data is not None:
-            results["val"] = self.evaluate(self.val_data, "val")
+            results["val"] = self.evaluate(self.val_data)
         for split, metrics in results.items():
             self._emit(Evaluation(epoch=epoch, split=split, metrics=metrics))
         self.epochs_completed = epoch + 1
