@@ -45,7 +45,8 @@ def to_device(value: Any, device: torch.device, channels_last: bool = False) -> 
 
 
 def make_loader(data: Dataset | DataLoader | Iterable, *, batch_size: int, shuffle: bool, seed: int, epoch: int,
-                num_workers: int, context: DistributedContext, pin_memory: bool = False) -> Iterable:
+                num_workers: int, context: DistributedContext, pin_memory: bool = False,
+                drop_last: bool = False) -> Iterable:
     """A DataLoader whose order depends only on (seed, epoch); a given DataLoader is used as is."""
     if isinstance(data, DataLoader) or not hasattr(data, "__getitem__"):
         return data
@@ -54,7 +55,7 @@ def make_loader(data: Dataset | DataLoader | Iterable, *, batch_size: int, shuff
         sampler.set_epoch(epoch)
     return DataLoader(data, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
                       num_workers=num_workers, worker_init_fn=seed_worker, generator=epoch_generator(seed, epoch),
-                      pin_memory=pin_memory, persistent_workers=False)
+                      pin_memory=pin_memory, drop_last=drop_last)
 
 
 def model_output_logits(output: Any) -> torch.Tensor:

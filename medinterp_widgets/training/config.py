@@ -41,6 +41,7 @@ class TrainConfig:
     task: Literal["segmentation", "classification"] = "segmentation"
     num_classes: int | None = None  # default: the model output's channel count
     num_workers: int = 0
+    drop_last: bool = False  # drop a last, smaller training batch (BatchNorm cannot train on 1 sample)
     progress: bool = True
     grad_clip: float | None = None
     save_checkpoints: bool = True

@@ -174,7 +174,7 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> dict[str, float]:
         loader = make_loader(self.train_data, batch_size=self.config.batch_size, shuffle=True, seed=self.config.seed,
                              epoch=epoch, num_workers=self.config.num_workers, context=self.context,
-                             pin_memory=self.on_cuda)
+                             pin_memory=self.on_cuda, drop_last=self.config.drop_last)
         monitor = LayerMonitor(self.base_model) if self.config.monitor_every else None
         meter: EpochMetrics | None = None
         self.model.train()

@@ -31,6 +31,7 @@ def test_failed_replace_leaves_old_checkpoint_readable(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]  # temp file cleaned up
 
 
+@pytest.mark.slow
 def test_process_killed_mid_save_leaves_old_checkpoint(tmp_path):
     path = tmp_path / "last.pt"
     checkpoints.atomic_save({"epoch": 1}, path)

@@ -146,3 +146,32 @@ def test_heatmap_loss_runs_its_own_forward(cls_data):
             callbacks=[lambda e: steps.append(e) if isinstance(e, StepEnd) else None]).fit()
     assert len(steps) == 4
     assert all({"classification", "attribution", "accuracy"} <= set(e.metrics) for e in steps)
+
+
+def test_breaking_out_of_events_stops_the_run(seg_data, make_seg_model):
+    train, _ = seg_data
+    trainer = Trainer(make_seg_model(), train, None, _config(epochs=50))
+    for event in trainer.events():
+        if isinstance(event, StepEnd) and event.step == 2:
+            break
+    assert trainer.step <= 3 and trainer.epochs_completed == 0
+
+
+def test_config_rejects_bad_values_by_name():
+    with pytest.raises(ValueError, match="optimizer='rmsprop'") as info:
+        TrainConfig(optimizer="rmsprop", epochs=0)
+    assert "epochs=0" in str(info.value)
+    assert TrainConfig.from_dict({**TrainConfig(lr=0.5).to_dict(), "unknown_future_key": 1}).lr == 0.5
+
+
+def test_single_process_context_without_torchrun(monkeypatch):
+    from medinterp_widgets.training.distributed import DistributedContext
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    context = DistributedContext.from_env()
+    assert not context.enabled and context.is_main and context.sampler([1, 2, 3], seed=0) is None
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("RANK", "2")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    context = DistributedContext.from_env()
+    assert context.enabled and not context.is_main and context.sampler(list(range(8)), seed=0).num_samples == 2
