@@ -88,6 +88,7 @@ class Trainer:
 
     def fit(self) -> list[dict[str, dict[str, float]]]:
         """Run the remaining epochs; returns per-epoch ``{split: metrics}`` of this call."""
+        self._stop.clear()
         self.context.setup(self.device)
         self.model = self.context.wrap(self.base_model, self.device)
         self.optimizer = make_optimizer(self.base_model.parameters(), self.config)
