@@ -1,6 +1,6 @@
 """Cost of layer monitoring, as ratios against plain training steps measured in the same run.
 
-    python benchmarks/training_monitor.py [--steps 40] [--size 64]
+    python -m benchmarks.training_monitor [--steps 40] [--size 64]     (from the repository root)
 
 Prints JSON: seconds per step without monitoring (baseline), with a sample on every step, and with
 ``monitor_every=20``; each as a ratio to the baseline. Sampled steps add forward hooks and one
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 
 import torch
@@ -35,13 +36,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     _seconds_per_step(0, 4, args.size)  # warm-up
-    baseline = _seconds_per_step(0, args.steps, args.size)
-    every = _seconds_per_step(1, args.steps, args.size)
-    sparse = _seconds_per_step(20, args.steps, args.size)
-    print(json.dumps({"baseline_s_per_step": baseline, "monitor_every_1_ratio": every / baseline,
-                      "monitor_every_20_ratio": sparse / baseline, "steps": args.steps, "size": args.size}))
+    timings: dict[int, list[float]] = {0: [], 1: [], 20: []}
+    for _ in range(args.rounds):  # interleaved rounds, medians: robust to a busy machine
+        for every in timings:
+            timings[every].append(_seconds_per_step(every, args.steps, args.size))
+    baseline, every_step, sparse = (statistics.median(timings[k]) for k in (0, 1, 20))
+    print(json.dumps({"baseline_s_per_step": baseline, "monitor_every_1_ratio": every_step / baseline,
+                      "monitor_every_20_ratio": sparse / baseline, "steps": args.steps, "size": args.size,
+                      "rounds": args.rounds}))
 
 
 if __name__ == "__main__":
