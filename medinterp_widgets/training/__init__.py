@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
-    "checkpoints": ("atomic_save", "build_model", "checkpoint_payload", "load_checkpoint", "model_spec"),
+    "checkpoints": ("atomic_save", "checkpoint_payload", "describe_model", "load_checkpoint", "model_from_checkpoint"),
     "config": ("TrainConfig",),
     "distributed": ("DistributedContext",),
     "events": ("CheckpointSaved", "EpochEnd", "Evaluation", "LayerStat", "LayerStats", "RunEnded", "RunStarted",

@@ -1,8 +1,13 @@
 """Checkpoints: atomic writes, the model's class + constructor kwargs, and rebuilding the model.
 
+Models of the registry (``medinterp_widgets.models``: gap_fcn, unet, vgg, alexnet) are described by
+``models.model_spec`` and rebuilt by ``models.build_model``; any other class by its import path
+(only inside medinterp_widgets unless ``MEDINTERP_TRUST_MODELS=1``).
+
 A checkpoint is a dict::
 
-    {"format": 1, "model_class": "pkg.module:Class", "model_kwargs": {...}, "model_state": {...},
+    {"format": 1, "model_class": "pkg.module:Class", "model_name": registry name or absent,
+     "model_kwargs": {...}, "model_state": {...},
      "optimizer_state", "scheduler_state", "scaler_state", "rng", "epoch" (epochs completed),
      "step", "best_value", "config": {...}}
 
@@ -23,6 +28,8 @@ import torch
 from torch import nn
 
 from medinterp_widgets.data.errors import DataFormatError
+from medinterp_widgets.models import build_model as registry_build
+from medinterp_widgets.models import model_spec as registry_spec
 
 FORMAT_VERSION = 1
 _REQUIRED_KEYS = ("model_class", "model_kwargs", "model_state")
@@ -55,20 +62,27 @@ def unwrap_model(model: nn.Module) -> nn.Module:
         model = inner
 
 
-def model_spec(model: nn.Module, kwargs: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
-    """``("module:Class", constructor kwargs)``; kwargs from the argument, else the model's
-    ``init_kwargs`` / ``hparams`` attribute, else a dataclass ``config`` attribute, else ``{}``."""
+def describe_model(model: nn.Module, kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``{"model_class": "module:Class", "model_kwargs": {...}}`` (+ ``"model_name"`` for registry models).
+
+    kwargs: the argument, else the registry's ``model_spec``, else the model's ``init_kwargs`` /
+    ``hparams`` attribute, else a dataclass ``config`` attribute, else ``{}``.
+    """
     model = unwrap_model(model)
     cls = type(model)
-    if kwargs is None:
-        kwargs = _recorded_kwargs(model)
-    return f"{cls.__module__}:{cls.__qualname__}", dict(kwargs)
+    description: dict[str, Any] = {"model_class": f"{cls.__module__}:{cls.__qualname__}"}
+    try:
+        spec = registry_spec(model)
+        description["model_name"] = spec["name"]
+    except ValueError:  # not a registry model
+        spec = {"kwargs": _recorded_kwargs(model)}
+    description["model_kwargs"] = dict(spec["kwargs"] if kwargs is None else kwargs)
+    return description
 
 
 def checkpoint_payload(model: nn.Module, *, model_kwargs: dict[str, Any] | None = None, **state: Any) -> dict:
     """Assemble the checkpoint dict (see module docstring); ``state`` holds the optional keys."""
-    class_path, kwargs = model_spec(model, model_kwargs)
-    payload = {"format": FORMAT_VERSION, "model_class": class_path, "model_kwargs": kwargs,
+    payload = {"format": FORMAT_VERSION, **describe_model(model, model_kwargs),
                "model_state": unwrap_model(model).state_dict()}
     payload.update(state)
     return payload
@@ -89,11 +103,14 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return payload
 
 
-def build_model(checkpoint: dict[str, Any] | str | os.PathLike, map_location: str | torch.device = "cpu") -> nn.Module:
+def model_from_checkpoint(checkpoint: dict[str, Any] | str | os.PathLike,
+                          map_location: str | torch.device = "cpu") -> nn.Module:
     """Rebuild the model a checkpoint describes and load its weights (eval mode)."""
     payload = checkpoint if isinstance(checkpoint, dict) else load_checkpoint(checkpoint, map_location)
-    cls = _import_class(payload["model_class"])
-    model = cls(**payload["model_kwargs"])
+    if payload.get("model_name"):
+        model = registry_build(payload["model_name"], **payload["model_kwargs"])
+    else:
+        model = _import_class(payload["model_class"])(**payload["model_kwargs"])
     model.load_state_dict(payload["model_state"])
     return model.eval()
 

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from medinterp_widgets import metrics
 from medinterp_widgets.devices import resolve_device
 from medinterp_widgets.training.batches import model_output_logits, split_batch
-from medinterp_widgets.training.checkpoints import build_model, load_checkpoint
+from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_checkpoint
 from medinterp_widgets.training.epoch_metrics import EpochMetrics
 
 DATASET_KINDS = ("sunnybrook", "acdc", "covid-ct", "covid-lesions", "mouse-brain")
@@ -101,7 +101,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, root: str | os.PathLike, 
                         batch_size: int = 8, limit: int | None = None) -> dict[str, Any]:
     """Rebuild the checkpoint's model and evaluate it on ``root`` read as data set ``kind``."""
     payload = load_checkpoint(checkpoint)
-    model = build_model(payload)
+    model = model_from_checkpoint(payload)
     config = payload.get("config") or {}
     size = size or _stored_size(config)
     eval_data = open_eval_data(kind, root, split=split, size=size, limit=limit)

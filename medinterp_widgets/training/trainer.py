@@ -267,8 +267,8 @@ class Trainer:
         else:
             seed_everything(self.config.seed)
         if self.writer is not None:
-            class_path, kwargs = checkpoints.model_spec(self.base_model, self.model_kwargs)
-            self.writer.write_config({**self.config.to_dict(), "model_class": class_path, "model_kwargs": kwargs})
+            description = checkpoints.describe_model(self.base_model, self.model_kwargs)
+            self.writer.write_config({**self.config.to_dict(), **description})
 
     def _load_state(self, payload: dict[str, Any]) -> None:
         self.base_model.load_state_dict(payload["model_state"])

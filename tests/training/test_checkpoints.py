@@ -54,7 +54,7 @@ def test_process_killed_mid_save_leaves_old_checkpoint(tmp_path):
     assert torch.load(path, weights_only=True) == {"epoch": 1}
 
 
-def test_build_model_from_payload(tmp_path, monkeypatch):
+def test_model_from_checkpoint_by_class_path(tmp_path, monkeypatch):
     monkeypatch.setenv("MEDINTERP_TRUST_MODELS", "1")
     model = torch.nn.Conv2d(1, 3, kernel_size=3)
     kwargs = {"in_channels": 1, "out_channels": 3, "kernel_size": 3}
@@ -62,7 +62,7 @@ def test_build_model_from_payload(tmp_path, monkeypatch):
     path = checkpoints.atomic_save(payload, tmp_path / "m.pt")
     loaded = checkpoints.load_checkpoint(path)
     assert loaded["model_class"] == "torch.nn.modules.conv:Conv2d" and loaded["epoch"] == 4
-    rebuilt = checkpoints.build_model(loaded)
+    rebuilt = checkpoints.model_from_checkpoint(loaded)
     assert torch.equal(rebuilt.weight, model.weight) and not rebuilt.training
 
 
@@ -70,7 +70,7 @@ def test_foreign_model_class_needs_explicit_trust(tmp_path, monkeypatch):
     monkeypatch.delenv("MEDINTERP_TRUST_MODELS", raising=False)
     payload = checkpoints.checkpoint_payload(torch.nn.Identity(), model_kwargs={})
     with pytest.raises(ValueError, match="outside medinterp_widgets"):
-        checkpoints.build_model(payload)
+        checkpoints.model_from_checkpoint(payload)
 
 
 def test_unwrap_finds_inner_model():
@@ -78,7 +78,20 @@ def test_unwrap_finds_inner_model():
     wrapper = torch.nn.Module()
     wrapper.module = inner
     assert checkpoints.unwrap_model(wrapper) is inner
-    assert checkpoints.model_spec(wrapper, {"in_features": 2})[0] == "torch.nn.modules.linear:Linear"
+    assert checkpoints.describe_model(wrapper, {"in_features": 2})["model_class"] == "torch.nn.modules.linear:Linear"
+
+
+def test_registry_model_round_trips_by_name(tmp_path):
+    from medinterp_widgets.models import UNet
+
+    torch.manual_seed(0)
+    model = UNet(in_channels=1, n_classes=3, base_channels=4, depth=2)
+    path = checkpoints.atomic_save(checkpoints.checkpoint_payload(model), tmp_path / "unet.pt")
+    payload = checkpoints.load_checkpoint(path)
+    assert payload["model_name"] == "unet" and payload["model_kwargs"] == model.init_kwargs
+    rebuilt = checkpoints.model_from_checkpoint(payload)
+    x = torch.rand(1, 1, 16, 16)
+    assert torch.equal(rebuilt(x), model.eval()(x))
 
 
 @pytest.mark.parametrize("content, field", [(b"not a checkpoint", "not a readable"), (None, "model_class")])
