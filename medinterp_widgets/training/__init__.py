@@ -22,7 +22,8 @@ _EXPORTS = {
     "monitor": ("LayerMonitor",),
     "runs": ("RunInfo", "list_runs", "load_run"),
     "trainer": ("Trainer",),
-    "sweeps": ("Choice", "FloatRange", "IntRange", "apply_params", "lv_search_space", "open_storage", "sweep"),
+    "sweeps": ("Choice", "FloatRange", "IntRange", "apply_params", "lv_search_space", "open_storage", "sweep",
+               "trainer_objective"),
     "evaluate": ("evaluate_checkpoint", "evaluate_model", "open_eval_data"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -87,6 +87,39 @@ def apply_params(config: Any, params: dict[str, Any]) -> Any:
     return dataclasses.replace(config, **updates)
 
 
+def trainer_objective(base_config: Any, make_trainer: Callable[[Any], Any]) -> Callable[[dict, optuna.Trial], float]:
+    """An objective that trains one run per trial and returns its best ``base_config.best_metric``.
+
+    ``make_trainer(config) -> Trainer`` builds model + data for a config (the sampled values applied by
+    ``apply_params``; heatmap_weight etc. in ``config.extra``). Each trial runs in
+    ``<run_dir>/trial-<n>``; the metric is reported to Optuna after every epoch and a pruned trial is
+    ended with ``Trainer.stop()``.
+    """
+    def objective(params: dict[str, Any], trial: optuna.Trial) -> float:
+        from medinterp_widgets.training.events import EpochEnd
+
+        run_dir = str(Path(base_config.run_dir or ".") / f"trial-{trial.number}")
+        config = dataclasses.replace(apply_params(base_config, params), run_dir=run_dir)
+        trainer = make_trainer(config)
+        split, name = config.best_split, config.best_name
+
+        def report(event: Any) -> None:
+            if isinstance(event, EpochEnd) and name in event.metrics.get(split, {}):
+                trial.report(event.metrics[split][name], step=event.epoch)
+                if trial.should_prune():
+                    trainer.stop()
+
+        trainer.callbacks.append(report)
+        trainer.fit()
+        if trainer.best_value is None:
+            raise optuna.TrialPruned(f"no finite {config.best_metric} recorded")
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+        return trainer.best_value
+
+    return objective
+
+
 def open_storage(storage: str | None = None, run_dir: str | Path = ".") -> optuna.storages.RDBStorage:
     """An RDBStorage for ``storage`` (any SQLAlchemy URL) or ``sqlite:///<run_dir>/sweep.db``."""
     if storage is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -73,3 +74,17 @@ def test_two_sqlite_workers_record_every_trial(tmp_path):
 def test_two_postgres_workers_record_every_trial(tmp_path, postgres_url):
     _run_workers(tmp_path, postgres_url)
     assert len(_completed(postgres_url)) == 12
+
+
+def test_trainer_objective_runs_one_training_per_trial(tmp_path, seg_data, make_seg_model):
+    from medinterp_widgets.training.sweeps import trainer_objective
+    from medinterp_widgets.training.trainer import Trainer
+
+    train, val = seg_data
+    base = TrainConfig(epochs=2, batch_size=8, progress=False, run_dir=str(tmp_path), best_metric="val/loss")
+    objective = trainer_objective(base, lambda config: Trainer(make_seg_model(), train, val, config))
+    study = sweep(objective, lv_search_space(heatmap=True), n_trials=2, run_dir=tmp_path, seed=1)
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE"]
+    trial_config = json.loads((tmp_path / "trial-0" / "config.json").read_text())
+    assert trial_config["lr"] == study.trials[0].params["lr"]
+    assert trial_config["extra"]["heatmap_weight"] == study.trials[0].params["heatmap_weight"]
