@@ -25,7 +25,7 @@ class RunStarted:
 
 @dataclass(frozen=True)
 class StepEnd:
-    step: int  # global optimizer step, counted from 1
+    step: int  # global optimizer step, counted from 1 (lr: the rate this step used)
     epoch: int  # 0-based epoch the step belongs to
     loss: float
     lr: float

@@ -184,10 +184,11 @@ class Trainer:
             x, y, extras = self._prepare(batch)
             self.step += 1
             sample = monitor is not None and self.step % self.config.monitor_every == 0
+            lr = self._current_lr()  # the rate this step uses (the scheduler steps after it)
             logits, loss, terms = self._optimise(x, y, extras, monitor if sample else None)
             meter = meter or EpochMetrics(self.config.task, self._num_classes(logits))
             batch_metrics = {**meter.update(logits.float(), y, float(loss)), **terms}
-            self._emit(StepEnd(step=self.step, epoch=epoch, loss=float(loss), lr=self._current_lr(),
+            self._emit(StepEnd(step=self.step, epoch=epoch, loss=float(loss), lr=lr,
                                metrics=batch_metrics))
             if sample:
                 self._emit(LayerStats(step=self.step, epoch=epoch, layers=monitor.summarise()))
