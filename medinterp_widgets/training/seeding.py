@@ -54,9 +54,9 @@ def restore_rng_state(state: dict[str, Any]) -> None:
     np_state = state["numpy"]
     keys = np_state["keys"].numpy().astype(np.uint32)
     np.random.set_state((np_state["kind"], keys, np_state["pos"], np_state["has_gauss"], np_state["cached"]))
-    torch.set_rng_state(state["torch"])
+    torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
 def _python_state_to_lists(state: tuple) -> list:

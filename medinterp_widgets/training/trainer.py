@@ -262,7 +262,7 @@ class Trainer:
     def _restore_or_seed(self) -> None:
         last = self.run_dir / runs.LAST_CHECKPOINT if self.run_dir else None
         if self.resume and last is not None and last.is_file():
-            self._load_state(checkpoints.load_checkpoint(last, map_location=self.device))
+            self._load_state(checkpoints.load_checkpoint(last, map_location="cpu"))  # RNG states must stay on CPU
             if self.writer is not None:
                 self.writer.truncate_after_epoch(self.start_epoch)
         else:
