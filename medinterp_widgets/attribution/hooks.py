@@ -1,10 +1,14 @@
 """Layer lookup and activation capture with hooks that live for one call only.
 
-``resolve_layer`` accepts a module, a dotted name from ``model.named_modules()``, or None for the
-last convolution (Conv1d/2d/3d, in registration order). ``capture_activation`` registers a forward
-hook and removes it in ``finally``. The hook keeps the layer's own output tensor and hands a clone
-to the rest of the network, so an in-place op after the layer (``nn.ReLU(inplace=True)``) cannot
-overwrite the kept activation: values and gradients are those of the layer output itself.
+``resolve_layer`` accepts a module, a dotted name from ``model.named_modules()``, or None: the
+model's declared CAM layer (a ``cam_layer_name`` attribute naming a submodule, as the project's
+models have) or else the last convolution (Conv1d/2d/3d, in registration order).
+
+``capture_activation`` registers a forward hook and removes it in ``finally``. The hook keeps the
+layer's own output tensor and hands a clone to the rest of the network, so an in-place op after
+the layer (``nn.ReLU(inplace=True)``) cannot overwrite the kept activation: values and gradients
+are those of the layer output itself. A module called several times in one forward keeps the
+output of its last call.
 """
 
 from __future__ import annotations
@@ -25,12 +29,16 @@ class LayerError(ValueError):
 
 
 def resolve_layer(model: nn.Module, layer: nn.Module | str | None = None) -> tuple[str, nn.Module]:
-    """Return ``(dotted_name, module)`` for ``layer``; None picks the last convolution."""
+    """Return ``(dotted_name, module)`` for ``layer``; None: ``model.cam_layer_name`` or the last conv."""
     named = list(model.named_modules())
+    if layer is None and isinstance(getattr(model, "cam_layer_name", None), str):
+        layer = model.cam_layer_name
     if layer is None:
         convs = [(name, module) for name, module in named if isinstance(module, CONV_TYPES)]
         if not convs:
-            raise LayerError(f"layer: {type(model).__name__} has no Conv1d/2d/3d; pass layer=<module or name>")
+            raise LayerError(
+                f"layer: {type(model).__name__} has no Conv1d/2d/3d; pass layer=<module or name>"
+            )
         return convs[-1]
     if isinstance(layer, str):
         modules = dict(named)
@@ -42,7 +50,9 @@ def resolve_layer(model: nn.Module, layer: nn.Module | str | None = None) -> tup
         for name, module in named:
             if module is layer:
                 return name, module
-        raise LayerError(f"layer: the given {type(layer).__name__} is not a submodule of {type(model).__name__}")
+        raise LayerError(
+            f"layer: the given {type(layer).__name__} is not a submodule of {type(model).__name__}"
+        )
     raise LayerError(f"layer: got {type(layer).__name__}, expected an nn.Module, a dotted name or None")
 
 
@@ -87,8 +97,11 @@ def _head_matrix(module: nn.Module) -> Tensor | None:
 
 
 def find_cam_head(model: nn.Module, layer_name: str, channels: int, head=None) -> tuple[str, Tensor]:
-    """The classifier after GAP whose weights w_{c,k} define CAM: ``head`` or the first Linear /
-    1x1 conv registered after ``layer_name`` with ``channels`` inputs. Returns (name, (K, C) weight)."""
+    """The classifier after GAP whose weights w_{c,k} define CAM: ``head``, else the model's
+    ``cam_head`` attribute, else the first Linear / 1x1 conv registered after ``layer_name`` (not
+    inside it) with ``channels`` inputs. Returns (name, (K, C) weight)."""
+    if head is None and isinstance(getattr(model, "cam_head", None), nn.Module):
+        head = model.cam_head
     if head is not None:
         name, module = resolve_layer(model, head)
         weight = _head_matrix(module)
@@ -100,7 +113,7 @@ def find_cam_head(model: nn.Module, layer_name: str, channels: int, head=None) -
         return name, weight
     seen_layer = False
     for name, module in model.named_modules():
-        if name == layer_name:
+        if name == layer_name or name.startswith(layer_name + "."):
             seen_layer = True
             continue
         weight = _head_matrix(module) if seen_layer else None
@@ -108,5 +121,5 @@ def find_cam_head(model: nn.Module, layer_name: str, channels: int, head=None) -
             return name, weight
     raise LayerError(
         f"cam: no Linear or 1x1 conv with {channels} inputs after layer {layer_name!r}; CAM needs "
-        "layer -> global average pooling -> linear head (pass head=<module or name>)"
+        "layer -> GAP -> linear head (pass head=<module or name>)"
     )

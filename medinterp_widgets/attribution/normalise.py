@@ -3,7 +3,8 @@
 - None: raw values.
 - "max": ``m / max|m|`` per sample (for non-negative maps this is ``m / max m``; the sign is kept).
 - "minmax": ``(m - min m) / (max m - min m)`` per sample, in [0, 1].
-A constant (or all-zero) map normalises to zeros, never NaN. Differentiable.
+A constant (or all-zero) map normalises to zeros, never NaN; tiny but non-constant maps still
+scale to full range. Differentiable.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from torch import Tensor
 __all__ = ["NORMALISATIONS", "normalize_maps"]
 
 NORMALISATIONS = (None, "max", "minmax")
-_TINY = 1e-12
 
 
 def _safe_divide(numerator: Tensor, denominator: Tensor) -> Tensor:
-    """numerator / denominator, and 0 where the denominator is (nearly) zero."""
-    usable = denominator > _TINY
-    return torch.where(usable, numerator / torch.where(usable, denominator, torch.ones_like(denominator)), 0.0)
+    """numerator / denominator, and 0 where the denominator is 0 (no threshold: tiny maps still scale)."""
+    usable = denominator > 0
+    safe_denominator = torch.where(usable, denominator, torch.ones_like(denominator))
+    return torch.where(usable, numerator / safe_denominator, 0.0)
 
 
 def normalize_maps(maps: Tensor, mode: str | None = None) -> Tensor:

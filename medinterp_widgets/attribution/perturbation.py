@@ -5,17 +5,23 @@ row ``j`` belonging to sample ``j % B`` (what ``targets`` expects when it tiles 
 
 - Occlusion (Zeiler & Fergus): a window of ``window`` voxels (all channels) moved with ``stride``
   is set to ``baseline``; each voxel gets the mean drop ``Y(x) - Y(x_occluded)`` over the windows
-  that cover it (0 where none does). The sign is kept.
+  that cover it (0 where none does). The sign is kept. Window starts are 0, stride, ... up to
+  ``ceil((S - w) / stride)`` steps, the last one clipped at the border, so every voxel is covered
+  when stride <= window (Captum's convention).
 - Score-CAM (Wang et al.): masks ``M_k = minmax(upsample(A_k))`` (a constant channel -> 0), channel
   scores ``s_k = Y(x * M_k)``, weights ``w = softmax_k(s)``, map ``ReLU(sum_k w_k A_k)``.
+
+``progress=True`` shows a tqdm bar over the chunks (3-D volumes can take long).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 
 import torch
 from torch import Tensor, nn
+from tqdm.auto import tqdm
 
 from .base.cam import CamInputs, CamMethod
 from .base.result import RawAttribution
@@ -27,14 +33,16 @@ from .upsample import upsample_maps
 __all__ = ["batched_scores", "Occlusion", "ScoreCAM"]
 
 
-def batched_scores(model: nn.Module, variants: Tensor, target: Target, batch_size: int) -> Tensor:
+def batched_scores(
+    model: nn.Module, variants: Tensor, target: Target, batch_size: int, progress: bool = False
+) -> Tensor:
     """Scores of ``variants`` (n, B, C, *S) in chunks of ``batch_size`` variants -> (n, B)."""
     if batch_size < 1:
         raise ValueError(f"batch_size: got {batch_size}, expected a positive int")
     n, b = variants.shape[:2]
     chunks = []
     with torch.no_grad(), attribution_session(model):
-        for start in range(0, n, batch_size):
+        for start in tqdm(range(0, n, batch_size), desc="scorecam", disable=not progress, leave=False):
             chunk = variants[start : start + batch_size].flatten(0, 1)  # (n_chunk * B, C, *S)
             chunks.append(target.score(model(chunk)).view(-1, b))  # (n_chunk, B)
     return torch.cat(chunks)  # (n, B)
@@ -52,16 +60,27 @@ class Occlusion:
 
     supports_create_graph = False
 
-    def __init__(self, window=3, stride=1, baseline=0.0, batch_size: int = 32):
-        self.window, self.stride, self.baseline, self.batch_size = window, stride, baseline, batch_size
+    def __init__(self, window=3, stride=1, baseline=0.0, batch_size: int = 32, progress: bool = False):
+        """window/stride: int or one per spatial dim; baseline: float or tensor broadcastable to x;
+        batch_size: occluded copies of the batch per forward pass; progress: a tqdm bar."""
+        self.window, self.stride, self.baseline = window, stride, baseline
+        self.batch_size, self.progress = batch_size, progress
 
     def _windows(self, spatial: tuple[int, ...]) -> list[tuple[slice, ...]]:
         window = _per_dim(self.window, len(spatial), "window")
         stride = _per_dim(self.stride, len(spatial), "stride")
         if any(w > s for w, s in zip(window, spatial)):
             raise ValueError(f"occlusion: window {window} larger than the input's spatial shape {spatial}")
-        starts = [range(0, s - w + 1, st) for s, w, st in zip(spatial, window, stride)]
-        return [tuple(slice(a, a + w) for a, w in zip(corner, window)) for corner in itertools.product(*starts)]
+        counts = [math.ceil((s - w) / st) + 1 for s, w, st in zip(spatial, window, stride)]
+        starts = [range(0, n * st, st) for n, st in zip(counts, stride)]  # last one may be clipped
+        corners = itertools.product(*starts)
+        return [tuple(slice(a, a + w) for a, w in zip(corner, window)) for corner in corners]
+
+    def _window_masks(self, boxes, spatial, device) -> Tensor:
+        masks = torch.zeros(len(boxes), *spatial, dtype=torch.bool, device=device)  # (n, *S)
+        for i, box in enumerate(boxes):
+            masks[(i,) + box] = True
+        return masks
 
     def __call__(self, model, x, target, *, layer=None, create_graph=False, relu=True) -> RawAttribution:
         x = x.detach()
@@ -71,20 +90,17 @@ class Occlusion:
             output = model(x)
         bound = target.bind(output)
         clean = bound.score(output)  # (B,)
-        baseline = torch.as_tensor(self.baseline, dtype=x.dtype, device=x.device)
-        total = x.new_zeros(x.shape[0], *spatial)
-        count = x.new_zeros(spatial)
-        for start in range(0, len(windows), self.batch_size):
-            chunk = windows[start : start + self.batch_size]
-            variants = x.unsqueeze(0).repeat(len(chunk), *([1] * x.dim()))  # (n, B, C, *S)
-            for i, box in enumerate(chunk):
-                variants[(i, slice(None), slice(None)) + box] = baseline.expand_as(
-                    variants[(i, slice(None), slice(None)) + box]
-                )
-            drops = clean - batched_scores(model, variants, bound, len(chunk))  # (n, B)
-            for i, box in enumerate(chunk):
-                total[(slice(None),) + box] += drops[i].view(-1, *([1] * len(spatial)))
-                count[box] += 1
+        baseline = torch.as_tensor(self.baseline, dtype=x.dtype, device=x.device).expand_as(x)
+        total = x.new_zeros(x.shape[0], *spatial)  # (B, *S)
+        count = x.new_zeros(spatial)  # (*S)
+        starts = range(0, len(windows), self.batch_size)
+        for start in tqdm(starts, desc="occlusion", disable=not self.progress, leave=False):
+            masks = self._window_masks(windows[start : start + self.batch_size], spatial, x.device)
+            occluded = masks[:, None, None]  # (n, 1, 1, *S)
+            variants = torch.where(occluded, baseline.unsqueeze(0), x.unsqueeze(0))  # (n, B, C, *S)
+            drops = clean - batched_scores(model, variants, bound, len(masks))  # (n, B)
+            total += torch.einsum("nb,n...->b...", drops, masks.to(x.dtype))
+            count += masks.sum(0)
         raw = torch.where(count > 0, total / count.clamp(min=1), 0.0)  # (B, *S)
         return RawAttribution(raw, clean.detach(), output.detach())
 
@@ -95,8 +111,8 @@ class ScoreCAM(CamMethod):
     needs_gradients = False
     supports_create_graph = False
 
-    def __init__(self, batch_size: int = 32):
-        self.batch_size = batch_size
+    def __init__(self, batch_size: int = 32, progress: bool = False):
+        self.batch_size, self.progress = batch_size, progress
 
     def channel_weights(self, inputs: CamInputs) -> Tensor:
         x = inputs.x.detach()
@@ -105,5 +121,6 @@ class ScoreCAM(CamMethod):
         masks = upsample_maps(activation.flatten(0, 1), x.shape[2:])  # (B*C, *S)
         masks = normalize_maps(masks, "minmax").view(b, c, 1, *x.shape[2:])  # (B, C, 1, *S)
         variants = (x.unsqueeze(1) * masks).transpose(0, 1)  # (C, B, Cin, *S)
-        scores = batched_scores(inputs.model, variants, inputs.target, self.batch_size)  # (C, B)
+        model, target = inputs.model, inputs.target
+        scores = batched_scores(model, variants, target, self.batch_size, self.progress)  # (C, B)
         return torch.softmax(scores.t(), dim=1)  # (B, C)

@@ -39,7 +39,16 @@ def _tile_rows(values: Tensor, rows: int, what: str) -> Tensor:
     return values.repeat(rows // values.shape[0], *([1] * (values.dim() - 1)))
 
 
+def _require_tensor(output) -> None:
+    if not isinstance(output, Tensor):
+        raise TargetError(
+            f"target: the model returned {type(output).__name__}, expected one Tensor (B, K, ...); "
+            "wrap the model so that forward returns the logits to explain"
+        )
+
+
 def _check_class(index: Tensor, output: Tensor) -> None:
+    _require_tensor(output)
     classes = output.shape[1] if output.dim() > 1 else 0
     if output.dim() < 2:
         raise TargetError(f"target: model output has shape {tuple(output.shape)}, expected (B, K, ...)")
@@ -72,6 +81,7 @@ class ClassTarget(Target):
     index: Any
 
     def class_indices(self, output: Tensor) -> Tensor:
+        _require_tensor(output)
         index = torch.as_tensor(self.index, device=output.device).long().reshape(-1)  # (B,) or (1,)
         if index.numel() == 0:
             raise TargetError("target: empty class index tensor, expected an int or a (B,) tensor")
@@ -94,6 +104,7 @@ class RegionTarget(Target):
     mask: Any = None
 
     def _check(self, output: Tensor) -> None:
+        _require_tensor(output)
         if output.dim() < 3:
             raise TargetError(
                 f"RegionTarget: model output has shape {tuple(output.shape)}, expected (B, K, *spatial)"

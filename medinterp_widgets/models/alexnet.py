@@ -78,12 +78,7 @@ class AlexNetClassifier(nn.Module):
         model = cls(in_channels=in_channels, n_classes=n_classes, **kwargs)
         state["features.0.weight"] = _adapt_first_conv(state["features.0.weight"], in_channels, path)
         own = model.state_dict()
-        head = [k for k in ("classifier.6.weight", "classifier.6.bias") if k in state and state[k].shape != own[k].shape]
-        if head:
-            warnings.warn(f"{path}: classifier.6 has {state[head[0]].shape[0]} classes, model has {n_classes}; "
-                          "the final layer stays freshly initialised", stacklevel=2)
-            for key in head:
-                state[key] = own[key]
+        _keep_fresh_head(state, own, path)
         _check_keys_and_shapes(state, own, path)
         model.load_state_dict(state)
         return model
@@ -115,6 +110,17 @@ def _adapt_first_conv(weight: torch.Tensor, in_channels: int, path) -> torch.Ten
     if stored == 1 and in_channels == 3:
         return weight.repeat(1, 3, 1, 1) / 3.0  # (out, 3, 11, 11)
     raise DataFormatError(path, f"features.0.weight has {stored} input channels; expected {in_channels} (or 3)")
+
+
+def _keep_fresh_head(state: dict, own: dict, path) -> None:
+    """Replace a final layer of another class count by the model's fresh one (warns); edits ``state``."""
+    keys = ("classifier.6.weight", "classifier.6.bias")
+    if all(key in state and state[key].shape == own[key].shape for key in keys) or "classifier.6.weight" not in state:
+        return
+    warnings.warn(f"{path}: classifier.6 has {state['classifier.6.weight'].shape[0]} classes, model has "
+                  f"{own['classifier.6.weight'].shape[0]}; the final layer stays freshly initialised", stacklevel=3)
+    for key in keys:
+        state[key] = own[key]
 
 
 def _check_keys_and_shapes(state: dict, own: dict, path) -> None:

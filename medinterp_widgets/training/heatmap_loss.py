@@ -1,12 +1,13 @@
 """Heatmap loss: classification + weight * share of the attribution map outside the allowed region.
 
     total = L_cls(logits, y) + weight * mean_b share_b
-    share_b = sum(h_b * (1 - m_b)) / (sum(h_b) + eps)   mode "outside_allowed"  (m = allowed mask)
+    share_b = 1 - sum(h_b * m_b) / (sum(h_b) + eps)     mode "outside_allowed"  (m = allowed mask)
     share_b = sum(h_b * m_b) / (sum(h_b) + eps)         mode "inside_forbidden" (m = forbidden mask)
 
 h is the ReLU'd map of the true class y, upsampled to the input size, kept differentiable w.r.t.
 the parameters (create_graph). L_cls is cross-entropy ("ce") or the thesis's mean squared error
-between softmax(logits) and one-hot(y) ("mse"). A map of all zeros has share 0.
+between softmax(logits) and one-hot(y) ("mse"). In "outside_allowed" mode a map of all zeros has
+share 1 (nothing inside the allowed region), so switching the attribution off is never rewarded.
 
 One forward only: the model runs once with the attribution layer hooked (the attribution engine's
 ``capture_activation``), that forward's logits feed both L_cls and the target score; dY/dA comes
@@ -86,17 +87,17 @@ class HeatmapLoss:
 
     def share(self, maps: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Per-sample share of the map (B, *S) outside the allowed / inside the forbidden mask."""
+        maps = maps.float()  # float32 sums also under autocast
         mask = _mask_like(mask, maps)
-        penalised = (1 - mask) if self.mode == "outside_allowed" else mask
         spatial = tuple(range(1, maps.dim()))
-        return (maps * penalised).sum(spatial) / (maps.sum(spatial) + _EPS)  # (B,)
+        inside = (maps * mask).sum(spatial) / (maps.sum(spatial) + _EPS)  # (B,)
+        return 1 - inside if self.mode == "outside_allowed" else inside
 
     def _cam_forward(self, model, x, target):
         runner = METHODS[self.method]()
         if not isinstance(runner, CamMethod):
             raise ValueError(f"HeatmapLoss method {self.method!r}: not a CAM method of the attribution engine")
-        layer = self.layer if self.layer is not None else getattr(model, "cam_layer_name", None)
-        name, module = resolve_layer(model, layer)
+        name, module = resolve_layer(model, self.layer if self.layer is not None else _default_layer(model))
         with capture_activation(name, module) as store:
             logits = model(x)  # (B, K): the training forward
         activation = store.get()  # A: (B, C, *S')
@@ -111,6 +112,15 @@ class HeatmapLoss:
         logits = model(x_in)  # (B, K)
         (gradients,) = torch.autograd.grad(target.score(logits).sum(), x_in, create_graph=True)  # (B, C, *S)
         return logits, reduce_channels(gradients, absolute=True)  # (B, *S)
+
+
+def _default_layer(model: nn.Module) -> str | None:
+    """``model.cam_layer_name`` (also through a DataParallel / DDP ``.module`` wrapper), else None."""
+    name = getattr(model, "cam_layer_name", None)
+    inner = getattr(model, "module", None)
+    if name is None and isinstance(inner, nn.Module) and getattr(inner, "cam_layer_name", None):
+        return f"module.{inner.cam_layer_name}"
+    return name
 
 
 def _mask_like(mask: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:

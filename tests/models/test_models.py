@@ -109,3 +109,15 @@ def test_registry_aliases_and_unknown_name():
     assert isinstance(build_model("VGGClassifier", width=2, cfg="tiny"), VGGClassifier)
     with pytest.raises(ValueError, match="model name: expected one of"):
         build_model("resnet")
+
+
+def test_attribution_engine_cam_on_gap_fcn_uses_cam_head():
+    attribution = pytest.importorskip("medinterp_widgets.attribution")
+    torch.manual_seed(0)
+    model = GapFCN(base_channels=4, depth=2, convs_per_stage=1).eval()
+    x = torch.randn(2, 1, 16, 16)
+    cam = attribution.attribute(model, x, method="cam", target=1, layer=model.cam_layer_name,
+                                upsample=False, relu=False)
+    features = model.bottleneck(model.pool(model.encoder[1](model.pool(model.encoder[0](x))[0]))[0])
+    expected = torch.einsum("k,bkhw->bhw", model.cam_head.weight[1], features)  # (B, 4, 4)
+    torch.testing.assert_close(cam, expected.detach())

@@ -65,11 +65,15 @@ class CamMethod:
         weights = self.channel_weights(inputs)
         return weighted_channel_sum(weights, inputs.activation), weights
 
-    def __call__(self, model, x, target: Target, *, layer=None, create_graph=False, relu=True) -> RawAttribution:
+    def __call__(
+        self, model, x, target: Target, *, layer=None, create_graph=False, relu=True
+    ) -> RawAttribution:
         layer_name, module = resolve_layer(model, layer)
+        track_graph = self.needs_gradients or create_graph
         with attribution_session(model), capture_activation(layer_name, module) as store:
-            x_in = prepare_input(x)
-            output = model(x_in)
+            x_in = prepare_input(x) if track_graph else x.detach()
+            with torch.set_grad_enabled(track_graph):
+                output = model(x_in)
             activation = store.get()
             bound = target.bind(output)
             scores = bound.score(output)  # (B,)
