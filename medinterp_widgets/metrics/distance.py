@@ -23,8 +23,10 @@ _CHUNK = 512  # contour points per broadcast block: bounds memory at _CHUNK x se
 
 
 def _spacing_pair(spacing: Any) -> np.ndarray:
-    values = np.broadcast_to(np.asarray(spacing, dtype=np.float64), (2,)) if np.ndim(spacing) == 0 \
-        else np.asarray(spacing, dtype=np.float64)
+    """(dy, dx) in mm from one number or a pair; ValueError unless both are positive and finite."""
+    values = np.asarray(spacing, dtype=np.float64)
+    if values.ndim == 0:
+        values = np.repeat(values, 2)
     if values.shape != (2,) or not np.all(values > 0) or not np.all(np.isfinite(values)):
         raise ValueError(f"spacing: expected one positive number or (dy, dx) in mm, got {spacing!r}")
     return values
@@ -52,7 +54,7 @@ def _segments(contours: list[np.ndarray], closed: bool) -> tuple[np.ndarray, np.
     return np.concatenate(starts), np.concatenate(ends)
 
 
-def point_to_contour_distances(points: Any, contours: list[Any], spacing: Any = 1.0, *,
+def point_to_contour_distances(points: Any, contours: list[Any], spacing: Any, *,
                                closed: bool = True) -> np.ndarray:
     """Distance (mm) from each point (N, 2) (row, col) to the nearest point of the polylines.
 
@@ -92,12 +94,13 @@ def _directed(pred: Any, truth: Any, spacing: Any) -> tuple[np.ndarray, np.ndarr
     return forward, backward
 
 
-def average_perpendicular_distance(pred: Any, truth: Any, spacing: Any = 1.0, *,
+def average_perpendicular_distance(pred: Any, truth: Any, spacing: Any, *,
                                    symmetric: bool = False) -> float:
     """APD (mm): mean over the predicted contour's points of the distance to the expert contour.
 
-    ``spacing``: (dy, dx) in mm (or one number). ``symmetric`` averages both directions' point
-    distances together instead. nan when either mask is empty (module docstring).
+    ``spacing``: (dy, dx) in mm, or one number; required, so pixels are never taken for mm.
+    ``symmetric`` averages both directions' point distances together instead. nan when either
+    mask is empty (module docstring).
     """
     directed = _directed(pred, truth, spacing)
     if directed is None:
@@ -106,7 +109,7 @@ def average_perpendicular_distance(pred: Any, truth: Any, spacing: Any = 1.0, *,
     return float(np.concatenate([forward, backward]).mean() if symmetric else forward.mean())
 
 
-def hausdorff_distance(pred: Any, truth: Any, spacing: Any = 1.0, *, percentile: float = 100.0) -> float:
+def hausdorff_distance(pred: Any, truth: Any, spacing: Any, *, percentile: float = 100.0) -> float:
     """Symmetric Hausdorff distance (mm) between the two contours: max of both directed maxima.
 
     ``percentile`` < 100 gives the robust variant (e.g. 95: HD95, the percentile of each direction's

@@ -28,7 +28,7 @@ def test_concentric_circles_give_radius_difference(r1, r2, pixel):
     apd = average_perpendicular_distance(disk(r1 * pixel, (pixel, pixel)), disk(r2 * pixel, (pixel, pixel)),
                                          (pixel, pixel))
     assert apd == pytest.approx(abs(r1 - r2) * pixel, abs=0.5 * pixel)  # within half a pixel
-    hd = hausdorff_distance(disk(r1), disk(r2))
+    hd = hausdorff_distance(disk(r1), disk(r2), 1.0)
     assert hd == pytest.approx(abs(r1 - r2), abs=0.5)
 
 
@@ -54,10 +54,10 @@ def test_shifted_square():
 def test_symmetric_and_directed_differ_for_nested_shapes():
     outer, inner = disk(20), disk(10)
     inner[60:68, 20:30] = True  # an extra blob: far from the expert contour only in one direction
-    directed = average_perpendicular_distance(inner, outer)
-    symmetric = average_perpendicular_distance(inner, outer, symmetric=True)
+    directed = average_perpendicular_distance(inner, outer, 1.0)
+    symmetric = average_perpendicular_distance(inner, outer, 1.0, symmetric=True)
     assert directed != pytest.approx(symmetric)
-    assert hausdorff_distance(inner, outer, percentile=95) <= hausdorff_distance(inner, outer)
+    assert hausdorff_distance(inner, outer, 1.0, percentile=95) <= hausdorff_distance(inner, outer, 1.0)
 
 
 def test_empty_masks_give_nan_and_bad_input_is_named():
@@ -66,7 +66,7 @@ def test_empty_masks_give_nan_and_bad_input_is_named():
     some[4:8, 4:8] = True
     assert math.isnan(average_perpendicular_distance(empty, some, 1.0))
     assert math.isnan(average_perpendicular_distance(some, empty, 1.0))
-    assert math.isnan(hausdorff_distance(empty, empty))
+    assert math.isnan(hausdorff_distance(empty, empty, 1.0))
     with pytest.raises(ValueError, match="spacing"):
         average_perpendicular_distance(some, some, (1.0, -1.0))
     with pytest.raises(ValueError, match="2-D"):
@@ -86,3 +86,14 @@ def test_point_to_contour_distance_is_perpendicular():
     points = np.array([[5.0, 3.0], [-2.0, 5.0], [12.0, 13.0]])
     np.testing.assert_allclose(point_to_contour_distances(points, square, 1.0), [3.0, 2.0, math.hypot(2, 3)])
     np.testing.assert_allclose(point_to_contour_distances(points[:1], square, (2.0, 1.0)), [3.0])
+
+
+def test_hausdorff_close_to_scipy_on_the_same_contour_vertices():
+    from scipy.spatial.distance import directed_hausdorff
+
+    pred, truth = disk(18, centre=(60, 66)), disk(25)
+    pred_points, truth_points = (np.concatenate(mask_contours(m)) for m in (pred, truth))
+    vertex_hd = max(directed_hausdorff(pred_points, truth_points)[0], directed_hausdorff(truth_points, pred_points)[0])
+    ours = hausdorff_distance(pred, truth, 1.0)
+    assert ours <= vertex_hd + 1e-9  # distances to segments never exceed distances to their vertices
+    assert ours == pytest.approx(vertex_hd, abs=0.5)  # vertices are under a pixel apart

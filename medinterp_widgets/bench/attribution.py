@@ -1,0 +1,55 @@
+"""`medinterp bench attribution`: each attribution method's time against a plain forward and Captum.
+
+Cases: a small VGG-like classifier and a small U-Net on 2-D batches (B, 1, size, size), and a 3-D
+U-Net on (B3, 1, size3d, size3d, size3d). For every method: median ms over ``--repeats`` after
+warm-up, the ratio to a no-grad forward of the same model and batch, and, where Captum has the same
+method (LayerGradCam, Saliency, GuidedBackprop, Deconvolution, GuidedGradCam, Occlusion), Captum's
+time, the ratio and the Pearson correlation of the two maps. The method, the forward and Captum are
+timed interleaved (round robin), so load changes on a shared machine hit all three alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+CASES = ("vgg2d", "unet2d", "unet3d")
+
+
+def _csv(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto", help="cpu | cuda | cuda:1 | auto (default)")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    parser.add_argument("--output", help="also write the JSON results to this file")
+    parser.add_argument("--batch", type=int, default=16, help="2-D batch size (default 16)")
+    parser.add_argument("--batch-3d", type=int, default=4, help="3-D batch size (default 4)")
+    parser.add_argument("--size", type=int, default=128, help="2-D image side (default 128)")
+    parser.add_argument("--size-3d", type=int, default=32, help="3-D volume side (default 32)")
+    parser.add_argument("--width", type=int, default=16, help="channels of the models' first stage (default 16)")
+    parser.add_argument("--occlusion-steps", type=int, default=8,
+                        help="occlusion windows per axis (window = stride = side / steps; default 8)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is reported")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed calls before timing")
+    parser.add_argument("--cases", type=_csv, default=list(CASES), help=f"comma list of {', '.join(CASES)}")
+    parser.add_argument("--methods", type=_csv, default=None, help="comma list (default: all methods)")
+    parser.add_argument("--no-captum", action="store_true",
+                        help="skip the Captum comparison (skipped anyway when captum is not installed)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from medinterp_widgets.bench.attribution_suite import format_table, run_suite
+
+    unknown = sorted(set(args.cases) - set(CASES))
+    if unknown:
+        raise ValueError(f"--cases: unknown {unknown}; expected some of {list(CASES)}")
+    results = run_suite(args)
+    text = json.dumps(results, indent=2)
+    if args.output:
+        with open(args.output, "w") as handle:
+            handle.write(text + "\n")
+    print(text if args.json else format_table(results), file=sys.stdout)
+    return 0
