@@ -3,7 +3,8 @@
 Per model: an Optuna sweep over the learning rate (``training.sweeps``, ``sweep_trials`` trials, each
 one Trainer run maximising val accuracy); the best trial's best checkpoint is the model. On the test
 split: accuracy and, with ``eval_method`` maps of the true class, the mean over images of
-``heatmap_overlap(map, heart)`` and (marker images only) ``heatmap_overlap(map, marker)``.
+``heatmap_overlap(map, heart)`` and (marker images only) ``heatmap_overlap(map, marker)``; a model
+trained with another method's loss (Grad-CAM) also gets the heart overlap of its own method's maps.
 """
 
 from __future__ import annotations
@@ -41,12 +42,13 @@ class ModelResult:
     marker_overlap: float
     kept: bool
     run_dir: str
+    own_heart_overlap: float = float("nan")  # heart overlap with the loss's own method (Grad-CAM loss only)
     maps: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((0, 0, 0), np.float32))
 
     def row(self) -> dict:
         return {"model": self.model_id, "lr": self.lr, "val_acc": self.val_accuracy, "kept": self.kept,
                 "test_acc": self.test_accuracy, "heart_overlap": self.heart_overlap,
-                "marker_overlap": self.marker_overlap}
+                "marker_overlap": self.marker_overlap, "own_method_heart_overlap": self.own_heart_overlap}
 
 
 def build_model(config: Config, n_classes: int, seed: int) -> VGGClassifier:
@@ -119,9 +121,11 @@ def run_group(data: StudyData, loss: str, config: Config, run_root: Path, device
         model, lr, val_acc, run_dir = train_one(data, loss, model_id, config, run_root, callbacks)
         maps = test_maps(model, data.test, config.eval_method, device)  # (N, H, W)
         marker = mean_overlap(maps, data.test.marker) if data.has_marker else float("nan")
+        own = (float("nan") if loss in ("ce", config.eval_method)
+               else mean_overlap(test_maps(model, data.test, loss, device), data.test.heart))
         results.append(ModelResult(
             group=f"{data.name}:{loss}", model_id=model_id, lr=lr, val_accuracy=val_acc,
             test_accuracy=test_accuracy(model, data.test, device), heart_overlap=mean_overlap(maps, data.test.heart),
-            marker_overlap=marker, kept=val_acc >= config.val_accuracy_bar, run_dir=run_dir,
+            marker_overlap=marker, own_heart_overlap=own, kept=val_acc >= config.val_accuracy_bar, run_dir=run_dir,
             maps=maps[:config.keep_maps].numpy().astype(np.float32)))
     return results
