@@ -105,7 +105,7 @@ def test_reproduce_command_runs_smoke_config(monkeypatch, tmp_path):
     smoke = hl.Config.preset
 
     monkeypatch.setattr(hl.Config, "preset", classmethod(
-        lambda cls, name, **overrides: smoke("smoke", studies=("exp1:ce", "exp1:hirescam"), models_per_group=1,
+        lambda cls, name, **overrides: smoke("smoke", studies=("exp1:hirescam",), models_per_group=1,
                                              **overrides)))
     monkeypatch.delenv("MEDINTERP_DATA", raising=False)
     assert main(["reproduce", "heatmap-loss", "--quick", "--out", str(tmp_path)]) == 0
@@ -123,3 +123,10 @@ def test_app_builds_from_a_report_folder(smoke_report):
     assert widget is not None
     widget.close()
     assert app.build() is not None
+
+
+def test_majority_rate_is_the_constant_guess_accuracy():
+    from medinterp_widgets.pipelines.heatmap_loss.study import majority_rate
+
+    assert majority_rate(torch.tensor([0, 1, 1, 1])) == 0.75
+    assert majority_rate(torch.tensor([2, 2])) == 1.0

@@ -22,6 +22,7 @@ from medinterp_widgets.metrics import heatmap_overlap
 from medinterp_widgets.models import VGGClassifier
 from medinterp_widgets.training import FloatRange, TrainConfig, Trainer, model_from_checkpoint, sweep, trainer_objective
 from medinterp_widgets.training.heatmap_loss import HeatmapLoss
+from medinterp_widgets.training.sweeps import SWEEP_DB
 
 from .config import Config
 from .data import Split, StudyData
@@ -81,7 +82,7 @@ def train_one(data: StudyData, loss: str, model_id: int, config: Config, run_roo
 
     study = sweep(trainer_objective(base, make_trainer), {"lr": FloatRange(config.lr_low, config.lr_high, log=True)},
                   n_trials=config.sweep_trials, study_name=f"{data.name}-{loss}-{model_id}", direction="maximize",
-                  seed=seed, run_dir=run_dir)
+                  seed=seed, storage=f"sqlite:///{(run_root / SWEEP_DB).resolve()}")  # one database per run
     best = study.best_trial
     model = model_from_checkpoint(run_dir / f"trial-{best.number}" / "best.pt")
     return model, float(best.params["lr"]), float(best.value), str(run_dir / f"trial-{best.number}")
@@ -113,10 +114,16 @@ def mean_overlap(maps: torch.Tensor, masks: torch.Tensor) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
+def majority_rate(labels: torch.Tensor) -> float:
+    """Accuracy of always predicting the most frequent class: max_c count_c / N."""
+    return float(torch.bincount(labels).max()) / max(1, int(labels.numel()))
+
+
 def run_group(data: StudyData, loss: str, config: Config, run_root: Path, device: torch.device,
               callbacks: Iterable[Callable] = ()) -> list[ModelResult]:
     """Train ``models_per_group`` models with ``loss`` on ``data`` and measure each on the test split."""
     results = []
+    bar = max(config.val_accuracy_bar, majority_rate(data.val.labels) + 1e-6)  # must beat a constant guess
     for model_id in range(config.models_per_group):
         model, lr, val_acc, run_dir = train_one(data, loss, model_id, config, run_root, callbacks)
         maps = test_maps(model, data.test, config.eval_method, device)  # (N, H, W)
@@ -126,6 +133,6 @@ def run_group(data: StudyData, loss: str, config: Config, run_root: Path, device
         results.append(ModelResult(
             group=f"{data.name}:{loss}", model_id=model_id, lr=lr, val_accuracy=val_acc,
             test_accuracy=test_accuracy(model, data.test, device), heart_overlap=mean_overlap(maps, data.test.heart),
-            marker_overlap=marker, own_heart_overlap=own, kept=val_acc >= config.val_accuracy_bar, run_dir=run_dir,
+            marker_overlap=marker, own_heart_overlap=own, kept=val_acc >= bar, run_dir=run_dir,
             maps=maps[:config.keep_maps].numpy().astype(np.float32)))
     return results
