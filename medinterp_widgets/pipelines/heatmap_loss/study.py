@@ -88,7 +88,7 @@ def train_one(data: StudyData, loss: str, model_id: int, config: Config, run_roo
     return model, float(best.params["lr"]), float(best.value), str(run_dir / f"trial-{best.number}")
 
 
-def test_maps(model: torch.nn.Module, split: Split, method: str, device: torch.device) -> torch.Tensor:
+def evaluation_maps(model: torch.nn.Module, split: Split, method: str, device: torch.device) -> torch.Tensor:
     """``method`` maps of the true class for every test image, (N, H, W) on the CPU."""
     model = model.to(device).eval()
     maps = []
@@ -99,7 +99,7 @@ def test_maps(model: torch.nn.Module, split: Split, method: str, device: torch.d
     return torch.cat(maps)
 
 
-def test_accuracy(model: torch.nn.Module, split: Split, device: torch.device) -> float:
+def split_accuracy(model: torch.nn.Module, split: Split, device: torch.device) -> float:
     model = model.to(device).eval()
     with torch.no_grad():
         predictions = torch.cat([model(split.images[s:s + EVAL_BATCH].to(device)).argmax(1).cpu()
@@ -126,13 +126,13 @@ def run_group(data: StudyData, loss: str, config: Config, run_root: Path, device
     bar = max(config.val_accuracy_bar, majority_rate(data.val.labels) + 1e-6)  # must beat a constant guess
     for model_id in range(config.models_per_group):
         model, lr, val_acc, run_dir = train_one(data, loss, model_id, config, run_root, callbacks)
-        maps = test_maps(model, data.test, config.eval_method, device)  # (N, H, W)
+        maps = evaluation_maps(model, data.test, config.eval_method, device)  # (N, H, W)
         marker = mean_overlap(maps, data.test.marker) if data.has_marker else float("nan")
         own = (float("nan") if loss in ("ce", config.eval_method)
-               else mean_overlap(test_maps(model, data.test, loss, device), data.test.heart))
+               else mean_overlap(evaluation_maps(model, data.test, loss, device), data.test.heart))
         results.append(ModelResult(
             group=f"{data.name}:{loss}", model_id=model_id, lr=lr, val_accuracy=val_acc,
-            test_accuracy=test_accuracy(model, data.test, device), heart_overlap=mean_overlap(maps, data.test.heart),
+            test_accuracy=split_accuracy(model, data.test, device), heart_overlap=mean_overlap(maps, data.test.heart),
             marker_overlap=marker, own_heart_overlap=own, kept=val_acc >= bar, run_dir=run_dir,
             maps=maps[:config.keep_maps].numpy().astype(np.float32)))
     return results
