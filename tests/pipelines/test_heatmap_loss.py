@@ -53,7 +53,7 @@ def test_statistics_compare_heatmap_group_with_ce_and_check_the_claim():
     assert heart["metric"] == "heart_overlap" and heart["mean_heatmap"] == pytest.approx(0.8)
     assert heart["common_language"] == 1.0 and heart["agrees"] and heart["ours"] == "higher"
     assert marker["thesis_claim"] == "lower" and marker["agrees"] and marker["common_language"] == 0.0
-    assert not notes
+    assert len(notes) == 1 and "smallest possible Mann-Whitney p is 0.1" in notes[0]  # 3 vs 3 models
 
 
 def test_analysed_falls_back_to_all_models_below_two_kept():
@@ -130,3 +130,12 @@ def test_majority_rate_is_the_constant_guess_accuracy():
 
     assert majority_rate(torch.tensor([0, 1, 1, 1])) == 0.75
     assert majority_rate(torch.tensor([2, 2])) == 1.0
+
+
+def test_smallest_mann_whitney_p():
+    from scipy import stats
+
+    from medinterp_widgets.pipelines.heatmap_loss.pipeline import _smallest_p
+
+    assert _smallest_p(2, 2) == pytest.approx(1 / 3)
+    assert _smallest_p(3, 3) == pytest.approx(stats.mannwhitneyu([4, 5, 6], [1, 2, 3], method="exact").pvalue)

@@ -27,7 +27,10 @@ def distribution_figure(groups: dict[str, list[ModelResult]], metric: str, title
         xs = position + jitter.uniform(-0.12, 0.12, len(group_values))
         axes.scatter(xs, group_values, s=22, alpha=0.8, zorder=3)
     axes.set_ylabel(METRIC_LABELS.get(metric, metric))
-    axes.set_ylim(-0.02, 1.02)
+    if metric == "marker_overlap":  # a few pixels: values sit near 0, so let the axis zoom in
+        axes.set_ylim(bottom=0)
+    else:
+        axes.set_ylim(-0.02, 1.02)
     axes.set_title(title)
     axes.grid(axis="y", alpha=0.3)
     return figure

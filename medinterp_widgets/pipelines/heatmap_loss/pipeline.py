@@ -85,6 +85,10 @@ def statistics_rows(results: StudyResults) -> tuple[list[dict], list[str]]:
         baseline, fallback_ce = analysed(groups["ce"])
         for loss in (name for name in groups if name != "ce"):
             treated, fallback = analysed(groups[loss])
+            if len(treated) + len(baseline) >= 2 and _smallest_p(len(treated), len(baseline)) > results.config.alpha:
+                notes.append(f"{dataset} {loss} vs ce: with {len(treated)} and {len(baseline)} models the smallest "
+                             f"possible Mann-Whitney p is {_smallest_p(len(treated), len(baseline)):.3g}, so no "
+                             "difference can reach significance; read the effect sizes.")
             if fallback or fallback_ce:
                 notes.append(f"{dataset}: fewer than 2 models of {loss} or ce passed the val-accuracy bar "
                              f"({results.config.val_accuracy_bar} and above the majority-class rate); the "
@@ -92,6 +96,11 @@ def statistics_rows(results: StudyResults) -> tuple[list[dict], list[str]]:
             for metric in metrics:
                 rows.append(_statistics_row(dataset, loss, metric, treated, baseline, results.config.alpha))
     return rows, notes
+
+
+def _smallest_p(n_a: int, n_b: int) -> float:
+    """Smallest two-sided exact Mann-Whitney p for group sizes n_a, n_b: 2 / C(n_a + n_b, n_a)."""
+    return min(1.0, 2 / math.comb(n_a + n_b, n_a))
 
 
 def _statistics_row(dataset, loss, metric, treated, baseline, alpha) -> dict:
@@ -128,6 +137,9 @@ def build_report(results: StudyResults) -> Report:
                 groups, "marker_overlap", f"{_TITLES[dataset]}: marker overlap"))
         report.add_figure(f"{dataset}_maps", overlay_figure(results.data[dataset], groups))
         _group_metrics(report, dataset, groups)
+        marked = results.data[dataset].test.marker
+        if results.data[dataset].has_marker and marked.any():  # the overlap a map spread evenly would get
+            report.metrics[f"{dataset}/marker_area_share"] = float(marked[marked.flatten(1).any(1)].float().mean())
     rows, stat_notes = statistics_rows(results)
     report.tables["statistics"] = rows
     for row in rows:
