@@ -168,8 +168,9 @@ def _method_notes(results: StudyResults) -> list[str]:
         f"trial(s) per model over the learning rate in [{config.lr_low:g}, {config.lr_high:g}] (log), "
         f"{config.epochs} epoch(s), {config.size}x{config.size} images, VGGClassifier cfg={config.cfg!r} "
         f"width={config.width} with BatchNorm and an FC head, heatmap-loss weight {config.heatmap_weight:g}. "
-        "The thesis trains larger VGG models at full resolution for many more epochs; quick-preset numbers "
-        "show the direction of the effect, not the thesis's magnitudes.",
+        "The thesis trains larger VGG models at full resolution for many more epochs; the smoke and quick "
+        "presets show the direction of the effect, not the thesis's magnitudes. Training runs (checkpoints, "
+        f"metrics.jsonl, sweep.db) are kept under {results.run_root}.",
         f"Overlaps are measured with {config.eval_method} maps of the true class on the test split "
         "(metrics.heatmap_overlap: share of positive attribution inside the mask); the marker overlap only "
         "on images that carry the marker (male images of experiment 2).",
