@@ -139,7 +139,14 @@ def build_report(results: StudyResults) -> Report:
         _group_metrics(report, dataset, groups)
         marked = results.data[dataset].test.marker
         if results.data[dataset].has_marker and marked.any():  # the overlap a map spread evenly would get
-            report.metrics[f"{dataset}/marker_area_share"] = float(marked[marked.flatten(1).any(1)].float().mean())
+            share = float(marked[marked.flatten(1).any(1)].float().mean())
+            report.metrics[f"{dataset}/marker_area_share"] = share
+            ce_marker = report.metrics.get(f"{dataset}/ce/marker_overlap_mean")
+            if ce_marker is not None and ce_marker <= 2 * share:
+                report.notes.append(
+                    f"{dataset}: the CE models' marker overlap ({ce_marker:.3g}) is within twice the marker's area "
+                    f"share ({share:.3g}, what an evenly spread map scores): these CE models barely use the "
+                    "marker shortcut, so the marker comparison has little room to show the thesis's effect.")
     rows, stat_notes = statistics_rows(results)
     report.tables["statistics"] = rows
     for row in rows:
