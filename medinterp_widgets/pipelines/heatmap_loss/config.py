@@ -35,7 +35,7 @@ class Config:
     device: str | None = None  # None -> resolve_device()
     seed: int = 0
     torch_threads: int | None = None  # torch CPU threads during the run (restored after); None: torch's own
-    out_dir: str | Path | None = None  # training runs go under <out_dir>/runs; None -> a temp folder
+    out_dir: str | Path | None = None  # runs go to a fresh <out_dir>/runs/heatmap-loss-*; None: system temp
     studies: tuple[str, ...] = ("exp1:ce", "exp1:hirescam", "exp2:ce", "exp2:hirescam", "exp2:gradcam",
                                 "acdc:ce", "acdc:hirescam")
     # data

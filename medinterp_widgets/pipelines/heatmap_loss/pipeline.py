@@ -54,7 +54,10 @@ def torch_threads(count: int | None):
 def run_studies(config: Config, *, callbacks: Iterable[Callable] = ()) -> StudyResults:
     """Train and measure every study group of ``config`` (ACDC ones skipped, with a note, without data)."""
     device = resolve_device(config.device)
-    run_root = Path(config.out_dir) / "runs" if config.out_dir else Path(tempfile.mkdtemp(prefix="heatmap-loss-"))
+    runs = Path(config.out_dir) / "runs" if config.out_dir else None
+    if runs is not None:
+        runs.mkdir(parents=True, exist_ok=True)
+    run_root = Path(tempfile.mkdtemp(prefix="heatmap-loss-", dir=runs))  # fresh: sweeps never mix two runs
     results = StudyResults(config, run_root=str(run_root))
     with torch_threads(config.torch_threads):
         for dataset in config.datasets():
