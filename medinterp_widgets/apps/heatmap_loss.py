@@ -13,7 +13,7 @@ from pathlib import Path
 import ipywidgets as widgets
 import numpy as np
 
-from medinterp_widgets.pipelines.report import _table as html_table
+from medinterp_widgets.pipelines.report import html_table
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
 SMOKE_STUDIES = ("exp2:ce", "exp2:hirescam")
