@@ -129,6 +129,10 @@ class SliceBrowser(widgets.VBox):
         value = plane[row, col]
         return {"value": value.item(), "index": index, "mm": [round(v, 3) for v in self.volume.index_to_mm(index)]}
 
+    def current_plane(self, overlay: np.ndarray) -> np.ndarray:
+        """The 2-D slice of ``overlay`` (shaped like the volume or its spatial part) now on screen."""
+        return self._overlay_plane(np.asarray(overlay), self.axis, self.slice_index, self.frame)
+
     # -- reading slices ----------------------------------------------------------------------------
     def _read_plane(self, axis: str, index: int, frame: int):
         """({layer: 2-D array}, (row_mm, col_mm)) for one slice; raises IndexError when out of range."""
