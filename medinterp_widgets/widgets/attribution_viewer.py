@@ -211,7 +211,8 @@ class AttributionViewer(widgets.VBox):
         for control, name in ((self.method_box, "method"), (self.layer_box, "layer"),
                               (self.class_box, "target_class"), (self.region_box, "region"),
                               (self.threshold_slider, "support_threshold")):
-            widgets.link((control, "value"), (self, name))
+            control.value = getattr(self, name)
+            widgets.link((self, name), (control, "value"))
         widgets.link((self.compare_box, "value"), (self, "compare"), transform=(list, tuple))
         self.error_label, self.status, self.scores_label = widgets.HTML(), widgets.HTML(), widgets.HTML()
         self.error_label.add_class("mi-error")
