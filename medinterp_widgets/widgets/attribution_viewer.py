@@ -65,12 +65,12 @@ class AttributionViewer(widgets.VBox):
         self.sample = -1
         self._set_data(x, masks, volume, target)
         self.class_names = list(class_names or [f"class {k}" for k in range(self.info.n_classes)])
-        self.heatmap = np.zeros(self.x.shape[2:], np.float32)
-        self.browser = self._new_browser()
+        first = self.compute(self.method)
+        self.browser = self._new_browser(first)  # built with its first map: bokeh views start from this state
         self.grid = MethodGrid(self.browser)
         self._build_controls()
         self.add_class("mi-attribution-viewer")
-        self.update()
+        self._show(first)
 
     # -- data ----------------------------------------------------------------------------------------
     def _set_data(self, x, masks, volume, target=None) -> None:
@@ -85,8 +85,8 @@ class AttributionViewer(widgets.VBox):
             raise ValueError(f"volume: shape {self.volume.array.shape} must equal x's spatial shape {spatial}")
         self.sample += 1
         self.set_trait("target_class", self._initial_class(target))
-        if self.info.task == "classification" or (self.region == "mask" and self.masks is None):
-            self.set_trait("region", "predicted")
+        if self.info.task == "segmentation" and self.region != "whole":  # the given mask when there is one
+            self.set_trait("region", "mask" if self.masks is not None else "predicted")
 
     def _initial_class(self, target) -> int:
         if isinstance(target, Target):
@@ -98,20 +98,23 @@ class AttributionViewer(widgets.VBox):
     def set_sample(self, x, *, masks=None, volume=None) -> None:
         """Explain a new sample (e.g. another slice); the cache keeps earlier samples' maps."""
         self._set_data(x, masks, volume, self.target_class)
+        first = self.compute(self.method)
         old = self.browser
-        self.browser = self._new_browser()
+        self.browser = self._new_browser(first)
         self.grid.close()
         self.grid = MethodGrid(self.browser)
         self._link_threshold()
         self.view_row.children = [self.browser, self._side_panel()]
         old.close()
-        self.update()
+        self._show(first)
+        self._update_grid()
 
-    def _new_browser(self) -> SliceBrowser:
-        browser = SliceBrowser(self.volume, self.masks, np.zeros(self.volume.array.shape, np.float32),
-                               title="attribution")
-        browser.heatmap_threshold = self.support_threshold
-        return browser
+    def _new_browser(self, first) -> SliceBrowser:
+        """A SliceBrowser already showing ``first`` (a map, or zeros for an error) at the support threshold;
+        jupyter_bokeh sends a view the figure as it was when embedded, so nothing is left to patch."""
+        heat = first if isinstance(first, np.ndarray) else np.zeros(self.volume.array.shape, np.float32)
+        return SliceBrowser(self.volume, self.masks, heat, title="attribution",
+                            heatmap_threshold=self.support_threshold)
 
     # -- computing -----------------------------------------------------------------------------------
     def cache_key(self, method: str) -> tuple:
@@ -168,7 +171,9 @@ class AttributionViewer(widgets.VBox):
         else:
             self.error, self.heatmap = "", value
         self.browser.set_heatmaps(self.heatmap)
-        self.status.value = ""
+        empty = not self.error and not np.any(self.heatmap > 0)
+        self.status.value = ("<small>the map has no positive value: the target may be empty (no pixel of this "
+                             "class predicted?) or the evidence is all negative</small>" if empty else "")
         self._update_scores()
 
     def _update_grid(self) -> None:
@@ -203,11 +208,12 @@ class AttributionViewer(widgets.VBox):
         self.layer_box = widgets.Dropdown(options=self.layer_names, description="layer", style=style, layout=wide)
         self.class_box = widgets.Dropdown(options=[(n, k) for k, n in enumerate(self.class_names)],
                                           description="target", style=style, layout=wide)
-        self.region_box = widgets.ToggleButtons(options=list(REGIONS), description="region", style=style)
+        self.region_box = widgets.ToggleButtons(options=list(REGIONS), description="region",
+                                                style={"description_width": "60px", "button_width": "80px"})
         self.compare_box = widgets.SelectMultiple(options=self.methods, description="compare", rows=5,
-                                                  style=style, layout=widgets.Layout(width="260px"))
+                                                  style=style, layout=widgets.Layout(width="240px"))
         self.threshold_slider = widgets.FloatSlider(min=0, max=1, step=0.01, description="support ≥",
-                                                    style=style, continuous_update=True)
+                                                    style={"description_width": "80px"}, continuous_update=True)
         for control, name in ((self.method_box, "method"), (self.layer_box, "layer"),
                               (self.class_box, "target_class"), (self.region_box, "region"),
                               (self.threshold_slider, "support_threshold")):
@@ -217,15 +223,15 @@ class AttributionViewer(widgets.VBox):
         self.error_label, self.status, self.scores_label = widgets.HTML(), widgets.HTML(), widgets.HTML()
         self.error_label.add_class("mi-error")
         self._link_threshold()
-        self.view_row = widgets.HBox([self.browser, self._side_panel()])
+        self.view_row = widgets.VBox([self.browser, self._side_panel()])
         self.region_box.layout.display = None if self.info.task == "segmentation" else "none"
         self.children = [widgets.HBox([self.method_box, self.layer_box, self.class_box]),
                          widgets.HBox([self.region_box, self.threshold_slider]),
                          self.scores_label, self.error_label, self.status, self.view_row]
         self._sync_layer_box()
 
-    def _side_panel(self) -> widgets.VBox:
-        return widgets.VBox([self.compare_box, self.grid])
+    def _side_panel(self) -> widgets.HBox:
+        return widgets.HBox([self.compare_box, self.grid])
 
     def _link_threshold(self) -> None:
         widgets.link((self, "support_threshold"), (self.browser, "heatmap_threshold"))

@@ -67,17 +67,19 @@ class MethodGrid(widgets.GridBox):
             figure = ImageFigure(layers, spacing, title=method, max_side=self.cell_side)
             figure.figure.toolbar_location = None
             figure.figure.axis.visible = False
+            self._style(figure)  # before embedding: a view starts from the figure as it is now
             self.figures[method] = figure
             self._cells[method] = embed(figure.figure)
-        self._restyle()
+
+    def _style(self, figure: ImageFigure) -> None:
+        browser = self.browser
+        figure.set_window(*render.window_bounds(browser.window_center, browser.window_width))
+        figure.set_palette("heat", render.colormap_palette(browser.colormap, browser.heatmap_threshold))
+        figure.set_opacity("heat", browser.heatmap_opacity)
 
     def _restyle(self) -> None:
-        browser = self.browser
-        palette = render.colormap_palette(browser.colormap, browser.heatmap_threshold)
         for figure in self.figures.values():
-            figure.set_window(*render.window_bounds(browser.window_center, browser.window_width))
-            figure.set_palette("heat", palette)
-            figure.set_opacity("heat", browser.heatmap_opacity)
+            self._style(figure)
 
     def _drop(self, method: str) -> None:
         cell = self._cells.pop(method, None)

@@ -60,10 +60,11 @@ def test_engine_called_once_per_setting(sample, engine_spy):
     viewer.method = "saliency"
     viewer.layer = "encoder.0.0"  # saliency ignores the layer: no new call
     assert len(engine_spy) == 3
-    viewer.region = "mask"
-    assert len(engine_spy) == 4 and isinstance(engine_spy[-1][2], RegionTarget)
-    assert torch.equal(engine_spy[-1][2].mask[0], torch.from_numpy(masks == 1).float())
-    viewer.compare = ["saliency", "gradcam"]  # saliency (mask region) is cached; gradcam at encoder.0.0 is new
+    assert viewer.region == "mask" and isinstance(engine_spy[0][2], RegionTarget)  # default with masks
+    assert torch.equal(engine_spy[0][2].mask[0], torch.from_numpy(masks == 1).float())
+    viewer.region = "predicted"
+    assert len(engine_spy) == 4 and engine_spy[-1][2] == RegionTarget(1)
+    viewer.compare = ["saliency", "gradcam"]  # saliency is cached; gradcam at encoder.0.0 is new
     assert len(engine_spy) == 5 and engine_spy[-1][:2] == ("gradcam", "encoder.0.0")
     viewer.set_sample(x.flip(-1), masks=masks[:, ::-1])
     assert len(engine_spy) == 7  # new sample: the shown method and the compared one again
