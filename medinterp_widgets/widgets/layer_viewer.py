@@ -144,14 +144,17 @@ class LayerViewer(widgets.VBox):
                                        layout=widgets.Layout(width="160px"))
         count = widgets.BoundedIntText(min=1, max=MAX_CHANNELS, description="count", style=style,
                                        layout=widgets.Layout(width="160px"))
-        unit = widgets.ToggleButtons(options=list(UNITS), description="unit", style=style)
+        unit = widgets.ToggleButtons(options=list(UNITS), description="unit",
+                                     style={"description_width": "70px", "button_width": "110px"})
         for control, name in ((layer_box, "layer"), (start, "channel_start"), (count, "channel_count"),
                               (unit, "unit")):
-            widgets.link((control, "value"), (self, name))
+            control.value = getattr(self, name)
+            widgets.link((self, name), (control, "value"))
         button = widgets.Button(description="guided backprop patterns", layout=widgets.Layout(width="220px"))
         button.on_click(lambda _: self.show_patterns())
         self.error_label = widgets.HTML()
         self.pattern_area = widgets.VBox()
+        self.controls = {"layer": layer_box, "channel_start": start, "channel_count": count, "unit": unit}
         self.children = [
             self.table, widgets.HBox([layer_box, start, count]), widgets.HBox([unit, button]), self.error_label,
             widgets.HBox([embed(self.activations.figure), self.pattern_area, embed(self.filters.figure)],

@@ -23,6 +23,10 @@ def test_rows_stats_mosaics_and_patterns(sample):
     assert [r.name for r in viewer.rows] == [r.name for r in layer_table(model, x)]
     assert all(f"<td>{r.name}</td>" in viewer.table_html() for r in viewer.rows)
     assert "pool" not in viewer.map_layers and viewer.layer == "encoder.0.0"
+    assert viewer.channel_count == viewer.controls["channel_count"].value == 16  # controls take the traits' values
+    viewer.controls["unit"].value = "whole channel"
+    assert viewer.unit == "whole channel"
+    viewer.unit = "max neuron"
     conv = viewer.stats["encoder.0.0"]
     assert conv.grad_norm > 0 and not math.isnan(conv.activation_std)
     assert viewer.activations.shape == (17 + 1, 2 * 17 + 1)  # 2 channels of 16 x 16 side by side + padding
