@@ -13,6 +13,7 @@ from torch import nn
 
 from medinterp_widgets.apps.demo_model import find_checkpoints, load_model, slice_sample, train_demo_model
 from medinterp_widgets.widgets.attribution_viewer import AttributionViewer
+from medinterp_widgets.widgets.browser_controls import error_html
 from medinterp_widgets.widgets.layer_viewer import LayerViewer
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
@@ -32,8 +33,7 @@ class AttributionPanel(widgets.VBox):
         self.browser: SliceBrowser | None = None
         self.viewer: AttributionViewer | None = None
         self.layers: LayerViewer | None = None
-        options = [(str(p), str(p)) for p in find_checkpoints(*self.roots)]
-        self.checkpoints = widgets.Combobox(options=[o for o, _ in options], placeholder="checkpoint (.pt) path",
+        self.checkpoints = widgets.Combobox(options=[str(p) for p in find_checkpoints(*self.roots)], placeholder="checkpoint (.pt) path",
                                             description="model", layout=widgets.Layout(width="420px"),
                                             ensure_option=False)
         self.load_button = widgets.Button(description="load", disabled=not self.roots)
@@ -125,6 +125,5 @@ class AttributionPanel(widgets.VBox):
         self._say(f"{self.model_name} on slice {self.browser.slice_index} ({self.browser.axis})")
 
     def _say(self, text: str, error: bool = False) -> bool:
-        color = "#b00020" if error else "#333"
-        self.message.value = f"<span style='color:{color}'>{html.escape(text)}</span>"
+        self.message.value = error_html(text) if error else f"<span>{html.escape(text)}</span>"
         return not error

@@ -28,6 +28,7 @@ from medinterp_widgets.widgets.attribution_state import (LAYERLESS_METHODS, REGI
                                                          as_sample, build_target, conv_layer_names,
                                                          describe_output, method_options, region_mask)
 from medinterp_widgets.widgets.bokeh_setup import in_kernel
+from medinterp_widgets.widgets.browser_controls import error_html
 from medinterp_widgets.widgets.method_grid import MethodGrid
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
@@ -80,7 +81,9 @@ class AttributionViewer(widgets.VBox):
         if isinstance(target, RegionTarget) and masks is None and target.mask is not None:
             masks = np.asarray(target.mask).reshape(spatial).astype(np.int64) * target.class_index
         self.masks = None if masks is None else np.asarray(masks).reshape(spatial)
-        self.volume = volume if volume is not None else Volume(self.x[0, 0].cpu().numpy(), spacing=(1.0,) * len(spatial))
+        if volume is None:
+            volume = Volume(self.x[0, 0].cpu().numpy(), spacing=(1.0,) * len(spatial))
+        self.volume = volume
         if tuple(self.volume.array.shape) != spatial:
             raise ValueError(f"volume: shape {self.volume.array.shape} must equal x's spatial shape {spatial}")
         self.sample += 1
@@ -277,8 +280,7 @@ class AttributionViewer(widgets.VBox):
 
     @observe("error")
     def _error_changed(self, change) -> None:
-        text = html.escape(change["new"])
-        self.error_label.value = f'<span style="color:#b00020">{text}</span>' if text else ""
+        self.error_label.value = error_html(change["new"])
 
     def close(self) -> None:
         for child in (getattr(self, "grid", None), getattr(self, "browser", None)):

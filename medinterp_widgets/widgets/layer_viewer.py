@@ -28,6 +28,7 @@ from medinterp_widgets.models.summary import layer_table
 from medinterp_widgets.training.layer_probe import probe_layers
 from medinterp_widgets.widgets.attribution_state import as_sample
 from medinterp_widgets.widgets.bokeh_setup import embed
+from medinterp_widgets.widgets.browser_controls import error_html
 from medinterp_widgets.widgets.image_figure import ImageFigure
 
 MOSAIC_SIDE_PX = 320
@@ -175,8 +176,7 @@ class LayerViewer(widgets.VBox):
 
     @observe("error")
     def _error_changed(self, change) -> None:
-        text = html.escape(change["new"])
-        self.error_label.value = f'<span style="color:#b00020">{text}</span>' if text else ""
+        self.error_label.value = error_html(change["new"])
 
 
 def _middle_slices(maps: np.ndarray) -> np.ndarray:
