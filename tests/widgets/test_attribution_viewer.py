@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from medinterp_widgets import render
 from medinterp_widgets.attribution import METHODS, RegionTarget
 from medinterp_widgets.metrics import consistent_degree, heatmap_overlap
 from medinterp_widgets.widgets import attribution_viewer as viewer_module
@@ -124,3 +125,22 @@ def test_slow_method_runs_in_the_background(sample):
     viewer.thread.join(timeout=60)
     assert not viewer.busy and not viewer.method_box.disabled and viewer.error == ""
     assert viewer.heatmap.shape == (16, 16) and np.abs(viewer.heatmap).sum() > 0
+
+
+def test_three_d_volume_and_grid_follow_the_slice():
+    from medinterp_widgets.models import UNet
+
+    torch.manual_seed(0)
+    x = torch.randn(1, 1, 6, 8, 8)
+    masks = np.zeros((6, 8, 8), np.int64)
+    masks[2:4, 2:6, 2:6] = 1
+    viewer = AttributionViewer(UNet(n_classes=2, base_channels=2, depth=1, dims=3).eval(), x, masks=masks,
+                               methods=("gradcam", "saliency"))
+    assert viewer.heatmap.shape == (6, 8, 8) and viewer.error == "" and viewer.browser.n_slices() == 6
+    viewer.compare = ["saliency"]
+    viewer.browser.slice_index = 1
+    shown = viewer.grid.figures["saliency"].source.data["heat"][0]
+    saliency = viewer.cache.get(viewer.cache_key("saliency"))
+    assert shown.shape == (8, 8) and shown.dtype == np.uint8
+    expected = render.heatmap_to_index(saliency[1], *render.heatmap_range(saliency))  # slice 1 of the map
+    assert np.array_equal(shown, expected)
