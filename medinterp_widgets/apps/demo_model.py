@@ -21,6 +21,7 @@ from medinterp_widgets.data.volume import Volume
 from medinterp_widgets.models import GapFCN
 from medinterp_widgets.training import TrainConfig, Trainer, model_from_checkpoint
 from medinterp_widgets.training.events import RunStarted, StepEnd
+from medinterp_widgets.widgets.slice_browser import overlay_plane
 
 CHECKPOINT_SUFFIXES = (".pt", ".pth")
 MAX_CHECKPOINTS = 200
@@ -37,11 +38,7 @@ def slice_sample(volume: Volume, masks: np.ndarray | None, axis: str, index: int
     """(x (1, C, H, W), masks (H, W) or None, display Volume (H, W) with the slice's spacing)."""
     plane, spacing = volume.slice2d(axis, index, frame)
     x = torch.from_numpy(slice_to_unit(plane))[None, None].repeat(1, in_channels, 1, 1)  # (1, C, H, W)
-    labels = None
-    if masks is not None:
-        has_time = masks.ndim == volume.array.ndim and volume.has_time
-        axes = volume.axes if has_time else volume.spatial_axes
-        labels = Volume(masks, spacing=volume.spacing, axes=axes).slice2d(axis, index, frame if has_time else 0)[0]
+    labels = None if masks is None else overlay_plane(volume, np.asarray(masks), axis, index, frame)
     return x, labels, Volume(plane, spacing=spacing)
 
 
