@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import math
 import threading
+import time
 
 import ipywidgets as widgets
 import numpy as np
@@ -31,6 +32,9 @@ from medinterp_widgets.widgets.bokeh_setup import in_kernel
 from medinterp_widgets.widgets.browser_controls import error_html
 from medinterp_widgets.widgets.method_grid import MethodGrid
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
+
+
+PROGRESS_INTERVAL_S = 0.5
 
 
 class AttributionViewer(widgets.VBox):
@@ -155,16 +159,31 @@ class AttributionViewer(widgets.VBox):
 
     def _start_background(self, method: str) -> None:
         self._generation += 1
-        generation = self._generation
+        generation, started, done = self._generation, time.monotonic(), threading.Event()
         self.busy = True
-        self.status.value = f"<i>computing {html.escape(method)} (many forward passes)…</i>"
+
+        def say_elapsed():
+            seconds = time.monotonic() - started
+            self.status.value = f"<i>computing {html.escape(method)} (many forward passes) … {seconds:.0f} s</i>"
+
+        def tick():  # elapsed time twice a second while the engine runs (the kernel stays responsive)
+            while not done.wait(PROGRESS_INTERVAL_S):
+                say_elapsed()
+
+        ticker = threading.Thread(target=tick, daemon=True)
 
         def work():
-            value = self.compute(method)
+            try:
+                value = self.compute(method)
+            finally:
+                done.set()
+                ticker.join()
             if generation == self._generation:
                 self._show(value)
             self.busy = False
 
+        say_elapsed()
+        ticker.start()
         self.thread = threading.Thread(target=work, daemon=True)
         self.thread.start()
 

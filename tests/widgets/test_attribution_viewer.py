@@ -122,8 +122,10 @@ def test_slow_method_runs_in_the_background(sample):
     viewer = AttributionViewer(tiny_segmenter(), x, masks=masks, methods=("gradcam", "occlusion"), threaded=True)
     viewer.region = "whole"  # the random net may predict no class-1 pixel
     viewer.method = "occlusion"
+    assert "computing occlusion" in viewer.status.value
     viewer.thread.join(timeout=60)
     assert not viewer.busy and not viewer.method_box.disabled and viewer.error == ""
+    assert "computing" not in viewer.status.value
     assert viewer.heatmap.shape == (16, 16) and np.abs(viewer.heatmap).sum() > 0
 
 
