@@ -39,7 +39,7 @@ def slice_sample(volume: Volume, masks: np.ndarray | None, axis: str, index: int
     plane, spacing = volume.slice2d(axis, index, frame)
     x = torch.from_numpy(slice_to_unit(plane))[None, None].repeat(1, in_channels, 1, 1)  # (1, C, H, W)
     labels = None if masks is None else overlay_plane(volume, np.asarray(masks), axis, index, frame)
-    return x, labels, Volume(plane, spacing=spacing)
+    return x, labels, Volume(plane, spacing=spacing, metadata=dict(volume.metadata))  # keeps window presets
 
 
 def _training_slices(volume: Volume, masks: np.ndarray, frame: int) -> TensorDataset:
