@@ -149,8 +149,8 @@ class EmbeddingViewer(widgets.VBox):
         return columns
 
     def _panel(self, pair: tuple[int, int], legend: bool):
-        panel = figure(frame_width=PANEL_PX, frame_height=PANEL_PX, tools="pan,wheel_zoom,box_select,lasso_select,reset",
-                       active_scroll="wheel_zoom", toolbar_location="above")
+        panel = figure(frame_width=PANEL_PX, frame_height=PANEL_PX, active_scroll="wheel_zoom",
+                       tools="pan,wheel_zoom,box_select,lasso_select,reset", toolbar_location="above")
         glyph = panel.scatter(COLUMNS[pair[0]], COLUMNS[pair[1]], source=self.source, size=7, fill_color="colour",
                               line_color="white", line_width=0.5, fill_alpha=0.85,
                               nonselection_fill_alpha=0.15, nonselection_line_alpha=0.15)

@@ -47,7 +47,9 @@ def _as_display_uint8(image: np.ndarray) -> np.ndarray:
         image = image[..., 0]
     if image.ndim == 3 and image.shape[-1] in (3, 4):
         rgb = image[..., :3]
-        return np.ascontiguousarray(rgb if rgb.dtype == np.uint8 else render.window_to_uint8(rgb, *render.auto_window(rgb)))
+        if rgb.dtype != np.uint8:
+            rgb = render.window_to_uint8(rgb, *render.auto_window(rgb))
+        return np.ascontiguousarray(rgb)
     if image.ndim != 2:
         raise ValueError(f"image: expected (H, W), (H, W, 3|4) or (1|3, H, W), got shape {image.shape}")
     return render.window_to_uint8(image, *render.auto_window(image))
