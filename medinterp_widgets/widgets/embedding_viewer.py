@@ -5,7 +5,8 @@ scatter. 3-D: bokeh has no 3-D plot, so the viewer shows **three linked 2-D proj
 1-2, 1-3, 2-3) drawn from one data source: a lasso/box selection in any panel highlights the same
 points in the others (and sets the ``selected`` trait to the original sample indices).
 
-Colours are stable: class k always gets ``render.LABEL_COLORS[k % 20]`` (k = the integer label, or
+Rows are sent grouped by class (the ``index`` column keeps each point's sample number) so that the
+legend lists classes in label order. Colours are stable: class k always gets ``render.LABEL_COLORS[k % 20]`` (k = the integer label, or
 the position of a string label among the sorted class names). Hovering a point shows its class,
 index and, when ``images`` are given, a thumbnail (PNG data URIs, computed once at construction).
 Results are cached per (method, dims, seed). Methods costlier than O(n d) run on a stratified
@@ -30,6 +31,7 @@ from medinterp_widgets import render
 from medinterp_widgets.metrics._arrays import to_numpy
 from medinterp_widgets.metrics.embedding import EMBEDDING_METHODS, embed, subsample_indices
 from medinterp_widgets.widgets import bokeh_setup
+from medinterp_widgets.widgets.fresh_display import FreshBokehDisplay
 from medinterp_widgets.widgets.thumbnails import thumbnail_uris
 
 METHOD_TITLES = {"pca": "PCA", "kpca-linear": "kernel PCA (linear)", "kpca-rbf": "kernel PCA (RBF)",
@@ -73,7 +75,7 @@ def _class_name(value: Any, class_names) -> str:
     return str(class_names[index]) if 0 <= index < len(class_names) else str(value)
 
 
-class EmbeddingViewer(widgets.VBox):
+class EmbeddingViewer(FreshBokehDisplay, widgets.VBox):
     """Scatter of ``features`` (n, ...) embedded in 2-D/3-D, coloured by ``labels`` (n,).
 
     ``images`` (n, ...) add hover thumbnails; ``class_names`` (list indexed by integer label, or a
@@ -97,6 +99,8 @@ class EmbeddingViewer(widgets.VBox):
             raise ValueError(f"labels: expected {self.n} labels (one per feature row), got {self.labels.shape[0]}")
         self.point_limits = {**POINT_LIMITS, **(point_limits or {})}
         self.class_of, self.colour_of, self.legend_entries = class_keys(self.labels, class_names)
+        rank = {name: k for k, (name, _) in enumerate(self.legend_entries)}
+        self._legend_rank = np.array([rank[name] for name in self.class_of])  # (n,) position in the legend
         self.thumbnails = thumbnail_uris(images) if images is not None else None
         if self.thumbnails is not None and len(self.thumbnails) != self.n:
             raise ValueError(f"images: expected {self.n} images (one per feature row), got {len(self.thumbnails)}")
@@ -111,7 +115,8 @@ class EmbeddingViewer(widgets.VBox):
         self.method = method
         self._show()
         bokeh_setup.load_bokehjs()
-        self.plot = bokeh_setup.embed(row(*self.figures))
+        self.bokeh_layout = row(*self.figures)
+        self.plot = bokeh_setup.embed(self.bokeh_layout)
         self.controls = self._controls()
         self.title = widgets.HTML(f"<b>{html.escape(title)}</b>" if title else "")
         self.children = [self.title, self.controls, self.status, self.plot]
@@ -173,9 +178,11 @@ class EmbeddingViewer(widgets.VBox):
             self.error = f"could not compute {self.method} in {self.dims}-D: {type(exc).__name__}: {exc}"
             return
         self.error = ""
-        self._indices = result.indices
+        order = np.argsort(self._legend_rank[result.indices], kind="stable")  # rows grouped in legend order
+        shown = EmbeddingResult(result.indices[order], result.coords[order], result.notice)
+        self._indices = shown.indices
         self.source.selected.indices = []
-        self.source.data = self._columns(result)
+        self.source.data = self._columns(shown)
         self.notice = result.notice
         name = AXIS_NAMES[self.method]
         for k, (panel, (first, second)) in enumerate(zip(self.figures, PANELS)):

@@ -29,17 +29,29 @@ from traitlets import Bool, Dict, Unicode, observe, validate
 from medinterp_widgets import render
 from medinterp_widgets.training.checkpoints import model_from_checkpoint
 from medinterp_widgets.widgets import bokeh_setup
+from medinterp_widgets.widgets.fresh_display import FreshBokehDisplay
 from medinterp_widgets.widgets.run_sources import RunRecord, read_run_records
 
-TABLE_PX = (880, 240)
+TABLE_WIDTH_PX = 900
+ROW_PX, MAX_TABLE_PX = 25, 260
 CURVE_PX = (560, 240)
+CHAR_PX = 7  # approximate width of a table character, for column widths
+PAPER_KNOBS = ("lr", "decay_rate", "decay_steps", "heatmap_weight")  # always shown when present
 
 
 def _table_columns(records: list[RunRecord]) -> tuple[list[str], list[str]]:
-    """(knob names, summary names) in first-seen order across the records."""
+    """(knob names, summary names) in first-seen order; knobs equal in every run are left out of the
+    table (they are listed under it for the selected run) unless they are the paper's knobs."""
     params = list(dict.fromkeys(name for record in records for name in record.params))
+    varying = [name for name in params if name in PAPER_KNOBS or len(records) < 2
+               or len({repr(record.params.get(name)) for record in records}) > 1]
     summary = list(dict.fromkeys(name for record in records for name in record.summary))
-    return params, summary
+    return varying, summary
+
+
+def _column_width(title: str, texts: list[str]) -> int:
+    """Pixels for a column: its title or its longest shown value, whichever is longer."""
+    return CHAR_PX * max(len(text) for text in [title, *texts]) + 16
 
 
 def _column_values(records: list[RunRecord], getter: Callable[[RunRecord], Any]):
@@ -56,7 +68,7 @@ def _show_choice(control: widgets.Dropdown, value: str) -> None:
         control.value = value
 
 
-class RunBrowser(widgets.VBox):
+class RunBrowser(FreshBokehDisplay, widgets.VBox):
     """Browse runs (a runs folder) or trials (an Optuna ``.db`` file / storage URL) and deploy one.
 
     Traits: ``selected`` (record key), ``sort_by`` (a column name), ``ascending``, ``curve`` (metric
@@ -79,15 +91,16 @@ class RunBrowser(widgets.VBox):
         self._filling = False
         self.table_source = ColumnDataSource({})
         self.curve_source = ColumnDataSource({"xs": [], "ys": [], "split": [], "colour": []})
-        self.table = DataTable(source=self.table_source, columns=[], width=TABLE_PX[0], height=TABLE_PX[1],
-                               sortable=True, selectable=True, index_position=None)
+        self.table = DataTable(source=self.table_source, columns=[], width=TABLE_WIDTH_PX, height=MAX_TABLE_PX,
+                               sortable=True, selectable=True, index_position=None, autosize_mode="none")
         self.curves_figure = self._curves_figure()
         self.table_source.selected.on_change("indices", self._on_table_select)
         super().__init__(**kwargs)
         self._build_controls(title)
         self.refresh()
         bokeh_setup.load_bokehjs()
-        self.plot = bokeh_setup.embed(column(self.table, self.curves_figure))
+        self.bokeh_layout = column(self.table, self.curves_figure)
+        self.plot = bokeh_setup.embed(self.bokeh_layout)
         self.children = [self.header, self.sort_row, self.plot, self.details, self.deploy_row]
         self.add_class("mi-run-browser")
 
@@ -144,8 +157,13 @@ class RunBrowser(widgets.VBox):
         getters.update({name: (lambda r, n=name: r.summary.get(n)) for name in self._summary})
         data = {f"c{k}": _column_values(records, getters[name]) for k, name in enumerate(self._columns)}
         self._row_keys = [r.key for r in records]
-        self.table.columns = [TableColumn(field=f"c{k}", title=name, formatter=self._formatter(name, data[f"c{k}"]))
-                              for k, name in enumerate(self._columns)]
+        columns = []
+        for k, name in enumerate(self._columns):
+            formatter, text = self._formatter(data[f"c{k}"])
+            columns.append(TableColumn(field=f"c{k}", title=name, formatter=formatter,
+                                       width=_column_width(name, [text(v) for v in data[f"c{k}"]])))
+        self.table.columns = columns
+        self.table.height = min(MAX_TABLE_PX, ROW_PX * (len(records) + 1) + 8)
         self.table_source.data = data
         self._sync_table_selection()
 
@@ -164,15 +182,16 @@ class RunBrowser(widgets.VBox):
         return present + absent
 
     @staticmethod
-    def _formatter(name: str, values):
+    def _formatter(values) -> tuple[Any, Callable[[Any], str]]:
+        """(bokeh cell formatter, the same format in Python for column widths) for one column."""
         if isinstance(values, list):
-            return StringFormatter()
+            return StringFormatter(), str
         finite = values[np.isfinite(values)]
         if finite.size and np.all(finite == np.round(finite)):
-            return NumberFormatter(format="0,0")
-        if finite.size and np.nanmin(np.abs(finite[finite != 0]), initial=1.0) < 1e-2:
-            return ScientificFormatter(precision=3)
-        return NumberFormatter(format="0.0000")
+            return NumberFormatter(format="0,0"), lambda v: f"{v:,.0f}"
+        if finite.size and np.min(np.abs(finite[finite != 0]), initial=1.0) < 1e-2:  # learning rates
+            return ScientificFormatter(precision=2, power_limit_low=0), lambda v: f"{v:.2e}"
+        return NumberFormatter(format="0.0000"), lambda v: f"{v:.4f}"
 
     def _on_table_select(self, attr, old, new) -> None:
         if new and 0 <= new[0] < len(self._row_keys):

@@ -32,8 +32,11 @@ def test_initial_pca_view_sends_float32_columns_and_thumbnails(data):
     columns = viewer.source.data
     assert (viewer.method, viewer.dims, viewer.notice, viewer.error) == ("pca", 2, "", "")
     assert all(columns[name].dtype == np.float32 for name in ("a", "b", "c"))
-    np.testing.assert_allclose(np.stack([columns["a"], columns["b"]], 1), embed(features, "pca", 2), atol=1e-6)
-    assert columns["label"][:3] == ["normal", "HCM", "DCM"]
+    order = columns["index"]
+    np.testing.assert_allclose(np.stack([columns["a"], columns["b"]], 1), embed(features, "pca", 2)[order], atol=1e-6)
+    names = np.array(["normal", "HCM", "DCM"])
+    assert columns["label"] == list(names[labels[order]])
+    assert list(dict.fromkeys(columns["label"])) == list(names)  # grouped in legend order
     assert len(columns["thumb"]) == 40 and columns["thumb"][0].startswith("data:image/png;base64,")
     assert "@thumb" in viewer.figures[0].select_one(HoverTool).tooltips
     assert [f.visible for f in viewer.figures] == [True, False, False]
@@ -111,3 +114,14 @@ def test_thumbnail_uri_is_a_small_png(image, shape):
     uri = thumbnail_uri(image)
     decoded = cv2.imdecode(np.frombuffer(base64.b64decode(uri.split(",", 1)[1]), np.uint8), cv2.IMREAD_UNCHANGED)
     assert decoded.shape[:2] == shape
+
+
+def test_display_sends_the_state_changed_after_construction(data):
+    """jupyter_bokeh snapshots the document at construction; displaying must re-send the current one."""
+    features, labels, _ = data
+    viewer = EmbeddingViewer(features, labels)
+    viewer.method = "kpca-linear"
+    assert "kernel PCA (linear)" not in str(viewer.plot.render_bundle)
+    bundle = viewer._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == viewer.model_id
+    assert "kernel PCA (linear)" in str(viewer.plot.render_bundle)
