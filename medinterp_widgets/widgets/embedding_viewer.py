@@ -41,6 +41,7 @@ POINT_LIMITS = {"pca": None, "kpca-linear": 3000, "kpca-rbf": 3000, "tsne": 2000
 PANELS = ((0, 1), (0, 2), (1, 2))  # axis pairs of the 3-D projections; panel 0 is also the 2-D view
 COLUMNS = ("a", "b", "c")
 PANEL_PX = 340
+PANEL_3D_PX = 250  # three panels side by side fit a 1200 px page
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ class EmbeddingViewer(FreshBokehDisplay, widgets.VBox):
         name = AXIS_NAMES[self.method]
         for k, (panel, (first, second)) in enumerate(zip(self.figures, PANELS)):
             panel.visible = k == 0 or self.dims == 3
+            panel.frame_width = panel.frame_height = PANEL_PX if self.dims == 2 else PANEL_3D_PX
             panel.xaxis.axis_label, panel.yaxis.axis_label = f"{name}{first + 1}", f"{name}{second + 1}"
             panel.title.text = f"{METHOD_TITLES[self.method]} ({first + 1}-{second + 1})" if self.dims == 3 \
                 else METHOD_TITLES[self.method]

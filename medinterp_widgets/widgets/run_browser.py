@@ -46,6 +46,9 @@ def _table_columns(records: list[RunRecord]) -> tuple[list[str], list[str]]:
     varying = [name for name in params if name in PAPER_KNOBS or len(records) < 2
                or len({repr(record.params.get(name)) for record in records}) > 1]
     summary = list(dict.fromkeys(name for record in records for name in record.summary))
+    primary = records[0].primary if records else ""
+    if primary in summary:  # the ranking metric first, so it is visible without scrolling
+        summary.insert(0, summary.pop(summary.index(primary)))
     return varying, summary
 
 
@@ -121,7 +124,7 @@ class RunBrowser(FreshBokehDisplay, widgets.VBox):
             self.error = ""
         previous_sort = self.sort_by
         self._params, self._summary = _table_columns(self.records)
-        self._columns = ["run", "status", *self._params, *self._summary]
+        self._columns = ["run", "status", *self._summary[:1], *self._params, *self._summary[1:]]
         self._filling = True  # option changes below must not refill the table one by one
         try:
             self.sort_control.options = self._columns

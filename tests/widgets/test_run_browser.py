@@ -27,6 +27,7 @@ def test_runs_folder_table_lists_knobs_and_best_metrics(runs_folder):
         assert name in titles
     assert sorted(_column(browser, "run")) == ["lr-large", "lr-small"]
     assert (browser.sort_by, browser.ascending) == ("best val/dice_mean", False)  # config: best_mode max
+    assert titles[2] == "best val/dice_mean"  # the ranking metric is the first metric column
     best = _column(browser, "best val/dice_mean")
     assert best.dtype == np.float64 and best[0] >= best[1]  # best run first
     for run in ("lr-small", "lr-large"):
@@ -83,7 +84,7 @@ def test_deploy_loads_the_best_checkpoint_and_fires_an_event(runs_folder):
 def test_optuna_storage_lists_trials(sweep_db):
     browser = RunBrowser(sweep_db)  # a .db path; a sqlite:/// URL works the same
     assert len(browser.records) == 5
-    assert [c.title for c in browser.table.columns] == ["run", "status", "lr", "decay_steps", "value", "val_dice"]
+    assert [c.title for c in browser.table.columns] == ["run", "status", "value", "lr", "decay_steps", "val_dice"]
     assert (browser.sort_by, browser.ascending) == ("value", False)  # study direction: maximize
     values = _column(browser, "value")
     assert list(values) == sorted(values, reverse=True)
