@@ -173,9 +173,12 @@ class EmbeddingViewer(FreshBokehDisplay, widgets.VBox):
 
     def _show(self) -> None:
         """Send the current setting's coordinates (computed or cached); on failure keep the last view."""
+        if (self.method, self.dims, self.seed) not in self._cache:
+            self.notice = f"computing {METHOD_TITLES[self.method]} in {self.dims}-D ..."
         try:
             result = self.result()
         except Exception as exc:  # a failed embedding must never break the viewer
+            self.notice = ""
             self.error = f"could not compute {self.method} in {self.dims}-D: {type(exc).__name__}: {exc}"
             return
         self.error = ""

@@ -125,3 +125,15 @@ def test_display_sends_the_state_changed_after_construction(data):
     bundle = viewer._repr_mimebundle_()
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == viewer.model_id
     assert "kernel PCA (linear)" in str(viewer.plot.render_bundle)
+
+
+def test_a_computing_notice_is_shown_while_a_new_setting_runs(data):
+    features, labels, _ = data
+    viewer = EmbeddingViewer(features, labels)
+    notices = []
+    viewer.observe(lambda change: notices.append(change.new), "notice")
+    viewer.method = "kpca-rbf"
+    assert notices == ["computing kernel PCA (RBF) in 2-D ...", ""]
+    notices.clear()
+    viewer.method = "pca"
+    assert notices == []  # cached: nothing to compute
