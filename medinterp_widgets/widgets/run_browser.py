@@ -137,8 +137,8 @@ class RunBrowser(FreshBokehDisplay, widgets.VBox):
         finally:
             self._filling = False
         self._fill_table()
-        if self.record is None:
-            self.selected = self.records[0].key if self.records else ""
+        if self.record is None:  # start on the best run
+            self.selected = self._row_keys[0] if self._row_keys else ""
 
     def load_model(self, key: str | None = None, map_location: str = "cpu"):
         """Load the checkpoint of run ``key`` (default: the selected one), keep it in ``.model``, fire ``deployed``."""

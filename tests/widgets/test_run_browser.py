@@ -88,6 +88,8 @@ def test_optuna_storage_lists_trials(sweep_db):
     assert (browser.sort_by, browser.ascending) == ("value", False)  # study direction: maximize
     values = _column(browser, "value")
     assert list(values) == sorted(values, reverse=True)
+    best = max(browser.records, key=lambda r: r.summary["value"])
+    assert browser.selected == best.key == browser._row_keys[0]  # starts on the best trial
     assert browser.curve == "value" and len(browser.curve_source.data["xs"][0]) == 3
     assert browser.deploy_button.disabled  # toy trials have no checkpoints
     assert browser.error == ""
