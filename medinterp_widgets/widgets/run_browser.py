@@ -233,6 +233,7 @@ class RunBrowser(FreshBokehDisplay, widgets.VBox):
         }
         self.curves_figure.title.text = f"{record.key}: {self.curve}" if record else "select a run"
         self.curves_figure.yaxis.axis_label = self.curve
+        self.curves_figure.xaxis.axis_label = "Optuna step" if self.curve == "value" else "epoch"
 
     # -- controls ----------------------------------------------------------------------------------
     def _build_controls(self, title: str) -> None:
@@ -293,8 +294,8 @@ class RunBrowser(FreshBokehDisplay, widgets.VBox):
         names = self.curve_names()
         self.curve_control.options = names
         if names and self.curve not in names:
-            primary = self.record.primary.rsplit("/", 1)[-1] if self.record else ""
-            self.curve = primary if primary in names else names[0]
+            preferred = self.record.default_curve if self.record else ""
+            self.curve = preferred if preferred in names else names[0]
         else:
             self._draw_curves()
         self._show_details()

@@ -37,6 +37,7 @@ class RunRecord:
     status: str = ""
     primary: str = ""  # the summary column that ranks runs
     maximize: bool = False
+    default_curve: str = ""  # the metric drawn first, e.g. "dice_mean"
 
 
 def lower_is_better(metric: str) -> bool:
@@ -73,7 +74,8 @@ def record_from_run(info: RunInfo, root: Path | None = None) -> RunRecord:
     key = str(info.path.relative_to(root)) if root is not None and info.path != root else info.path.name
     return RunRecord(key=key, params=params, summary=summary, curves=curves,
                      checkpoint=info.best_checkpoint or info.last_checkpoint, status=info.status,
-                     primary=f"best {best_metric}", maximize=maximize)
+                     primary=f"best {best_metric}", maximize=maximize,
+                     default_curve=best_metric.rsplit("/", 1)[-1])
 
 
 def run_curves(info: RunInfo) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -115,13 +117,15 @@ def _trial_record(trial, study, prefix: str, runs_root) -> RunRecord:
     curves = {"value": (np.array(steps, np.int32),
                         np.array([trial.intermediate_values[s] for s in steps], np.float64))} if steps else {}
     record = RunRecord(key=f"{prefix}trial {trial.number}", params=dict(trial.params), summary=summary,
-                       curves=curves, status=trial.state.name.lower(), primary="value", maximize=maximize)
+                       curves=curves, status=trial.state.name.lower(), primary="value", maximize=maximize,
+                       default_curve="value")
     folder = _trial_folder(trial, runs_root)
     if folder is not None:  # the trial's own run folder (trainer_objective): real curves and checkpoint
         run = record_from_run(load_run(folder))
         record.curves.update(run.curves)
         record.summary.update({k: v for k, v in run.summary.items() if k not in record.summary})
         record.checkpoint = run.checkpoint
+        record.default_curve = run.default_curve  # the run's own per-epoch metric
     return record
 
 

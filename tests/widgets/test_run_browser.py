@@ -104,6 +104,7 @@ def test_optuna_trials_pick_up_their_run_folders(runs_folder, sweep_db, tmp_path
     assert first.checkpoint is not None and first.checkpoint.name == "best.pt"
     assert "val/dice_mean" in first.curves and "value" in first.curves
     assert "best val/dice_mean" in first.summary and records["trial 1"].checkpoint is None
+    assert first.default_curve == "dice_mean" and records["trial 1"].default_curve == "value"
 
 
 def test_bad_source_is_reported_not_raised(tmp_path):
