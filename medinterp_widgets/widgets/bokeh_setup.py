@@ -8,6 +8,7 @@ with "Could not create a view for model id ..."; loading it inline in the kernel
 from __future__ import annotations
 
 from bokeh.models import LayoutDOM
+from jupyter_bokeh.widgets import BokehModel
 
 
 def in_kernel() -> bool:
@@ -31,8 +32,25 @@ def load_bokehjs() -> bool:
     return True
 
 
-def embed(layout: LayoutDOM):
-    """The bokeh ``layout`` as an ipywidget (``jupyter_bokeh.BokehModel``), synced both ways."""
-    from jupyter_bokeh.widgets import BokehModel
+class CurrentStateBokehModel(BokehModel):
+    """A ``jupyter_bokeh.BokehModel`` that shows its *current* state in every new view.
 
-    return BokehModel(layout)  # combine_events warns under Voila (kernel idle state unknown)
+    ``BokehModel`` serialises the document once, when it is built, and sends later changes as
+    patches that the front end drops while no view exists; so a figure changed before it is
+    displayed (or shown again after a page reload) would come up stale. This one asks the front end
+    to count its views (ipywidgets' ``_view_count``) and re-sends the whole document whenever a new
+    view appears, wherever the widget is nested.
+    """
+
+    def __init__(self, model: LayoutDOM):
+        super().__init__(model, _view_count=0)  # combine_events stays off: Voila has no idle signal
+        self.observe(self._on_view_count, names="_view_count")
+
+    def _on_view_count(self, change) -> None:
+        if (change["new"] or 0) > (change["old"] or 0):
+            self.update_from_model(self._model)
+
+
+def embed(layout: LayoutDOM) -> CurrentStateBokehModel:
+    """The bokeh ``layout`` as an ipywidget, synced both ways, current in every new view."""
+    return CurrentStateBokehModel(layout)

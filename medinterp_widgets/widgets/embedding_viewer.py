@@ -31,7 +31,6 @@ from medinterp_widgets import render
 from medinterp_widgets.metrics._arrays import to_numpy
 from medinterp_widgets.metrics.embedding import EMBEDDING_METHODS, embed, subsample_indices
 from medinterp_widgets.widgets import bokeh_setup
-from medinterp_widgets.widgets.fresh_display import FreshBokehDisplay
 from medinterp_widgets.widgets.thumbnails import thumbnail_uris
 
 METHOD_TITLES = {"pca": "PCA", "kpca-linear": "kernel PCA (linear)", "kpca-rbf": "kernel PCA (RBF)",
@@ -76,7 +75,7 @@ def _class_name(value: Any, class_names) -> str:
     return str(class_names[index]) if 0 <= index < len(class_names) else str(value)
 
 
-class EmbeddingViewer(FreshBokehDisplay, widgets.VBox):
+class EmbeddingViewer(widgets.VBox):
     """Scatter of ``features`` (n, ...) embedded in 2-D/3-D, coloured by ``labels`` (n,).
 
     ``images`` (n, ...) add hover thumbnails; ``class_names`` (list indexed by integer label, or a

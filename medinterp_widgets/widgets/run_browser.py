@@ -29,7 +29,6 @@ from traitlets import Bool, Dict, Unicode, observe, validate
 from medinterp_widgets import render
 from medinterp_widgets.training.checkpoints import model_from_checkpoint
 from medinterp_widgets.widgets import bokeh_setup
-from medinterp_widgets.widgets.fresh_display import FreshBokehDisplay
 from medinterp_widgets.widgets.run_sources import RunRecord, read_run_records
 
 TABLE_WIDTH_PX = 900
@@ -71,7 +70,7 @@ def _show_choice(control: widgets.Dropdown, value: str) -> None:
         control.value = value
 
 
-class RunBrowser(FreshBokehDisplay, widgets.VBox):
+class RunBrowser(widgets.VBox):
     """Browse runs (a runs folder) or trials (an Optuna ``.db`` file / storage URL) and deploy one.
 
     Traits: ``selected`` (record key), ``sort_by`` (a column name), ``ascending``, ``curve`` (metric

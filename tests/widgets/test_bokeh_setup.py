@@ -1,0 +1,27 @@
+"""embed(): every new front-end view shows the bokeh document as it is now, not as it was built."""
+
+from bokeh.models import ColumnDataSource
+from bokeh.plotting import figure
+
+from medinterp_widgets.widgets.bokeh_setup import embed
+
+
+def test_new_views_receive_the_current_document_and_patches_still_flow():
+    source = ColumnDataSource({"x": [0, 1], "y": [0, 1]})
+    plot = figure(title="built")
+    plot.line("x", "y", source=source)
+    widget = embed(plot)
+    assert widget._view_count == 0  # the front end is asked to count views
+    plot.title.text = "changed before display"
+    assert "changed before display" not in str(widget.render_bundle)
+
+    widget._view_count = 1  # a view appears (nested anywhere)
+    assert "changed before display" in str(widget.render_bundle)
+
+    sent = []
+    widget.send = lambda content, buffers=None: sent.append(content)
+    source.stream({"x": [2], "y": [2]})  # later changes still travel as patches, not re-renders
+    assert sent and all(message["msg"] == "patch" for message in sent)
+    bundle = str(widget.render_bundle)
+    widget._view_count = 0  # a view closing re-sends nothing
+    assert str(widget.render_bundle) == bundle
