@@ -79,13 +79,16 @@ def accuracy_vs_dice(predictions: np.ndarray, dataset) -> list[dict[str, float]]
     return table
 
 
-def cam_maps(model: nn.Module, dataset, indices, device=None) -> np.ndarray:
+def cam_maps(model: nn.Module, dataset, indices, device=None, batch_size: int = 16) -> np.ndarray:
     """CAM of the LV class on the GAP layer (``attribute(method="cam")``), upsampled, (n, H, W) in 0..1."""
     device = resolve_device(device)
     model = model.to(device).eval()
-    x = torch.stack([dataset[i][0] for i in indices]).to(device)  # (n, 1, H, W)
-    maps = attribute(model, x, method="cam", target=LV, normalize="max")  # (n, H, W)
-    return maps.detach().cpu().numpy()
+    indices = list(indices)
+    maps = []
+    for start in range(0, len(indices), batch_size):
+        x = torch.stack([dataset[i][0] for i in indices[start:start + batch_size]]).to(device)  # (b, 1, H, W)
+        maps.append(attribute(model, x, method="cam", target=LV, normalize="max").detach().cpu().numpy())  # (b, H, W)
+    return np.concatenate(maps)
 
 
 def cam_inside_fraction(maps: np.ndarray, dataset, indices) -> float:

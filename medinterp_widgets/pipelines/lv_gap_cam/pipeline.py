@@ -19,17 +19,19 @@ from medinterp_widgets.models import layer_table, parameter_count
 from medinterp_widgets.pipelines.report import Report
 
 from . import evaluation, figures
+from .artifacts import LvReport
 from .config import PAPER, Config
 from .data import load_lv_data
 from .training import apply_best, build_gapfcn, build_unet, search_hyperparameters, train_best, train_config
 
+MAX_OVERLAYS = 64  # validation slices kept for the interactive browser
 TITLE = "Paper 1: LV segmentation with an interpretable GAP-FCN (Sunnybrook / ACDC)"
 
 
-def run(config: Config, *, callbacks: Iterable[Callable] = ()) -> Report:
+def run(config: Config, *, callbacks: Iterable[Callable] = ()) -> LvReport:
     """Reproduce the LV paper at ``config``'s scale; ``callbacks`` see every Trainer event."""
     callbacks = list(callbacks)
-    report = Report("lv-gap-cam", TITLE, config.to_dict())
+    report = LvReport("lv-gap-cam", TITLE, config.to_dict())
     with ExitStack() as stack:
         out = Path(config.out_dir) if config.out_dir else Path(stack.enter_context(tempfile.TemporaryDirectory()))
         data = load_lv_data(config)
@@ -75,7 +77,7 @@ def _train_and_evaluate(name: str, model, config: Config, data, out: Path, repor
             "device": trainer.device}
 
 
-def _explain(gap: dict, config: Config, data, report: Report) -> None:
+def _explain(gap: dict, config: Config, data, report: LvReport) -> None:
     """Accuracy-vs-Dice table, layer table with gradient norms, CAM overlays and CAM-in-LV share."""
     table = evaluation.accuracy_vs_dice(gap["predictions"], data.val)
     report.tables["pixel accuracy vs Dice (validation)"] = table
@@ -88,8 +90,13 @@ def _explain(gap: dict, config: Config, data, report: Report) -> None:
          "grad_norm": norms.get(r.name)} for r in layer_table(model, x)]
     if norms:
         report.add_figure("layer_gradients", figures.layer_gradients(norms))
-    indices = _example_indices(gap["rows"], config.cam_examples)
-    cams = evaluation.cam_maps(model, data.val, indices, device)
+    all_cams = evaluation.cam_maps(model, data.val, range(min(len(data.val), MAX_OVERLAYS)), device)
+    report.overlays = {"images": np.stack([s.image for s in data.val.slices[:len(all_cams)]]),
+                       "truths": np.stack([s.mask for s in data.val.slices[:len(all_cams)]]),
+                       "predictions": gap["predictions"][:len(all_cams)], "cams": all_cams.astype(np.float32),
+                       "spacing": np.asarray(data.val.slices[0].spacing)}
+    indices = [i for i in _example_indices(gap["rows"], config.cam_examples) if i < len(all_cams)]
+    cams = all_cams[indices]
     inside = evaluation.cam_inside_fraction(cams, data.val, indices)
     share = float(np.mean([data.val.slices[i].mask.mean() for i in indices]))
     report.metrics["cam"] = {"examples": indices, "mass_inside_lv": inside, "lv_area_share": share,
