@@ -11,7 +11,8 @@ from medinterp_widgets.models import GapFCN
 from medinterp_widgets.pipelines.lv_gap_cam import Config
 from medinterp_widgets.pipelines.lv_gap_cam.artifacts import overlay_labels
 from medinterp_widgets.pipelines.lv_gap_cam.data import LvDataset, LvSlice, choose_source, load_lv_data, make_slice
-from medinterp_widgets.pipelines.lv_gap_cam.evaluation import accuracy_vs_dice, per_slice_metrics, summarise
+from medinterp_widgets.pipelines.lv_gap_cam.evaluation import (accuracy_vs_dice, cam_localisation, per_slice_metrics,
+                                                         summarise)
 from medinterp_widgets.pipelines.lv_gap_cam.losses import CamAreaLoss, area_fraction_loss, class_fractions
 from medinterp_widgets.pipelines.lv_gap_cam.training import EventLog, apply_best
 from medinterp_widgets.training import EpochEnd, LayerStat, LayerStats, StepEnd
@@ -30,10 +31,10 @@ def _dataset(masks) -> LvDataset:
 def test_class_fractions_and_area_loss_by_hand():
     target = torch.tensor([[[0, 0], [0, 1]]])  # one LV pixel of four
     assert torch.allclose(class_fractions(target, 2), torch.tensor([[0.75, 0.25]]))
-    # zero logits: softmax = (1/2, 1/2), so the soft cross-entropy is ln 2 whatever the fractions
+    # zero logits: sigmoid = 1/2, so each binary cross-entropy is ln 2 whatever the fractions
     assert math.isclose(float(area_fraction_loss(torch.zeros(1, 2), target)), math.log(2), rel_tol=1e-6)
-    # logits matching the fractions exactly give the entropy of (0.75, 0.25)
-    logits = torch.log(torch.tensor([[0.75, 0.25]]))
+    # logits matching the fractions exactly give the binary entropy H(0.25) = H(0.75) per class
+    logits = torch.logit(torch.tensor([[0.75, 0.25]]))
     entropy = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25))
     assert math.isclose(float(area_fraction_loss(logits, target)), entropy, rel_tol=1e-5)
 
@@ -132,3 +133,13 @@ def test_sunnybrook_split_by_study(data_root):
     assert {s.group for s in data.train.slices}.isdisjoint({s.group for s in data.val.slices})
     assert all(1.2 * 256 / 96 < s.spacing[0] < 1.5 * 256 / 96 for s in data.val.slices)  # mm per resized pixel
     assert len(data.train) + len(data.val) == 56
+
+
+def test_cam_localisation_by_hand():
+    truth = _square()  # LV share 36 / 256
+    inside = truth.astype(np.float32)  # all mass on the LV, peak inside
+    outside = 1.0 - inside  # all mass outside, peak outside
+    result = cam_localisation(np.stack([inside, outside]), _dataset([truth, truth]), [0, 1])
+    assert result["mass_inside_lv"] == pytest.approx(0.5)  # mean of 1 and 0
+    assert result["peak_in_lv"] == pytest.approx(0.5)
+    assert result["lv_area_share"] == pytest.approx(36 / 256)

@@ -1,6 +1,6 @@
 """LV data for the pipeline: binary (background / LV cavity) slices at one size, with their spacing.
 
-Sources: Sunnybrook inner contours (study-level split), ACDC label 3 (train slices / val volumes),
+Sources (each slice optionally centre-cropped, then resized): Sunnybrook inner contours (study-level split), ACDC label 3 (train slices / val volumes),
 or ``synthetic_cine_lv`` phantoms (case-level split). Resizing to ``image_size`` scales the pixel
 spacing by original / new size, so APD stays in millimetres of the original image.
 """
@@ -59,11 +59,23 @@ class LvData:
     description: str
 
 
-def make_slice(image: np.ndarray, mask: np.ndarray, spacing, size: int, group: str) -> LvSlice:
-    """Normalise to 0..1, resize image (area/bilinear) and mask (nearest) to size x size, rescale spacing."""
+def center_crop(array: np.ndarray, fraction: float) -> np.ndarray:
+    """The central ``fraction`` of each side of a 2-D array (1.0: the array itself, not copied)."""
+    if fraction >= 1.0:
+        return array
+    height, width = array.shape
+    crop_h, crop_w = max(1, round(height * fraction)), max(1, round(width * fraction))
+    top, left = (height - crop_h) // 2, (width - crop_w) // 2
+    return array[top:top + crop_h, left:left + crop_w]
+
+
+def make_slice(image: np.ndarray, mask: np.ndarray, spacing, size: int, group: str,
+               crop_fraction: float = 1.0) -> LvSlice:
+    """Normalise to 0..1, crop the central ``crop_fraction``, resize image (area/bilinear) and mask
+    (nearest) to size x size; spacing scales by (cropped side / size)."""
+    image, mask = center_crop(np.asarray(image, np.float32), crop_fraction), center_crop(mask, crop_fraction)
     height, width = image.shape
-    resized, resized_mask = resize_pair(minmax_normalize(np.asarray(image, np.float32)), mask.astype(np.uint8),
-                                        (size, size))
+    resized, resized_mask = resize_pair(minmax_normalize(image), mask.astype(np.uint8), (size, size))
     scaled = (float(spacing[0]) * height / size, float(spacing[1]) * width / size)
     return LvSlice(np.ascontiguousarray(resized, np.float32), (resized_mask > 0).astype(np.uint8), scaled, group)
 
@@ -100,11 +112,12 @@ def _sunnybrook(config) -> tuple[list[LvSlice], list[LvSlice], str]:
     train_ids, val_ids = data.patient_split([s.study_id for s in slices], config.val_fraction, config.seed)
     made = {s.study_id: [] for s in slices}
     for s in slices:
-        made[s.study_id].append(make_slice(s.image, s.lv_mask, s.spacing, config.image_size, s.study_id))
+        made[s.study_id].append(make_slice(s.image, s.lv_mask, s.spacing, config.image_size, s.study_id,
+                                                  config.crop_fraction))
     train = [item for study in train_ids for item in made[study]]
     val = [item for study in val_ids for item in made[study]]
     text = (f"Sunnybrook inner contours, {len(slices)} slices of {len(made)} studies; train studies {train_ids}, "
-            f"validation {val_ids}; resized to {config.image_size}^2")
+            f"validation {val_ids}; central {config.crop_fraction:.0%} crop resized to {config.image_size}^2")
     return train, val, text
 
 
@@ -118,7 +131,7 @@ def _acdc(config) -> tuple[list[LvSlice], list[LvSlice], str]:
             item = dataset[index]
             image, label = item["image"][0].numpy(), item["label"].numpy()  # (H, W), (H, W)
             made[split].append(make_slice(image, label == ACDC_LV_LABEL, (1.0, 1.0), config.image_size,
-                                          item["patient_id"]))
+                                          item["patient_id"], config.crop_fraction))
     text = (f"ACDC LV cavity (label 3): {len(made['train'])} training slices, {len(made['val'])} slices of the "
             f"validation volumes; resized to {config.image_size}^2; spacing unknown in the preprocessed HDF5 "
             "(APD in original-pixel units, 1 px = 1 'mm')")
@@ -135,7 +148,8 @@ def _synthetic(config) -> tuple[list[LvSlice], list[LvSlice], str]:
             for z in range(masks.shape[1]):
                 lv = masks[t, z] == SYNTHETIC_LV_LABEL
                 if lv.any():
-                    cases.append(make_slice(volume.array[t, z], lv, spacing, config.image_size, f"phantom{case}"))
+                    cases.append(make_slice(volume.array[t, z], lv, spacing, config.image_size, f"phantom{case}",
+                                            config.crop_fraction))
     groups = [s.group for s in cases]
     train_ids, val_ids = data.patient_split(groups, config.val_fraction, config.seed)
     train = [s for s in cases if s.group in set(train_ids)]

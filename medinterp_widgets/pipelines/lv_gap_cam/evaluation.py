@@ -80,17 +80,25 @@ def accuracy_vs_dice(predictions: np.ndarray, dataset) -> list[dict[str, float]]
 
 
 def cam_maps(model: nn.Module, dataset, indices, device=None, batch_size: int = 16) -> np.ndarray:
-    """CAM of the LV class on the GAP layer (``attribute(method="cam")``), upsampled, (n, H, W) in 0..1."""
+    """CAM of the LV class on the GAP layer, sum_k w_(LV,k) A_k (``attribute(method="cam")``), upsampled,
+    (n, H, W), min-max scaled to 0..1 per image without ReLU: the area term puts the LV logit's mean
+    near logit(LV share) < 0, so the raw map is mostly negative and only its relative height matters."""
     device = resolve_device(device)
     model = model.to(device).eval()
     indices = list(indices)
     maps = []
     for start in range(0, len(indices), batch_size):
         x = torch.stack([dataset[i][0] for i in indices[start:start + batch_size]]).to(device)  # (b, 1, H, W)
-        maps.append(attribute(model, x, method="cam", target=LV, normalize="max").detach().cpu().numpy())  # (b, H, W)
+        maps.append(attribute(model, x, method="cam", target=LV, relu=False, normalize="minmax").detach().cpu().numpy())  # (b, H, W)
     return np.concatenate(maps)
 
 
-def cam_inside_fraction(maps: np.ndarray, dataset, indices) -> float:
-    """Mean share of CAM mass inside the LV mask (``metrics.heatmap_overlap``)."""
-    return float(np.nanmean([metrics.heatmap_overlap(m, dataset.slices[i].mask) for m, i in zip(maps, indices)]))
+def cam_localisation(maps: np.ndarray, dataset, indices) -> dict[str, float]:
+    """How well the CAM points at the LV: mean share of its mass inside the mask (``metrics.heatmap_overlap``),
+    the LV's area share (what a flat map would score), and the share of maps whose peak lies in the LV."""
+    masks = [dataset.slices[i].mask.astype(bool) for i in indices]
+    inside = [metrics.heatmap_overlap(m, mask) for m, mask in zip(maps, masks)]
+    peaks = [mask.flat[int(np.argmax(m))] for m, mask in zip(maps, masks)]
+    return {"mass_inside_lv": float(np.nanmean(inside)) if not np.all(np.isnan(inside)) else math.nan,
+            "lv_area_share": float(np.mean([mask.mean() for mask in masks])),
+            "peak_in_lv": float(np.mean(peaks))}

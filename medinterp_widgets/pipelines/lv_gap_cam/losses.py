@@ -2,9 +2,10 @@
 
 GapFCN's per-pixel output never reads ``cam_head``, so cross-entropy on the pixels alone leaves the
 head (and hence CAM_c = sum_k w_{c,k} A_k) untrained. We add an image-level term on the head's
-logits z = W GAP(A) + b (B, C), whose targets are the class area fractions f_c = |{p : y_p = c}| / HW:
+logits z = W GAP(A) + b (B, C), whose targets are the class area fractions f_c = |{p : y_p = c}| / HW,
+one sigmoid per class (so each class's weights w_c are identified; a softmax would fix only w_LV - w_bg):
 
-    L = CE_pixels(seg_logits, y) + lambda * mean_b [ - sum_c f_{b,c} log softmax(z_b)_c ]
+    L = L_pixels(seg_logits, y) + lambda * mean_{b,c} BCE(sigmoid(z_{b,c}), f_{b,c})
 
 Since GAP is linear, z_c = mean_p (sum_k w_{c,k} A_k(p)) + b_c = mean_p CAM_c(p) + b_c: the head
 learns which bottleneck channels grow with the LV's area, so CAM_LV rises where those channels fire.
@@ -14,6 +15,7 @@ Every slice gives a signal (all Sunnybrook slices contain an LV, so a present/ab
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -27,15 +29,15 @@ def class_fractions(target: torch.Tensor, n_classes: int) -> torch.Tensor:
 
 
 def area_fraction_loss(image_logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Soft-label cross-entropy - mean_b sum_c f_{b,c} log softmax(z_b)_c (image logits (B, C))."""
+    """mean_{b,c} BCE(sigmoid(z_{b,c}), f_{b,c}): soft binary cross-entropy of image logits (B, C)."""
     fractions = class_fractions(target, image_logits.shape[1])  # (B, C)
-    return -(fractions * F.log_softmax(image_logits, dim=1)).sum(dim=1).mean()
+    return F.binary_cross_entropy_with_logits(image_logits, fractions)
 
 
 @dataclass
 class CamAreaResult:
     """What the Trainer reads: ``total`` to back-propagate, ``logits`` for metrics, and the two terms
-    (Trainer logs terms named ``classification`` / ``attribution``: here the pixel CE and the area term)."""
+    (Trainer logs terms named ``classification`` / ``attribution``: here the pixel loss and the area term)."""
 
     total: torch.Tensor
     logits: torch.Tensor
@@ -44,15 +46,16 @@ class CamAreaResult:
 
 
 class CamAreaLoss:
-    """Pixel cross-entropy + ``weight`` x image-level area term; runs the model's forward itself
-    (a plain callable whose first parameter is ``model``, which is how the Trainer recognises it)."""
+    """Pixel loss (default cross-entropy) + ``weight`` x image-level area term; runs the model's forward
+    itself (a plain callable whose first parameter is ``model``, which is how the Trainer recognises it)."""
 
-    def __init__(self, weight: float = 0.5):
+    def __init__(self, weight: float = 0.5, pixel_loss: Callable | None = None):
         self.weight = weight
+        self.pixel_loss = pixel_loss or nn.CrossEntropyLoss()
 
     def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, mask=None) -> CamAreaResult:
         base = getattr(model, "module", model)  # DistributedDataParallel wraps the model
         seg_logits, image_logits = base.forward_with_image_logits(x)  # (B, C, H, W), (B, C)
-        pixel = F.cross_entropy(seg_logits, y.long())
+        pixel = self.pixel_loss(seg_logits, y.long())
         area = area_fraction_loss(image_logits, y)
         return CamAreaResult(pixel + self.weight * area, seg_logits, pixel.detach(), area.detach())

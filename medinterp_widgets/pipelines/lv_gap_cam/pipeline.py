@@ -66,7 +66,8 @@ def _train_and_evaluate(name: str, model, config: Config, data, out: Path, repor
     is_gap = name == "GapFCN"
     epochs = config.epochs if is_gap else config.unet_epochs
     tconfig = train_config(config, out / name.lower().replace("-", ""), epochs)
-    model, log, trainer = train_best(model, data, tconfig, config.cam_loss_weight if is_gap else None, callbacks)
+    model, log, trainer = train_best(model, data, tconfig, config.pixel_loss, config.cam_loss_weight if is_gap else None,
+                                     callbacks)
     predictions = evaluation.predict(model, data.val, trainer.device)
     rows = evaluation.per_slice_metrics(predictions, data.val)
     summary = evaluation.summarise(rows)
@@ -97,18 +98,19 @@ def _explain(gap: dict, config: Config, data, report: LvReport) -> None:
                        "spacing": np.asarray(data.val.slices[0].spacing)}
     indices = [i for i in _example_indices(gap["rows"], config.cam_examples) if i < len(all_cams)]
     cams = all_cams[indices]
-    inside = evaluation.cam_inside_fraction(cams, data.val, indices)
-    share = float(np.mean([data.val.slices[i].mask.mean() for i in indices]))
-    report.metrics["cam"] = {"examples": indices, "mass_inside_lv": inside, "lv_area_share": share,
-                             "cam_loss_weight": config.cam_loss_weight}
+    localisation = evaluation.cam_localisation(all_cams, data.val, range(len(all_cams)))
+    report.metrics["cam"] = {**localisation, "examples": indices, "cam_loss_weight": config.cam_loss_weight}
     report.add_figure("cam_overlays", figures.cam_overlays(
         [data.val.slices[i].image for i in indices], cams, [data.val.slices[i].mask for i in indices],
         gap["predictions"][indices]))
     report.notes.append(
         "CAM: CAM_LV = sum_k w_(LV,k) A_k on the GAP layer (attribute(method='cam')). GapFCN's per-pixel loss "
-        "never reaches the GAP head, so the head is trained by an image-level LV-area term: L = CE_pixels + "
-        f"lambda * softCE(softmax(W GAP(A) + b), area fractions), lambda = {config.cam_loss_weight}. "
-        f"CAM mass inside the LV: {inside:.2f} vs the LV's area share {share:.2f} (a uniform map's value).")
+        "never reaches the GAP head, so the head is trained by an image-level LV-area term: L = L_pixels (CE + soft Dice by default) + "
+        f"lambda * mean_c BCE(sigmoid(W GAP(A) + b)_c, area fraction_c), lambda = {config.cam_loss_weight}. "
+        "Maps are min-max scaled per image without ReLU (the raw map is mostly negative, see evaluation.cam_maps). "
+        f"CAM mass inside the LV: {localisation['mass_inside_lv']:.2f} vs the LV's area share "
+        f"{localisation['lv_area_share']:.2f} (a flat map's value); CAM peak inside the LV on "
+        f"{localisation['peak_in_lv']:.0%} of the validation slices.")
 
 
 def _example_indices(rows: list[dict], count: int) -> list[int]:

@@ -13,6 +13,7 @@ from torch import nn
 from medinterp_widgets.models import GapFCN, UNet
 from medinterp_widgets.training import (EpochEnd, FloatRange, LayerStats, StepEnd, Trainer, TrainConfig,
                                         load_checkpoint, lv_search_space, sweep, trainer_objective)
+from medinterp_widgets.training.losses import build_loss
 from medinterp_widgets.training.runs import BEST_CHECKPOINT
 
 from .losses import CamAreaLoss
@@ -70,18 +71,20 @@ def train_config(config, run_dir: Path, epochs: int, **overrides: Any) -> TrainC
     return TrainConfig(**values)
 
 
-def make_trainer(model: nn.Module, data, tconfig: TrainConfig, cam_loss_weight: float | None,
+def make_trainer(model: nn.Module, data, tconfig: TrainConfig, pixel_loss: str, cam_loss_weight: float | None,
                  callbacks: Iterable[Callable] = ()) -> Trainer:
-    """A Trainer on ``data`` (LvData); GapFCN gets ``CamAreaLoss`` unless cam_loss_weight is None."""
-    loss = CamAreaLoss(cam_loss_weight) if cam_loss_weight is not None else None
+    """A Trainer on ``data`` (LvData) with ``build_loss(pixel_loss)`` ("ce" / "dice_ce"); GapFCN adds the
+    CAM area term (``CamAreaLoss``) unless cam_loss_weight is None (the U-Net baseline)."""
+    pixel = build_loss(pixel_loss)
+    loss = CamAreaLoss(cam_loss_weight, pixel) if cam_loss_weight is not None else pixel
     return Trainer(model, data.train, data.val, tconfig, loss=loss, callbacks=list(callbacks))
 
 
-def train_best(model: nn.Module, data, tconfig: TrainConfig, cam_loss_weight: float | None,
+def train_best(model: nn.Module, data, tconfig: TrainConfig, pixel_loss: str, cam_loss_weight: float | None,
                callbacks: Iterable[Callable] = ()) -> tuple[nn.Module, EventLog, Trainer]:
     """Train, then load the best-validation-Dice weights back into ``model`` (on CPU-safe map)."""
     log = EventLog()
-    trainer = make_trainer(model, data, tconfig, cam_loss_weight, [log, *callbacks])
+    trainer = make_trainer(model, data, tconfig, pixel_loss, cam_loss_weight, [log, *callbacks])
     trainer.fit()
     best = Path(tconfig.run_dir) / BEST_CHECKPOINT
     if best.is_file():
@@ -103,7 +106,8 @@ def search_hyperparameters(config, data, folder: Path, callbacks: Iterable[Calla
     base = train_config(config, folder, config.sweep_epochs, monitor_every=0, save_checkpoints=True)
 
     def make(trial_config: TrainConfig) -> Trainer:
-        return make_trainer(build_gapfcn(config), data, trial_config, config.cam_loss_weight, callbacks)
+        return make_trainer(build_gapfcn(config), data, trial_config, config.pixel_loss, config.cam_loss_weight,
+                            callbacks)
 
     study = sweep(trainer_objective(base, make), search_space(), config.sweep_trials,
                   study_name="lv-gap-cam", direction="maximize", seed=config.seed, run_dir=folder)
