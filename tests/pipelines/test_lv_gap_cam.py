@@ -13,7 +13,8 @@ from medinterp_widgets.pipelines.lv_gap_cam.artifacts import overlay_labels
 from medinterp_widgets.pipelines.lv_gap_cam.data import LvDataset, LvSlice, choose_source, load_lv_data, make_slice
 from medinterp_widgets.pipelines.lv_gap_cam.evaluation import (accuracy_vs_dice, cam_localisation, per_slice_metrics,
                                                          summarise)
-from medinterp_widgets.pipelines.lv_gap_cam.losses import CamAreaLoss, area_fraction_loss, class_fractions
+from medinterp_widgets.pipelines.lv_gap_cam.losses import (CamAreaLoss, area_fraction_loss, cell_fractions,
+                                                           class_fractions, dense_cam_loss)
 from medinterp_widgets.pipelines.lv_gap_cam.training import EventLog, apply_best
 from medinterp_widgets.training import EpochEnd, LayerStat, LayerStats, StepEnd
 
@@ -39,17 +40,31 @@ def test_class_fractions_and_area_loss_by_hand():
     assert math.isclose(float(area_fraction_loss(logits, target)), entropy, rel_tol=1e-5)
 
 
-def test_area_term_trains_the_cam_head_that_pixel_loss_leaves_alone():
+def test_cell_fractions_and_dense_loss_by_hand():
+    target = torch.zeros(1, 4, 4, dtype=torch.long)
+    target[0, :2, :2] = 1  # the top-left cell of a 2 x 2 grid is all LV
+    fractions = cell_fractions(target, 2, (2, 2))
+    assert fractions[0, 1].tolist() == [[1.0, 0.0], [0.0, 0.0]] and fractions[0, 0].tolist() == [[0.0, 1.0], [1.0, 1.0]]
+    head = torch.nn.Linear(3, 2)
+    torch.nn.init.zeros_(head.weight)
+    torch.nn.init.zeros_(head.bias)
+    loss = dense_cam_loss(torch.rand(1, 3, 2, 2), head, target)  # zero logits: ln 2 at every cell
+    assert math.isclose(float(loss), math.log(2), rel_tol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["dense", "area"])
+def test_area_term_trains_the_cam_head_that_pixel_loss_leaves_alone(mode):
     torch.manual_seed(0)
     model = GapFCN(base_channels=4, depth=2, convs_per_stage=1)
     x, y = torch.rand(2, 1, 16, 16), torch.from_numpy(np.stack([_square(), _square(lo=2)])).long()
     torch.nn.functional.cross_entropy(model(x), y).backward()
     assert model.cam_head.weight.grad is None or not model.cam_head.weight.grad.any()
     model.zero_grad(set_to_none=True)
-    result = CamAreaLoss(weight=0.5)(model, x, y)
+    result = CamAreaLoss(weight=0.5, mode=mode)(model, x, y)
     result.total.backward()
     assert model.cam_head.weight.grad.abs().sum() > 0
     assert result.logits.shape == (2, 2, 16, 16)
+    assert not model.cam_layer._forward_hooks  # the feature hook lives for one call only
     assert math.isclose(float(result.total.detach()), float(result.classification) + 0.5 * float(result.attribution),
                         rel_tol=1e-5)
 

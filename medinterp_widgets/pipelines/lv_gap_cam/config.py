@@ -37,6 +37,7 @@ class Config:
     depth: int = 3
     convs_per_stage: int = 2
     cam_loss_weight: float = 0.5
+    cam_loss_mode: str = "dense"  # "dense": per-cell LV share on the GAP layer's grid; "area": image level only
     pixel_loss: str = "dice_ce"  # "ce" or "dice_ce" (cross-entropy + soft Dice, robust to the LV's ~2 % share)
     # optimisation (the paper's knobs: LR, decay rate, decay steps)
     epochs: int = 8
@@ -46,8 +47,8 @@ class Config:
     decay_rate: float = 0.73
     decay_steps: int = 10_000
     # Optuna search of (lr, decay_rate, decay_steps); 0 trials skips it
-    sweep_trials: int = 2
-    sweep_epochs: int = 2
+    sweep_trials: int = 3
+    sweep_epochs: int = 3
     # U-Net baseline trained the same way (0 epochs skips it)
     unet_epochs: int = 8
     unet_base_channels: int = 8
@@ -59,6 +60,8 @@ class Config:
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
             raise ValueError(f"Config.dataset: expected one of {DATASETS}, got {self.dataset!r}")
+        if self.cam_loss_mode not in ("dense", "area"):
+            raise ValueError(f"Config.cam_loss_mode: expected 'dense' or 'area', got {self.cam_loss_mode!r}")
         if self.pixel_loss not in ("ce", "dice_ce"):
             raise ValueError(f"Config.pixel_loss: expected 'ce' or 'dice_ce', got {self.pixel_loss!r}")
         if not 0.0 < self.crop_fraction <= 1.0:

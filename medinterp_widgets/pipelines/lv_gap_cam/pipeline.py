@@ -67,7 +67,7 @@ def _train_and_evaluate(name: str, model, config: Config, data, out: Path, repor
     epochs = config.epochs if is_gap else config.unet_epochs
     tconfig = train_config(config, out / name.lower().replace("-", ""), epochs)
     model, log, trainer = train_best(model, data, tconfig, config.pixel_loss, config.cam_loss_weight if is_gap else None,
-                                     callbacks)
+                                     callbacks, config.cam_loss_mode)
     predictions = evaluation.predict(model, data.val, trainer.device)
     rows = evaluation.per_slice_metrics(predictions, data.val)
     summary = evaluation.summarise(rows)
@@ -105,10 +105,11 @@ def _explain(gap: dict, config: Config, data, report: LvReport) -> None:
         gap["predictions"][indices]))
     report.notes.append(
         "CAM: CAM_LV = sum_k w_(LV,k) A_k on the GAP layer (attribute(method='cam')). GapFCN's per-pixel loss "
-        "never reaches the GAP head, so the head is trained by an image-level LV-area term: L = L_pixels (CE + soft Dice by default) + "
-        f"lambda * mean_c BCE(sigmoid(W GAP(A) + b)_c, area fraction_c), lambda = {config.cam_loss_weight}. "
-        "Maps are min-max scaled per image without ReLU (the raw map is mostly negative, see evaluation.cam_maps). "
-        f"CAM mass inside the LV: {localisation['mass_inside_lv']:.2f} vs the LV's area share "
+        "never reaches the GAP head, so the head gets its own term (pipelines/lv_gap_cam/losses.py): "
+        f"mode '{config.cam_loss_mode}', weight {config.cam_loss_weight}. 'dense': mean over the h x w grid of "
+        "BCE(sigmoid(sum_k w_(c,k) A_k(i,j) + b_c), LV share of cell (i,j)); 'area': the same BCE on the GAP "
+        "logit against the slice's LV area share (image level only). Maps are min-max scaled per image without "
+        f"ReLU. CAM mass inside the LV: {localisation['mass_inside_lv']:.2f} vs the LV's area share "
         f"{localisation['lv_area_share']:.2f} (a flat map's value); CAM peak inside the LV on "
         f"{localisation['peak_in_lv']:.0%} of the validation slices.")
 

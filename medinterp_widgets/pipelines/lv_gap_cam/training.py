@@ -72,19 +72,19 @@ def train_config(config, run_dir: Path, epochs: int, **overrides: Any) -> TrainC
 
 
 def make_trainer(model: nn.Module, data, tconfig: TrainConfig, pixel_loss: str, cam_loss_weight: float | None,
-                 callbacks: Iterable[Callable] = ()) -> Trainer:
+                 callbacks: Iterable[Callable] = (), cam_loss_mode: str = "dense") -> Trainer:
     """A Trainer on ``data`` (LvData) with ``build_loss(pixel_loss)`` ("ce" / "dice_ce"); GapFCN adds the
     CAM area term (``CamAreaLoss``) unless cam_loss_weight is None (the U-Net baseline)."""
     pixel = build_loss(pixel_loss)
-    loss = CamAreaLoss(cam_loss_weight, pixel) if cam_loss_weight is not None else pixel
+    loss = CamAreaLoss(cam_loss_weight, pixel, cam_loss_mode) if cam_loss_weight is not None else pixel
     return Trainer(model, data.train, data.val, tconfig, loss=loss, callbacks=list(callbacks))
 
 
 def train_best(model: nn.Module, data, tconfig: TrainConfig, pixel_loss: str, cam_loss_weight: float | None,
-               callbacks: Iterable[Callable] = ()) -> tuple[nn.Module, EventLog, Trainer]:
+               callbacks: Iterable[Callable] = (), cam_loss_mode: str = "dense") -> tuple[nn.Module, EventLog, Trainer]:
     """Train, then load the best-validation-Dice weights back into ``model`` (on CPU-safe map)."""
     log = EventLog()
-    trainer = make_trainer(model, data, tconfig, pixel_loss, cam_loss_weight, [log, *callbacks])
+    trainer = make_trainer(model, data, tconfig, pixel_loss, cam_loss_weight, [log, *callbacks], cam_loss_mode)
     trainer.fit()
     best = Path(tconfig.run_dir) / BEST_CHECKPOINT
     if best.is_file():
@@ -107,7 +107,7 @@ def search_hyperparameters(config, data, folder: Path, callbacks: Iterable[Calla
 
     def make(trial_config: TrainConfig) -> Trainer:
         return make_trainer(build_gapfcn(config), data, trial_config, config.pixel_loss, config.cam_loss_weight,
-                            callbacks)
+                            callbacks, config.cam_loss_mode)
 
     study = sweep(trainer_objective(base, make), search_space(), config.sweep_trials,
                   study_name="lv-gap-cam", direction="maximize", seed=config.seed, run_dir=folder)
