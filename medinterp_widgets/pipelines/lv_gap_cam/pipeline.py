@@ -56,6 +56,11 @@ def _search(config: Config, data, out: Path, report: Report, callbacks) -> Confi
     best, rows = search_hyperparameters(config, data, out / "sweep", callbacks)
     report.tables["hyperparameter search (Optuna, SQLite)"] = rows
     report.metrics["search_best"] = best
+    report.notes.append(
+        f"Search: {config.sweep_trials} Optuna TPE trials of {config.sweep_epochs} epochs over LR (1e-4..3e-2, log), "
+        "decay rate (0.5..1) and decay steps (100..10000, log), best by validation Dice; the final run retrains "
+        f"{config.epochs} epochs with the best values. When decay steps exceed the run's total steps the LR "
+        "stays constant (lr * rate ** floor(step / steps)), as in the quick preset.")
     if len(rows) > 1:
         report.add_figure("sweep_trials", figures.sweep_trials(rows))
     return apply_best(config, best)

@@ -65,7 +65,8 @@ def train_config(config, run_dir: Path, epochs: int, **overrides: Any) -> TrainC
     values = dict(epochs=epochs, batch_size=config.batch_size, lr=config.lr, decay_rate=config.decay_rate,
                   decay_steps=config.decay_steps, optimizer=config.optimizer, seed=config.seed,
                   device=config.device or "auto", monitor_every=config.monitor_every, best_metric=BEST_METRIC,
-                  best_mode="max", run_dir=str(run_dir), num_classes=2, drop_last=True, progress=False,
+                  best_mode="max", run_dir=str(run_dir), num_classes=2, drop_last=True,
+                  progress=config.preset == "full",
                   extra={"paper": "lv-gap-cam"})
     values.update(overrides)
     return TrainConfig(**values)
