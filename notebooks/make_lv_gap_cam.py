@@ -13,7 +13,8 @@ cells = [
                   'DEVICE = None\nOUT = os.environ.get("MEDINTERP_OUT", "reports/lv-gap-cam")',
                   metadata={"tags": ["parameters"]}),
     new_code_cell("from IPython.display import HTML, Image, display\n\n"
-                  "from medinterp_widgets.apps.lv_gap_cam import comparison_html, overlay_browser, table_html\n"
+                  "from medinterp_widgets.apps.lv_gap_cam import comparison_html, overlay_browser\n"
+                  "from medinterp_widgets.pipelines.report import html_table\n"
                   "from medinterp_widgets.pipelines.lv_gap_cam import Config, run\n"
                   "from medinterp_widgets.resources import data_root\n"
                   "from medinterp_widgets.widgets.bokeh_setup import load_bokehjs\n\n"
@@ -25,11 +26,11 @@ cells = [
                   "print('report written to', page)"),
     new_markdown_cell("## Pixel accuracy vs Dice, GapFCN vs U-Net"),
     new_code_cell("for name in ('pixel accuracy vs Dice (validation)', 'GapFCN vs U-Net'):\n"
-                  "    display(HTML(f'<h4>{name}</h4>' + table_html(report.tables[name])))\n"
+                  "    display(HTML(f'<h4>{name}</h4>' + html_table(report.tables[name])))\n"
                   "for name in ('curves_gapfcn', 'accuracy_vs_dice', 'per_slice_distributions', 'cam_overlays'):\n"
                   "    display(Image(report.figures[name]))"),
     new_markdown_cell("## Layer table (DIGITS style) with per-layer gradient norms"),
-    new_code_cell("display(HTML(table_html(report.tables['layer table (DIGITS style)'])))"),
+    new_code_cell("display(HTML(html_table(report.tables['layer table (DIGITS style)'])))"),
     new_markdown_cell("## Interactive: validation slices with truth / prediction labels and the LV CAM"),
     new_code_cell("overlay_browser(report.overlays)"),
 ]

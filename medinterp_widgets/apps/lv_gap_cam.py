@@ -17,7 +17,7 @@ import numpy as np
 
 from medinterp_widgets.data.volume import Volume
 from medinterp_widgets.pipelines.lv_gap_cam.artifacts import overlay_labels, read_overlays
-from medinterp_widgets.pipelines.report import _table as table_html
+from medinterp_widgets.pipelines.report import html_table
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
 LEGEND = ("labels: 1 truth only (missed LV), 2 predicted only (extra), 3 both; heatmap: CAM of the LV class "
@@ -26,7 +26,7 @@ LEGEND = ("labels: 1 truth only (missed LV), 2 predicted only (extra), 3 both; h
 
 def comparison_html(comparisons: list[dict]) -> str:
     """An HTML table of our numbers beside the paper's (the report's own table renderer)."""
-    return table_html([{"measure": c["name"], "ours": c["ours"], "paper": c["paper"], "unit": c.get("unit", ""),
+    return html_table([{"measure": c["name"], "ours": c["ours"], "paper": c["paper"], "unit": c.get("unit", ""),
                         "note": c.get("note", "")} for c in comparisons])
 
 
