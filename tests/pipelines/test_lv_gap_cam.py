@@ -143,10 +143,12 @@ def test_synthetic_data_split_by_phantom():
 def test_sunnybrook_split_by_study(data_root):
     if not (data_root / "sunnybrook").is_dir():
         pytest.skip("sunnybrook not present")
-    data = load_lv_data(Config.preset("quick", data_root=data_root))
+    config = Config.preset("quick", data_root=data_root)
+    data = load_lv_data(config)
     assert data.source == "sunnybrook"
     assert {s.group for s in data.train.slices}.isdisjoint({s.group for s in data.val.slices})
-    assert all(1.2 * 256 / 96 < s.spacing[0] < 1.5 * 256 / 96 for s in data.val.slices)  # mm per resized pixel
+    scale = 256 * config.crop_fraction / config.image_size  # original pixels per resized pixel
+    assert all(1.2 * scale < s.spacing[0] < 1.5 * scale for s in data.val.slices)  # mm per resized pixel
     assert len(data.train) + len(data.val) == 56
 
 
