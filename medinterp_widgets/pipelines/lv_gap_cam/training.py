@@ -1,0 +1,123 @@
+"""Training steps: GapFCN / U-Net through the Trainer, an event log for the curves, the Optuna search."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from torch import nn
+
+from medinterp_widgets.models import GapFCN, UNet
+from medinterp_widgets.training import (EpochEnd, FloatRange, LayerStats, StepEnd, Trainer, TrainConfig,
+                                        load_checkpoint, lv_search_space, sweep, trainer_objective)
+from medinterp_widgets.training.losses import build_loss
+from medinterp_widgets.training.runs import BEST_CHECKPOINT
+
+from .losses import CamAreaLoss
+
+BEST_METRIC = "val/dice_mean"
+
+
+@dataclass
+class EventLog:
+    """A Trainer callback that keeps what the figures need: per-epoch metrics, per-step LR and loss,
+    and the latest per-layer gradient norms (from LayerStats)."""
+
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[dict[str, float]] = field(default_factory=list)
+    grad_norms: dict[str, list[float]] = field(default_factory=dict)
+
+    def __call__(self, event: Any) -> None:
+        if isinstance(event, EpochEnd):
+            row = {"epoch": event.epoch + 1}
+            for split, values in event.metrics.items():
+                row.update({f"{split}_{name}": value for name, value in values.items()})
+            self.epochs.append(row)
+        elif isinstance(event, StepEnd):
+            self.steps.append({"step": event.step, "lr": event.lr, "loss": event.loss})
+        elif isinstance(event, LayerStats):
+            for stat in event.layers:
+                self.grad_norms.setdefault(stat.name, []).append(stat.grad_norm)
+
+    def mean_grad_norms(self) -> dict[str, float]:
+        """Per-layer gradient L2 norm averaged over the sampled steps (nan-free values only)."""
+        means = {}
+        for name, values in self.grad_norms.items():
+            finite = [v for v in values if not math.isnan(v)]
+            means[name] = sum(finite) / len(finite) if finite else math.nan
+        return means
+
+
+def build_gapfcn(config) -> GapFCN:
+    return GapFCN(in_channels=1, n_classes=2, base_channels=config.base_channels, depth=config.depth,
+                  convs_per_stage=config.convs_per_stage)
+
+
+def build_unet(config) -> UNet:
+    return UNet(in_channels=1, n_classes=2, base_channels=config.unet_base_channels, depth=config.depth)
+
+
+def train_config(config, run_dir: Path, epochs: int, **overrides: Any) -> TrainConfig:
+    """The TrainConfig of one run: best checkpoint by validation Dice of the LV class."""
+    values = dict(epochs=epochs, batch_size=config.batch_size, lr=config.lr, decay_rate=config.decay_rate,
+                  decay_steps=config.decay_steps, optimizer=config.optimizer, seed=config.seed,
+                  device=config.device or "auto", monitor_every=config.monitor_every, best_metric=BEST_METRIC,
+                  best_mode="max", run_dir=str(run_dir), num_classes=2, drop_last=True,
+                  progress=config.preset == "full",
+                  extra={"paper": "lv-gap-cam"})
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def make_trainer(model: nn.Module, data, tconfig: TrainConfig, pixel_loss: str, cam_loss_weight: float | None,
+                 callbacks: Iterable[Callable] = (), cam_loss_mode: str = "dense") -> Trainer:
+    """A Trainer on ``data`` (LvData) with ``build_loss(pixel_loss)`` ("ce" / "dice_ce"); GapFCN adds the
+    CAM area term (``CamAreaLoss``) unless cam_loss_weight is None (the U-Net baseline)."""
+    pixel = build_loss(pixel_loss)
+    loss = CamAreaLoss(cam_loss_weight, pixel, cam_loss_mode) if cam_loss_weight is not None else pixel
+    return Trainer(model, data.train, data.val, tconfig, loss=loss, callbacks=list(callbacks))
+
+
+def train_best(model: nn.Module, data, tconfig: TrainConfig, pixel_loss: str, cam_loss_weight: float | None,
+               callbacks: Iterable[Callable] = (), cam_loss_mode: str = "dense") -> tuple[nn.Module, EventLog, Trainer]:
+    """Train, then load the best-validation-Dice weights back into ``model`` (on CPU-safe map)."""
+    log = EventLog()
+    trainer = make_trainer(model, data, tconfig, pixel_loss, cam_loss_weight, [log, *callbacks], cam_loss_mode)
+    trainer.fit()
+    best = Path(tconfig.run_dir) / BEST_CHECKPOINT
+    if best.is_file():
+        trainer.base_model.load_state_dict(load_checkpoint(best, map_location=trainer.device)["model_state"])
+    return trainer.base_model.eval(), log, trainer
+
+
+def search_space() -> dict:
+    """The paper's three knobs (lv_search_space) with an LR range that holds the paper's 0.02."""
+    return {**lv_search_space(), "lr": FloatRange(1e-4, 3e-2, log=True)}
+
+
+def search_hyperparameters(config, data, folder: Path, callbacks: Iterable[Callable] = ()
+                           ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Optuna TPE over (lr, decay_rate, decay_steps), SQLite in ``folder/sweep.db``; maximise val Dice.
+
+    Returns the best params and one table row per trial.
+    """
+    base = train_config(config, folder, config.sweep_epochs, monitor_every=0, save_checkpoints=True)
+
+    def make(trial_config: TrainConfig) -> Trainer:
+        return make_trainer(build_gapfcn(config), data, trial_config, config.pixel_loss, config.cam_loss_weight,
+                            callbacks, config.cam_loss_mode)
+
+    study = sweep(trainer_objective(base, make), search_space(), config.sweep_trials,
+                  study_name="lv-gap-cam", direction="maximize", seed=config.seed, run_dir=folder)
+    rows = [{"trial": t.number, **t.params, "val_dice": t.value, "state": t.state.name} for t in study.trials]
+    completed = [t for t in study.trials if t.value is not None]
+    best = study.best_params if completed else {}
+    return best, rows
+
+
+def apply_best(config, params: dict[str, Any]):
+    """A copy of ``config`` with the searched values (those the sweep found) applied."""
+    return dataclasses.replace(config, **{k: v for k, v in params.items() if k in ("lr", "decay_rate", "decay_steps")})

@@ -1,0 +1,62 @@
+"""The smoke preset end to end through `medinterp reproduce lv-gap-cam`, and the app built from its report."""
+
+import json
+
+import ipywidgets as widgets
+import pytest
+
+from medinterp_widgets.apps import build_app
+from medinterp_widgets.cli import main
+from medinterp_widgets.pipelines.lv_gap_cam import PRESETS
+from medinterp_widgets.pipelines.lv_gap_cam.artifacts import read_overlays
+from medinterp_widgets.widgets.slice_browser import SliceBrowser
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory):
+    """One smoke run (the quick preset swapped for the smoke values) written by the CLI."""
+    out = tmp_path_factory.mktemp("lv")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MEDINTERP_DATA", raising=False)
+        patch.setitem(PRESETS, "quick", PRESETS["smoke"])
+        assert main(["reproduce", "lv-gap-cam", "--quick", "--out", str(out), "--device", "cpu"]) == 0
+    return out
+
+
+def test_reproduce_writes_report_with_paper_comparison(report_dir, capsys):
+    data = json.loads((report_dir / "report.json").read_text())
+    names = [c["name"] for c in data["comparisons"]]
+    assert "Dice (LV, validation)" in names and "APD" in names
+    paper = {c["name"]: c["paper"] for c in data["comparisons"]}
+    assert paper["Dice (LV, validation)"] == 94.48 and paper["APD"] == 1.93
+    for key in ("GapFCN", "U-Net", "cam", "search_best", "data_source"):
+        assert key in data["metrics"]
+    assert data["metrics"]["GapFCN"]["parameters"] < data["metrics"]["U-Net"]["parameters"] * 10
+    for table in ("pixel accuracy vs Dice (validation)", "layer table (DIGITS style)", "GapFCN vs U-Net",
+                  "hyperparameter search (Optuna, SQLite)"):
+        assert data["tables"][table]
+    for figure in ("curves_gapfcn", "accuracy_vs_dice", "cam_overlays", "per_slice_distributions"):
+        assert (report_dir / "figures" / f"{figure}.png").read_bytes()[:4] == b"\x89PNG"
+    assert (report_dir / "report.html").is_file()
+
+
+def test_overlays_are_written_with_matching_shapes(report_dir):
+    overlays = read_overlays(report_dir)
+    shape = overlays["images"].shape
+    assert overlays["truths"].shape == overlays["predictions"].shape == overlays["cams"].shape == shape
+    assert overlays["cams"].min() >= 0 and overlays["cams"].max() <= 1
+
+
+def test_app_builds_from_the_report_folder(report_dir):
+    app = build_app("lv-gap-cam", report_dir=report_dir)
+    browsers = [w for w in app.body.children if isinstance(w, SliceBrowser)]
+    assert len(browsers) == 1 and browsers[0].heatmaps is not None
+    tabs = [w for w in app.body.children if isinstance(w, widgets.Tab)]
+    assert len(tabs[0].children) >= 4
+
+
+def test_app_builds_without_data_and_reports_a_missing_folder(tmp_path):
+    app = build_app("lv-gap-cam")
+    assert "run" in app.status.value and not app.body.children
+    app.load_folder(tmp_path)
+    assert "not found" in app.status.value
