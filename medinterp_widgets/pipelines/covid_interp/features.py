@@ -86,7 +86,10 @@ def summarise_folds(per_fold: list[dict[str, float]]) -> dict[str, tuple[float, 
     return summary
 
 
-def _embedder(method: str, dims: int, n_points: int, perplexity: float, seed: int):
+EXACT_TSNE_POINTS = 300  # below this, exact t-SNE is faster than Barnes-Hut (and exact)
+
+
+def _embedder(method: str, dims: int, n_points: int, perplexity: float, seed: int, iterations: int):
     if method == "pca":
         return PCA(n_components=dims, random_state=seed)
     if method == "kpca_linear":
@@ -95,15 +98,17 @@ def _embedder(method: str, dims: int, n_points: int, perplexity: float, seed: in
         return KernelPCA(n_components=dims, kernel="rbf", random_state=seed)
     if method == "tsne":
         perplexity = min(perplexity, max(1.0, (n_points - 1) / 3.0))
-        return TSNE(n_components=dims, perplexity=perplexity, init="pca", random_state=seed)
+        solver = "exact" if n_points <= EXACT_TSNE_POINTS else "barnes_hut"
+        return TSNE(n_components=dims, perplexity=perplexity, init="pca", random_state=seed, method=solver,
+                    max_iter=max(250, iterations))
     raise ValueError(f"method: got {method!r}, expected one of {EMBEDDINGS}")
 
 
-def embed(features: np.ndarray, method: str, dims: int = 2, *, perplexity: float = 30.0,
-          seed: int = 0) -> np.ndarray:
-    """(N, D) features -> (N, dims) embedding of the standardised features."""
+def embed(features: np.ndarray, method: str, dims: int = 2, *, perplexity: float = 30.0, seed: int = 0,
+          tsne_iterations: int = 1000) -> np.ndarray:
+    """(N, D) features -> (N, dims) embedding of the standardised features (t-SNE: >= 250 iterations)."""
     scaled = StandardScaler().fit_transform(np.asarray(features, dtype=np.float64))  # (N, D)
-    model = _embedder(method, dims, len(scaled), perplexity, seed)
+    model = _embedder(method, dims, len(scaled), perplexity, seed, tsne_iterations)
     return np.asarray(model.fit_transform(scaled), dtype=np.float32)  # (N, dims)
 
 

@@ -78,7 +78,8 @@ def embeddings(config: Config, images: ImageSet, lbp: np.ndarray, deep: np.ndarr
         for method in features.EMBEDDINGS:
             for dims in (2, 3):
                 arrays[f"embedding/{name}/{method}/{dims}d"] = features.embed(
-                    values[chosen], method, dims, perplexity=config.tsne_perplexity, seed=config.seed)
+                    values[chosen], method, dims, perplexity=config.tsne_perplexity, seed=config.seed,
+                    tsne_iterations=config.tsne_iterations)
     return arrays
 
 
