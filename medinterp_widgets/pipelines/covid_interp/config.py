@@ -31,7 +31,7 @@ class Config:
     folds_to_run: int | None = 2
     # AlexNet training (Adam, cross-entropy)
     epochs: int = 12
-    batch_size: int = 32
+    batch_size: int = 16
     lr: float = 3e-4
     weight_decay: float = 0.0
     width: int = 16

@@ -21,29 +21,42 @@ CT_FOLDER = "covid_ct"
 LESION_FOLDER = "covid_ct_lesions"
 
 
+def standardise(images: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """Per-image z-score, the network's input: (x - mean(x)) / (std(x) + eps); (N, C, H, W) -> same shape."""
+    mean = images.mean(dim=(1, 2, 3), keepdim=True)  # (N, 1, 1, 1)
+    std = images.std(dim=(1, 2, 3), keepdim=True)
+    return (images - mean) / (std + eps)
+
+
 class ImageSet(Dataset):
-    """In-memory classification set: ``images`` (N, 1, H, W) float32 in 0..1, ``labels`` (N,), ``groups``."""
+    """In-memory classification set: ``images`` (N, 1, H, W) float32 in 0..1 (for LBP and display),
+    ``inputs`` their per-image z-scores (what the network sees), ``labels`` (N,), ``groups``."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, groups: list[str], source: str):
         if not (len(images) == len(labels) == len(groups)):
             raise ValueError(f"ImageSet: {len(images)} images, {len(labels)} labels, {len(groups)} groups")
         self.images, self.labels, self.groups, self.source = images, labels, list(groups), source
+        self.inputs = standardise(images)
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def __getitem__(self, i: int) -> dict:
-        return {"image": self.images[i], "label": self.labels[i]}
+        return {"image": self.inputs[i], "label": self.labels[i]}
 
 
 @dataclass(frozen=True)
 class LesionSet:
-    """Lesion slices for the consistent degree: images (N, 1, H, W), lesion masks (N, H, W) 0/1, ids."""
+    """Lesion slices for the consistent degree: images (N, 1, H, W) in 0..1, lesion masks (N, H, W) 0/1, ids."""
 
     images: torch.Tensor
     masks: np.ndarray
     case_ids: list[str]
     source: str
+
+    @property
+    def inputs(self) -> torch.Tensor:
+        return standardise(self.images)
 
 
 def _stack(dataset, indices) -> tuple[torch.Tensor, torch.Tensor]:

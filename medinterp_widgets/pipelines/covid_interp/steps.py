@@ -55,7 +55,7 @@ def run_fold(config: Config, images: ImageSet, lbp: np.ndarray, train: Subset, t
     history = trainer.fit()
     train_ids, test_ids = _indices(train), _indices(test)
     labels = images.labels.numpy()
-    deep = features.deep_features(model, images.images, config.feature_layer)  # (N, D)
+    deep = features.deep_features(model, images.inputs, config.feature_layer)  # (N, D)
     svm = dict(kernel=config.svm_kernel, c=config.svm_c, seed=config.seed)
     scores = {
         "LBP + SVM": features.svm_scores(lbp[train_ids], labels[train_ids], lbp[test_ids], labels[test_ids], **svm),
@@ -88,13 +88,13 @@ def interpretation(config: Config, model, images: ImageSet, test_ids: np.ndarray
     device = next(model.parameters()).device
     covid_test = [i for i in test_ids.tolist() if int(images.labels[i]) == interpret.COVID_CLASS]
     shown = np.array(covid_test[:config.gradcam_images], dtype=np.int64)
-    cams, probabilities = interpret.gradcam_maps(model, images.images[shown])
-    probe = images.images[shown[:1]].to(device) if len(shown) else images.images[:1].to(device)
-    lesion_cams, lesion_p = interpret.gradcam_maps(model, lesions.images)
+    cams, probabilities = interpret.gradcam_maps(model, images.inputs[shown])
+    probe = images.inputs[shown[:1]] if len(shown) else images.inputs[:1]  # (1, 1, H, W)
+    lesion_cams, lesion_p = interpret.gradcam_maps(model, lesions.inputs)
     degrees, areas = interpret.consistent_degrees(lesion_cams, lesions.masks, config.cam_threshold)
     return {
         "filters": interpret.first_layer_filters(model),
-        "neurons": interpret.hidden_neuron_maps(model, probe, config.neurons_per_layer, seed=config.seed),
+        "neurons": interpret.hidden_neuron_maps(model, probe.to(device), config.neurons_per_layer, seed=config.seed),
         "probe": probe[0, 0].cpu().numpy(),
         "gradcam_index": shown, "gradcam": cams, "gradcam_p": probabilities,
         "lesion_cams": lesion_cams, "lesion_p": lesion_p, "degrees": degrees, "support_areas": areas,
