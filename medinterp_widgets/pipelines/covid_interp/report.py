@@ -113,6 +113,7 @@ def fill_report(report: Report, config: Config, images, lesions, results: list[d
                           "lesion_masks": lesions.masks, "lesion_cams": found["lesion_cams"]})
     figures.add_all(report, results, arrays, found, lesions, config)
     report.notes.extend(_notes(config, images))
+    report.notes.append(_degree_note(found))
 
 
 def _separation_rows(arrays: dict) -> list[dict]:
@@ -124,6 +125,17 @@ def _separation_rows(arrays: dict) -> list[dict]:
             row[method] = features.separation(arrays[f"embedding/{name}/{method}/2d"], labels)
         rows.append(row)
     return rows
+
+
+def _degree_note(found: dict) -> str:
+    """Say whether Grad-CAM's support covers the lesions more than a region of the same size would by chance."""
+    degree, chance = float(np.nanmean(found["degrees"])), float(np.mean(found["support_areas"]))
+    verdict = "above" if degree > chance else "not above"
+    return (f"Measured: mean consistent degree {degree:.3f}, {verdict} the chance level {chance:.3f}; the model "
+            f"gives the lesion slices a mean P(COVID) of {float(np.mean(found['lesion_p'])):.2f}. A low value "
+            "here means the from-scratch model's COVID evidence is not on the lesions of these out-of-domain "
+            "slices (in the quick preset Grad-CAM often sits on the image border: UCSD images are crops "
+            "of paper figures, whose framing differs between the classes).")
 
 
 def _notes(config: Config, images) -> list[str]:
