@@ -116,3 +116,14 @@ def test_curve_rows_name_the_validation_split_test():
     epoch = {name: 0.5 for name in ("loss", "accuracy", "sensitivity", "specificity", "ppv", "npv")}
     rows = curve_rows([{"train": epoch, "val": epoch}])
     assert rows[0]["epoch"] == 1 and rows[0]["test_loss"] == 0.5 and rows[0]["train_npv"] == 0.5
+
+
+def test_pretrained_weights_are_loaded_from_a_local_file(tmp_path):
+    from medinterp_widgets.pipelines.covid_interp.steps import build_model
+
+    source = AlexNetClassifier(in_channels=1, width=2, hidden=8)
+    torch.save(source.state_dict(), tmp_path / "alexnet.pt")
+    model = build_model(Config.preset("smoke", pretrained_weights=str(tmp_path / "alexnet.pt")))
+    assert model.init_kwargs["hidden"] == 8
+    torch.testing.assert_close(model.features[0].weight, source.features[0].weight)
+    assert build_model(Config.preset("smoke")).init_kwargs["width"] == 4

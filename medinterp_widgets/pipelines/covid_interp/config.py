@@ -37,6 +37,7 @@ class Config:
     width: int = 16
     hidden: int = 256
     dropout: float = 0.5
+    pretrained_weights: str | None = None  # a local AlexNet state dict to fine-tune (width/hidden from it)
     # baselines: 59-bin uniform LBP + SVM vs deep features (a hidden layer of the trained AlexNet) + SVM
     feature_layer: str = "classifier.5"  # ReLU after the second fully connected layer
     lbp_points: int = 8

@@ -139,10 +139,12 @@ def _degree_note(found: dict) -> str:
 
 
 def _notes(config: Config, images) -> list[str]:
+    start = (f"fine-tuned from {config.pretrained_weights}" if config.pretrained_weights
+             else "trained from scratch")
     notes = [
         f"Data: {images.source}; {len(images)} images, {config.folds}-fold group cross-validation by source "
         f"paper / scan (no patient leaks across folds); {config.folds_to_run or config.folds} fold(s) trained.",
-        "The paper fine-tunes AlexNet at 224 x 224; here it is trained from scratch "
+        f"The paper fine-tunes AlexNet at 224 x 224; here it is {start} "
         f"({config.image_size} x {config.image_size}, width {config.width}, hidden {config.hidden}, "
         f"{config.epochs} epochs, no augmentation), so our rates are expected below the paper's, most of "
         "all in the quick preset.",

@@ -30,6 +30,10 @@ METHODS = ("LBP + SVM", "AlexNet", "AlexNet features + SVM")
 
 
 def build_model(config: Config) -> AlexNetClassifier:
+    """A fresh 1-channel, 2-class AlexNet, or one started from ``config.pretrained_weights`` (never downloads)."""
+    if config.pretrained_weights:
+        return AlexNetClassifier.from_local_weights(config.pretrained_weights, in_channels=1, n_classes=2,
+                                                    dropout=config.dropout)
     return AlexNetClassifier(in_channels=1, n_classes=2, width=config.width, hidden=config.hidden,
                              dropout=config.dropout)
 
