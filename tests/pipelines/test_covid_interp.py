@@ -127,3 +127,16 @@ def test_pretrained_weights_are_loaded_from_a_local_file(tmp_path):
     assert model.init_kwargs["hidden"] == 8
     torch.testing.assert_close(model.features[0].weight, source.features[0].weight)
     assert build_model(Config.preset("smoke")).init_kwargs["width"] == 4
+
+
+def test_real_images_and_lesions_load_small(real_dataset):
+    from medinterp_widgets.pipelines.covid_interp import load_image_set, load_lesion_set
+
+    root = real_dataset("covid_ct").parent
+    real_dataset("covid_ct_lesions")
+    images = load_image_set(root, 64, max_images=8)
+    assert tuple(images.images.shape) == (8, 1, 64, 64) and "UCSD" in images.source
+    assert 0.0 <= float(images.images.min()) and float(images.images.max()) <= 1.0
+    assert abs(float(images.inputs.mean())) < 1e-4  # per-image z-scores
+    lesions = load_lesion_set(root, 64, max_slices=2)
+    assert lesions.masks.shape == (2, 64, 64) and lesions.masks.max() == 1 and "MedSeg" in lesions.source
