@@ -156,6 +156,8 @@ def _notes(config: Config, images) -> list[str]:
         "figures the model is trained on), with the first fold's model; the paper gives no number we "
         "could confirm, so only ours is reported, beside the chance level (support area fraction).",
         "Embeddings use the first fold's model on all images (training and test).",
+        "After a short from-scratch run (quick preset) the first-layer filters still look like their random "
+        "initialisation; the paper's pretrained AlexNet shows edge/colour-blob filters.",
     ]
     if images.source.startswith("synthetic"):
         notes.append("No real COVID-CT data was found: synthetic_covid_ct stands in, so numbers are not "
