@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from skimage.util import montage
 
 # A fixed palette indexed by label id (id 0 = background, transparent). Label k always gets
 # LABEL_COLORS[(k - 1) % len(LABEL_COLORS)], whatever case it comes from.
@@ -190,3 +191,15 @@ def slice_rgba(
         rgb = blend(rgb, label_index(labels, label_mode), label_palette(), label_opacity)
     alpha = np.full(rgb.shape[:2] + (1,), 255, dtype=np.uint8)
     return np.concatenate([rgb, alpha], axis=2)
+
+
+def tile_mosaic(tiles: np.ndarray, columns: int | None = None, padding: int = 1) -> np.ndarray:
+    """(K, h, w) maps -> one uint8 mosaic (skimage ``montage``): each tile min-max scaled to 0..255 on its
+    own (``heatmap_to_index`` over ``heatmap_range``), ``padding`` pixels of 0 between tiles."""
+    tiles = np.asarray(tiles, dtype=np.float32)
+    if tiles.ndim != 3 or len(tiles) == 0:
+        raise ValueError(f"tiles: expected a non-empty (K, h, w) array, got shape {tiles.shape}")
+    levels = np.stack([heatmap_to_index(tile, *heatmap_range(tile)) for tile in tiles])  # (K, h, w) uint8
+    columns = columns or int(np.ceil(np.sqrt(len(tiles))))
+    grid = (int(np.ceil(len(tiles) / columns)), columns)
+    return montage(levels, fill=0, grid_shape=grid, padding_width=padding).astype(np.uint8)

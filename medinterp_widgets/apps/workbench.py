@@ -1,4 +1,5 @@
-"""The workbench page: a data picker, the slice browser, and the (coming) attribution viewer area.
+"""The workbench page: a data picker, the slice browser, and below it the attribution panel (a model
+from a checkpoint or a demo model trained on the case, AttributionViewer and LayerViewer tabs).
 
 Synthetic phantoms are always offered; entries under the data root (``data_root`` argument or
 ``$MEDINTERP_DATA``) are listed when there is one, and a typed path is opened only inside it.
@@ -12,6 +13,7 @@ import os
 import ipywidgets as widgets
 from traitlets import Unicode
 
+from medinterp_widgets.apps.attribution_panel import AttributionPanel
 from medinterp_widgets.apps.cases import SYNTHETIC_CASES, Case, open_in_root, scan_data_root
 from medinterp_widgets.resources import DATA_ENV, data_root as find_data_root
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
@@ -25,7 +27,8 @@ class Workbench(widgets.VBox):
     case = Unicode("")
     status = Unicode("")
 
-    def __init__(self, data_root: str | os.PathLike | None = None, case: str | None = None, **kwargs):
+    def __init__(self, data_root: str | os.PathLike | None = None, case: str | None = None,
+                 runs_dir: str | os.PathLike | None = None, demo_seconds: float = 8.0, **kwargs):
         super().__init__(**kwargs)
         self.root, self.root_problem = self._find_root(data_root)
         self.browser: SliceBrowser | None = None
@@ -38,11 +41,9 @@ class Workbench(widgets.VBox):
         self.open_button = widgets.Button(description="open", disabled=self.root is None)
         self.status_label = widgets.HTML()
         self.browser_area = widgets.VBox(layout=widgets.Layout(flex="0 1 auto"))
-        self.attribution_area = widgets.VBox([widgets.HTML(
-            "<b>Attribution viewer</b><br><i>CAM / Grad-CAM / HiResCAM / guided backprop maps of a model "
-            "for the slice shown will appear here.</i>")], layout=widgets.Layout(
-                border="1px dashed #999", padding="8px", margin="0 0 0 16px", flex="1 1 220px", min_width="200px"))
-        self.attribution_area.add_class("mi-attribution-placeholder")
+        self.attribution = AttributionPanel(self.root, runs_dir, demo_seconds=demo_seconds)
+        self.attribution_area = widgets.VBox([self.attribution], layout=widgets.Layout(
+            border="1px solid #ccc", padding="8px", margin="12px 0 0 0"))
         self.observe(self._show_status, names="status")
         self.picker.observe(lambda change: setattr(self, "case", change["new"] or ""), names="value")
         self.observe(self._on_case, names="case")
@@ -52,7 +53,7 @@ class Workbench(widgets.VBox):
             widgets.HTML("<h3 style='margin:4px 0'>medinterp workbench</h3>"
                          f"<small>data root: {root_text}</small>"),
             self.picker, widgets.HBox([self.path_box, self.open_button]), self.status_label,
-            widgets.HBox([self.browser_area, self.attribution_area]),
+            self.browser_area, self.attribution_area,
         ]
         self.add_class("mi-workbench")
         self.picker.value = case if case in options else options[0]
@@ -95,11 +96,13 @@ class Workbench(widgets.VBox):
             self.browser.close()
         self.browser = browser
         self.browser_area.children = [browser]
+        self.attribution.show(browser)
         shape = "x".join(map(str, case.volume.array.shape))
         self.status = f"{case.name}: {shape} {case.volume.array.dtype}, axes {''.join(case.volume.axes)}"
         return True
 
 
-def build(data_root: str | os.PathLike | None = None, case: str | None = None) -> Workbench:
-    """The workbench app (``build_app("workbench", data_root=..., case=...)``)."""
-    return Workbench(data_root=data_root, case=case)
+def build(data_root: str | os.PathLike | None = None, case: str | None = None,
+          runs_dir: str | os.PathLike | None = None, demo_seconds: float = 8.0) -> Workbench:
+    """The workbench app (``build_app("workbench", data_root=..., case=..., runs_dir=...)``)."""
+    return Workbench(data_root=data_root, case=case, runs_dir=runs_dir, demo_seconds=demo_seconds)

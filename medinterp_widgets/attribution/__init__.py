@@ -7,15 +7,19 @@ normalize=None, **method_kwargs) -> Tensor`` (B, *spatial); ``attribute_detailed
 from .api import METHODS, attribute, attribute_detailed
 from .base.result import AttributionResult
 from .guided import relu_backward_rule
+from .hidden import HIDDEN_UNIT_METHODS, LayerOutput, hidden_unit_attribution
 from .hooks import LayerError, resolve_layer
 from .normalise import normalize_maps
-from .targets import ClassTarget, PixelTarget, RegionTarget, Target, TargetError, as_target
+from .targets import ChannelTarget, ClassTarget, PixelTarget, RegionTarget, Target, TargetError, as_target
 
 __all__ = [
     "METHODS",
     "AttributionResult",
+    "ChannelTarget",
     "ClassTarget",
+    "HIDDEN_UNIT_METHODS",
     "LayerError",
+    "LayerOutput",
     "PixelTarget",
     "RegionTarget",
     "Target",
@@ -23,6 +27,7 @@ __all__ = [
     "as_target",
     "attribute",
     "attribute_detailed",
+    "hidden_unit_attribution",
     "normalize_maps",
     "relu_backward_rule",
     "resolve_layer",

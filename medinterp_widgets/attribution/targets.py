@@ -9,6 +9,8 @@ long as the model has no batch coupling (e.g. BatchNorm in eval mode).
   ``mask=None`` uses the predicted region ``argmax_k output[b, k] == c`` (taken from the clean output
   and held fixed for perturbation methods).
 - ``PixelTarget(c, index)``: one output location ``output[b, c, *index]``.
+- ``ChannelTarget(k, index=None)``: one channel (or neuron) of a hidden layer's activation, for a
+  model wrapped in ``hidden.LayerOutput``.
 
 A batch of ``n * B`` rows (perturbation methods) is read as ``n`` stacked copies of the B samples
 (row ``j`` belongs to sample ``j % B``); per-sample indices and masks are tiled accordingly.
@@ -23,7 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["TargetError", "Target", "ClassTarget", "RegionTarget", "PixelTarget", "as_target"]
+__all__ = ["TargetError", "Target", "ClassTarget", "RegionTarget", "PixelTarget", "ChannelTarget", "as_target"]
 
 
 class TargetError(ValueError):
@@ -173,3 +175,25 @@ def as_target(target: Any) -> Target:
         f"target: got {type(target).__name__}, expected an int, a (B,) tensor of class indices, "
         "ClassTarget, RegionTarget or PixelTarget"
     )
+
+
+@dataclass(frozen=True)
+class ChannelTarget(Target):
+    """One channel of a hidden layer: ``sum_S A[b, channel]`` or one neuron ``A[b, channel, *index]``.
+
+    Meant for a model that returns a layer's activation A (B, C, *S) as its output: wrap the model in
+    ``hidden.LayerOutput(model, layer)`` (``hidden_unit_attribution`` does both), so that e.g.
+    guided backprop shows the input pattern one hidden unit responds to (COVID paper, figs. 8-10).
+    """
+
+    channel: int
+    index: tuple | None = None
+
+    def class_indices(self, output: Tensor) -> Tensor:
+        _check_class(torch.tensor([self.channel]), output)
+        return torch.full((output.shape[0],), self.channel, dtype=torch.long, device=output.device)
+
+    def score(self, output: Tensor) -> Tensor:
+        if self.index is None:
+            return ClassTarget(self.channel).score(output)  # (N,)
+        return PixelTarget(self.channel, self.index).score(output)  # (N,)

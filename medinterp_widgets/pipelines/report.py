@@ -99,7 +99,8 @@ def _fmt(value) -> str:
     return html.escape(str(value))
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
+def html_table(rows: list[dict[str, Any]]) -> str:
+    """An HTML table of ``rows`` (one dict per row; columns in first-seen order; values escaped)."""
     if not rows:
         return "<p>(empty)</p>"
     columns = list(dict.fromkeys(k for row in rows for k in row))
@@ -113,11 +114,11 @@ def _html(report: Report) -> str:
     if report.comparisons:
         rows = [{"measure": c.name, "ours": c.ours, "paper": c.paper, "unit": c.unit, "note": c.note}
                 for c in report.comparisons]
-        parts += ["<h2>Ours beside the paper</h2>", _table(rows)]
+        parts += ["<h2>Ours beside the paper</h2>", html_table(rows)]
     if report.metrics:
-        parts += ["<h2>Metrics</h2>", _table([{"metric": k, "value": v} for k, v in _plain(report.metrics).items()])]
+        parts += ["<h2>Metrics</h2>", html_table([{"metric": k, "value": v} for k, v in _plain(report.metrics).items()])]
     for name, rows in report.tables.items():
-        parts += [f"<h2>{html.escape(name)}</h2>", _table(_plain(rows))]
+        parts += [f"<h2>{html.escape(name)}</h2>", html_table(_plain(rows))]
     for name in report.figures:
         parts.append(f'<figure><img src="figures/{html.escape(name)}.png" alt="{html.escape(name)}">'
                      f"<figcaption>{html.escape(name)}</figcaption></figure>")

@@ -20,6 +20,7 @@ _EXPORTS = {
     "events": ("CheckpointSaved", "EpochEnd", "Evaluation", "LayerStat", "LayerStats", "RunEnded", "RunStarted",
                "StepEnd", "to_record"),
     "monitor": ("LayerMonitor",),
+    "layer_probe": ("probe_layers",),
     "runs": ("RunInfo", "list_runs", "load_run"),
     "trainer": ("Trainer",),
     "sweeps": ("Choice", "FloatRange", "IntRange", "apply_params", "lv_search_space", "open_storage", "sweep",

@@ -23,9 +23,9 @@ def split_batch(batch: Any) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]
         x_key = _first_key(batch, INPUT_KEYS)
         y_key = _first_key(batch, TARGET_KEYS)
         extras = {k: v for k, v in batch.items() if k not in (x_key, y_key)}
-        return batch[x_key], batch[y_key], extras
+        return batch[x_key], _class_map(batch[y_key], batch[x_key]), extras
     if isinstance(batch, (tuple, list)) and len(batch) >= 2:
-        return batch[0], batch[1], {f"extra{i}": item for i, item in enumerate(batch[2:])}
+        return batch[0], _class_map(batch[1], batch[0]), {f"extra{i}": item for i, item in enumerate(batch[2:])}
     raise ValueError(f"batch: expected (inputs, targets, ...) or a dict with keys {INPUT_KEYS} and {TARGET_KEYS}, "
                      f"got {type(batch).__name__}")
 
@@ -68,6 +68,14 @@ def model_output_logits(output: Any) -> torch.Tensor:
         return output["logits"]
     raise ValueError(f"model output: expected a tensor, a tuple starting with one, or dict['logits'], "
                      f"got {type(output).__name__}")
+
+
+def _class_map(target: Any, inputs: Any) -> Any:
+    """A label map with a channel axis of 1, (B, 1, *S) like the inputs, becomes (B, *S) for the losses."""
+    if (isinstance(target, torch.Tensor) and isinstance(inputs, torch.Tensor) and target.ndim == inputs.ndim
+            and target.ndim > 2 and target.shape[1] == 1 and not target.is_floating_point()):
+        return target[:, 0]  # (B, 1, *S) -> (B, *S)
+    return target
 
 
 def _first_key(batch: dict, keys: tuple[str, ...]) -> str:

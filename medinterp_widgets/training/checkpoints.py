@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -86,6 +87,12 @@ def checkpoint_payload(model: nn.Module, *, model_kwargs: dict[str, Any] | None 
                "model_state": unwrap_model(model).state_dict()}
     payload.update(state)
     return payload
+
+
+def plain_data(value: Any) -> Any:
+    """``value`` as JSON-like data (dicts, lists, str, numbers; anything else via ``str``), so a
+    checkpoint holding it still loads with ``weights_only=True`` (e.g. a Path in ``config.extra``)."""
+    return json.loads(json.dumps(value, default=lambda item: item.item() if hasattr(item, "item") else str(item)))
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -289,7 +289,7 @@ class Trainer:
             self.base_model, model_kwargs=self.model_kwargs, optimizer_state=self.optimizer.state_dict(),
             scheduler_state=self.scheduler.state_dict(), scaler_state=self.scaler.state_dict(),
             rng=capture_rng_state(), epoch=epoch + 1, step=self.step, best_value=self.best_value,
-            config=self.config.to_dict(), metrics=results)
+            config=checkpoints.plain_data(self.config.to_dict()), metrics=checkpoints.plain_data(results))
         if is_best:
             path = checkpoints.atomic_save(payload, self.run_dir / runs.BEST_CHECKPOINT)
             self._emit(CheckpointSaved(epoch=epoch, path=str(path), is_best=True))

@@ -6,6 +6,7 @@ mask and heatmap rows when there is no overlay. Play steps frames at 10 per seco
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import ipywidgets as widgets
@@ -14,6 +15,11 @@ import numpy as np
 from medinterp_widgets import render
 
 PLAY_INTERVAL_MS = 100
+
+
+def error_html(text: str) -> str:
+    """An error message as red HTML (escaped); empty text gives an empty string."""
+    return f'<span style="color:#b00020">{html.escape(text)}</span>' if text else ""
 
 
 def _hide(*controls) -> None:
@@ -133,7 +139,7 @@ def _status_widgets(browser):
     browser.observe(lambda change: setattr(probe, "value", browser.describe_probe()), names="probe")
 
     def show_error(change):
-        error.value = f'<span style="color:#b00020">{change["new"]}</span>' if change["new"] else ""
+        error.value = error_html(change["new"])
 
     browser.observe(show_error, names="error")
     return probe, error

@@ -32,7 +32,9 @@ def frame_size(extent_mm: tuple[float, float], max_side: int = MAX_SIDE_PX) -> t
 class ImageFigure:
     """A bokeh figure drawing a raw slice with optional label and heatmap overlays."""
 
-    def __init__(self, layers: dict[str, np.ndarray], spacing: tuple[float, float], *, title: str = ""):
+    def __init__(self, layers: dict[str, np.ndarray], spacing: tuple[float, float], *, title: str = "",
+                 max_side: int = MAX_SIDE_PX):
+        self.max_side = max_side
         self.mappers = {
             "image": LinearColorMapper(palette=render.colormap_palette("gray"), low=0, high=1, nan_color="black"),
             "mask": LinearColorMapper(palette=render.label_palette(), low=0, high=render.N_LEVELS),
@@ -40,7 +42,7 @@ class ImageFigure:
         }
         self.source = ColumnDataSource(self._columns(layers, spacing))
         extent = self._extent(layers["image"].shape, spacing)
-        width_px, height_px = frame_size(extent)
+        width_px, height_px = frame_size(extent, max_side)
         self.figure = figure(
             title=title, x_range=Range1d(0, extent[0]), y_range=Range1d(extent[1], 0),
             frame_width=width_px, frame_height=height_px, tools="pan,wheel_zoom,reset,tap",
@@ -86,7 +88,7 @@ class ImageFigure:
         width_mm, height_mm = self._extent(layers["image"].shape, spacing)
         self.figure.x_range.update(start=0, end=width_mm)
         self.figure.y_range.update(start=height_mm, end=0)
-        self.figure.frame_width, self.figure.frame_height = frame_size((width_mm, height_mm))
+        self.figure.frame_width, self.figure.frame_height = frame_size((width_mm, height_mm), self.max_side)
 
     def set_window(self, low: float, high: float) -> None:
         self.mappers["image"].update(low=float(low), high=float(high))

@@ -38,6 +38,13 @@ def _overlay_array(overlay, volume: Volume, name: str) -> np.ndarray | None:
     return array
 
 
+def overlay_plane(volume: Volume, overlay: np.ndarray, axis: str, index: int, frame: int = 0) -> np.ndarray:
+    """The 2-D slice of an overlay shaped like ``volume`` or its spatial part (then the same for every frame)."""
+    has_time = overlay.ndim == volume.array.ndim and volume.has_time
+    axes = volume.axes if has_time else volume.spatial_axes
+    return Volume(overlay, spacing=volume.spacing, axes=axes).slice2d(axis, index, frame if has_time else 0)[0]
+
+
 class SliceBrowser(widgets.VBox):
     """Slice browser for a 2-D/3-D Volume, optionally cine (axes ("t", "z", "y", "x")).
 
@@ -129,6 +136,10 @@ class SliceBrowser(widgets.VBox):
         value = plane[row, col]
         return {"value": value.item(), "index": index, "mm": [round(v, 3) for v in self.volume.index_to_mm(index)]}
 
+    def current_plane(self, overlay: np.ndarray) -> np.ndarray:
+        """The 2-D slice of ``overlay`` (shaped like the volume or its spatial part) now on screen."""
+        return self._overlay_plane(np.asarray(overlay), self.axis, self.slice_index, self.frame)
+
     # -- reading slices ----------------------------------------------------------------------------
     def _read_plane(self, axis: str, index: int, frame: int):
         """({layer: 2-D array}, (row_mm, col_mm)) for one slice; raises IndexError when out of range."""
@@ -147,11 +158,7 @@ class SliceBrowser(widgets.VBox):
         return layers, spacing
 
     def _overlay_plane(self, array: np.ndarray, axis: str, index: int, frame: int) -> np.ndarray:
-        """The overlay's slice; an overlay without a time axis is the same for every frame."""
-        has_time = array.ndim == self.volume.array.ndim and self.volume.has_time
-        axes = self.volume.axes if has_time else self.volume.spatial_axes
-        overlay = Volume(array, spacing=self.volume.spacing, axes=axes)
-        return overlay.slice2d(axis, index, frame if has_time else 0)[0]
+        return overlay_plane(self.volume, array, axis, index, frame)
 
     def _show(self, new_layers: bool = False) -> None:
         """Read the current slice and send it; on failure keep the last image and show the error.

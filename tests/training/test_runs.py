@@ -85,3 +85,13 @@ def test_torn_last_line_is_ignored(tmp_path):
     (tmp_path / runs.CONFIG_FILE).write_text(json.dumps({"epochs": 1}))
     (tmp_path / runs.METRICS_FILE).write_text('{"event": "EpochEnd", "epoch": 0, "metrics": {}}\n{"event": "Ep')
     assert runs.load_run(tmp_path).epochs_completed == 1
+
+
+def test_checkpoint_with_path_in_extra_loads_weights_only(tmp_path, seg_data, make_seg_model):
+    from pathlib import Path
+
+    train, _ = seg_data
+    config = _config(tmp_path, epochs=1, best_metric="train/loss", extra={"source": Path("/data/acdc")})
+    Trainer(make_seg_model(), train, None, config).fit()
+    payload = torch.load(tmp_path / runs.LAST_CHECKPOINT, weights_only=True)
+    assert payload["config"]["extra"]["source"] == "/data/acdc"

@@ -175,3 +175,10 @@ def test_single_process_context_without_torchrun(monkeypatch):
     monkeypatch.setenv("LOCAL_RANK", "0")
     context = DistributedContext.from_env()
     assert context.enabled and not context.is_main and context.sampler(list(range(8)), seed=0).num_samples == 2
+
+
+def test_label_maps_with_a_channel_axis_are_accepted(seg_data, make_seg_model):
+    images, labels = seg_data[0].tensors
+    train = torch.utils.data.TensorDataset(images, labels[:, None])  # (N, 1, H, W) labels
+    history = Trainer(make_seg_model(), train, None, _config(epochs=1)).fit()
+    assert "dice_1" in history[0]["train"]

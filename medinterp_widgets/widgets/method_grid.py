@@ -1,0 +1,93 @@
+"""`MethodGrid`: small side-by-side views of several attribution maps on the slice a SliceBrowser shows.
+
+Each cell is an ImageFigure (raw slice + uint8 heatmap levels, binary buffers) that follows the
+browser's slice, window, colormap, threshold and opacity; a method that failed shows its error text.
+"""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+import numpy as np
+
+from medinterp_widgets import render
+from medinterp_widgets.widgets.bokeh_setup import embed
+from medinterp_widgets.widgets.image_figure import ImageFigure
+
+CELL_SIDE_PX = 200
+
+
+class MethodGrid(widgets.GridBox):
+    """A grid of one small figure per method, linked to ``browser``'s display state."""
+
+    def __init__(self, browser, *, cell_side: int = CELL_SIDE_PX, columns: int = 3, **kwargs):
+        super().__init__(layout=widgets.Layout(grid_template_columns=f"repeat({columns}, auto)",
+                                               grid_gap="6px"), **kwargs)
+        self.browser, self.cell_side = browser, cell_side
+        self.maps: dict[str, np.ndarray | str] = {}
+        self.figures: dict[str, ImageFigure] = {}
+        self._cells: dict[str, widgets.Widget] = {}
+        browser.observe(lambda _: self.refresh(), names=["slice_index", "axis", "frame"])
+        browser.observe(lambda _: self._restyle(), names=["window_center", "window_width", "colormap",
+                                                          "heatmap_threshold", "heatmap_opacity"])
+        self.add_class("mi-method-grid")
+
+    def set_maps(self, maps: dict[str, np.ndarray | str]) -> None:
+        """Show ``{method: map shaped like the volume, or an error message}`` in this order."""
+        self.maps = dict(maps)
+        for method in [m for m in self._cells if m not in self.maps or m not in self.figures]:
+            self._drop(method)  # gone, or an error cell that may have a new message
+        self.refresh()
+        self.children = [self._cells[m] for m in self.maps]
+
+    def _layers(self, heatmap: np.ndarray) -> tuple[dict[str, np.ndarray], tuple[float, float]]:
+        browser = self.browser
+        plane, spacing = browser.volume.slice2d(browser.axis, browser.slice_index, browser.frame)
+        heat = browser.current_plane(heatmap)
+        levels = render.heatmap_to_index(heat, *render.heatmap_range(heatmap))
+        return {"image": render.compact_for_display(plane), "heat": levels}, spacing
+
+    def refresh(self) -> None:
+        """Redraw every cell for the browser's current slice."""
+        for method, value in self.maps.items():
+            if isinstance(value, str):
+                if method in self._cells and method not in self.figures:
+                    continue  # the error cell is already shown
+                self._drop(method)
+                self._cells[method] = widgets.HTML(
+                    f"<b>{html.escape(method)}</b><br><span style='color:#b00020'>{html.escape(value)}</span>",
+                    layout=widgets.Layout(width=f"{self.cell_side}px"))
+                continue
+            layers, spacing = self._layers(value)
+            if method in self.figures:
+                self.figures[method].show_plane(layers, spacing)
+                continue
+            self._drop(method)
+            figure = ImageFigure(layers, spacing, title=method, max_side=self.cell_side)
+            figure.figure.toolbar_location = None
+            figure.figure.axis.visible = False
+            self._style(figure)  # before embedding: a view starts from the figure as it is now
+            self.figures[method] = figure
+            self._cells[method] = embed(figure.figure)
+
+    def _style(self, figure: ImageFigure) -> None:
+        browser = self.browser
+        figure.set_window(*render.window_bounds(browser.window_center, browser.window_width))
+        figure.set_palette("heat", render.colormap_palette(browser.colormap, browser.heatmap_threshold))
+        figure.set_opacity("heat", browser.heatmap_opacity)
+
+    def _restyle(self) -> None:
+        for figure in self.figures.values():
+            self._style(figure)
+
+    def _drop(self, method: str) -> None:
+        cell = self._cells.pop(method, None)
+        self.figures.pop(method, None)
+        if cell is not None:
+            widgets.DOMWidget.close(cell)  # as SliceBrowser.close: jupyter_bokeh detaches on collection
+
+    def close(self) -> None:
+        for method in list(self._cells):
+            self._drop(method)
+        super().close()
