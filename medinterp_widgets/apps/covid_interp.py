@@ -18,7 +18,7 @@ import numpy as np
 from traitlets import Unicode
 
 from medinterp_widgets.data.volume import Volume
-from medinterp_widgets.pipelines.report import _table
+from medinterp_widgets.pipelines.report import html_table
 from medinterp_widgets.resources import data_root as find_data_root
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
@@ -85,7 +85,7 @@ class CovidInterpApp(widgets.VBox):
         report = json.loads(page.read_text())
         self.folder, self.folder_box.value = str(folder), str(folder)
         self.tables.value = _comparison_html(report) + "".join(
-            f"<h4>{html.escape(name)}</h4>{_table(rows)}" for name, rows in report["tables"].items())
+            f"<h4>{html.escape(name)}</h4>{html_table(rows)}" for name, rows in report["tables"].items())
         self.figures.children = [_figure(folder / path) for path in report["figures"]]
         self.arrays = load_arrays(folder)
         self.show_overlay()
@@ -121,7 +121,7 @@ class CovidInterpApp(widgets.VBox):
 def _comparison_html(report: dict) -> str:
     rows = [{"measure": c["name"], "ours": c["ours"], "paper": c["paper"], "unit": c["unit"], "note": c["note"]}
             for c in report.get("comparisons", [])]
-    return "<h4>Ours beside the paper</h4>" + _table(rows) if rows else ""
+    return "<h4>Ours beside the paper</h4>" + html_table(rows) if rows else ""
 
 
 def _figure(path: Path) -> widgets.Widget:

@@ -28,12 +28,12 @@ print("report:", page)'''
 
 TABLES = '''from IPython.display import HTML, display
 
-from medinterp_widgets.pipelines.report import _table
+from medinterp_widgets.pipelines.report import html_table
 
 rows = [{"measure": c.name, "ours": c.ours, "paper": c.paper, "unit": c.unit} for c in report.comparisons]
-display(HTML("<h4>Ours beside the paper</h4>" + _table(rows)))
+display(HTML("<h4>Ours beside the paper</h4>" + html_table(rows)))
 for name in ("Table 1: test rates, mean ± sd over folds (%)", "Embedding separation (silhouette, 2-D)"):
-    display(HTML(f"<h4>{name}</h4>" + _table(report.tables[name])))
+    display(HTML(f"<h4>{name}</h4>" + html_table(report.tables[name])))
 for note in report.notes:
     print("-", note)'''
 

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from medinterp_widgets.models import AlexNetClassifier
-from medinterp_widgets.pipelines.covid_interp import (Config, CovidReport, LayerActivation, consistent_degrees,
+from medinterp_widgets.attribution import LayerOutput
+from medinterp_widgets.pipelines.covid_interp import (Config, CovidReport, consistent_degrees,
                                                       conv_activation_layers, deep_features, embed,
                                                       first_layer_filters, lbp_histogram, load_arrays,
                                                       neuron_guided_backprop, summarise_folds, svm_scores)
@@ -76,7 +77,7 @@ def test_hidden_neuron_guided_backprop_on_a_one_by_one_conv():
     with torch.no_grad():
         model[0].weight.fill_(2.0)
     x = torch.rand(1, 1, 6, 7) + 0.1
-    assert tuple(LayerActivation(model, "1")(x).shape) == (1, 1, 6, 7)
+    assert tuple(LayerOutput(model, "1")(x).shape) == (1, 1, 6, 7)
     gradient = neuron_guided_backprop(model, x, "1", 0)
     expected = np.zeros((6, 7), np.float32)
     expected[np.unravel_index(int(x.argmax()), (6, 7))] = 2.0

@@ -2,7 +2,7 @@
 
 - ``lbp_histogram``: skimage ``local_binary_pattern(P=8, R=1, method="nri_uniform")`` gives
   P * (P - 1) + 3 = 59 codes; the feature is the normalised 59-bin histogram h_k = #{code == k} / #pixels.
-- ``deep_features``: the flattened output of one module of a trained model, taken with a forward hook.
+- ``deep_features``: the flattened output of one module of a trained model (``attribution.LayerOutput``).
 - ``svm_scores``: standardise, fit an SVM on the training fold, score the test fold with
   ``metrics.confusion_metrics`` (accuracy, sensitivity, specificity, PPV, NPV).
 - ``embed``: PCA, kernel PCA (linear, RBF) and t-SNE from scikit-learn.
@@ -21,6 +21,7 @@ from sklearn.svm import SVC
 from torch import nn
 
 from medinterp_widgets import metrics
+from medinterp_widgets.attribution import LayerOutput
 
 RATES = ("accuracy", "sensitivity", "specificity", "ppv", "npv")
 EMBEDDINGS = ("pca", "kpca_linear", "kpca_rbf", "tsne")
@@ -45,24 +46,21 @@ def lbp_features(images: torch.Tensor, points: int = 8, radius: float = 1.0) -> 
 
 
 def deep_features(model: nn.Module, images: torch.Tensor, layer: str, *, batch_size: int = 64) -> np.ndarray:
-    """(N, C, H, W) -> (N, D): the flattened output of ``model.<layer>`` in eval mode, via a forward hook.
+    """(N, C, H, W) -> (N, D): the flattened output of ``model.<layer>`` in eval mode (``LayerOutput``).
 
     The model's training flag is restored afterwards.
     """
-    module = model.get_submodule(layer)
+    probe = LayerOutput(model, layer)
     device = next(model.parameters()).device
-    captured: list[torch.Tensor] = []
-    handle = module.register_forward_hook(lambda _m, _i, output: captured.append(output.detach().flatten(1).cpu()))
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            for start in range(0, len(images), batch_size):
-                model(images[start:start + batch_size].to(device))
+            batches = [probe(images[start:start + batch_size].to(device)).flatten(1).cpu()  # (b, D)
+                       for start in range(0, len(images), batch_size)]
     finally:
-        handle.remove()
         model.train(was_training)
-    return torch.cat(captured).numpy()  # (N, D)
+    return torch.cat(batches).numpy()  # (N, D)
 
 
 def svm_scores(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray, *,

@@ -1,9 +1,8 @@
 """What the trained AlexNet looks at: first-layer filters, hidden neurons, Grad-CAM, consistent degree.
 
-Hidden-layer guided backprop: ``LayerActivation(model, layer)`` returns the activation (B, C, h, w)
-of one layer as the "output", so the attribution engine's ``PixelTarget(channel, (i, j))`` picks one
-neuron, and ``attribute(..., method="guided_backprop")`` gives d a[channel, i, j] / d x with guided
-ReLUs. The neuron's location is where its channel responds most strongly to the image.
+Hidden-layer guided backprop goes through the attribution engine's ``hidden_unit_attribution``
+(``LayerOutput`` + ``ChannelTarget``): d a[channel, i, j] / d x with guided ReLUs, for the neuron
+(i, j) where its channel responds most strongly to the image.
 
 Consistent degree (paper, section on support regions): CD = |S ∩ L| / |L| with S = {Grad-CAM >= 0.7
 after min-max scaling} and L the radiologist's lesion mask (``metrics.consistent_degree``).
@@ -16,32 +15,9 @@ import torch
 from torch import nn
 
 from medinterp_widgets import metrics
-from medinterp_widgets.attribution import PixelTarget, attribute
+from medinterp_widgets.attribution import LayerOutput, attribute, hidden_unit_attribution
 
 COVID_CLASS = 1
-
-
-class LayerActivation(nn.Module):
-    """Wrap ``model`` so that ``forward(x)`` returns the output of ``model.<layer>`` (B, C, h, w).
-
-    The hook lives for one forward call only; the wrapped model's parameters are shared, not copied.
-    """
-
-    def __init__(self, model: nn.Module, layer: str):
-        super().__init__()
-        self.model = model
-        self.layer = layer
-        model.get_submodule(layer)  # fail early on a bad name
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        captured: list[torch.Tensor] = []
-        handle = self.model.get_submodule(self.layer).register_forward_hook(
-            lambda _m, _i, output: captured.append(output))
-        try:
-            self.model(x)
-        finally:
-            handle.remove()
-        return captured[0]
 
 
 def conv_activation_layers(model: nn.Module) -> list[str]:
@@ -67,13 +43,13 @@ def neuron_guided_backprop(model: nn.Module, image: torch.Tensor, layer: str, ch
 
     image: (1, C, H, W) on the model's device. The model is run in eval mode and restored.
     """
-    wrapped = LayerActivation(model, layer)
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            location = strongest_location(wrapped(image), channel)
-        maps = attribute(wrapped, image, method="guided_backprop", target=PixelTarget(channel, location))
+            location = strongest_location(LayerOutput(model, layer)(image), channel)
+        maps = hidden_unit_attribution(model, image, layer=layer, channel=channel, index=location,
+                                       method="guided_backprop")
     finally:
         model.train(was_training)
     return maps[0].detach().cpu().numpy()  # (H, W)
