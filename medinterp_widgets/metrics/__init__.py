@@ -1,4 +1,4 @@
-"""Metrics: segmentation, classification, attribution overlap, group statistics.
+"""Metrics: segmentation, classification, attribution overlap, group statistics, embeddings.
 
 Numpy functions accept numpy arrays or torch tensors (never mutated) and return floats / arrays;
 ``*_torch`` functions are batched and differentiable for training.
@@ -16,6 +16,7 @@ from medinterp_widgets.metrics.distance import (
     mask_contours,
     point_to_contour_distances,
 )
+from medinterp_widgets.metrics.embedding import EMBEDDING_METHODS, embed, subsample_indices
 from medinterp_widgets.metrics.overlap import (
     consistent_degree,
     heatmap_overlap,
@@ -33,4 +34,5 @@ __all__ = [
     "GroupComparison", "cohens_d", "compare_groups",
     "dice", "dice_per_class", "iou", "iou_per_class",
     "dice_per_class_torch", "dice_torch", "iou_torch",
+    "EMBEDDING_METHODS", "embed", "subsample_indices",
 ]
