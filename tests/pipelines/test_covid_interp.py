@@ -10,7 +10,7 @@ from torch import nn
 from medinterp_widgets.models import AlexNetClassifier
 from medinterp_widgets.attribution import LayerOutput
 from medinterp_widgets.pipelines.covid_interp import (Config, CovidReport, consistent_degrees,
-                                                      conv_activation_layers, deep_features, embed,
+                                                      conv_activation_layers, deep_features,
                                                       first_layer_filters, lbp_histogram, load_arrays,
                                                       neuron_guided_backprop, summarise_folds, svm_scores)
 from medinterp_widgets.pipelines.covid_interp.features import lbp_bins
@@ -55,14 +55,6 @@ def test_deep_features_come_from_the_hooked_layer_and_leave_the_model_as_found()
     found = deep_features(model, images, "classifier.5", batch_size=2)
     assert found.shape == (5, 8) and (found >= 0).all()  # after a ReLU
     assert model.training and _hook_count(model) == 0
-
-
-def test_embeddings_have_the_requested_dimensions():
-    x = np.random.default_rng(1).random((12, 5))
-    for method in ("pca", "kpca_linear", "kpca_rbf", "tsne"):
-        assert embed(x, method, 3, perplexity=3.0, tsne_iterations=250).shape == (12, 3)
-    with pytest.raises(ValueError, match="expected one of"):
-        embed(x, "umap")
 
 
 def test_conv_layers_of_alexnet_and_first_filters():

@@ -20,7 +20,7 @@ def smoke_report(tmp_path_factory):
         patch.setattr("medinterp_widgets.pipelines.covid_interp.config._PRESETS",
                       {"quick": dict(image_size=64, synthetic_images=16, max_lesion_slices=2, folds=2,
                                      folds_to_run=1, epochs=1, batch_size=8, width=2, hidden=8,
-                                     embedding_points=16, tsne_perplexity=4.0, tsne_iterations=250,
+                                     embedding_points=16,
                                      neurons_per_layer=1, gradcam_images=1)})
         assert main(["reproduce", "covid-interp", "--quick", "--out", str(out), "--seed", "1"]) == 0
     return out

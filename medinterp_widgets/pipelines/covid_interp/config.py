@@ -44,10 +44,8 @@ class Config:
     lbp_radius: float = 1.0
     svm_kernel: str = "rbf"
     svm_c: float = 1.0
-    # feature embeddings (PCA, kernel PCA linear/RBF, t-SNE) in 2-D and 3-D
+    # feature embeddings (metrics.embedding: PCA, kernel PCA linear/RBF, t-SNE) in 2-D and 3-D
     embedding_points: int | None = 200
-    tsne_perplexity: float = 30.0
-    tsne_iterations: int = 500
     # interpretation
     neurons_per_layer: int = 4  # random hidden neurons shown by guided backprop per conv layer
     gradcam_images: int = 6
@@ -73,9 +71,9 @@ class Config:
 _PRESETS: dict[str, dict[str, Any]] = {
     "smoke": dict(image_size=64, max_images=48, synthetic_images=24, max_lesion_slices=3, folds=2,
                   folds_to_run=1, epochs=1, batch_size=8, width=4, hidden=16, embedding_points=24,
-                  tsne_perplexity=5.0, tsne_iterations=250, neurons_per_layer=1, gradcam_images=2),
+                  neurons_per_layer=1, gradcam_images=2),
     "quick": {},
     "full": dict(image_size=224, max_images=None, synthetic_images=400, folds_to_run=None, epochs=60,
-                 batch_size=32, lr=1e-4, width=64, hidden=4096, embedding_points=None, tsne_iterations=1000, neurons_per_layer=8,
+                 batch_size=32, lr=1e-4, width=64, hidden=4096, embedding_points=None, neurons_per_layer=8,
                  gradcam_images=12),
 }

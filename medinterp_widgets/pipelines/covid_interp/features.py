@@ -5,7 +5,7 @@
 - ``deep_features``: the flattened output of one module of a trained model (``attribution.LayerOutput``).
 - ``svm_scores``: standardise, fit an SVM on the training fold, score the test fold with
   ``metrics.confusion_metrics`` (accuracy, sensitivity, specificity, PPV, NPV).
-- ``embed``: PCA, kernel PCA (linear, RBF) and t-SNE from scikit-learn.
+- embeddings (PCA, kernel PCA, t-SNE) come from ``metrics.embedding``; ``separation`` scores them.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 from skimage.feature import local_binary_pattern
-from sklearn.decomposition import PCA, KernelPCA
-from sklearn.manifold import TSNE
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -24,7 +22,6 @@ from medinterp_widgets import metrics
 from medinterp_widgets.attribution import LayerOutput
 
 RATES = ("accuracy", "sensitivity", "specificity", "ppv", "npv")
-EMBEDDINGS = ("pca", "kpca_linear", "kpca_rbf", "tsne")
 
 
 def lbp_bins(points: int = 8) -> int:
@@ -82,32 +79,6 @@ def summarise_folds(per_fold: list[dict[str, float]]) -> dict[str, tuple[float, 
         sd = float(values.std(ddof=1)) if values.size > 1 else 0.0
         summary[name] = (mean, sd)
     return summary
-
-
-EXACT_TSNE_POINTS = 300  # below this, exact t-SNE is faster than Barnes-Hut (and exact)
-
-
-def _embedder(method: str, dims: int, n_points: int, perplexity: float, seed: int, iterations: int):
-    if method == "pca":
-        return PCA(n_components=dims, random_state=seed)
-    if method == "kpca_linear":
-        return KernelPCA(n_components=dims, kernel="linear", random_state=seed)
-    if method == "kpca_rbf":
-        return KernelPCA(n_components=dims, kernel="rbf", random_state=seed)
-    if method == "tsne":
-        perplexity = min(perplexity, max(1.0, (n_points - 1) / 3.0))
-        solver = "exact" if n_points <= EXACT_TSNE_POINTS else "barnes_hut"
-        return TSNE(n_components=dims, perplexity=perplexity, init="pca", random_state=seed, method=solver,
-                    max_iter=max(250, iterations))
-    raise ValueError(f"method: got {method!r}, expected one of {EMBEDDINGS}")
-
-
-def embed(features: np.ndarray, method: str, dims: int = 2, *, perplexity: float = 30.0, seed: int = 0,
-          tsne_iterations: int = 1000) -> np.ndarray:
-    """(N, D) features -> (N, dims) embedding of the standardised features (t-SNE: >= 250 iterations)."""
-    scaled = StandardScaler().fit_transform(np.asarray(features, dtype=np.float64))  # (N, D)
-    model = _embedder(method, dims, len(scaled), perplexity, seed, tsne_iterations)
-    return np.asarray(model.fit_transform(scaled), dtype=np.float32)  # (N, dims)
 
 
 def separation(points: np.ndarray, labels: np.ndarray) -> float:

@@ -8,6 +8,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from medinterp_widgets.metrics.embedding import EMBEDDING_METHODS  # noqa: E402
+
 from . import features  # noqa: E402
 
 CLASS_COLOURS = {0: ("tab:blue", "non-COVID"), 1: ("tab:red", "COVID")}
@@ -39,7 +41,7 @@ def embedding_grid(arrays: dict, dims: int):
     labels = arrays["embedding_labels"]
     fig = plt.figure(figsize=(14, 7))
     for row, name in enumerate(("lbp", "deep")):
-        for col, method in enumerate(features.EMBEDDINGS):
+        for col, method in enumerate(EMBEDDING_METHODS):
             kwargs = {"projection": "3d"} if dims == 3 else {}
             ax = fig.add_subplot(2, 4, 4 * row + col + 1, **kwargs)
             _scatter(ax, arrays[f"embedding/{name}/{method}/{dims}d"], labels)

@@ -1,7 +1,7 @@
 """`CovidReport` (a Report that also writes ``arrays.npz``) and how a run's results fill it.
 
 The arrays are what an interactive view needs and JSON should not hold: the embeddings
-(``embedding/<lbp|deep>/<pca|kpca_linear|kpca_rbf|tsne>/<2|3>d`` (n, d)) with ``embedding_labels``,
+(``embedding/<lbp|deep>/<pca|kpca-linear|kpca-rbf|tsne>/<2|3>d`` (n, d)) with ``embedding_labels``,
 ``embedding_thumbnails`` (n, 32, 32) uint8 and ``embedding_index`` (rows of the image set), the Grad-CAM
 overlays (``gradcam_images``/``gradcam_maps`` (n, H, W)) and the lesion slices (``lesion_images``,
 ``lesion_masks``, ``lesion_cams``).
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from medinterp_widgets.metrics.embedding import EMBEDDING_METHODS
 from medinterp_widgets.pipelines.report import Report
 
 from . import features, figures
@@ -121,7 +122,7 @@ def _separation_rows(arrays: dict) -> list[dict]:
     rows = []
     for name in ("lbp", "deep"):
         row = {"features": name}
-        for method in features.EMBEDDINGS:
+        for method in EMBEDDING_METHODS:
             row[method] = features.separation(arrays[f"embedding/{name}/{method}/2d"], labels)
         rows.append(row)
     return rows

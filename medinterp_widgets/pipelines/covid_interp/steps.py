@@ -17,6 +17,7 @@ from torch.utils.data import Subset
 
 from medinterp_widgets.data import fold_subsets
 from medinterp_widgets.devices import resolve_device
+from medinterp_widgets.metrics.embedding import EMBEDDING_DIMS, EMBEDDING_METHODS, embed, subsample_indices
 from medinterp_widgets.models import AlexNetClassifier
 from medinterp_widgets.training import TrainConfig, Trainer
 from medinterp_widgets.training.seeding import seed_everything
@@ -71,19 +72,18 @@ def run_fold(config: Config, images: ImageSet, lbp: np.ndarray, train: Subset, t
 
 
 def embeddings(config: Config, images: ImageSet, lbp: np.ndarray, deep: np.ndarray) -> dict[str, np.ndarray]:
-    """Arrays for an embedding viewer: ``embedding/<lbp|deep>/<method>/<2|3>d`` (n, d), labels, thumbnails."""
-    n = len(images)
-    chosen = np.arange(n)
-    if config.embedding_points is not None and config.embedding_points < n:
-        chosen = np.sort(np.random.default_rng(config.seed).permutation(n)[:config.embedding_points])
-    arrays = {"embedding_index": chosen, "embedding_labels": images.labels.numpy()[chosen],
+    """Arrays for an EmbeddingViewer: ``embedding/<lbp|deep>/<method>/<2|3>d`` (n, d), labels, thumbnails.
+
+    A stratified subsample of ``config.embedding_points`` images (all when None) is embedded.
+    """
+    labels = images.labels.numpy()
+    chosen = subsample_indices(len(images), config.embedding_points or len(images), config.seed, labels)
+    arrays = {"embedding_index": chosen, "embedding_labels": labels[chosen],
               "embedding_thumbnails": thumbnails(images.images[chosen])}
     for name, values in (("lbp", lbp), ("deep", deep)):
-        for method in features.EMBEDDINGS:
-            for dims in (2, 3):
-                arrays[f"embedding/{name}/{method}/{dims}d"] = features.embed(
-                    values[chosen], method, dims, perplexity=config.tsne_perplexity, seed=config.seed,
-                    tsne_iterations=config.tsne_iterations)
+        for method in EMBEDDING_METHODS:
+            for dims in EMBEDDING_DIMS:
+                arrays[f"embedding/{name}/{method}/{dims}d"] = embed(values[chosen], method, dims, config.seed)
     return arrays
 
 
