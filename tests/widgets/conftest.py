@@ -1,14 +1,16 @@
-"""Viewer fixtures (tiny models, 16 x 16 samples) and run-browser fixtures (two tiny runs, an Optuna study)."""
+"""Tiny models and samples for the viewer tests (16 x 16 images, a few channels); two tiny training runs
+and a small Optuna study on disk for the run browser tests."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from medinterp_widgets.models import UNet
-from medinterp_widgets.training import TrainConfig, Trainer
 from torch import nn
 from torch.utils.data import TensorDataset
+
+from medinterp_widgets.models import UNet
+from medinterp_widgets.training import TrainConfig, Trainer
 
 SIDE = 16
 

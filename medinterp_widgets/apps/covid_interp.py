@@ -1,0 +1,136 @@
+"""Paper 4 app: the covid-interp report (tables, figures) and an interactive Grad-CAM / lesion overlay view.
+
+``build(report_dir=None, data_root=None)``: shows the report written under ``report_dir`` (default: the
+CLI's ``reports/covid-interp-quick`` when it exists); the "run" button runs the smoke or quick preset
+(real data under ``data_root`` / ``$MEDINTERP_DATA`` when present) and shows the result.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import ipywidgets as widgets
+import numpy as np
+from traitlets import Unicode
+
+from medinterp_widgets.data.volume import Volume
+from medinterp_widgets.pipelines.report import html_table
+from medinterp_widgets.resources import data_root as find_data_root
+from medinterp_widgets.widgets.slice_browser import SliceBrowser
+
+DEFAULT_REPORT = Path("reports") / "covid-interp-quick"
+OVERLAYS = {  # choice -> (images, masks or None, heatmaps)
+    "MedSeg lesion slices: Grad-CAM vs lesion": ("lesion_images", "lesion_masks", "lesion_cams"),
+    "COVID test images: Grad-CAM": ("gradcam_images", None, "gradcam_maps"),
+}
+
+
+class CovidInterpApp(widgets.VBox):
+    """Report viewer + overlay browser; ``status`` holds the last message, ``folder`` the report shown."""
+
+    status = Unicode("")
+    folder = Unicode("")
+
+    def __init__(self, report_dir: str | os.PathLike | None = None, data_root: str | os.PathLike | None = None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.data_root = data_root
+        self.arrays: dict[str, np.ndarray] = {}
+        self.browser: SliceBrowser | None = None
+        self.folder_box = widgets.Text(description="report", placeholder="folder with report.json",
+                                       layout=widgets.Layout(width="520px"))
+        self.load_button = widgets.Button(description="load")
+        self.preset = widgets.ToggleButtons(options=["smoke", "quick"], value="smoke", description="preset")
+        self.run_button = widgets.Button(description="run", button_style="primary")
+        self.status_label = widgets.HTML()
+        self.tables = widgets.HTML()
+        self.figures = widgets.VBox()
+        self.overlay_choice = widgets.Dropdown(options=list(OVERLAYS), description="show",
+                                               layout=widgets.Layout(width="520px"))
+        self.overlay_area = widgets.VBox()
+        self.tabs = widgets.Tab(children=[self.tables, self.figures,
+                                          widgets.VBox([self.overlay_choice, self.overlay_area])])
+        for index, title in enumerate(("tables", "figures", "overlays")):
+            self.tabs.set_title(index, title)
+        self.load_button.on_click(lambda _: self.load(self.folder_box.value))
+        self.run_button.on_click(lambda _: self.run(self.preset.value))
+        self.overlay_choice.observe(lambda _: self.show_overlay(), names="value")
+        self.observe(lambda change: setattr(self.status_label, "value", html.escape(change["new"])), names="status")
+        self.children = [
+            widgets.HTML("<h3 style='margin:4px 0'>Paper 4: COVID-19 CT interpretation</h3>"
+                         "<small>AlexNet vs LBP + SVM, feature embeddings, filters, hidden neurons, Grad-CAM "
+                         "and its consistent degree with lesion masks</small>"),
+            widgets.HBox([self.folder_box, self.load_button]), widgets.HBox([self.preset, self.run_button]),
+            self.status_label, self.tabs,
+        ]
+        start = Path(report_dir) if report_dir is not None else DEFAULT_REPORT
+        if (start / "report.json").is_file():
+            self.load(start)
+        else:
+            self.status = f"no report in {start}: press run (smoke: about a minute) or load a folder"
+
+    def load(self, folder: str | os.PathLike) -> bool:
+        """Show the report written in ``folder``; False (and a status message) when there is none."""
+        from medinterp_widgets.pipelines.covid_interp import load_arrays
+
+        folder = Path(folder)
+        page = folder / "report.json"
+        if not page.is_file():
+            self.status = f"no report.json in {folder}"
+            return False
+        report = json.loads(page.read_text())
+        self.folder, self.folder_box.value = str(folder), str(folder)
+        self.tables.value = _comparison_html(report) + "".join(
+            f"<h4>{html.escape(name)}</h4>{html_table(rows)}" for name, rows in report["tables"].items())
+        self.figures.children = [_figure(folder / path) for path in report["figures"]]
+        self.arrays = load_arrays(folder)
+        self.show_overlay()
+        self.status = f"loaded {folder}"
+        return True
+
+    def run(self, preset: str = "smoke", out: str | os.PathLike | None = None) -> bool:
+        """Run the covid-interp preset and show its report (written to ``out`` or a temporary folder)."""
+        from medinterp_widgets.pipelines.covid_interp import Config, run
+
+        self.status = f"running the {preset} preset ..."
+        try:
+            report = run(Config.preset(preset, data_root=find_data_root(self.data_root)))
+        except Exception as error:  # noqa: BLE001 - shown to the user, the app stays usable
+            self.status = f"run failed: {type(error).__name__}: {error}"
+            return False
+        target = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="covid-interp-"))
+        report.write(target)
+        return self.load(target)
+
+    def show_overlay(self) -> None:
+        """Browse the chosen image stack (slice slider = image) with its heatmaps and lesion contours."""
+        images, masks, heatmaps = OVERLAYS[self.overlay_choice.value]
+        if images not in self.arrays or len(self.arrays[images]) == 0:
+            self.overlay_area.children = [widgets.HTML("<i>no overlay arrays loaded</i>")]
+            return
+        volume = Volume(self.arrays[images].astype(np.float32), spacing=(1.0, 1.0, 1.0))
+        mask = self.arrays[masks].astype(np.int16) if masks else None
+        self.browser = SliceBrowser(volume, masks=mask, heatmaps=self.arrays[heatmaps], title=self.overlay_choice.value)
+        self.overlay_area.children = [self.browser]
+
+
+def _comparison_html(report: dict) -> str:
+    rows = [{"measure": c["name"], "ours": c["ours"], "paper": c["paper"], "unit": c["unit"], "note": c["note"]}
+            for c in report.get("comparisons", [])]
+    return "<h4>Ours beside the paper</h4>" + html_table(rows) if rows else ""
+
+
+def _figure(path: Path) -> widgets.Widget:
+    if not path.is_file():
+        return widgets.HTML(f"<i>missing figure {html.escape(path.name)}</i>")
+    return widgets.VBox([widgets.HTML(f"<b>{html.escape(path.stem)}</b>"),
+                         widgets.Image(value=path.read_bytes(), format="png", layout=widgets.Layout(max_width="100%"))])
+
+
+def build(report_dir: str | os.PathLike | None = None, data_root: str | os.PathLike | None = None,
+          **kwargs) -> CovidInterpApp:
+    return CovidInterpApp(report_dir=report_dir, data_root=data_root, **kwargs)

@@ -1,0 +1,90 @@
+"""Hand-crafted vs learned features: uniform LBP histograms, AlexNet hidden-layer features, SVMs, embeddings.
+
+- ``lbp_histogram``: skimage ``local_binary_pattern(P=8, R=1, method="nri_uniform")`` gives
+  P * (P - 1) + 3 = 59 codes; the feature is the normalised 59-bin histogram h_k = #{code == k} / #pixels.
+- ``deep_features``: the flattened output of one module of a trained model (``attribution.LayerOutput``).
+- ``svm_scores``: standardise, fit an SVM on the training fold, score the test fold with
+  ``metrics.confusion_metrics`` (accuracy, sensitivity, specificity, PPV, NPV).
+- embeddings (PCA, kernel PCA, t-SNE) come from ``metrics.embedding``; ``separation`` scores them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from skimage.feature import local_binary_pattern
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from torch import nn
+
+from medinterp_widgets import metrics
+from medinterp_widgets.attribution import LayerOutput
+
+RATES = ("accuracy", "sensitivity", "specificity", "ppv", "npv")
+
+
+def lbp_bins(points: int = 8) -> int:
+    """Number of non-rotation-invariant uniform LBP codes: P (P - 1) + 3 (59 for P = 8)."""
+    return points * (points - 1) + 3
+
+
+def lbp_histogram(image: np.ndarray, points: int = 8, radius: float = 1.0) -> np.ndarray:
+    """(H, W) grey image in 0..1 -> (P (P - 1) + 3,) float64 histogram of uniform LBP codes (sums to 1)."""
+    grey = np.clip(np.rint(np.asarray(image, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
+    codes = local_binary_pattern(grey, points, radius, method="nri_uniform").astype(np.int64)  # (H, W)
+    counts = np.bincount(codes.ravel(), minlength=lbp_bins(points))
+    return counts / counts.sum()
+
+
+def lbp_features(images: torch.Tensor, points: int = 8, radius: float = 1.0) -> np.ndarray:
+    """(N, 1, H, W) -> (N, 59) LBP histograms."""
+    return np.stack([lbp_histogram(image[0].numpy(), points, radius) for image in images.cpu()])
+
+
+def deep_features(model: nn.Module, images: torch.Tensor, layer: str, *, batch_size: int = 64) -> np.ndarray:
+    """(N, C, H, W) -> (N, D): the flattened output of ``model.<layer>`` in eval mode (``LayerOutput``).
+
+    The model's training flag is restored afterwards.
+    """
+    probe = LayerOutput(model, layer)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            batches = [probe(images[start:start + batch_size].to(device)).flatten(1).cpu()  # (b, D)
+                       for start in range(0, len(images), batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(batches).numpy()  # (N, D)
+
+
+def svm_scores(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray, *,
+               kernel: str = "rbf", c: float = 1.0, seed: int = 0) -> dict[str, float]:
+    """Fit StandardScaler + SVC on the training fold; the test fold's accuracy/sens/spec/PPV/NPV."""
+    classifier = make_pipeline(StandardScaler(), SVC(kernel=kernel, C=c, random_state=seed))
+    classifier.fit(train_x, train_y)
+    rates = metrics.confusion_metrics(np.asarray(test_y), classifier.predict(test_x), positive=1)
+    return {name: float(rates[name]) for name in RATES}
+
+
+def summarise_folds(per_fold: list[dict[str, float]]) -> dict[str, tuple[float, float]]:
+    """Per rate: (mean, sample standard deviation over folds; 0 for one fold), NaN folds ignored."""
+    summary = {}
+    for name in RATES:
+        values = np.array([fold[name] for fold in per_fold], dtype=float)
+        values = values[np.isfinite(values)]
+        mean = float(values.mean()) if values.size else float("nan")
+        sd = float(values.std(ddof=1)) if values.size > 1 else 0.0
+        summary[name] = (mean, sd)
+    return summary
+
+
+def separation(points: np.ndarray, labels: np.ndarray) -> float:
+    """Silhouette score of the two classes in an embedding (-1..1; higher = better separated)."""
+    from sklearn.metrics import silhouette_score
+
+    if len(np.unique(labels)) < 2:
+        return float("nan")
+    return float(silhouette_score(points, labels))

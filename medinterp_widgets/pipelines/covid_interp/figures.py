@@ -1,0 +1,142 @@
+"""Matplotlib (Agg) figures of the covid-interp report: curves, embeddings, filters, neurons, Grad-CAM."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from medinterp_widgets.metrics.embedding import EMBEDDING_METHODS  # noqa: E402
+
+from . import features  # noqa: E402
+
+CLASS_COLOURS = {0: ("tab:blue", "non-COVID"), 1: ("tab:red", "COVID")}
+
+
+def training_curves(history: list[dict], fold: int = 0):
+    """Loss and the five rates per epoch, train vs test."""
+    epochs = np.arange(1, len(history) + 1)
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
+    for ax, key in zip(axes.ravel(), ("loss", *features.RATES)):
+        for split, style in (("train", "-o"), ("val", "-s")):
+            ax.plot(epochs, [h[split][key] for h in history], style, ms=3, label="test" if split == "val" else split)
+        ax.set_title(key)
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"AlexNet training trends (fold {fold})")
+    fig.tight_layout()
+    return fig
+
+
+def _scatter(ax, points: np.ndarray, labels: np.ndarray) -> None:
+    for label, (colour, name) in CLASS_COLOURS.items():
+        chosen = labels == label
+        ax.scatter(*points[chosen].T, s=8, c=colour, label=name, alpha=0.7)
+
+
+def embedding_grid(arrays: dict, dims: int):
+    """Rows LBP / deep features, columns PCA, kernel PCA (linear, RBF), t-SNE."""
+    labels = arrays["embedding_labels"]
+    fig = plt.figure(figsize=(14, 7))
+    for row, name in enumerate(("lbp", "deep")):
+        for col, method in enumerate(EMBEDDING_METHODS):
+            kwargs = {"projection": "3d"} if dims == 3 else {}
+            ax = fig.add_subplot(2, 4, 4 * row + col + 1, **kwargs)
+            _scatter(ax, arrays[f"embedding/{name}/{method}/{dims}d"], labels)
+            ax.set_title(f"{'LBP' if name == 'lbp' else 'AlexNet'}: {method}", fontsize=9)
+            ax.tick_params(labelsize=6)
+    fig.axes[0].legend(fontsize=8)
+    fig.suptitle(f"{dims}-D embeddings of LBP vs deep features")
+    fig.tight_layout()
+    return fig
+
+
+def filter_grid(filters: np.ndarray):
+    """First-layer kernels (out, k, k), each min-max scaled, in a square grid."""
+    n = len(filters)
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 0.9), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, kernel in zip(axes.ravel(), filters):
+        ax.imshow(kernel, cmap="gray")
+    fig.suptitle("First-layer filters", fontsize=9)
+    return fig
+
+
+def neuron_grid(probe: np.ndarray, neurons: list[dict]):
+    """Guided backprop of random hidden neurons: one row per conv layer, the probe image first."""
+    layers = list(dict.fromkeys(row["layer"] for row in neurons))
+    per_layer = max(sum(row["layer"] == layer for row in neurons) for layer in layers)
+    fig, axes = plt.subplots(len(layers), per_layer + 1, figsize=(1.8 * (per_layer + 1), 1.8 * len(layers)),
+                             squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for r, layer in enumerate(layers):
+        axes[r, 0].imshow(probe, cmap="gray")
+        axes[r, 0].set_title(layer, fontsize=8)
+        for c, row in enumerate([row for row in neurons if row["layer"] == layer], start=1):
+            gradient = row["map"]
+            limit = float(np.abs(gradient).max()) or 1.0
+            axes[r, c].imshow(gradient, cmap="seismic", vmin=-limit, vmax=limit)
+            axes[r, c].set_title(f"channel {row['channel']}", fontsize=7)
+    fig.suptitle("Guided backprop of random hidden neurons", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap_overlays(images: np.ndarray, maps: np.ndarray, probabilities: np.ndarray, masks=None,
+                     degrees=None, title: str = ""):
+    """Image + Grad-CAM overlay per column; lesion contour (green) and consistent degree when given."""
+    n = max(len(images), 1)
+    fig, axes = plt.subplots(2, n, figsize=(2.2 * n, 4.6), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for i, (image, heat) in enumerate(zip(images, maps)):
+        axes[0, i].imshow(image, cmap="gray")
+        axes[1, i].imshow(image, cmap="gray")
+        axes[1, i].imshow(heat, cmap="jet", alpha=0.45)
+        label = f"P(COVID) {probabilities[i]:.2f}"
+        if masks is not None:
+            for ax in axes[:, i]:
+                ax.contour(masks[i], levels=[0.5], colors="lime", linewidths=0.8)
+            label += f"\nCD {degrees[i]:.2f}"
+        axes[0, i].set_title(label, fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def degree_histogram(degrees: np.ndarray, areas: np.ndarray, threshold: float):
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    bins = np.linspace(0, 1, 11)
+    ax.hist(degrees[np.isfinite(degrees)], bins=bins, alpha=0.7, label="consistent degree")
+    ax.hist(areas, bins=bins, alpha=0.5, label="support area (chance)")
+    ax.set_xlabel(f"fraction (Grad-CAM >= {threshold})")
+    ax.set_ylabel("lesion slices")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def add_all(report, results: list[dict], arrays: dict, found: dict, lesions, config) -> None:
+    """Render every figure into ``report`` (PNG bytes)."""
+    for fold, result in enumerate(results):
+        report.add_figure(f"training_curves_fold{fold}", training_curves(result["history"], fold))
+    report.add_figure("embeddings_2d", embedding_grid(arrays, 2))
+    report.add_figure("embeddings_3d", embedding_grid(arrays, 3))
+    report.add_figure("first_layer_filters", filter_grid(found["filters"]))
+    report.add_figure("hidden_neurons_guided_backprop", neuron_grid(found["probe"], found["neurons"]))
+    shown = report.arrays["gradcam_images"]
+    report.add_figure("gradcam_covid_test", heatmap_overlays(shown, found["gradcam"], found["gradcam_p"],
+                                                             title="Grad-CAM (COVID class), test images"))
+    order = np.argsort(-np.nan_to_num(found["degrees"]))[:8]
+    report.add_figure("consistent_degree_overlays", heatmap_overlays(
+        lesions.images[order, 0].numpy(), found["lesion_cams"][order], found["lesion_p"][order],
+        masks=lesions.masks[order], degrees=found["degrees"][order],
+        title="Grad-CAM vs lesion (green), best consistent degrees"))
+    report.add_figure("consistent_degree_histogram",
+                      degree_histogram(found["degrees"], found["support_areas"], config.cam_threshold))

@@ -1,0 +1,118 @@
+"""What the trained AlexNet looks at: first-layer filters, hidden neurons, Grad-CAM, consistent degree.
+
+Hidden-layer guided backprop goes through the attribution engine's ``hidden_unit_attribution``
+(``LayerOutput`` + ``ChannelTarget``): d a[channel, i, j] / d x with guided ReLUs, for the neuron
+(i, j) where its channel responds most strongly to the image.
+
+Consistent degree (paper, section on support regions): CD = |S ∩ L| / |L| with S = {Grad-CAM >= 0.7
+after min-max scaling} and L the radiologist's lesion mask (``metrics.consistent_degree``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from medinterp_widgets import metrics
+from medinterp_widgets.attribution import LayerOutput, attribute, hidden_unit_attribution
+
+COVID_CLASS = 1
+
+
+def conv_activation_layers(model: nn.Module) -> list[str]:
+    """Names of the ReLUs that follow each convolution, in forward order (AlexNet: features.1 ... 11)."""
+    names = [name for name, _ in model.named_modules()]
+    modules = dict(model.named_modules())
+    layers = []
+    for previous, name in zip(names, names[1:]):
+        if isinstance(modules[previous], nn.Conv2d) and isinstance(modules[name], nn.ReLU):
+            layers.append(name)
+    return layers
+
+
+def strongest_location(activation: torch.Tensor, channel: int) -> tuple[int, int]:
+    """(row, col) of the largest value of ``activation[0, channel]`` (activation (1, C, h, w))."""
+    plane = activation[0, channel]  # (h, w)
+    flat = int(torch.argmax(plane))
+    return divmod(flat, plane.shape[1])
+
+
+def neuron_guided_backprop(model: nn.Module, image: torch.Tensor, layer: str, channel: int) -> np.ndarray:
+    """Guided backprop of one hidden neuron (``channel`` at its strongest location) -> (H, W) float32.
+
+    image: (1, C, H, W) on the model's device. The model is run in eval mode and restored.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            location = strongest_location(LayerOutput(model, layer)(image), channel)
+        maps = hidden_unit_attribution(model, image, layer=layer, channel=channel, index=location,
+                                       method="guided_backprop")
+    finally:
+        model.train(was_training)
+    return maps[0].detach().cpu().numpy()  # (H, W)
+
+
+def hidden_neuron_maps(model: nn.Module, image: torch.Tensor, neurons_per_layer: int, seed: int = 0
+                       ) -> list[dict]:
+    """Guided backprop of ``neurons_per_layer`` random channels of every conv layer on one image.
+
+    Returns rows ``{"layer", "channel", "map" (H, W)}`` in layer order.
+    """
+    rng = np.random.default_rng(seed)
+    modules = dict(model.named_modules())
+    rows = []
+    for layer in conv_activation_layers(model):
+        conv_name = _conv_before(model, layer)
+        channels = modules[conv_name].out_channels
+        for channel in sorted(rng.choice(channels, size=min(neurons_per_layer, channels), replace=False).tolist()):
+            rows.append({"layer": layer, "channel": channel,
+                         "map": neuron_guided_backprop(model, image, layer, channel)})
+    return rows
+
+
+def _conv_before(model: nn.Module, layer: str) -> str:
+    names = [name for name, _ in model.named_modules()]
+    return names[names.index(layer) - 1]
+
+
+def first_layer_filters(model: nn.Module) -> np.ndarray:
+    """The first convolution's kernels (out, in, k, k) averaged over input channels -> (out, k, k)."""
+    first = next(module for module in model.modules() if isinstance(module, nn.Conv2d))
+    return first.weight.detach().float().mean(dim=1).cpu().numpy()
+
+
+def gradcam_maps(model: nn.Module, images: torch.Tensor, target: int = COVID_CLASS, batch_size: int = 16
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Grad-CAM of class ``target`` at the model's cam layer, upsampled: (N, H, W), and P(target) (N,).
+
+    Runs in eval mode (dropout off) and restores the model's mode.
+    """
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    maps, probabilities = [], []
+    try:
+        for start in range(0, len(images), batch_size):
+            batch = images[start:start + batch_size].to(device)  # (b, C, H, W)
+            maps.append(attribute(model, batch, method="gradcam", target=target).detach().cpu())
+            with torch.no_grad():
+                probabilities.append(torch.softmax(model(batch), dim=1)[:, target].cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(maps).numpy(), torch.cat(probabilities).numpy()
+
+
+def consistent_degrees(heatmaps: np.ndarray, lesions: np.ndarray, threshold: float = 0.7
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Per slice: consistent degree |S ∩ L| / |L| and the support's area fraction |S| / |image|.
+
+    The area fraction is the chance level: a support region placed at random covers that share of
+    the lesion on average.
+    """
+    degrees = np.array([metrics.consistent_degree(h, m, threshold=threshold) for h, m in zip(heatmaps, lesions)])
+    units = [metrics.normalise_unit(h) for h in heatmaps]
+    areas = np.array([np.mean((unit >= threshold) & (unit > 0)) for unit in units])
+    return degrees, areas
