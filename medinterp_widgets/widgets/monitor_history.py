@@ -42,6 +42,7 @@ class Rows:
     epochs: dict[str, list]
     layer_steps: list[int]
     layer_log_norms: np.ndarray  # (n_layers, n_new_samples) float32, NaN where no gradient
+    layer_every: int = 1  # steps between LayerStats samples (TrainConfig.monitor_every)
 
     def __bool__(self) -> bool:
         return bool(self.steps["step"] or self.epochs["step"] or self.layer_steps)
@@ -131,6 +132,15 @@ class MonitorHistory:
         split, _, name = str(config.get("best_metric", "val/loss")).partition("/")
         return split, name, str(config.get("best_mode", "min"))
 
+    @property
+    def layer_every(self) -> int:
+        """Steps between LayerStats samples: the run's ``monitor_every``, else the smallest gap seen."""
+        configured = int((self.started.config if self.started else {}).get("monitor_every") or 0)
+        if configured:
+            return configured
+        gaps = np.diff(self.layer_steps)
+        return max(int(gaps.min()), 1) if gaps.size else 1
+
     def cursor(self) -> Cursor:
         return Cursor(len(self.steps["step"]), len(self.epochs["step"]), len(self.layer_steps))
 
@@ -141,7 +151,8 @@ class MonitorHistory:
                                                                                       np.float32)
         return Rows(steps={name: values[cursor.steps:] for name, values in self.steps.items()},
                     epochs={name: values[cursor.epochs:] for name, values in self.epochs.items()},
-                    layer_steps=self.layer_steps[cursor.layers:], layer_log_norms=matrix)
+                    layer_steps=self.layer_steps[cursor.layers:], layer_log_norms=matrix,
+                    layer_every=self.layer_every)
 
     def heat_matrix(self) -> np.ndarray:
         """log10 gradient norms, (n_layers, n_samples) float32."""
@@ -174,6 +185,8 @@ _HANDLERS = {RunStarted: MonitorHistory._on_run_started, StepEnd: MonitorHistory
 
 def status_text(progress: dict[str, Any]) -> str:
     """One status line: ``epoch 2/5 · step 40/100 · ETA 0:12 · best val/loss 0.231 (epoch 2)``."""
+    if not progress["epochs"]:
+        return "waiting for the run to start"
     parts = [f"epoch {progress['epoch']}/{progress['epochs']}", f"step {progress['step']}/{progress['steps']}"]
     if progress["eta_s"] is not None:
         minutes, seconds = divmod(int(round(progress["eta_s"])), 60)

@@ -37,10 +37,8 @@ class MonitorView:
         self.heat_mapper = LinearColorMapper(palette=render.colormap_palette("viridis"), low=-4, high=0,
                                              nan_color=render.TRANSPARENT)
         self.layer_names: tuple[str, ...] = ()
-        self._last_layer_step: int | None = None
-        self._layer_spacing = 1
         figures = self._curve_figures()
-        self.strip = self._heat_strip()
+        self.strip = self._heat_strip(figures[0].x_range)
         self.layout = column(gridplot(figures, ncols=2, toolbar_location="right"), self.strip, name=title)
         self.append(rows, layer_names)
 
@@ -52,33 +50,36 @@ class MonitorView:
         return fig
 
     def _curve_figures(self) -> list:
-        loss = self._figure("loss")
-        loss.line("step", "loss", source=self.steps, color="#bbbbbb", legend_label="batch")
+        loss = self._figure("loss (epochs: train dashed □, val solid ○)")
+        loss.line("step", "loss", source=self.steps, color="#bbbbbb", legend_label="batch")  # one point per step
         self._epoch_lines(loss, {"loss": "#1f77b4"})
         quality = self._figure("accuracy / Dice", x_range=loss.x_range, y_range=(0, 1.02))
         quality.line("step", "accuracy", source=self.steps, color="#cccccc", legend_label="batch accuracy")
         self._epoch_lines(quality, QUALITY)
-        rates = self._figure("sensitivity / specificity / PPV / NPV", x_range=loss.x_range, y_range=(0, 1.02))
+        rates = self._figure("sensitivity / specificity / PPV / NPV (classification)", x_range=loss.x_range, y_range=(0, 1.02))
         self._epoch_lines(rates, RATES)
         lr = self._figure("learning rate", x_range=loss.x_range, y_axis_type="log")
         lr.line("step", "lr", source=self.steps, color="#444444")
         for fig in (loss, quality, rates):
-            fig.legend.location, fig.legend.label_text_font_size = "top_right", "8pt"
+            fig.legend.location = "top_right" if fig is loss else "bottom_right"
+            fig.legend.label_text_font_size = "8pt"
             fig.legend.click_policy, fig.legend.background_fill_alpha = "hide", 0.6
+            fig.legend.spacing, fig.legend.padding, fig.legend.label_height = 0, 4, 12
+            fig.legend.glyph_height, fig.legend.label_standoff = 12, 4
         return [loss, quality, rates, lr]
 
     def _epoch_lines(self, fig, metrics: dict[str, str]) -> None:
-        """Per-epoch train (dashed, squares) and val (solid, circles) series of each metric."""
+        """Per-epoch train (dashed, squares) and val (solid, circles) series; one legend entry per metric."""
         for name, color in metrics.items():
             for split, style in SPLIT_STYLE.items():
-                label = f"{split} {name}"
+                label = name.replace("_mean", "")
                 fig.line("step", f"{split}_{name}", source=self.epochs, color=color, line_dash=style["line_dash"],
                          legend_label=label)
                 fig.scatter("step", f"{split}_{name}", source=self.epochs, color=color, marker=style["marker"],
                             size=6, legend_label=label)
 
-    def _heat_strip(self):
-        strip = figure(title="gradient norm per layer (log10)", width=2 * WIDTH, height=STRIP_HEIGHT,
+    def _heat_strip(self, x_range):
+        strip = figure(title="gradient norm per layer (log10)", width=2 * WIDTH, height=STRIP_HEIGHT, x_range=x_range,
                        tools="pan,wheel_zoom,reset,hover", x_axis_label="step",
                        tooltips=[("step", "$x{0}"), ("log10 |grad|", "@image{0.00}")])
         strip.toolbar.logo = None
@@ -106,17 +107,11 @@ class MonitorView:
         first step, each sample ``spacing`` steps wide (the LayerStats sampling interval)."""
         if layer_names != self.layer_names:
             self._label_layers(layer_names)
-        steps = rows.layer_steps
-        previous = [self._last_layer_step] if self._last_layer_step is not None else []
-        gaps = np.diff(previous + steps)
-        if gaps.size:
-            self._layer_spacing = max(int(gaps.min()), 1)
-        spacing = self._layer_spacing
+        steps, spacing = rows.layer_steps, rows.layer_every
         block = rows.layer_log_norms  # (n_layers, k)
         changed = self._widen_colour_range(block)
         self.layers.stream({"image": [block], "x": [steps[0] - spacing / 2], "y": [0],
                             "dw": [spacing * len(steps)], "dh": [len(layer_names)]})
-        self._last_layer_step = steps[-1]
         return changed + 1
 
     def _label_layers(self, names: tuple[str, ...]) -> None:
