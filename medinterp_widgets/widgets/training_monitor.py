@@ -5,8 +5,8 @@
     monitor.start()                        # trainer.fit() in a background thread; the UI stays live
 
 Coalescing: every event goes into ``history`` at once (nothing is dropped), but views are updated at
-most once per ``min_interval`` seconds (default 0.1 s, so <= 10 updates/s of 1-3 small patches
-each). An update streams every row a view has not drawn yet; ``RunEnded`` forces a final update.
+most once per ``min_interval`` seconds (default 0.2 s: <= 5 updates/s, each a stream patch per
+source that grew plus the status line, so <= ~20 messages/s whatever the step rate). An update streams every row a view has not drawn yet; ``RunEnded`` forces a final update.
 
 Threads: bokeh documents are not thread-safe, and jupyter_bokeh's ``BokehModel`` turns every
 document change into comm messages on the spot (no bokeh server, so ``add_next_tick_callback``
@@ -39,7 +39,7 @@ from medinterp_widgets.widgets.bokeh_setup import embed
 from medinterp_widgets.widgets.monitor_history import Cursor, MonitorHistory, status_text
 from medinterp_widgets.widgets.monitor_view import MonitorView
 
-DEFAULT_INTERVAL_S = 0.1
+DEFAULT_INTERVAL_S = 0.2  # <= 5 updates/s; each sends 1-4 messages (steps, layers, epochs, status)
 
 
 class _Display:
