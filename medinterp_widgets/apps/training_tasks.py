@@ -66,8 +66,9 @@ TASKS = {
 }
 
 
-def tiny_model(name: str, n_classes: int) -> torch.nn.Module:
-    """A few-thousand-parameter GapFCN / UNet / VGG for 1-channel 32x32 inputs."""
+def tiny_model(name: str, n_classes: int, seed: int = 0) -> torch.nn.Module:
+    """A few-thousand-parameter GapFCN / UNet / VGG for 1-channel 32x32 inputs, initialised from ``seed``
+    (the global torch RNG is left as it was)."""
     builders = {
         "GapFCN": lambda: GapFCN(1, n_classes, base_channels=4, depth=2, convs_per_stage=1),
         "UNet": lambda: UNet(1, n_classes, base_channels=4, depth=2),
@@ -75,7 +76,9 @@ def tiny_model(name: str, n_classes: int) -> torch.nn.Module:
     }
     if name not in builders:
         raise ValueError(f"model: expected one of {sorted(builders)}, got {name!r}")
-    return builders[name]()
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return builders[name]()
 
 
 def task_datasets(task: TrainingTask, n_train: int = 48, n_val: int = 16, seed: int = 0):
