@@ -47,6 +47,7 @@ class TrainingApp(widgets.VBox):
         self.decay_steps = widgets.BoundedIntText(value=10, min=0, max=100_000, description="decay steps")
         self.start_button = widgets.Button(description="Start", icon="play", button_style="success")
         self.start_button.add_class("mi-training-start")
+        self.epochs.add_class("mi-training-epochs")
         self.message = widgets.HTML()
         self.message.add_class("mi-training-message")
         self.monitor_area = widgets.VBox()

@@ -1,6 +1,7 @@
 """The training app in Voila, driven by headless Chromium: Start trains a tiny model in the kernel's
-background thread, the curves gain points (canvas pixels change), the run ends with its best
-checkpoint shown, and there are no console errors (beyond the known offline CDN misses)."""
+background thread, the curves gain points while it runs (canvas pixels change before the run ends),
+the monitor's Stop button ends the run, and there are no console errors (beyond the known offline
+CDN misses)."""
 
 import re
 import time
@@ -35,7 +36,16 @@ def _message(page) -> str:
     return page.locator(".mi-training-message").inner_text()
 
 
-def test_training_app_streams_curves_while_training(training_url, tmp_path):
+def _wait(page, condition, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        page.wait_for_timeout(200)
+    return False
+
+
+def test_training_app_streams_curves_while_training_and_stops(training_url, tmp_path):
     from playwright.sync_api import sync_playwright
 
     errors = []
@@ -47,22 +57,25 @@ def test_training_app_streams_curves_while_training(training_url, tmp_path):
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(training_url, timeout=60_000)
             page.wait_for_selector(".mi-training-start", timeout=60_000)
+            page.locator(".mi-training-epochs input").fill("100")
+            page.locator(".mi-training-epochs input").press("Enter")
             page.locator(".mi-training-start").click()
             page.wait_for_selector(CURVES, timeout=60_000)
             page.wait_for_timeout(300)
             first = page.locator(CURVES).first.screenshot()
-            deadline = time.monotonic() + 90
-            while not ENDED.search(_message(page)) and time.monotonic() < deadline:
-                page.wait_for_timeout(250)
-            page.wait_for_timeout(1000)  # let BokehJS paint the last points
-            last = page.locator(CURVES).first.screenshot()
-            status = page.locator(".mi-monitor-status").inner_text()
+            changed = _wait(page, lambda: page.locator(CURVES).first.screenshot() != first, 60)
+            live_status = page.locator(".mi-monitor-status").inner_text()
+            still_running = not ENDED.search(_message(page))
+            page.screenshot(path=str(tmp_path / "running.png"), full_page=True)
+            page.locator(".mi-monitor-stop").click()
+            ended = _wait(page, lambda: bool(ENDED.search(_message(page))), 60)
             message = _message(page)
-            page.screenshot(path=str(tmp_path / "training.png"), full_page=True)
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(tmp_path / "stopped.png"), full_page=True)
         finally:
             browser.close()
-    assert "run completed" in message and "best.pt" in message, message
-    assert "step 18/18" in status, status
-    assert first != last, "the loss curve did not change while training"
+    assert changed and still_running, "the curves did not change while the run was going"
+    assert re.search(r"epoch \d+/100 · step \d+/600", live_status), live_status
+    assert ended and "run stopped" in message, message
     real_errors = [e for e in errors if not voila_server.is_known_offline_error(e)]
     assert not real_errors, real_errors
