@@ -4,7 +4,8 @@ Slowdown: the same tiny GapFCN, data and number of steps, trained with and witho
 TrainingMonitor (with a live display) attached, in interleaved rounds; per-step wall times come from
 StepEnd timestamps. Reported: the ratio of median step times (the headline) and of mean step times
 (which also carries the periodic view updates), and the share of the attached run's wall time spent
-inside the monitor's callback (robust to machine load, where the ratios are not). Outside a kernel the updates run in the training
+inside the monitor's callback while training (robust to machine load, where the ratios are not);
+the one-off RunEnded update (last points + widget bundle refresh) is reported apart. Outside a kernel the updates run in the training
 thread, so this is the worst case; in a notebook they run on the kernel's main thread.
 Messages: during the long run the display's bokeh PATCH-DOC messages and status-line updates are
 timestamped (and jupyter_bokeh's comm sends counted) to give messages per second and the busiest
@@ -42,7 +43,8 @@ class MessageCounter:
     patches: list[float] = field(default_factory=list)
     widget_updates: list[float] = field(default_factory=list)
     comm_sends: int = 0
-    callback_seconds: float = 0.0  # time spent inside the monitor's callback (recording + updates)
+    callback_seconds: float = 0.0  # time inside the monitor's callback during training (recording + updates)
+    final_update_seconds: float = 0.0  # the RunEnded update (last points + widget bundle refresh)
 
     def watch(self, display_box) -> None:
         controls, bokeh_widget = display_box.children
@@ -92,7 +94,7 @@ def _trainer(steps: int, size: int, monitor_every: int):
 def timed_run(steps: int, size: int, *, monitor_every: int = 0, attach: bool = False):
     """(seconds per step from StepEnd timestamps, MessageCounter or None, wall seconds of fit()).
     ``attach``: a TrainingMonitor with one display, its callback timed (``counter.callback_seconds``)."""
-    from medinterp_widgets.training.events import StepEnd
+    from medinterp_widgets.training.events import RunEnded, StepEnd
     from medinterp_widgets.widgets.training_monitor import TrainingMonitor
 
     trainer = _trainer(steps, size, monitor_every)
@@ -107,7 +109,11 @@ def timed_run(steps: int, size: int, *, monitor_every: int = 0, attach: bool = F
         def timed_monitor(event) -> None:
             start = time.perf_counter()
             monitor(event)
-            counter.callback_seconds += time.perf_counter() - start
+            spent = time.perf_counter() - start
+            if isinstance(event, RunEnded):
+                counter.final_update_seconds += spent
+            else:
+                counter.callback_seconds += spent
 
         trainer.callbacks.append(timed_monitor)
     started = time.monotonic()
@@ -133,18 +139,20 @@ def measure_slowdown(steps: int, size: int, rounds: int) -> dict:
                 "layer_stats_every_1": {"monitor_every": 1}, "layer_stats_every_20": {"monitor_every": 20}}
     timed_run(8, size)  # warm-up: allocator, kernels, imports
     per_step: dict[str, list[list[float]]] = {name: [] for name in settings}
-    shares = []
+    shares, finals = [], []
     for _ in range(rounds):  # interleaved, so a load change on a shared machine hits every setting alike
         for name, kwargs in settings.items():
             times, counter, wall = timed_run(steps, size, **kwargs)
             per_step[name].append(times)
             if counter is not None:
                 shares.append(counter.callback_seconds / wall)
+                finals.append(counter.final_update_seconds)
     ratios = _ratios(per_step, "detached")
     return {"steps": steps, "size": size, "rounds": rounds, "settings": ratios,
             "slowdown_median": round(ratios["attached"]["median_ratio"] - 1, 4),
             "slowdown_mean": round(ratios["attached"]["mean_ratio"] - 1, 4),
-            "monitor_time_share": round(statistics.median(shares), 4)}
+            "monitor_time_share": round(statistics.median(shares), 4),
+            "final_update_ms": round(1000 * statistics.median(finals), 1)}
 
 
 def measure_messages(steps: int) -> dict:

@@ -5,7 +5,7 @@
     monitor.start()                        # trainer.fit() in a background thread; the UI stays live
 
 Coalescing: every event goes into ``history`` at once (nothing is dropped), but views are updated at
-most once per ``min_interval`` seconds (default 0.2 s: <= 5 updates/s, each a stream patch per
+most once per ``min_interval`` seconds (default 0.25 s: <= 4 updates/s, each a stream patch per
 source that grew plus the status line, so <= ~20 messages/s whatever the step rate). An update streams every row a view has not drawn yet; ``RunEnded`` forces a final update.
 
 Threads: bokeh documents are not thread-safe, and jupyter_bokeh's ``BokehModel`` turns every
@@ -41,7 +41,7 @@ from medinterp_widgets.widgets.bokeh_setup import embed
 from medinterp_widgets.widgets.monitor_history import Cursor, MonitorHistory, status_text
 from medinterp_widgets.widgets.monitor_view import MonitorView
 
-DEFAULT_INTERVAL_S = 0.2  # <= 5 updates/s; each sends 1-4 messages (steps, layers, epochs, status)
+DEFAULT_INTERVAL_S = 0.25  # <= 4 updates/s; each sends 1-4 messages (steps, layers, epochs, status)
 
 
 class _Display:
@@ -125,7 +125,8 @@ class TrainingMonitor:
                 self._markers.append(event)
         final = isinstance(event, RunEnded)
         wait = 0.0 if final else self.min_interval - (self.clock() - self._last_flush)
-        if threading.get_ident() == self._owner or self._loop is None:
+        direct = threading.get_ident() == self._owner or self._loop is None or self._loop.is_closed()
+        if direct:
             if wait <= 0:
                 self.flush()
         elif not self._scheduled or final:
@@ -146,11 +147,11 @@ class TrainingMonitor:
             self._last_flush = self.clock()
             with self._record_lock:
                 target = self.history.cursor()
-                rows = {id(d): self.history.since(d.cursor) for d in self._displays if not d.closed}
+                rows = {id(d): self.history.since(d.cursor) for d in self.displays}
                 layer_names, status = self.history.layer_names, self._status_html()
                 markers, self._markers = self._markers, []
             sent = 0
-            for shown in [d for d in self._displays if not d.closed]:
+            for shown in self.displays:
                 sent += shown.view.append(rows[id(shown)], layer_names)
                 shown.cursor = target
                 self._show_status(shown, status)

@@ -80,7 +80,7 @@ def test_updates_stream_into_sources_and_never_replace_them():
 
 def test_coalescing_bounds_updates_and_keeps_every_point():
     clock = FakeClock()
-    monitor = TrainingMonitor(clock=clock)  # default interval 0.2 s
+    monitor = TrainingMonitor(clock=clock)  # default interval 0.25 s
     monitor.view()
     monitor(run_started(epochs=1, steps_per_epoch=1000))
     for i in range(1, 1001):  # 1000 events in one simulated second
