@@ -1,0 +1,200 @@
+"""`medinterp bench monitor [--json]`: what the TrainingMonitor costs a training run, and what it sends.
+
+Slowdown: the same tiny GapFCN, data and number of steps, trained with and without a
+TrainingMonitor (with a live display) attached, in interleaved rounds; per-step wall times come from
+StepEnd timestamps. Reported: the ratio of median step times (the headline) and of mean step times
+(which also carries the periodic view updates), and the share of the attached run's wall time spent
+inside the monitor's callback while training (robust to machine load, where the ratios are not);
+the one-off RunEnded update (last points + widget bundle refresh) is reported apart. Outside a kernel the updates run in the training
+thread, so this is the worst case; in a notebook they run on the kernel's main thread.
+Messages: during the long run the display's bokeh PATCH-DOC messages and status-line updates are
+timestamped (and jupyter_bokeh's comm sends counted) to give messages per second and the busiest
+1-second window. Layer statistics (TrainConfig.monitor_every, sampled in the Trainer) are timed the
+same way: every step and every 20 steps, against none.
+Targets: <= 2 % slowdown, <= 20 messages/s in every 1-second window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+
+TARGETS = {"slowdown": 0.02, "messages_per_s": 20.0}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--steps", type=int, default=60, help="optimizer steps per timed run (default 60)")
+    parser.add_argument("--size", type=int, default=32, help="image side in pixels (default 32)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per setting (default 3)")
+    parser.add_argument("--storm-steps", type=int, default=1500,
+                        help="steps of the fast run used to count messages (default 1500, 8x8 images)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: stable timings on a shared machine)")
+
+
+@dataclass
+class MessageCounter:
+    """Timestamps of what one monitor display sends: bokeh patches, status updates, raw comm sends."""
+
+    patches: list[float] = field(default_factory=list)
+    widget_updates: list[float] = field(default_factory=list)
+    comm_sends: int = 0
+    callback_seconds: float = 0.0  # time inside the monitor's callback during training (recording + updates)
+    final_update_seconds: float = 0.0  # the RunEnded update (last points + widget bundle refresh)
+
+    def watch(self, display_box) -> None:
+        controls, bokeh_widget = display_box.children
+        forward_patch, forward_send = bokeh_widget._document_patched, bokeh_widget.send
+
+        def patched(event) -> None:
+            self.patches.append(time.monotonic())
+            forward_patch(event)
+
+        def send(*args, **kwargs) -> None:
+            self.comm_sends += 1
+            forward_send(*args, **kwargs)
+
+        bokeh_widget._document_patched, bokeh_widget.send = patched, send
+        for child in controls.children:  # Stop button state and the status line
+            child.observe(lambda _: self.widget_updates.append(time.monotonic()), names=["value", "disabled"])
+
+    @property
+    def times(self) -> list[float]:
+        return sorted(self.patches + self.widget_updates)
+
+    def busiest_second(self) -> int:
+        """Most messages inside any 1-second window."""
+        times, best, start = self.times, 0, 0
+        for end, now in enumerate(times):
+            while now - times[start] >= 1.0:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
+
+def _trainer(steps: int, size: int, monitor_every: int):
+    import torch
+
+    from medinterp_widgets.models import GapFCN
+    from medinterp_widgets.training import TrainConfig, Trainer
+
+    torch.manual_seed(0)
+    images = torch.rand(steps * 2, 1, size, size)
+    data = torch.utils.data.TensorDataset(images, (images[:, 0] > 0.5).long())
+    model = GapFCN(in_channels=1, n_classes=2, base_channels=8, depth=3, convs_per_stage=2)
+    config = TrainConfig(epochs=1, batch_size=2, lr=1e-3, progress=False, monitor_every=monitor_every,
+                         save_checkpoints=False)
+    return Trainer(model, data, None, config)
+
+
+def timed_run(steps: int, size: int, *, monitor_every: int = 0, attach: bool = False):
+    """(seconds per step from StepEnd timestamps, MessageCounter or None, wall seconds of fit()).
+    ``attach``: a TrainingMonitor with one display, its callback timed (``counter.callback_seconds``)."""
+    from medinterp_widgets.training.events import RunEnded, StepEnd
+    from medinterp_widgets.widgets.training_monitor import TrainingMonitor
+
+    trainer = _trainer(steps, size, monitor_every)
+    stamps: list[float] = []
+    trainer.callbacks.append(lambda event: stamps.append(time.perf_counter()) if isinstance(event, StepEnd) else None)
+    counter = None
+    if attach:
+        monitor = TrainingMonitor()
+        counter = MessageCounter()
+        counter.watch(monitor.view())
+
+        def timed_monitor(event) -> None:
+            start = time.perf_counter()
+            monitor(event)
+            spent = time.perf_counter() - start
+            if isinstance(event, RunEnded):
+                counter.final_update_seconds += spent
+            else:
+                counter.callback_seconds += spent
+
+        trainer.callbacks.append(timed_monitor)
+    started = time.monotonic()
+    trainer.fit()
+    wall = time.monotonic() - started
+    return [b - a for a, b in zip(stamps, stamps[1:])], counter, wall
+
+
+def _ratios(per_step: dict[str, list[list[float]]], baseline: str) -> dict[str, dict[str, float]]:
+    """Per setting: median-of-rounds of the median and of the mean step time, each as a ratio to ``baseline``."""
+    def summary(name: str, reduce) -> float:
+        return statistics.median(reduce(round_times) for round_times in per_step[name])
+
+    base_median, base_mean = summary(baseline, statistics.median), summary(baseline, statistics.fmean)
+    return {name: {"median_ms": round(1000 * summary(name, statistics.median), 3),
+                   "median_ratio": round(summary(name, statistics.median) / base_median, 4),
+                   "mean_ratio": round(summary(name, statistics.fmean) / base_mean, 4)} for name in per_step}
+
+
+def measure_slowdown(steps: int, size: int, rounds: int) -> dict:
+    """Monitor attached vs detached, and layer statistics every step / every 20 steps vs none."""
+    settings = {"detached": {}, "attached": {"attach": True},
+                "layer_stats_every_1": {"monitor_every": 1}, "layer_stats_every_20": {"monitor_every": 20}}
+    timed_run(8, size)  # warm-up: allocator, kernels, imports
+    per_step: dict[str, list[list[float]]] = {name: [] for name in settings}
+    shares, finals = [], []
+    for _ in range(rounds):  # interleaved, so a load change on a shared machine hits every setting alike
+        for name, kwargs in settings.items():
+            times, counter, wall = timed_run(steps, size, **kwargs)
+            per_step[name].append(times)
+            if counter is not None:
+                shares.append(counter.callback_seconds / wall)
+                finals.append(counter.final_update_seconds)
+    ratios = _ratios(per_step, "detached")
+    return {"steps": steps, "size": size, "rounds": rounds, "settings": ratios,
+            "slowdown_median": round(ratios["attached"]["median_ratio"] - 1, 4),
+            "slowdown_mean": round(ratios["attached"]["mean_ratio"] - 1, 4),
+            "monitor_time_share": round(statistics.median(shares), 4),
+            "final_update_ms": round(1000 * statistics.median(finals), 1)}
+
+
+def measure_messages(steps: int) -> dict:
+    """A long, fast run (8x8 images, layer stats every 10 steps) with a display attached."""
+    _, counter, wall = timed_run(steps, 8, monitor_every=10, attach=True)
+    total = len(counter.times)
+    return {"storm_steps": steps, "storm_steps_per_s": round(steps / wall, 1), "storm_seconds": round(wall, 2),
+            "messages": total, "bokeh_patches": len(counter.patches), "widget_updates": len(counter.widget_updates),
+            "comm_sends": counter.comm_sends, "messages_per_s": round(total / wall, 2),
+            "busiest_1s_window": counter.busiest_second()}
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(args.threads)
+    try:
+        result = measure_slowdown(args.steps, args.size, args.rounds)
+        result.update(measure_messages(args.storm_steps))
+    finally:
+        torch.set_num_threads(threads)
+    result["torch_threads"] = args.threads
+    result["targets"] = TARGETS
+    result["verdicts"] = {
+        "slowdown_ok": result["slowdown_median"] <= TARGETS["slowdown"],
+        "monitor_time_share_ok": result["monitor_time_share"] <= TARGETS["slowdown"],
+        "messages_ok": result["busiest_1s_window"] <= TARGETS["messages_per_s"],
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for key, value in result.items():
+            print(f"{key:22s} {value}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="medinterp bench monitor", description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,22 @@
+"""`medinterp bench monitor`: runs end to end on a few steps and reports ratios, message counts and
+verdicts (no timing asserts: speed goals live in the benchmark's output, not in tests)."""
+
+import json
+
+from medinterp_widgets.bench import monitor as bench
+
+
+def test_busiest_second_counts_the_densest_window():
+    counter = bench.MessageCounter(patches=[0.0, 0.1, 0.2, 1.5], widget_updates=[0.15, 2.9])
+    assert counter.busiest_second() == 4  # 0.0, 0.1, 0.15, 0.2
+
+
+def test_bench_monitor_json(capsys):
+    assert bench.main(["--json", "--steps", "3", "--rounds", "1", "--size", "16", "--storm-steps", "12"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result["settings"]) == {"detached", "attached", "layer_stats_every_1", "layer_stats_every_20"}
+    assert result["settings"]["detached"]["median_ratio"] == 1.0
+    assert result["bokeh_patches"] > 0 and result["widget_updates"] > 0
+    assert result["comm_sends"] >= 3 * result["bokeh_patches"]  # jupyter_bokeh: header, metadata, content
+    assert 0 <= result["monitor_time_share"] < 1
+    assert set(result["verdicts"]) == {"slowdown_ok", "monitor_time_share_ok", "messages_ok"}
