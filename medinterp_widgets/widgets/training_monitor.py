@@ -20,10 +20,9 @@ Outside a kernel (scripts, tests, benchmarks) there is no loop: the event that f
 passed updates in its own thread, and ``RunEnded`` / ``flush()`` push the rest.
 
 Replay: a new display (``view()``, ``_ipython_display_``) builds its sources from the whole history,
-then streams like the others. A browser reload re-creates a view from the widget's stored bundle:
-the bundle is refreshed when the run ends, so a reload after the run shows all of it (a reload
-during the run shows the figures as first displayed plus what streams afterwards; display the
-monitor again for the full history).
+then streams like the others. A browser reload re-creates the front-end view of an existing display:
+``bokeh_setup.embed`` re-sends the current document to every new view, so it shows the run so far,
+during the run or after it.
 """
 
 from __future__ import annotations
@@ -156,18 +155,10 @@ class TrainingMonitor:
                 shown.cursor = target
                 self._show_status(shown, status)
             self.flushes += 1
-            if any(isinstance(event, RunEnded) for event in markers):
-                self._refresh_bundles()
         for event in markers:
             for listener in self._listeners:
                 listener(event)
         return sent
-
-    def _refresh_bundles(self) -> None:
-        """Re-serialise each display's document into its widget state, so a view re-created later (a
-        JupyterLab page reload) shows the finished run instead of the empty figures it started with."""
-        for shown in self.displays:
-            shown.widget.children[1].update_from_model(shown.view.layout)
 
     def view(self) -> widgets.VBox:
         """A new display of this monitor, built from the full history (replay), then kept live."""
