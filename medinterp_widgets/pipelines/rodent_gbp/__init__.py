@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ from .gbp import BrainTarget, brain_gbp, enhance_gradient, mask_template, place_
 from .steps import GbpAnalysis, gbp_analysis, train_unet, translation_rows
 
 __all__ = [
-    "BrainTarget", "Config", "GbpAnalysis", "SliceSet", "add_head_artefacts", "brain_gbp", "enhance_gradient",
+    "BrainTarget", "Config", "GbpAnalysis", "Outcome", "execute", "SliceSet", "add_head_artefacts", "brain_gbp", "enhance_gradient",
     "load_sets", "mask_template", "place_mask", "remove_background", "run", "segment", "shift_image",
 ]
 
@@ -41,12 +42,26 @@ def load_sets(config: Config) -> tuple[SliceSet, SliceSet]:
     folder = Path(config.data_root) / "mouse_brain" if config.data_root else None
     if folder is not None and folder.is_dir():
         return mouse_sets(folder, config.train_animals, config.n_test, config.slice_step,
-                          config.min_brain_fraction, config.seed)
+                          config.min_brain_fraction, config.seed, config.slice_size)
     return phantom_sets(config.n_train, config.n_test, config.image_size, config.seed)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A run's report plus the arrays behind it (test slices and the GBP analysis) for interactive views."""
+
+    report: Report
+    test: SliceSet
+    analysis: GbpAnalysis
 
 
 def run(config: Config, *, callbacks=()) -> Report:
     """Train, analyse, measure and draw; returns the Report (write it with ``report.write(out)``)."""
+    return execute(config, callbacks=callbacks).report
+
+
+def execute(config: Config, *, callbacks=()) -> Outcome:
+    """``run`` that also returns the test slices and the GBP analysis arrays."""
     started = time.perf_counter()
     device = resolve_device(config.device)
     train, test = load_sets(config)
@@ -67,7 +82,7 @@ def run(config: Config, *, callbacks=()) -> Report:
     report.add_figure("training_loss", loss_curve(history))
     report.metrics["seconds"] = time.perf_counter() - started
     _add_notes(report, train, test, config)
-    return report
+    return Outcome(report, test, analysis)
 
 
 def _example_indices(n: int, count: int = 3) -> list[int]:

@@ -28,6 +28,7 @@ class Config:
     train_animals: int = 4  # real data: animals for training (the rest are held out for testing)
     slice_step: int = 2  # real data: keep every n-th slice
     min_brain_fraction: float = 0.12  # real data: skip slices with less brain
+    slice_size: tuple[int, int] | None = None  # real data: resample slices to (H, W); None keeps 128 x 80
     # model
     base_channels: int = 8
     depth: int = 3
@@ -67,9 +68,9 @@ class Config:
 # quick/smoke raise the learning rate: the paper's 3e-4 with SGD needs far more steps than ~1 minute of CPU
 _PRESETS: dict[str, dict[str, Any]] = {
     "smoke": dict(image_size=32, n_train=10, n_test=2, epochs=1, base_channels=4, depth=2, lr=0.05,
-                  train_animals=1, slice_step=8, shifts=((0, 0), (3, -2))),
+                  train_animals=1, slice_step=8, slice_size=(32, 20), shifts=((0, 0), (3, -2))),
     "quick": dict(image_size=64, n_train=60, n_test=8, epochs=8, base_channels=8, depth=3, lr=0.05,
-                  train_animals=4, slice_step=3),
+                  train_animals=4, slice_step=3, slice_size=(64, 40), shifts=((0, 0), (-3, 0), (0, 4), (3, -3), (-4, 5))),
     "full": dict(image_size=128, n_train=800, n_test=64, epochs=100, base_channels=32, depth=4, lr=3e-4,
                  train_animals=4, slice_step=1, progress=True,
                  shifts=((0, 0), (-10, 0), (0, 10), (8, -8), (-12, 16), (16, 4))),

@@ -75,18 +75,23 @@ def _stack(dataset: MouseBrainSliceDataset, step: int) -> tuple[np.ndarray, ...]
 
 
 def mouse_sets(root: Path, train_animals: int, n_test: int, step: int, min_brain_fraction: float,
-               seed: int) -> tuple[SliceSet, SliceSet]:
+               seed: int, size: tuple[int, int] | None = None) -> tuple[SliceSet, SliceSet]:
     """(train, test) split by animal: the first ``train_animals`` train, the next one is the test animal.
 
-    Test slices: ``n_test`` evenly spread slices of the held-out animal with head artefacts added.
+    Test slices: ``n_test`` evenly spread slices of the held-out animal with head artefacts added;
+    ``size`` resamples every slice to (H, W) (image bilinear, labels and mask nearest).
     """
     brains = load_mouse_brain(root)
     if len(brains) <= train_animals:
         raise ValueError(f"{root}: {len(brains)} animals, need more than train_animals={train_animals}")
-    train_set = MouseBrainSliceDataset(brains[:train_animals], axis="z", min_brain_fraction=min_brain_fraction)
+    size = tuple(size) if size else None
+    train_set = MouseBrainSliceDataset(brains[:train_animals], axis="z", min_brain_fraction=min_brain_fraction,
+                                       size=size)
     test_set = MouseBrainSliceDataset(brains[train_animals:train_animals + 1], axis="z",
-                                      min_brain_fraction=min_brain_fraction)
-    train = SliceSet(*_stack(train_set, step), source=f"mouse_brain {train_animals} animals (skull-stripped)")
+                                      min_brain_fraction=min_brain_fraction, size=size)
+    images, labels, masks, levels, groups = _stack(train_set, step)
+    train = SliceSet(images * masks, labels, masks, levels, groups,  # strip what resampling bled past the mask
+                     source=f"mouse_brain {train_animals} animals (skull-stripped)")
     images, labels, masks, levels, groups = _stack(test_set, max(1, len(test_set) // max(n_test, 1)))
     images, labels, masks, levels, groups = images[:n_test], labels[:n_test], masks[:n_test], levels[:n_test], groups[:n_test]
     unmasked = np.stack([add_head_artefacts(image, mask, seed + i) for i, (image, mask) in enumerate(zip(images, masks))])
