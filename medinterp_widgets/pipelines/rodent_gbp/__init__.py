@@ -69,14 +69,18 @@ def execute(config: Config, *, callbacks=()) -> Outcome:
                     config={**config.to_dict(), "device": str(device)})
     with tempfile.TemporaryDirectory(prefix="rodent-gbp-") as scratch:
         run_dir = Path(config.out_dir or scratch) / "run"
+        trained = time.perf_counter()
         model, history = train_unet(config, train, run_dir, device, callbacks)
+        report.metrics["seconds_training"] = time.perf_counter() - trained
+    analysed = time.perf_counter()
     analysis = gbp_analysis(config, model, train, test, device)
     rows = [row for name, field in CONDITIONS for row in tissue_rows(getattr(analysis, field), test.labels, name)]
     report.tables["tissue measures (WM/GM/CSF x condition)"] = rows
     middle = int(np.argmax(test.masks.reshape(len(test.masks), -1).sum(1)))
     shifts, shifted = translation_rows(config, model, train, test, device, middle)
     report.tables["translation: true vs recovered shift (px)"] = shifts
-    _summarise(report, analysis, test, rows, shifts, history)
+    report.metrics["seconds_gbp_and_translation"] = time.perf_counter() - analysed
+    _summarise(report, analysis, train, test, rows, shifts, history)
     report.add_figure("gbp_panels", gbp_panels(test, analysis, _example_indices(len(test.images))))
     report.add_figure("translation", translation_figure(shifts, shifted))
     report.add_figure("training_loss", loss_curve(history))
@@ -89,10 +93,11 @@ def _example_indices(n: int, count: int = 3) -> list[int]:
     return sorted(set(np.linspace(0, n - 1, min(count, n)).astype(int).tolist()))
 
 
-def _summarise(report: Report, analysis: GbpAnalysis, test: SliceSet, rows, shifts, history) -> None:
+def _summarise(report: Report, analysis: GbpAnalysis, train: SliceSet, test: SliceSet, rows, shifts,
+               history) -> None:
     mask_dice = [dice(p, t) for p, t in zip(analysis.placed_masks, test.masks)]
     report.metrics.update({
-        "train_slices": None, "test_slices": len(test.images), "test_source": test.source,
+        "train_slices": len(train.images), "test_slices": len(test.images), "test_source": test.source,
         "final_train_loss": history[-1]["train"].get("loss") if history else None,
         "placed_mask_dice_mean": float(np.mean(mask_dice)),
         "placement_offsets": analysis.offsets.tolist(),
@@ -108,7 +113,6 @@ def _summarise(report: Report, analysis: GbpAnalysis, test: SliceSet, rows, shif
 
 
 def _add_notes(report: Report, train: SliceSet, test: SliceSet, config: Config) -> None:
-    report.metrics["train_slices"] = len(train.images)
     report.notes += [
         f"Training data: {train.source}, {len(train.images)} slices; test data: {test.source}.",
         "The shipped mouse-brain templates are already skull-stripped (zero outside the mask), so the "

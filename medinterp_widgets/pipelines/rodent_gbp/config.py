@@ -42,6 +42,7 @@ class Config:
     log_eps: float = 1e-6
     bump_centre: float = 2.0
     bump_width: float = 0.5
+    smooth_sigma: float = 1.0  # Gaussian blur (px) of the enhanced image before correlation; 0 = none
     template_margin: int = 2  # pixels of border around the reference mask's bounding box
     shifts: tuple[tuple[int, int], ...] = ((0, 0), (-6, 0), (0, 8), (5, -5), (-8, 10))
     progress: bool = False
@@ -69,8 +70,9 @@ class Config:
 _PRESETS: dict[str, dict[str, Any]] = {
     "smoke": dict(image_size=32, n_train=10, n_test=2, epochs=1, base_channels=4, depth=2, lr=0.05,
                   train_animals=1, slice_step=8, slice_size=(32, 20), shifts=((0, 0), (3, -2))),
-    "quick": dict(image_size=64, n_train=60, n_test=8, epochs=8, base_channels=8, depth=3, lr=0.05,
-                  train_animals=4, slice_step=3, slice_size=(64, 40), shifts=((0, 0), (-3, 0), (0, 4), (3, -3), (-4, 5))),
+    "quick": dict(image_size=64, n_train=60, n_test=8, epochs=8, base_channels=8, depth=3,
+                  train_animals=4, slice_step=4, slice_size=(64, 40), lr=0.08,
+                  shifts=((0, 0), (-3, 0), (0, 4), (3, -3), (-4, 5))),
     "full": dict(image_size=128, n_train=800, n_test=64, epochs=100, base_channels=32, depth=4, lr=3e-4,
                  train_animals=4, slice_step=1, progress=True,
                  shifts=((0, 0), (-10, 0), (0, 10), (8, -8), (-12, 16), (16, 4))),

@@ -99,8 +99,11 @@ def mouse_sets(root: Path, train_animals: int, n_test: int, step: int, min_brain
     return train, test
 
 
-def reference_index(train: SliceSet, level: int) -> int:
-    """Index of the training slice whose level is nearest ``level`` (first animal / phantom first)."""
-    first_group = np.array([g == train.groups[0] for g in train.groups])
-    candidates = np.flatnonzero(first_group)
-    return int(candidates[np.argmin(np.abs(train.levels[candidates] - level))])
+def reference_indices(train: SliceSet, level: int) -> list[int]:
+    """For each training animal / phantom, the index of its slice whose level is nearest ``level``."""
+    groups = np.asarray(train.groups)
+    indices = []
+    for group in dict.fromkeys(train.groups):
+        candidates = np.flatnonzero(groups == group)
+        indices.append(int(candidates[np.argmin(np.abs(train.levels[candidates] - level))]))
+    return indices

@@ -118,6 +118,13 @@ def place_mask(enhanced: np.ndarray, template: MaskTemplate) -> Placement:
                      mask=shift_image(template.mask, offset))
 
 
+def best_placement(enhanced: np.ndarray, templates: list[MaskTemplate]) -> tuple[int, Placement]:
+    """(index, placement) of the template whose correlation peak is highest."""
+    placements = [place_mask(enhanced, template) for template in templates]
+    best = int(np.argmax([p.peak for p in placements]))
+    return best, placements[best]
+
+
 def shift_image(image: np.ndarray, offset: tuple[int, int]) -> np.ndarray:
     """Whole-pixel translation by (dy, dx), zero fill (a new array of the same dtype)."""
     array = np.asarray(image)

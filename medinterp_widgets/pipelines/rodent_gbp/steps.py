@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy import ndimage
 from torch.utils.data import TensorDataset
 
 from medinterp_widgets.models import UNet
@@ -14,9 +15,10 @@ from medinterp_widgets.training import TrainConfig, Trainer
 from medinterp_widgets.training.losses import SoftDiceLoss
 
 from .config import Config
-from .data import SliceSet, reference_index
+from .data import SliceSet, reference_indices
 from .evaluate import saliency_shift, segment
-from .gbp import brain_gbp, enhance_gradient, mask_template, place_mask, remove_background, shift_image
+from .gbp import (MaskTemplate, best_placement, brain_gbp, enhance_gradient, mask_template, place_mask,
+                  remove_background, shift_image)
 
 
 def train_unet(config: Config, train: SliceSet, run_dir: Path, device: torch.device, callbacks=()) -> tuple[UNet, list]:
@@ -50,13 +52,15 @@ class GbpAnalysis:
 
 
 def enhance(config: Config, gradients: np.ndarray) -> np.ndarray:
-    return np.stack([enhance_gradient(g, eps=config.log_eps, centre=config.bump_centre, width=config.bump_width)
-                     for g in gradients])
+    """The paper's enhancement of each map (N, H, W), then a Gaussian blur of ``config.smooth_sigma`` px."""
+    enhanced = [enhance_gradient(g, eps=config.log_eps, centre=config.bump_centre, width=config.bump_width)
+                for g in gradients]
+    return np.stack([ndimage.gaussian_filter(e, config.smooth_sigma) if config.smooth_sigma else e for e in enhanced])
 
 
-def reference_templates(config: Config, model, train: SliceSet, levels: np.ndarray, device) -> list:
-    """One MaskTemplate per requested level, from the nearest-level skull-stripped training slice."""
-    indices = [reference_index(train, int(level)) for level in levels]
+def reference_templates(config: Config, model, train: SliceSet, level: int, device) -> list[MaskTemplate]:
+    """One MaskTemplate per training animal / phantom, from its skull-stripped slice nearest ``level``."""
+    indices = reference_indices(train, int(level))
     enhanced = enhance(config, brain_gbp(model, train.images[indices], device))
     return [mask_template(train.masks[i], e, config.template_margin) for i, e in zip(indices, enhanced)]
 
@@ -66,8 +70,8 @@ def gbp_analysis(config: Config, model, train: SliceSet, test: SliceSet, device)
     remove the background and segment again; also segment with the true mask for the upper bound."""
     gradients = brain_gbp(model, test.images, device)
     enhanced = enhance(config, gradients)
-    templates = reference_templates(config, model, train, test.levels, device)
-    placements = [place_mask(e, t) for e, t in zip(enhanced, templates)]
+    placements = [best_placement(e, reference_templates(config, model, train, level, device))[1]
+                  for e, level in zip(enhanced, test.levels)]
     placed = np.stack([p.mask for p in placements])
     cleaned = np.stack([remove_background(image, mask) for image, mask in zip(test.images, placed)])
     stripped = np.stack([remove_background(image, mask) for image, mask in zip(test.images, test.masks)])
@@ -79,16 +83,19 @@ def gbp_analysis(config: Config, model, train: SliceSet, test: SliceSet, device)
 
 
 def translation_rows(config: Config, model, train: SliceSet, test: SliceSet, device, index: int) -> tuple[list, dict]:
-    """Shift test slice ``index`` by each of ``config.shifts``: does the saliency follow, does placement recover it?"""
+    """Shift test slice ``index`` by each of ``config.shifts``: does the saliency follow, does placement recover it?
+
+    The template that fits the unshifted slice best is kept for every shift.
+    """
     image, level = test.images[index], int(test.levels[index])
-    template = reference_templates(config, model, train, np.array([level]), device)[0]
+    base_gradient = brain_gbp(model, image[None], device)[0]  # (H, W)
+    templates = reference_templates(config, model, train, level, device)
+    chosen, base = best_placement(enhance(config, base_gradient[None])[0], templates)
     moved = np.stack([shift_image(image, shift) for shift in config.shifts])
     gradients = brain_gbp(model, moved, device)
     enhanced = enhance(config, gradients)
-    offsets = [place_mask(e, template).offset for e in enhanced]
-    base = config.shifts.index((0, 0)) if (0, 0) in config.shifts else None
-    base_gradient = gradients[base] if base is not None else brain_gbp(model, image[None], device)[0]
-    base_offset = offsets[base] if base is not None else place_mask(enhance(config, base_gradient[None])[0], template).offset
+    offsets = [place_mask(e, templates[chosen]).offset for e in enhanced]
+    base_offset = base.offset
     rows = []
     for (dy, dx), gradient, offset in zip(config.shifts, gradients, offsets):
         sy, sx = saliency_shift(gradient, base_gradient)
