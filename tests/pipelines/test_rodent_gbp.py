@@ -8,7 +8,8 @@ import torch
 
 from medinterp_widgets.pipelines.rodent_gbp import (BrainTarget, Config, add_head_artefacts, enhance_gradient,
                                                      mask_template, place_mask, remove_background, shift_image)
-from medinterp_widgets.pipelines.rodent_gbp.data import mouse_sets
+from medinterp_widgets.pipelines.rodent_gbp.data import SliceSet, mouse_sets, reference_indices
+from medinterp_widgets.pipelines.rodent_gbp.gbp import best_placement
 from medinterp_widgets.pipelines.rodent_gbp.evaluate import saliency_shift, tissue_rows
 
 
@@ -52,6 +53,22 @@ def test_place_mask_recovers_a_known_offset(offset):
     assert placement.offset == offset
     assert np.array_equal(placement.mask, true_mask)
     assert placement.correlation.shape == reference_mask.shape
+
+
+def test_best_placement_picks_the_template_that_fits_best():
+    reference_mask, reference_pattern = _blob_scene()
+    other_mask = np.zeros_like(reference_mask)
+    other_mask[5:35, 20:26] = True  # a tall thin brain: a poor fit
+    templates = [mask_template(other_mask, np.ones(other_mask.shape)), mask_template(reference_mask, reference_pattern)]
+    index, placement = best_placement(_blob_scene((2, 3))[1], templates)
+    assert index == 1 and placement.offset == (2, 3)
+
+
+def test_reference_indices_take_the_nearest_level_of_each_animal():
+    empty = np.zeros((4, 2, 2))
+    train = SliceSet(empty, empty, empty.astype(bool), np.array([1, 5, 2, 9]), ("a", "a", "b", "b"), "test")
+    assert reference_indices(train, 6) == [1, 3]
+    assert reference_indices(train, 0) == [0, 2]
 
 
 def test_mask_template_rejects_an_empty_mask_and_place_mask_a_wrong_grid():
