@@ -118,11 +118,15 @@ def _add_notes(report: Report, train: SliceSet, test: SliceSet, config: Config) 
         "The shipped mouse-brain templates are already skull-stripped (zero outside the mask), so the "
         "'unmasked' real test slices get a synthetic head (skull, muscle ring, bright blobs, bias field, "
         "Rician noise) added outside the true brain mask; the paper used genuinely unmasked rat scans.",
-        "The mask template is the nearest-level training slice's brain mask pre-multiplied by its enhanced "
-        "GBP image; the placed mask is that reference mask moved to the correlation peak (rigid translation "
-        "only), so its shape is the reference animal's, not the test animal's.",
+        "Mask templates: for each training animal (phantom), its slice nearest the test slice's level, brain "
+        "mask pre-multiplied by its enhanced GBP image; the template with the highest normalised "
+        "cross-correlation peak wins. The placed mask is that reference mask moved to the peak (rigid "
+        "translation only), so its shape is the reference animal's, not the test animal's: slices whose "
+        "brain outline differs from every reference are placed poorly.",
+        f"Not in the paper: the enhanced map is blurred (Gaussian, sigma {config.smooth_sigma} px) before the "
+        "correlation; the raw exp(-((z-2)/0.5)^2) map is a sparse speckle at these resolutions.",
         "WM/GM/CSF come from the atlas labels (WM and CSF are small classes; cortical CSF is unlabelled), "
-        "not from the paper's tissue maps.",
+        "not from the paper's tissue maps; short presets rarely learn the small WM/CSF classes.",
     ]
     if config.lr != 3e-4:
         report.notes.append(f"Learning rate {config.lr} instead of the paper's 3e-4 so that the short CPU "
