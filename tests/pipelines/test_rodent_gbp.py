@@ -114,6 +114,7 @@ def test_saliency_shift_follows_a_translation():
     heat[8:14, 10:20] = 1.0
     heat[11, 15] = 4.0
     assert saliency_shift(shift_image(heat, (4, -6)), heat) == (4.0, -6.0)
+    assert np.isnan(saliency_shift(np.zeros((8, 8)), heat)).all()
 
 
 def test_head_artefacts_fill_the_outside_and_leave_the_input_alone():

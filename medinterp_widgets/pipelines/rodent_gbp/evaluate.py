@@ -38,6 +38,9 @@ def tissue_rows(pred: np.ndarray, truth: np.ndarray, condition: str) -> list[dic
 
 
 def saliency_shift(moved: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
-    """(dy, dx) that carries the ``reference`` saliency map onto ``moved`` (phase correlation of |maps|)."""
+    """(dy, dx) that carries the ``reference`` saliency map onto ``moved`` (phase correlation of |maps|);
+    (nan, nan) when either map is all zero (no predicted brain, nothing to follow)."""
+    if not (np.any(moved) and np.any(reference)):
+        return float("nan"), float("nan")
     shift, _, _ = phase_cross_correlation(np.abs(moved), np.abs(reference), normalization=None)
     return float(shift[0]), float(shift[1])
