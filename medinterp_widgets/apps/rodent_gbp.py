@@ -15,6 +15,7 @@ from pathlib import Path
 import ipywidgets as widgets
 import numpy as np
 
+from medinterp_widgets.pipelines.report import _table as html_table
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
 INTRO = ("<b>Rodent brain U-Net + guided backprop</b> (Matos et al. 2019): trained on skull-stripped "
@@ -23,21 +24,8 @@ INTRO = ("<b>Rodent brain U-Net + guided backprop</b> (Matos et al. 2019): train
 
 
 def tables_html(tables: dict) -> str:
-    """Report tables (name -> rows) as HTML tables, floats to 3 decimals."""
-    parts = []
-    for name, rows in tables.items():
-        if not rows:
-            continue
-        columns = list(rows[0])
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
-        body = "".join("<tr>" + "".join(f"<td>{_cell(row.get(c))}</td>" for c in columns) + "</tr>" for row in rows)
-        parts.append(f"<h4>{html.escape(name)}</h4><table border=1 style='border-collapse:collapse'>"
-                     f"<tr>{head}</tr>{body}</table>")
-    return "".join(parts)
-
-
-def _cell(value) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else html.escape(str(value))
+    """Report tables (name -> rows) as HTML, in the report page's own table format."""
+    return "".join(f"<h4>{html.escape(name)}</h4>{html_table(rows)}" for name, rows in tables.items() if rows)
 
 
 def report_view(tables: dict, figures: dict[str, bytes]) -> widgets.Widget:

@@ -40,6 +40,6 @@ def test_app_builds_fast_and_shows_a_report_folder(tmp_path):
     report.write(tmp_path)
     shown = build(report_dir=tmp_path)
     assert len(shown.area.children) == 1 and "report" in shown.status.value
-    assert "0.500" in tables_html(report.tables)
+    assert "<td>0.5</td>" in tables_html(report.tables)
     missing = build(report_dir=tmp_path / "nowhere")
     assert "no report.json" in missing.status.value
