@@ -1,7 +1,8 @@
 """Train / test slice sets: skull-stripped training slices, unmasked test slices with artefacts.
 
-Phantom (default): ``synthetic_brain_slices`` with ``artefacts=False`` times the brain mask for
-training, ``artefacts=True`` (bright blobs outside the brain, bias field, Rician noise) for testing.
+Phantom (default): ``synthetic_brain_slices(artefacts=True)`` (bright blobs outside the brain, bias
+field, Rician noise) times the brain mask for training, unmasked phantoms of other seeds for testing
+(artefact-free phantoms are scaled differently: their brain looked like white matter to the test set).
 Real mouse brain: the shipped templates are already skull-stripped (zero outside the mask), so the
 held-out animals get a synthetic head added outside their brain mask (``add_head_artefacts``).
 """
@@ -52,8 +53,9 @@ def add_head_artefacts(image: np.ndarray, mask: np.ndarray, seed: int) -> np.nda
 
 
 def phantom_sets(n_train: int, n_test: int, size: int, seed: int) -> tuple[SliceSet, SliceSet]:
-    """(train, test) from the brain phantom; training images are skull-stripped (image * mask)."""
-    images, labels, masks = synthetic_brain_slices(n_train, seed, size=size, artefacts=False,
+    """(train, test) from the brain phantom (different seeds), both with artefacts; training images are
+    skull-stripped (image * mask), so brain intensities follow the same scaling in both."""
+    images, labels, masks = synthetic_brain_slices(n_train, seed, size=size, artefacts=True,
                                                    slices_per_volume=SLICES_PER_VOLUME)
     train = SliceSet(images * masks, labels, masks, np.arange(n_train) % SLICES_PER_VOLUME,
                      tuple(f"phantom-{i // SLICES_PER_VOLUME}" for i in range(n_train)), "synthetic_brain (masked)")
