@@ -13,18 +13,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def workbench_url(tmp_path, monkeypatch):
-    monkeypatch.delenv("MEDINTERP_DATA", raising=False)
-    port = voila_server.free_port()
-    process = voila_server.start_voila(voila_server.apps_dir(), port, log_path=tmp_path / "voila.log")
-    try:
-        voila_server.wait_until_serving(port, process, timeout_s=40)
-        yield voila_server.app_url(port, "workbench")
-    finally:
-        voila_server.stop_voila(process)
-
-
 def _canvas_png(page) -> bytes:
     return page.locator(".mi-slice-browser canvas").first.screenshot()
 
@@ -39,58 +27,35 @@ def _wait_for_change(page, before: bytes, timeout_s: float = 10.0) -> bytes:
     return after
 
 
-def test_workbench_renders_and_slice_slider_changes_pixels(workbench_url, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    errors = []
-    with sync_playwright() as playwright:
-        browser = voila_server.launch_chromium(playwright)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 1000})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(workbench_url, timeout=45_000)
-            page.wait_for_selector(".mi-slice-browser canvas", timeout=45_000)
-            page.wait_for_timeout(1000)  # let BokehJS paint
-            before = _canvas_png(page)
-            page.screenshot(path=str(tmp_path / "before.png"))
-            page.locator(".mi-slice-slider .noUi-handle").first.focus()
-            page.keyboard.press("ArrowRight")
-            after = _wait_for_change(page, before)
-            page.screenshot(path=str(tmp_path / "after.png"))
-        finally:
-            browser.close()
+def test_workbench_renders_and_slice_slider_changes_pixels(app_url, browser_page, no_console_errors, tmp_path):
+    with browser_page(app_url("workbench"), 1200, 1000) as (page, errors):
+        page.wait_for_selector(".mi-slice-browser canvas", timeout=45_000)
+        page.wait_for_timeout(1000)  # let BokehJS paint
+        before = _canvas_png(page)
+        page.screenshot(path=str(tmp_path / "before.png"))
+        page.locator(".mi-slice-slider .noUi-handle").first.focus()
+        page.keyboard.press("ArrowRight")
+        after = _wait_for_change(page, before)
+        page.screenshot(path=str(tmp_path / "after.png"))
     assert after != before, "the canvas did not change after a slice step"
-    real_errors = [e for e in errors if not voila_server.is_known_offline_error(e)]
-    assert not real_errors, real_errors
+    no_console_errors(errors)
 
 
-def test_demo_model_attribution_panel_renders(workbench_url):
+def test_demo_model_attribution_panel_renders(app_url, browser_page, no_console_errors):
     """Train the demo model from the page: the attribution view shows the slice under the map (not one flat
     colour, which is what a view built from a stale bokeh document looked like) and no console errors."""
     import cv2
     import numpy as np
-    from playwright.sync_api import sync_playwright
 
-    errors = []
-    with sync_playwright() as playwright:
-        browser = voila_server.launch_chromium(playwright)
-        try:
-            page = browser.new_page(viewport={"width": 1300, "height": 1800})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(workbench_url, timeout=45_000)
-            page.wait_for_selector(".mi-slice-browser canvas", timeout=45_000)
-            page.get_by_role("button", name="train a demo model").click()
-            canvas = page.locator(".mi-attribution-viewer .mi-slice-browser canvas").first
-            canvas.wait_for(timeout=180_000)
-            page.wait_for_timeout(1500)
-            png = np.frombuffer(canvas.screenshot(), np.uint8)
-        finally:
-            browser.close()
+    with browser_page(app_url("workbench"), 1300, 1800) as (page, errors):
+        page.wait_for_selector(".mi-slice-browser canvas", timeout=45_000)
+        page.get_by_role("button", name="train a demo model").click()
+        canvas = page.locator(".mi-attribution-viewer .mi-slice-browser canvas").first
+        canvas.wait_for(timeout=180_000)
+        page.wait_for_timeout(1500)
+        png = np.frombuffer(canvas.screenshot(), np.uint8)
     pixels = cv2.imdecode(png, cv2.IMREAD_GRAYSCALE)
     rows, cols = pixels.shape
     middle = pixels[rows * 3 // 10: rows * 7 // 10, cols * 3 // 10: cols * 7 // 10]  # inside the image frame
     assert middle.std() > 20, "the attribution view is one flat colour"
-    real_errors = [e for e in errors if not voila_server.is_known_offline_error(e)]
-    assert not real_errors, real_errors
+    no_console_errors(errors)
