@@ -15,7 +15,7 @@ from pathlib import Path
 import ipywidgets as widgets
 import numpy as np
 
-from medinterp_widgets.pipelines.report import _table as html_table
+from medinterp_widgets.pipelines.report import html_table
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
 INTRO = ("<b>Rodent brain U-Net + guided backprop</b> (Matos et al. 2019): trained on skull-stripped "

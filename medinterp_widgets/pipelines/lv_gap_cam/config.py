@@ -16,7 +16,7 @@ class Config:
     """Everything one reproduction run needs.
 
     dataset: "auto" = ACDC for the full preset / Sunnybrook otherwise when ``data_root`` holds the set,
-    else synthetic cine slices. cam_loss_weight: lambda of the image-level LV-area term (see
+    else synthetic cine slices. cam_loss_weight: lambda of the LV-area term on the GAP head (see
     ``losses.CamAreaLoss``); 0 turns it off (the CAM head then stays untrained).
     """
 

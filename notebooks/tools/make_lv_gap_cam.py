@@ -1,12 +1,16 @@
 """Write notebooks/lv_gap_cam.ipynb and notebooks/apps/lv_gap_cam.ipynb without outputs (run from the repo root)."""
+from pathlib import Path
+
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+NOTEBOOKS = Path(__file__).resolve().parents[1]
 
 KERNEL = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}
 
 cells = [
     new_markdown_cell("# Paper 1: LV segmentation with an interpretable GAP-FCN\n\n"
-                      "Trains GapFCN (CAM head trained by an image-level LV-area term), searches LR / decay rate / "
+                      "Trains GapFCN (CAM head trained as a per-cell LV detector on the GAP grid), searches LR / decay rate / "
                       "decay steps with Optuna, reports Dice, APD (mm) and pixel accuracy beside the paper "
                       "(Dice 94.48 %, APD 1.93 mm), the CAM of the LV class and a U-Net baseline."),
     new_code_cell('import os\n\nPRESET = "quick"\nDATA_ROOT = None  # None: $MEDINTERP_DATA if set, else synthetic\n'
@@ -34,6 +38,6 @@ cells = [
     new_markdown_cell("## Interactive: validation slices with truth / prediction labels and the LV CAM"),
     new_code_cell("overlay_browser(report.overlays)"),
 ]
-nbformat.write(new_notebook(cells=cells, metadata=KERNEL), "notebooks/lv_gap_cam.ipynb")
+nbformat.write(new_notebook(cells=cells, metadata=KERNEL), NOTEBOOKS / "lv_gap_cam.ipynb")
 app = [new_code_cell('from medinterp_widgets.apps import build_app\n\nbuild_app("lv-gap-cam")')]
-nbformat.write(new_notebook(cells=app, metadata=KERNEL), "notebooks/apps/lv_gap_cam.ipynb")
+nbformat.write(new_notebook(cells=app, metadata=KERNEL), NOTEBOOKS / "apps" / "lv_gap_cam.ipynb")
