@@ -24,10 +24,11 @@ class AttributionPanel(widgets.VBox):
     """Model picker + AttributionViewer / LayerViewer tabs for the slice of ``browser`` (see ``show``)."""
 
     def __init__(self, data_root: Path | None = None, runs_dir: str | os.PathLike | None = None,
-                 demo_seconds: float = 8.0, **kwargs):
+                 demo_seconds: float = 8.0, demo_steps: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.roots = [r for r in (data_root, runs_dir or os.environ.get(RUNS_ENV)) if r]
         self.demo_seconds = demo_seconds
+        self.demo_steps = demo_steps
         self.model: nn.Module | None = None
         self.model_name = ""
         self.browser: SliceBrowser | None = None
@@ -68,7 +69,7 @@ class AttributionPanel(widgets.VBox):
         self.demo_button.disabled = True
         try:
             model, summary = train_demo_model(self.browser.volume, self.browser.masks, frame=self.browser.frame,
-                                              seconds=self.demo_seconds)
+                                              seconds=self.demo_seconds, max_steps=self.demo_steps)
         except Exception as error:
             return self._say(f"demo model: {type(error).__name__}: {error}", error=True)
         finally:

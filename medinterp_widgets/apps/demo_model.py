@@ -53,8 +53,9 @@ def _training_slices(volume: Volume, masks: np.ndarray, frame: int) -> TensorDat
 
 
 def train_demo_model(volume: Volume, masks: np.ndarray, *, frame: int = 0, seconds: float = 8.0,
-                     max_epochs: int = 200, seed: int = 0) -> tuple[GapFCN, dict]:
-    """A tiny GapFCN (4..16 channels, 2 poolings) trained on the case's slices for ``seconds`` of steps.
+                     max_steps: int | None = None, max_epochs: int = 200, seed: int = 0) -> tuple[GapFCN, dict]:
+    """A tiny GapFCN (4..16 channels, 2 poolings) trained on the case's slices for ``seconds`` of steps,
+    or ``max_steps`` steps if that comes first (a step budget gives the same model on any machine).
 
     Returns (model in eval mode, {"steps", "seconds", "loss"}). masks: integer labels shaped like the
     volume or its spatial part; classes = max label + 1.
@@ -77,7 +78,8 @@ def train_demo_model(volume: Volume, masks: np.ndarray, *, frame: int = 0, secon
             started = time.monotonic()
         if isinstance(event, StepEnd):
             summary["steps"], summary["loss"] = summary["steps"] + 1, float(event.loss)
-            if time.monotonic() - started > seconds:
+            out_of_steps = max_steps is not None and summary["steps"] >= max_steps
+            if out_of_steps or time.monotonic() - started > seconds:
                 trainer.stop()
 
     trainer.callbacks.append(stop_on_time)

@@ -28,7 +28,8 @@ class Workbench(widgets.VBox):
     status = Unicode("")
 
     def __init__(self, data_root: str | os.PathLike | None = None, case: str | None = None,
-                 runs_dir: str | os.PathLike | None = None, demo_seconds: float = 8.0, **kwargs):
+                 runs_dir: str | os.PathLike | None = None, demo_seconds: float = 8.0,
+                 demo_steps: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.root, self.root_problem = self._find_root(data_root)
         self.browser: SliceBrowser | None = None
@@ -41,7 +42,7 @@ class Workbench(widgets.VBox):
         self.open_button = widgets.Button(description="open", disabled=self.root is None)
         self.status_label = widgets.HTML()
         self.browser_area = widgets.VBox(layout=widgets.Layout(flex="0 1 auto"))
-        self.attribution = AttributionPanel(self.root, runs_dir, demo_seconds=demo_seconds)
+        self.attribution = AttributionPanel(self.root, runs_dir, demo_seconds=demo_seconds, demo_steps=demo_steps)
         self.attribution_area = widgets.VBox([self.attribution], layout=widgets.Layout(
             border="1px solid #ccc", padding="8px", margin="12px 0 0 0"))
         self.observe(self._show_status, names="status")
@@ -103,6 +104,8 @@ class Workbench(widgets.VBox):
 
 
 def build(data_root: str | os.PathLike | None = None, case: str | None = None,
-          runs_dir: str | os.PathLike | None = None, demo_seconds: float = 8.0) -> Workbench:
+          runs_dir: str | os.PathLike | None = None, demo_seconds: float = 8.0,
+          demo_steps: int | None = None) -> Workbench:
     """The workbench app (``build_app("workbench", data_root=..., case=..., runs_dir=...)``)."""
-    return Workbench(data_root=data_root, case=case, runs_dir=runs_dir, demo_seconds=demo_seconds)
+    return Workbench(data_root=data_root, case=case, runs_dir=runs_dir, demo_seconds=demo_seconds,
+                     demo_steps=demo_steps)

@@ -34,7 +34,7 @@ def tiny_case(monkeypatch):
 
 
 def test_demo_model_trains_and_the_viewers_follow_the_slice(tiny_case):
-    app = build_app("workbench", demo_seconds=0.5)
+    app = build_app("workbench", demo_seconds=300, demo_steps=20)  # a step budget: the same model on any machine
     panel = app.attribution
     assert panel.viewer is None and panel.load_button.disabled  # no data root, no runs folder
     assert panel.train_demo(), panel.message.value
