@@ -8,7 +8,6 @@ CLI's ``reports/covid-interp-quick`` when it exists); the "run" button runs the 
 from __future__ import annotations
 
 import html
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -18,7 +17,8 @@ import numpy as np
 from traitlets import Unicode
 
 from medinterp_widgets.data.volume import Volume
-from medinterp_widgets.pipelines.report import html_table
+from medinterp_widgets.pipelines.report import html_table, read_report, tables_html
+from medinterp_widgets.widgets.report_views import figure_panels
 from medinterp_widgets.resources import data_root as find_data_root
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
@@ -78,15 +78,14 @@ class CovidInterpApp(widgets.VBox):
         from medinterp_widgets.pipelines.covid_interp import load_arrays
 
         folder = Path(folder)
-        page = folder / "report.json"
-        if not page.is_file():
-            self.status = f"no report.json in {folder}"
+        try:
+            report, figures = read_report(folder)
+        except FileNotFoundError as error:
+            self.status = str(error)
             return False
-        report = json.loads(page.read_text())
         self.folder, self.folder_box.value = str(folder), str(folder)
-        self.tables.value = _comparison_html(report) + "".join(
-            f"<h4>{html.escape(name)}</h4>{html_table(rows)}" for name, rows in report["tables"].items())
-        self.figures.children = [_figure(folder / path) for path in report["figures"]]
+        self.tables.value = _comparison_html(report) + tables_html(report["tables"])
+        self.figures.children = figure_panels(figures, "100%")
         self.arrays = load_arrays(folder)
         self.show_overlay()
         self.status = f"loaded {folder}"
@@ -122,13 +121,6 @@ def _comparison_html(report: dict) -> str:
     rows = [{"measure": c["name"], "ours": c["ours"], "paper": c["paper"], "unit": c["unit"], "note": c["note"]}
             for c in report.get("comparisons", [])]
     return "<h4>Ours beside the paper</h4>" + html_table(rows) if rows else ""
-
-
-def _figure(path: Path) -> widgets.Widget:
-    if not path.is_file():
-        return widgets.HTML(f"<i>missing figure {html.escape(path.name)}</i>")
-    return widgets.VBox([widgets.HTML(f"<b>{html.escape(path.stem)}</b>"),
-                         widgets.Image(value=path.read_bytes(), format="png", layout=widgets.Layout(max_width="100%"))])
 
 
 def build(report_dir: str | os.PathLike | None = None, data_root: str | os.PathLike | None = None,

@@ -7,13 +7,13 @@ shows its report plus the test images with heart masks and the chosen group's Hi
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import ipywidgets as widgets
 import numpy as np
 
-from medinterp_widgets.pipelines.report import html_table
+from medinterp_widgets.pipelines.report import html_table, read_report
+from medinterp_widgets.widgets.report_views import figure_panels
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
 SMOKE_STUDIES = ("exp2:ce", "exp2:hirescam")
@@ -35,28 +35,13 @@ def report_view(payload: dict, figures: dict[str, bytes]) -> widgets.Widget:
     tables = payload.get("tables", {})
     statistics = html_table(tables.get("statistics", []))
     models = "".join(f"<h4>{name}</h4>{html_table(rows)}" for name, rows in tables.items() if name != "statistics")
-    images = [widgets.VBox([widgets.HTML(f"<b>{name}</b>"), widgets.Image(value=png, format="png",
-                                                                          layout=widgets.Layout(max_width="720px"))])
-              for name, png in figures.items()]
     notes = "<ul>" + "".join(f"<li>{note}</li>" for note in payload.get("notes", [])) + "</ul>"
     tabs = widgets.Tab([widgets.HTML(f"<h4>Ours vs the thesis's claim</h4>{comparisons}<h4>Statistics</h4>{statistics}"),
-                        widgets.HTML(models), widgets.VBox(images), widgets.HTML(notes)])
+                        widgets.HTML(models), widgets.VBox(figure_panels(figures, "720px")),
+                        widgets.HTML(notes)])
     for index, title in enumerate(("comparison", "models", "figures", "notes")):
         tabs.set_title(index, title)
     return tabs
-
-
-def read_report_folder(folder: str | Path) -> tuple[dict, dict[str, bytes]]:
-    """(report.json payload, {figure name: PNG bytes}) of a written report folder."""
-    folder = Path(folder)
-    path = folder / "report.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"heatmap-loss app: {path} not found (write one with "
-                                f"`medinterp reproduce heatmap-loss --out {folder}`)")
-    payload = json.loads(path.read_text())
-    figures = {Path(name).stem: (folder / name).read_bytes() for name in payload.get("figures", [])
-               if (folder / name).is_file()}
-    return payload, figures
 
 
 class HeatmapLossApp(widgets.VBox):
@@ -79,7 +64,7 @@ class HeatmapLossApp(widgets.VBox):
             widgets.HTML("<h4>Test images: heart mask and the group's attribution maps</h4>"),
             self.group_picker, self.overlay_area]
         if report_dir is not None:
-            self.show_report(*read_report_folder(report_dir))
+            self.show_report(*read_report(report_dir))
         else:
             self.status.value = "<i>no report folder given: run the smoke preset to see one</i>"
 

@@ -8,7 +8,6 @@ the validation slices with truth / prediction labels and the LV CAM as heatmap.
 from __future__ import annotations
 
 import html
-import json
 import os
 from pathlib import Path
 
@@ -17,7 +16,8 @@ import numpy as np
 
 from medinterp_widgets.data.volume import Volume
 from medinterp_widgets.pipelines.lv_gap_cam.artifacts import overlay_labels, read_overlays
-from medinterp_widgets.pipelines.report import html_table
+from medinterp_widgets.pipelines.report import html_table, read_report
+from medinterp_widgets.widgets.report_views import figure_tabs
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
 LEGEND = ("labels: 1 truth only (missed LV), 2 predicted only (extra), 3 both; heatmap: CAM of the LV class "
@@ -58,12 +58,11 @@ class LvGapCamApp(widgets.VBox):
     def load_folder(self, folder: str | os.PathLike) -> None:
         """Show ``report.json``, ``figures/*.png`` and ``overlays.npz`` of a written report."""
         folder = Path(folder)
-        page = folder / "report.json"
-        if not page.is_file():
-            self.status.value = f"<span class='mi-error'>{html.escape(str(page))}: not found</span>"
+        try:
+            data, figures = read_report(folder)
+        except FileNotFoundError as error:
+            self.status.value = f"<span class='mi-error'>{html.escape(str(error))}</span>"
             return
-        data = json.loads(page.read_text())
-        figures = {Path(p).stem: (folder / p).read_bytes() for p in data.get("figures", []) if (folder / p).is_file()}
         self.show_report(data, figures, read_overlays(folder))
         self.status.value = f"report: {html.escape(str(folder))}"
 
@@ -88,12 +87,7 @@ class LvGapCamApp(widgets.VBox):
         parts: list[widgets.Widget] = [widgets.HTML(comparison_html(data.get("comparisons", [])))]
         if overlays:
             parts += [widgets.HTML(f"<small>{LEGEND}</small>"), overlay_browser(overlays)]
-        images = [widgets.VBox([widgets.HTML(f"<b>{html.escape(name)}</b>"),
-                                widgets.Image(value=png, format="png", layout=widgets.Layout(max_width="900px"))])
-                  for name, png in figures.items()]
-        tabs = widgets.Tab(children=images)
-        for index, name in enumerate(figures):
-            tabs.set_title(index, name)
+        tabs = figure_tabs(figures)
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in data.get("notes", []))
         parts += [tabs, widgets.HTML(f"<ul>{notes}</ul>")]
         self.body.children = parts

@@ -8,14 +8,13 @@ SliceBrowser over the test slices with the re-segmentation as mask and the enhan
 from __future__ import annotations
 
 import html
-import json
 import os
-from pathlib import Path
 
 import ipywidgets as widgets
 import numpy as np
 
-from medinterp_widgets.pipelines.report import html_table
+from medinterp_widgets.pipelines.report import read_report, tables_html
+from medinterp_widgets.widgets.report_views import figure_panels
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
 INTRO = ("<b>Rodent brain U-Net + guided backprop</b> (Matos et al. 2019): trained on skull-stripped "
@@ -23,28 +22,9 @@ INTRO = ("<b>Rodent brain U-Net + guided backprop</b> (Matos et al. 2019): train
          "background removal -> re-segmentation.")
 
 
-def tables_html(tables: dict) -> str:
-    """Report tables (name -> rows) as HTML, in the report page's own table format."""
-    return "".join(f"<h4>{html.escape(name)}</h4>{html_table(rows)}" for name, rows in tables.items() if rows)
-
-
 def report_view(tables: dict, figures: dict[str, bytes]) -> widgets.Widget:
     """Tables on top, then one Image per PNG figure."""
-    images = [widgets.VBox([widgets.HTML(f"<b>{html.escape(name)}</b>"), widgets.Image(value=png, format="png")])
-              for name, png in figures.items()]
-    return widgets.VBox([widgets.HTML(tables_html(tables)), *images])
-
-
-def load_report_folder(folder: str | os.PathLike) -> tuple[dict, dict[str, bytes]]:
-    """(tables, figures) of a written report folder; FileNotFoundError names the missing report.json."""
-    folder = Path(folder)
-    path = folder / "report.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"no report.json in {folder}")
-    report = json.loads(path.read_text())
-    figures = {Path(name).stem: (folder / name).read_bytes() for name in report.get("figures", [])
-               if (folder / name).is_file()}
-    return report.get("tables", {}), figures
+    return widgets.VBox([widgets.HTML(tables_html(tables)), *figure_panels(figures)])
 
 
 def overlay_browser(outcome) -> SliceBrowser:
@@ -69,7 +49,8 @@ class RodentGbpApp(widgets.VBox):
 
     def show_folder(self, folder) -> None:
         try:
-            tables, figures = load_report_folder(folder)
+            payload, figures = read_report(folder)
+            tables = payload.get("tables", {})
         except FileNotFoundError as error:
             self.status.value = html.escape(str(error))
             return

@@ -76,6 +76,24 @@ class Report:
         return page
 
 
+def read_report(folder: str | Path) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """(report.json payload, {figure name: PNG bytes}) of a folder written by ``Report.write``."""
+    folder = Path(folder)
+    path = folder / "report.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"no report.json in {folder} (not found; write one with "
+                                f"`medinterp reproduce NAME --out {folder}`)")
+    payload = json.loads(path.read_text())
+    figures = {Path(name).stem: (folder / name).read_bytes() for name in payload.get("figures", [])
+               if (folder / name).is_file()}
+    return payload, figures
+
+
+def tables_html(tables: dict[str, list[dict[str, Any]]]) -> str:
+    """Report tables (name -> rows) as HTML sections, in the report page's own table format."""
+    return "".join(f"<h4>{html.escape(name)}</h4>{html_table(_plain(rows))}" for name, rows in tables.items() if rows)
+
+
 def _plain(value):
     """JSON-friendly copy: numpy/torch scalars and arrays to Python, tuples to lists, paths to str."""
     if isinstance(value, dict):
