@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 
 import pytest
 
@@ -65,3 +66,18 @@ def no_console_errors():
         assert not found, found
 
     return check
+
+
+@pytest.fixture
+def poll_until():
+    """``poll_until(page, condition, timeout_s)``: True as soon as ``condition()`` holds, False at the deadline."""
+
+    def poll(page, condition, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            page.wait_for_timeout(200)
+        return False
+
+    return poll

@@ -4,7 +4,6 @@ the monitor's Stop button ends the run, and there are no console errors (beyond 
 CDN misses)."""
 
 import re
-import time
 
 import pytest
 
@@ -23,16 +22,8 @@ def _message(page) -> str:
     return page.locator(".mi-training-message").inner_text()
 
 
-def _wait(page, condition, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        page.wait_for_timeout(200)
-    return False
-
-
-def test_training_app_streams_curves_while_training_and_stops(app_url, browser_page, no_console_errors, tmp_path):
+def test_training_app_streams_curves_while_training_and_stops(app_url, browser_page, no_console_errors, poll_until,
+                                                              tmp_path):
     with browser_page(app_url("training"), 1100, 1300) as (page, errors):
         page.wait_for_selector(".mi-training-start", timeout=60_000)
         page.locator(".mi-training-epochs input").fill("100")
@@ -41,12 +32,12 @@ def test_training_app_streams_curves_while_training_and_stops(app_url, browser_p
         page.wait_for_selector(CURVES, timeout=60_000)
         page.wait_for_timeout(300)
         first = page.locator(CURVES).first.screenshot()
-        changed = _wait(page, lambda: page.locator(CURVES).first.screenshot() != first, 60)
+        changed = poll_until(page, lambda: page.locator(CURVES).first.screenshot() != first, 60)
         live_status = page.locator(".mi-monitor-status").inner_text()
         still_running = not ENDED.search(_message(page))
         page.screenshot(path=str(tmp_path / "running.png"), full_page=True)
         page.locator(".mi-monitor-stop").click()
-        ended = _wait(page, lambda: bool(ENDED.search(_message(page))), 60)
+        ended = poll_until(page, lambda: bool(ENDED.search(_message(page))), 60)
         message = _message(page)
         page.wait_for_timeout(500)
         page.screenshot(path=str(tmp_path / "stopped.png"), full_page=True)

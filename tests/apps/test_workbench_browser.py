@@ -1,7 +1,6 @@
 """The workbench in Voila, driven by headless Chromium: it renders, and moving the slice slider
 changes the canvas pixels, with no console errors (beyond the known offline CDN misses)."""
 
-import time
 
 import pytest
 
@@ -17,17 +16,8 @@ def _canvas_png(page) -> bytes:
     return page.locator(".mi-slice-browser canvas").first.screenshot()
 
 
-def _wait_for_change(page, before: bytes, timeout_s: float = 10.0) -> bytes:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        after = _canvas_png(page)
-        if after != before:
-            return after
-        time.sleep(0.2)
-    return after
-
-
-def test_workbench_renders_and_slice_slider_changes_pixels(app_url, browser_page, no_console_errors, tmp_path):
+def test_workbench_renders_and_slice_slider_changes_pixels(app_url, browser_page, no_console_errors, poll_until,
+                                                           tmp_path):
     with browser_page(app_url("workbench"), 1200, 1000) as (page, errors):
         page.wait_for_selector(".mi-slice-browser canvas", timeout=45_000)
         page.wait_for_timeout(1000)  # let BokehJS paint
@@ -35,7 +25,8 @@ def test_workbench_renders_and_slice_slider_changes_pixels(app_url, browser_page
         page.screenshot(path=str(tmp_path / "before.png"))
         page.locator(".mi-slice-slider .noUi-handle").first.focus()
         page.keyboard.press("ArrowRight")
-        after = _wait_for_change(page, before)
+        poll_until(page, lambda: _canvas_png(page) != before, 10)
+        after = _canvas_png(page)
         page.screenshot(path=str(tmp_path / "after.png"))
     assert after != before, "the canvas did not change after a slice step"
     no_console_errors(errors)
