@@ -9,6 +9,12 @@ layer's own output tensor and hands a clone to the rest of the network, so an in
 the layer (``nn.ReLU(inplace=True)``) cannot overwrite the kept activation: values and gradients
 are those of the layer output itself. A module called several times in one forward keeps the
 output of its last call.
+
+``capture_activation(..., graph_from_layer=True)`` is for a forward run under ``torch.no_grad``:
+the hook makes the kept output a fresh leaf that requires grad and switches gradient recording on
+for the rest of the forward. Only the layers after the hook are recorded, so the layers before it
+keep no tensors for backward and run at no-grad speed; dY/dA is unchanged, because everything
+computed before A is a constant for it. (The caller's grad-mode context restores the mode.)
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
 
+import torch
 from torch import Tensor, nn
 
 __all__ = ["LayerError", "resolve_layer", "capture_activation", "ActivationStore", "find_cam_head"]
@@ -70,13 +77,19 @@ class ActivationStore:
 
 
 @contextmanager
-def capture_activation(name: str, module: nn.Module) -> Iterator[ActivationStore]:
-    """Keep ``module``'s output while the context is open; the hook is removed in ``finally``."""
+def capture_activation(name: str, module: nn.Module, graph_from_layer: bool = False) -> Iterator[ActivationStore]:
+    """Keep ``module``'s output while the context is open; the hook is removed in ``finally``.
+
+    graph_from_layer: record the autograd graph from this layer's output on (see the module notes).
+    """
     store = ActivationStore(name)
 
     def keep_output(_module, _inputs, output):
         if not isinstance(output, Tensor):
             raise LayerError(f"layer {name!r} returns {type(output).__name__}, expected a Tensor")
+        if graph_from_layer:
+            output = output.detach().requires_grad_(True)
+            torch.set_grad_enabled(True)  # function form: stays on for the rest of this forward
         store.tensor = output
         return output.clone()  # downstream in-place ops touch the clone, not the kept tensor
 

@@ -283,3 +283,17 @@ def test_gradient_free_methods_build_no_graph(method, image_batch):
     model[7].register_forward_hook(lambda module, inputs, output: seen.append(output.requires_grad))
     attribute(model, image_batch, method=method, target=0, **KWARGS.get(method, {}))
     assert seen and not any(seen)
+
+
+@pytest.mark.parametrize("method", ["gradcam", "hirescam", "gradcam++"])
+def test_graph_is_recorded_from_the_layer_on_only(method, image_batch):
+    """Without create_graph the layers before A run like a no-grad forward; those after are recorded."""
+    model = random_classifier(seed=17)
+    before, after = [], []
+    model[1].register_forward_hook(lambda module, inputs, output: before.append(output.requires_grad))
+    model[4].register_forward_hook(lambda module, inputs, output: after.append(output.requires_grad))
+    maps = attribute(model, image_batch, method=method, target=0, layer="3")
+    assert before == [False] and after == [True] and maps.abs().sum() > 0
+    before.clear(), after.clear()
+    attribute(model, image_batch, method=method, target=0, layer="3", create_graph=True)
+    assert before == [True] and after == [True]

@@ -42,11 +42,12 @@ def snapshot(model: nn.Module) -> dict:
         "buffers": [(id(b), b.clone(), b._version) for b in model.buffers()],
         "params": [(id(p), p.detach().clone()) for p in model.parameters()],
         "function_mode": torch._C._is_torch_function_mode_enabled(),
+        "grad_mode": torch.is_grad_enabled(),
     }
 
 
 def assert_same(before: dict, after: dict) -> None:
-    for key in ("training", "requires_grad", "hooks", "inplace", "function_mode"):
+    for key in ("training", "requires_grad", "hooks", "inplace", "function_mode", "grad_mode"):
         assert before[key] == after[key], key
     for old, new in zip(before["grads"], after["grads"]):
         assert (old is None and new is None) or torch.equal(old, new)
@@ -77,3 +78,24 @@ def test_works_under_no_grad_and_leaves_it_on():
         maps = attribute(model, torch.randn(1, 2, 16, 16), method="gradcam", target=0)
         assert not torch.is_grad_enabled()
     assert maps.abs().sum() > 0
+
+
+class _FailsAfterLayer(nn.Module):
+    """Raises in the forward after the hooked layer, i.e. after the hook switched recording on."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3, padding=1)
+
+    def forward(self, x):
+        self.conv(x)
+        raise RuntimeError("broken head")
+
+
+@pytest.mark.parametrize("grad_on", [True, False])
+@pytest.mark.parametrize("method", ["gradcam", "hirescam", "gradcam++"])
+def test_grad_mode_restored_when_the_forward_raises_after_the_layer(method, grad_on):
+    with torch.set_grad_enabled(grad_on):
+        with pytest.raises(RuntimeError, match="broken head"):
+            attribute(_FailsAfterLayer(), torch.randn(1, 1, 8, 8), method=method, target=0, layer="conv")
+        assert torch.is_grad_enabled() == grad_on

@@ -2,7 +2,9 @@
 
 A CAM method hooks one layer, runs the model once, and (if it needs them) takes
 ``dY/dA = autograd.grad(score.sum(), A)`` -- a backward through the head only (the layers after A),
-never into the parameters' ``.grad``. Subclasses override ``channel_weights`` (B, C), giving
+never into the parameters' ``.grad``. Without ``create_graph`` the layers before A run under
+``no_grad`` (the hook starts the graph at A), so a Grad-CAM costs about one plain forward plus a
+backward through the head. Subclasses override ``channel_weights`` (B, C), giving
 ``map = sum_k w_k A_k``, or ``combine`` for an elementwise map. ``relu`` is applied afterwards.
 
 With ``create_graph=True`` the map keeps its graph: differentiating it reaches the parameters
@@ -69,10 +71,10 @@ class CamMethod:
         self, model, x, target: Target, *, layer=None, create_graph=False, relu=True
     ) -> RawAttribution:
         layer_name, module = resolve_layer(model, layer)
-        track_graph = self.needs_gradients or create_graph
-        with attribution_session(model), capture_activation(layer_name, module) as store:
-            x_in = prepare_input(x) if track_graph else x.detach()
-            with torch.set_grad_enabled(track_graph):
+        from_layer = self.needs_gradients and not create_graph  # record the graph after A only
+        with attribution_session(model), capture_activation(layer_name, module, from_layer) as store:
+            x_in = prepare_input(x) if create_graph else x.detach()
+            with torch.set_grad_enabled(create_graph):  # the hook turns recording on at A if from_layer
                 output = model(x_in)
             activation = store.get()
             bound = target.bind(output)
