@@ -1,7 +1,8 @@
 """`medinterp bench attribution`: each attribution method's time against a plain forward and Captum.
 
 Cases: a small VGG-like classifier and a small U-Net on 2-D batches (B, 1, size, size), and a 3-D
-U-Net on (B3, 1, size3d, size3d, size3d). For every method: median ms over ``--repeats`` after
+U-Net on (B3, 1, size3d, size3d, size3d); each U-Net hooked at its bottleneck (its declared CAM
+layer) and, as ``*-last``, at its last decoder block. For every method: median ms over ``--repeats`` after
 warm-up, the ratio to a no-grad forward of the same model and batch, and, where Captum has the same
 method (LayerGradCam, Saliency, GuidedBackprop, Deconvolution, GuidedGradCam, Occlusion), Captum's
 time, the ratio and the Pearson correlation of the two maps. The method, the forward and Captum are
@@ -14,7 +15,7 @@ import argparse
 import json
 import sys
 
-CASES = ("vgg2d", "unet2d", "unet3d")
+CASES = ("vgg2d", "unet2d", "unet2d-last", "unet3d", "unet3d-last")
 
 
 def _csv(text: str) -> list[str]:
@@ -33,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--occlusion-steps", type=int, default=8,
                         help="occlusion windows per axis (window = stride = side / steps; default 8)")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is reported")
+    parser.add_argument("--perturbation-repeats", type=int, default=2,
+                        help="timed repeats for occlusion and scorecam, which run tens of forwards per image "
+                             "(default 2; their first, untimed call is the warm-up)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed calls before timing")
     parser.add_argument("--cases", type=_csv, default=list(CASES), help=f"comma list of {', '.join(CASES)}")
     parser.add_argument("--methods", type=_csv, default=None, help="comma list (default: all methods)")

@@ -18,6 +18,7 @@ from medinterp_widgets.models import UNet, VGGClassifier
 
 TARGET_CLASS = 1
 PERTURBATION_BATCH = 32  # occlusion windows / Score-CAM channels per forward, for us and Captum
+PERTURBATION_METHODS = ("occlusion", "scorecam")  # tens of forwards per image: fewer timed repeats
 
 
 @dataclass
@@ -40,16 +41,25 @@ class ClassScores(nn.Module):
         return output.flatten(2).sum(-1) if output.dim() > 2 else output  # (B, K)
 
 
+LAST_DECODER_BLOCK = "decoder.2"  # the U-Nets' last decoder stage (depth 3), before the 1x1 classifier
+
+
 def build_case(name: str, args: argparse.Namespace, device: torch.device) -> Case:
-    """A small model in eval mode and a fixed random batch on ``device``."""
+    """A small model in eval mode and a fixed random batch on ``device``.
+
+    ``unet2d`` / ``unet3d`` hook the model's declared CAM layer (the bottleneck: a CAM there must
+    backpropagate through the whole decoder); ``unet2d-last`` / ``unet3d-last`` the same nets at
+    their last decoder block, where only the 1x1 classifier lies between the layer and the score.
+    """
+    base_name, _, variant = name.partition("-")
     generator = torch.Generator().manual_seed(0)
     torch_state = torch.random.get_rng_state()
     torch.manual_seed(0)  # model init; the global RNG is restored below
     try:
-        if name == "vgg2d":
+        if base_name == "vgg2d":
             model = VGGClassifier(in_channels=1, n_classes=4, width=args.width, cfg="vgg11")
             shape = (args.batch, 1, args.size, args.size)
-        elif name == "unet2d":
+        elif base_name == "unet2d":
             model = UNet(in_channels=1, n_classes=4, base_channels=args.width, depth=3, dims=2)
             shape = (args.batch, 1, args.size, args.size)
         else:
@@ -58,7 +68,8 @@ def build_case(name: str, args: argparse.Namespace, device: torch.device) -> Cas
     finally:
         torch.random.set_rng_state(torch_state)
     x = torch.randn(shape, generator=generator).to(device)
-    return Case(name, model.to(device).eval(), x, model.cam_layer_name)
+    layer = LAST_DECODER_BLOCK if variant == "last" else model.cam_layer_name
+    return Case(name, model.to(device).eval(), x, layer)
 
 
 def occlusion_window(case: Case, steps: int) -> tuple[int, ...]:
@@ -138,7 +149,9 @@ def bench_method(method: str, case: Case, args: argparse.Namespace, use_captum: 
             row["error"] = f"captum {type(error).__name__}: {error}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        timings = time_round_robin(calls, case.x.device, repeats=args.repeats, warmup=args.warmup)
+        slow = method in PERTURBATION_METHODS  # the untimed first call above is their warm-up
+        timings = time_round_robin(calls, case.x.device, repeats=args.perturbation_repeats if slow else args.repeats,
+                                   warmup=0 if slow else args.warmup)
     ms, forward_ms = timings["ours"].median_ms, timings["forward"].median_ms
     captum_ms = timings["captum"].median_ms if "captum" in timings else None
     row.update(ms=ms, forward_ms=forward_ms, vs_forward=ratio(ms, forward_ms), captum_ms=captum_ms,
@@ -160,7 +173,7 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError(f"--methods: unknown {unknown}; expected some of {sorted(METHODS)}")
     captum_version = None if args.no_captum else _captum_version()  # None: skipped or not installed
     results: dict[str, Any] = dict(benchmark="attribution", device=str(device), torch=torch.__version__,
-                                   captum=captum_version, repeats=args.repeats,
+                                   captum=captum_version, repeats=args.repeats, perturbation_repeats=args.perturbation_repeats,
                                    warmup=args.warmup, target_class=TARGET_CLASS, cases=[])
     progress = tqdm(total=len(args.cases) * len(methods), desc="attribution bench", unit="method", leave=False)
     for name in args.cases:
@@ -194,16 +207,17 @@ def format_table(results: dict[str, Any]) -> str:
     """One line per case x method: ms, the forward's ms timed interleaved with it and the ratio,
     images/s, Captum ms, ours / Captum, correlation of our maps with Captum's."""
     lines = [f"attribution bench on {results['device']} (torch {results['torch']}, captum {results['captum']}), "
-             f"median of {results['repeats']} after {results['warmup']} warm-up",
-             f"{'case':8} {'method':16} {'ms':>9} {'fwd ms':>8} {'x fwd':>7} {'img/s':>8} {'captum ms':>10} "
+             f"median of {results['repeats']} after {results['warmup']} warm-up "
+             f"(occlusion, scorecam: {results['perturbation_repeats']} after one)",
+             f"{'case':12} {'method':16} {'ms':>9} {'fwd ms':>8} {'x fwd':>7} {'img/s':>8} {'captum ms':>10} "
              f"{'ours/cap':>9} {'corr':>6}"]
     for case in results["cases"]:
-        lines.append(f"{case['case']:8} {'forward':16} {case['forward_ms']:9.2f}   input {tuple(case['input_shape'])}")
+        lines.append(f"{case['case']:12} {'forward':16} {case['forward_ms']:9.2f}   input {tuple(case['input_shape'])} layer {case['layer']}")
         for method, row in case["methods"].items():
             if row["ms"] is None:
-                lines.append(f"{case['case']:8} {method:16} {'n/a':>9}   {row['error'][:70]}")
+                lines.append(f"{case['case']:12} {method:16} {'n/a':>9}   {row['error'][:70]}")
                 continue
-            lines.append(f"{case['case']:8} {method:16} {row['ms']:9.2f} {_fmt(row['forward_ms'], '8.2f')} "
+            lines.append(f"{case['case']:12} {method:16} {row['ms']:9.2f} {_fmt(row['forward_ms'], '8.2f')} "
                          f"{_fmt(row['vs_forward'], '7.2f')} {_fmt(row['images_per_s'], '8.1f')} "
                          f"{_fmt(row['captum_ms'], '10.2f')} {_fmt(row['vs_captum'], '9.2f')} "
                          f"{_fmt(row['agreement'], '6.3f')}")
