@@ -173,8 +173,9 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError(f"--methods: unknown {unknown}; expected some of {sorted(METHODS)}")
     captum_version = None if args.no_captum else _captum_version()  # None: skipped or not installed
     results: dict[str, Any] = dict(benchmark="attribution", device=str(device), torch=torch.__version__,
-                                   captum=captum_version, repeats=args.repeats, perturbation_repeats=args.perturbation_repeats,
-                                   warmup=args.warmup, target_class=TARGET_CLASS, cases=[])
+                                   captum=captum_version, repeats=args.repeats,
+                                   perturbation_repeats=args.perturbation_repeats, warmup=args.warmup,
+                                   target_class=TARGET_CLASS, cases=[])
     progress = tqdm(total=len(args.cases) * len(methods), desc="attribution bench", unit="method", leave=False)
     for name in args.cases:
         case = build_case(name, args, device)
@@ -212,7 +213,8 @@ def format_table(results: dict[str, Any]) -> str:
              f"{'case':12} {'method':16} {'ms':>9} {'fwd ms':>8} {'x fwd':>7} {'img/s':>8} {'captum ms':>10} "
              f"{'ours/cap':>9} {'corr':>6}"]
     for case in results["cases"]:
-        lines.append(f"{case['case']:12} {'forward':16} {case['forward_ms']:9.2f}   input {tuple(case['input_shape'])} layer {case['layer']}")
+        lines.append(f"{case['case']:12} {'forward':16} {case['forward_ms']:9.2f}   "
+                     f"input {tuple(case['input_shape'])}, layer {case['layer']}")
         for method, row in case["methods"].items():
             if row["ms"] is None:
                 lines.append(f"{case['case']:12} {method:16} {'n/a':>9}   {row['error'][:70]}")
