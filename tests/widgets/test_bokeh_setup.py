@@ -25,3 +25,29 @@ def test_new_views_receive_the_current_document_and_patches_still_flow():
     bundle = str(widget.render_bundle)
     widget._view_count = 0  # a view closing re-sends nothing
     assert str(widget.render_bundle) == bundle
+
+
+def test_load_bokehjs_installs_the_no_echo_shim_after_bokehjs(monkeypatch):
+    import bokeh.io
+    import bokeh.io.notebook
+
+    from medinterp_widgets.widgets import bokeh_setup
+
+    published = []
+    monkeypatch.setattr(bokeh_setup, "in_kernel", lambda: True)
+    monkeypatch.setattr(bokeh.io, "output_notebook", lambda *args, **kwargs: published.append("bokehjs"))
+    monkeypatch.setattr(bokeh.io.notebook, "publish_display_data", lambda data, **kwargs: published.append(data))
+    assert bokeh_setup.load_bokehjs()
+    assert published[0] == "bokehjs"  # BokehJS first, then the shim (which waits for window.Bokeh anyway)
+    shim = published[1]
+    assert set(shim) == {bokeh.io.notebook.JS_MIME_TYPE, bokeh.io.notebook.LOAD_MIME_TYPE}
+    assert all(text == bokeh_setup.NO_ECHO_JS for text in shim.values())
+    for name in ("_trigger_on_change", "sync === false", "ColumnDataChangedEvent", "DocumentEventBatch"):
+        assert name in bokeh_setup.NO_ECHO_JS
+
+
+def test_load_bokehjs_outside_a_kernel_sends_nothing(monkeypatch):
+    from medinterp_widgets.widgets import bokeh_setup
+
+    monkeypatch.setattr(bokeh_setup, "in_kernel", lambda: False)
+    assert bokeh_setup.load_bokehjs() is False
