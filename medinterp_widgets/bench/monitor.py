@@ -1,9 +1,11 @@
 """`medinterp bench monitor [--json]`: what the TrainingMonitor costs a training run, and what it sends.
 
 Slowdown: the same tiny GapFCN, data and number of steps, trained with and without a
-TrainingMonitor (with a live display) attached, in interleaved rounds; per-step wall times come from
-StepEnd timestamps. Reported: the ratio of median step times (the headline) and of mean step times
-(which also carries the periodic view updates), and the share of the attached run's wall time spent
+TrainingMonitor (with a live display) attached, in interleaved rounds (ABBA: the order flips every
+round, so a drift in machine load hits both alike); per-step wall times come from StepEnd timestamps.
+Each round gives paired ratios to the detached run of the same round; reported is the median over
+rounds of the ratio of median step times (the headline) and of mean step times (which also carries
+the periodic view updates), and the share of the attached run's wall time spent
 inside the monitor's callback while training (robust to machine load, where the ratios are not);
 the one-off RunEnded update (last points + widget bundle refresh) is reported apart. Outside a kernel the updates run in the training
 thread, so this is the worst case; in a notebook they run on the kernel's main thread.
@@ -29,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--steps", type=int, default=60, help="optimizer steps per timed run (default 60)")
     parser.add_argument("--size", type=int, default=32, help="image side in pixels (default 32)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per setting (default 3)")
+    parser.add_argument("--rounds", type=int, default=6, help="interleaved ABBA rounds per setting (default 6)")
     parser.add_argument("--storm-steps", type=int, default=1500,
                         help="steps of the fast run used to count messages (default 1500, 8x8 images)")
     parser.add_argument("--threads", type=int, default=1,
@@ -122,15 +124,16 @@ def timed_run(steps: int, size: int, *, monitor_every: int = 0, attach: bool = F
     return [b - a for a, b in zip(stamps, stamps[1:])], counter, wall
 
 
-def _ratios(per_step: dict[str, list[list[float]]], baseline: str) -> dict[str, dict[str, float]]:
-    """Per setting: median-of-rounds of the median and of the mean step time, each as a ratio to ``baseline``."""
-    def summary(name: str, reduce) -> float:
-        return statistics.median(reduce(round_times) for round_times in per_step[name])
+def _paired_ratios(per_step: dict[str, list[list[float]]], baseline: str) -> dict[str, dict[str, float]]:
+    """Per setting: its median step time, and the median over rounds of its median (and mean) step time
+    divided by the baseline's in the same round (paired, so slow rounds cancel out)."""
+    def ratio(name: str, reduce) -> float:
+        return statistics.median(reduce(times) / reduce(base)
+                                 for times, base in zip(per_step[name], per_step[baseline]))
 
-    base_median, base_mean = summary(baseline, statistics.median), summary(baseline, statistics.fmean)
-    return {name: {"median_ms": round(1000 * summary(name, statistics.median), 3),
-                   "median_ratio": round(summary(name, statistics.median) / base_median, 4),
-                   "mean_ratio": round(summary(name, statistics.fmean) / base_mean, 4)} for name in per_step}
+    return {name: {"median_ms": round(1000 * statistics.median(statistics.median(t) for t in per_step[name]), 3),
+                   "median_ratio": round(ratio(name, statistics.median), 4),
+                   "mean_ratio": round(ratio(name, statistics.fmean), 4)} for name in per_step}
 
 
 def measure_slowdown(steps: int, size: int, rounds: int) -> dict:
@@ -140,14 +143,15 @@ def measure_slowdown(steps: int, size: int, rounds: int) -> dict:
     timed_run(8, size)  # warm-up: allocator, kernels, imports
     per_step: dict[str, list[list[float]]] = {name: [] for name in settings}
     shares, finals = [], []
-    for _ in range(rounds):  # interleaved, so a load change on a shared machine hits every setting alike
-        for name, kwargs in settings.items():
-            times, counter, wall = timed_run(steps, size, **kwargs)
+    for round_index in range(rounds):
+        order = list(settings) if round_index % 2 == 0 else list(reversed(settings))  # ABBA
+        for name in order:
+            times, counter, wall = timed_run(steps, size, **settings[name])
             per_step[name].append(times)
             if counter is not None:
                 shares.append(counter.callback_seconds / wall)
                 finals.append(counter.final_update_seconds)
-    ratios = _ratios(per_step, "detached")
+    ratios = _paired_ratios(per_step, "detached")
     return {"steps": steps, "size": size, "rounds": rounds, "settings": ratios,
             "slowdown_median": round(ratios["attached"]["median_ratio"] - 1, 4),
             "slowdown_mean": round(ratios["attached"]["mean_ratio"] - 1, 4),

@@ -3,19 +3,15 @@
 Under Voila without network access BokehJS cannot come from its CDN and the embedded view fails
 with "Could not create a view for model id ..."; loading it inline in the kernel first fixes that
 (hospital networks and firewalls hit the same problem), so inline is the default.
-
-No echo: jupyter_bokeh 4.1's front end forwards *every* document change to the kernel, including
-the ones it has just applied from a kernel patch (BokehJS marks those ``sync = false``; bokeh's own
-server session drops them, jupyter_bokeh does not). A 512x512 slice step was thus gzipped, base64'd
-and sent back (~0.5 MB, ~75 ms of browser main thread before the repaint, then decoded again in the
-kernel). ``load_bokehjs`` also installs ``NO_ECHO_JS``, which drops such non-sync model changes at
-``Document._trigger_on_change`` (nothing in BokehJS listens for them there; roots/title/messages pass).
+``load_bokehjs`` also sends ``bokehjs_patches.FRONTEND_PATCHES`` (no patch echo, table colour mapping).
 """
 
 from __future__ import annotations
 
 from bokeh.models import LayoutDOM
 from jupyter_bokeh.widgets import BokehModel
+
+from medinterp_widgets.widgets.bokehjs_patches import FRONTEND_PATCHES
 
 
 def in_kernel() -> bool:
@@ -28,33 +24,8 @@ def in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-NO_ECHO_JS = """
-(function install(tries) {
-  const bokeh = window.Bokeh;
-  if (!(bokeh && bokeh.require)) { if (tries > 0) setTimeout(() => install(tries - 1), 10); return; }
-  const proto = bokeh.require("document").Document.prototype;
-  if (proto.__mi_no_echo) return;
-  const ev = bokeh.require("document/events");
-  const dataEvents = [ev.ModelChangedEvent, ev.ColumnDataChangedEvent, ev.ColumnsStreamedEvent, ev.ColumnsPatchedEvent];
-  const echo = (e) => e.sync === false && dataEvents.some((kind) => e instanceof kind);
-  const trigger = proto._trigger_on_change;
-  proto._trigger_on_change = function (event) {
-    if (event instanceof ev.DocumentEventBatch) {
-      const kept = event.events.filter((e) => !echo(e));
-      if (kept.length === 0) return;
-      if (kept.length < event.events.length) event = new ev.DocumentEventBatch(event.document, kept);
-    } else if (echo(event)) {
-      return;
-    }
-    return trigger.call(this, event);
-  };
-  proto.__mi_no_echo = true;
-})(1000);
-"""
-
-
 def load_bokehjs() -> bool:
-    """Send BokehJS inline (and ``NO_ECHO_JS``) to the front end; a no-op (False) outside a kernel."""
+    """Send BokehJS inline, then its patches, to the front end; a no-op (False) outside a kernel."""
     if not in_kernel():
         return False
     from bokeh.io import output_notebook
@@ -62,7 +33,8 @@ def load_bokehjs() -> bool:
     from bokeh.resources import INLINE
 
     output_notebook(INLINE, hide_banner=True)
-    publish_display_data({JS_MIME_TYPE: NO_ECHO_JS, LOAD_MIME_TYPE: NO_ECHO_JS})
+    for script in FRONTEND_PATCHES:  # each waits for window.Bokeh, then patches it once per page
+        publish_display_data({JS_MIME_TYPE: script, LOAD_MIME_TYPE: script})
     return True
 
 
