@@ -19,7 +19,8 @@ def test_bench_monitor_json(capsys):
     assert result["bokeh_patches"] > 0 and result["widget_updates"] > 0
     assert result["comm_sends"] >= 3 * result["bokeh_patches"]  # jupyter_bokeh: header, metadata, content
     assert 0 <= result["monitor_time_share"] < 1
-    assert set(result["verdicts"]) == {"slowdown_ok", "monitor_time_share_ok", "messages_ok"}
+    assert set(result["verdicts"]) == {"slowdown_ok", "slowdown_cpu_ok", "monitor_time_share_ok", "messages_ok"}
+    assert result["settings"]["detached"]["cpu_median_ratio"] == 1.0 and "slowdown_cpu_median" in result
 
 
 def test_paired_ratios_compare_rounds_with_their_own_baseline():
