@@ -7,10 +7,10 @@ and per-step CPU time of the training thread (``time.thread_time``: the work don
 shared machine cannot inflate; outside a kernel the monitor's updates run on that thread, so they count).
 Each round gives paired ratios to the detached run of the same round; reported is the median over
 rounds of the ratio of median step times (the headline) and of mean step times (which also carries
-the periodic view updates), and the share of the attached run's wall time spent
-inside the monitor's callback while training (robust to machine load, where the ratios are not);
-the one-off RunEnded update (last points + widget bundle refresh) is reported apart. Outside a kernel the updates run in the training
-thread, so this is the worst case; in a notebook they run on the kernel's main thread.
+the periodic view updates), the same two for CPU time, and the share of the attached run's wall time
+spent inside the monitor's callback while training; the one-off RunEnded update (last points + widget
+bundle refresh) is reported apart. Outside a kernel the updates run in the training thread, so this is
+the worst case; in a notebook they run on the kernel's main thread.
 Messages: during the long run the display's bokeh PATCH-DOC messages and status-line updates are
 timestamped (and jupyter_bokeh's comm sends counted) to give messages per second and the busiest
 1-second window. Layer statistics (TrainConfig.monitor_every, sampled in the Trainer) are timed the

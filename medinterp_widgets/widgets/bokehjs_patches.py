@@ -52,11 +52,13 @@ NO_ECHO_JS = when_bokeh_loaded("""
 LOOKUP_COLORMAP_JS = when_bokeh_loaded("""
   const { LinearColorMapper } = bokeh.require("models/mappers/linear_color_mapper");
   const proto = bokeh.require("models/mappers/continuous_color_mapper").ContinuousColorMapper.prototype;
-  const integerKinds = [[Uint8Array, 0, 256], [Int8Array, 128, 256], [Uint16Array, 0, 65536], [Int16Array, 32768, 65536]];
+  const integerKinds = [[Uint8Array, 0, 256], [Int8Array, 128, 256],
+                        [Uint16Array, 0, 65536], [Int16Array, 32768, 65536]];  // [type, offset, possible values]
   const compute = proto._v_compute;
   proto._v_compute = function (data, values, palette, colors) {
     const kind = integerKinds.find(([type]) => data instanceof type);
-    const fixed = this instanceof LinearColorMapper && this.low != null && this.high != null && this.domain.length === 0;
+    const fixed = this instanceof LinearColorMapper && this.low != null && this.high != null
+                  && this.domain.length === 0;  // the rule does not depend on the data
     if (kind == null || !fixed || data.length < 2 * kind[2]) return compute.call(this, data, values, palette, colors);
     const [type, offset, size] = kind;
     const keys = new type(size);  // every value the dtype can hold

@@ -7,17 +7,19 @@
 Coalescing: the training thread only appends each event to an inbox (a deque: atomic appends, no
 lock, no traitlets or bokeh), ~1 us per event; the inbox is drained into ``history`` (plot-ready rows)
 by whoever needs it next: an update, a new view, or a read of ``history`` (nothing is ever dropped).
-Views are updated at most once per ``min_interval`` seconds (default 0.25 s: <= 4 updates/s, each a stream patch per
-source that grew plus the status line, so <= ~20 messages/s whatever the step rate). An update streams every row a view has not drawn yet; ``RunEnded`` forces a final update.
+Views are updated at most once per ``min_interval`` seconds (default 0.25 s: <= 4 updates/s, each a
+stream patch per source that grew plus the status line, so <= ~20 messages/s whatever the step rate).
+An update streams every row a view has not drawn yet; ``RunEnded`` forces a final update.
 
 Threads: bokeh documents are not thread-safe, and jupyter_bokeh's ``BokehModel`` turns every
 document change into comm messages on the spot (no bokeh server, so ``add_next_tick_callback``
 never runs). So the monitor only touches bokeh models and widgets from the thread that created it
 (the kernel's main thread): events from the trainer thread go to the inbox, and the update is handed
 to the kernel's asyncio loop with ``call_soon_threadsafe`` / ``call_later`` at most once per interval
-(immediately once the interval has passed, else once at its end; later events find it scheduled). The loop runs while the main thread is idle,
-which is the case when training runs in the background thread of ``start()``. Training in the
-foreground (``trainer.fit()`` in a cell) delivers events on the main thread, which updates directly.
+(immediately once the interval has passed, else once at its end; later events find it scheduled).
+The loop runs while the main thread is idle, which is the case when training runs in the background
+thread of ``start()``. Training in the foreground (``trainer.fit()`` in a cell) delivers events on the
+main thread, which updates directly.
 Outside a kernel (scripts, tests, benchmarks) there is no loop: the event that finds the interval
 passed updates in its own thread, and ``RunEnded`` / ``flush()`` push the rest.
 
