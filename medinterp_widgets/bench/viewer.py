@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from medinterp_widgets.bench import viewer_stages
+
 SIZE, N_SLICES = 512, 16
 BASELINE_SIZE = 32  # browser baseline: the same round trip with a 32x32 slice (kernel + comm overhead)
 TARGETS = {"kernel_ms_per_step": 30.0, "browser_ms_per_step": 150.0}
@@ -35,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--steps", type=int, default=20, help="slice steps to time (default 20)")
     parser.add_argument("--no-browser", action="store_true", help="skip the headless-Chromium latency")
+    parser.add_argument("--stages", action="store_true",
+                        help="also time the browser stages of a step (instrumented page; a diagnostic)")
 
 
 def bench_case(size: int = SIZE, n_slices: int = N_SLICES, seed: int = 0):
@@ -133,7 +137,7 @@ _ARM_STEP_JS = """(which) => {
   window.__miStep = new Promise((resolve) => {
     const timer = setTimeout(() => resolve(null), 5000);
     slider.addEventListener('keydown', (event) => {
-      const start = event.timeStamp;
+      const start = window.__miKey = event.timeStamp;
       const poll = () => { if (hash() !== before) { clearTimeout(timer); resolve(performance.now() - start); }
                            else requestAnimationFrame(poll); };
       requestAnimationFrame(poll);
@@ -152,8 +156,9 @@ def _bench_notebook(folder: Path) -> None:
     nbformat.write(notebook, folder / "viewer_bench.ipynb")
 
 
-def measure_browser(steps: int) -> dict:
-    """Median ms from a slice-slider key press to changed canvas pixels, in Voila + headless Chromium."""
+def measure_browser(steps: int, stages: bool = False) -> dict:
+    """Median ms from a slice-slider key press to changed canvas pixels, in Voila + headless Chromium;
+    ``stages``: also the median browser stages of a step (``viewer_stages``)."""
     from playwright.sync_api import sync_playwright
 
     from medinterp_widgets.apps import voila_server
@@ -167,8 +172,8 @@ def measure_browser(steps: int) -> dict:
             with sync_playwright() as playwright:
                 browser = voila_server.launch_chromium(playwright)
                 try:
-                    page = _open_page(browser, voila_server.app_url(port, "viewer_bench"))
-                    full, small = _latencies(page, 0, steps), _latencies(page, 1, steps)
+                    page = _open_page(browser, voila_server.app_url(port, "viewer_bench"), stages)
+                    full, small = _latencies(page, 0, steps, stages), _latencies(page, 1, steps, stages)
                 finally:
                     browser.close()
         finally:
@@ -176,29 +181,36 @@ def measure_browser(steps: int) -> dict:
     return {"browser_ms_per_step": full[0], "browser_ms_max": full[1], "browser_missed_steps": full[2],
             "browser_bytes_to_kernel_per_step": full[3],
             f"browser_baseline_ms_{BASELINE_SIZE}px": small[0],
-            "browser_ratio_to_baseline": round(full[0] / small[0], 2) if full[0] and small[0] else None}
+            "browser_ratio_to_baseline": round(full[0] / small[0], 2) if full[0] and small[0] else None,
+            **({"browser_stages_ms": full[4], f"browser_stages_ms_{BASELINE_SIZE}px": small[4]} if stages else {})}
 
 
-def _open_page(browser, url: str):
+def _open_page(browser, url: str, stages: bool = False):
     page = browser.new_page(viewport={"width": 1200, "height": 1800})
+    if stages:
+        page.add_init_script(viewer_stages.INIT_JS)
     page.sent_bytes = []  # every WebSocket frame the page sends to the server (slider changes, bokeh events)
     page.on("websocket", lambda socket: socket.on("framesent", lambda payload: page.sent_bytes.append(len(payload))))
     page.goto(url, timeout=90_000)
     page.wait_for_function("document.querySelectorAll('.mi-slice-browser').length == 2", timeout=90_000)
     page.wait_for_selector(".mi-slice-browser canvas", timeout=90_000)
     page.wait_for_timeout(1500)
+    if stages:
+        page.evaluate(viewer_stages.HOOK_JS)
     return page
 
 
-def _latencies(page, which: int, steps: int) -> tuple:
-    """(median ms, max ms, missed steps, median bytes sent to the kernel) from a key press on browser
-    ``which``'s slider to new pixels on its canvas (``_ARM_STEP_JS``)."""
+def _latencies(page, which: int, steps: int, stages: bool = False) -> tuple:
+    """(median ms, max ms, missed steps, median bytes sent to the kernel, median stages or None) from a
+    key press on browser ``which``'s slider to new pixels on its canvas (``_ARM_STEP_JS``)."""
     handle = page.locator(".mi-slice-slider .noUi-handle").nth(which)
-    samples, missed, sent = [], 0, []
+    samples, missed, sent, per_step = [], 0, [], []
     for i in range(steps):
         key = "ArrowRight" if (i // 6) % 2 == 0 else "ArrowLeft"  # stay inside the 16 slices
         handle.focus()
         page.evaluate(_ARM_STEP_JS, which)
+        if stages:
+            page.evaluate("window.__miMarks = []")
         already_sent = len(page.sent_bytes)
         handle.press(key)
         elapsed_ms = page.evaluate("window.__miStep")
@@ -207,9 +219,13 @@ def _latencies(page, which: int, steps: int) -> tuple:
             missed += 1
             continue
         samples.append(elapsed_ms / 1000)
+        if stages:
+            marks, key_ms = page.evaluate("[window.__miMarks, window.__miKey]")
+            per_step.append(viewer_stages.step_stages(marks, key_ms, elapsed_ms))
+    median_stages = viewer_stages.median_stages(per_step) if stages else None
     if not samples:
-        return None, None, missed, int(statistics.median(sent))
-    return _median_ms(samples), round(1000 * max(samples), 1), missed, int(statistics.median(sent))
+        return None, None, missed, int(statistics.median(sent)), median_stages
+    return _median_ms(samples), round(1000 * max(samples), 1), missed, int(statistics.median(sent)), median_stages
 
 
 def _verdicts(result: dict) -> dict:
@@ -230,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = measure_kernel(args.steps)
     if not args.no_browser and voila_server.chromium_available():
-        result.update(measure_browser(min(args.steps, 12)))
+        result.update(measure_browser(min(args.steps, 12), args.stages))
     else:
         result["browser_ms_per_step"] = None
     result["targets"] = TARGETS
