@@ -1,12 +1,16 @@
 """`medinterp bench monitor [--json]`: what the TrainingMonitor costs a training run, and what it sends.
 
 Slowdown: the same tiny GapFCN, data and number of steps, trained with and without a
-TrainingMonitor (with a live display) attached, in interleaved rounds; per-step wall times come from
-StepEnd timestamps. Reported: the ratio of median step times (the headline) and of mean step times
-(which also carries the periodic view updates), and the share of the attached run's wall time spent
-inside the monitor's callback while training (robust to machine load, where the ratios are not);
-the one-off RunEnded update (last points + widget bundle refresh) is reported apart. Outside a kernel the updates run in the training
-thread, so this is the worst case; in a notebook they run on the kernel's main thread.
+TrainingMonitor (with a live display) attached, in interleaved rounds (ABBA: the order flips every
+round, so a drift in machine load hits both alike); per-step wall times come from StepEnd timestamps,
+and per-step CPU time of the training thread (``time.thread_time``: the work done, which other jobs on a
+shared machine cannot inflate; outside a kernel the monitor's updates run on that thread, so they count).
+Each round gives paired ratios to the detached run of the same round; reported is the median over
+rounds of the ratio of median step times (the headline) and of mean step times (which also carries
+the periodic view updates), the same two for CPU time, and the share of the attached run's wall time
+spent inside the monitor's callback while training; the one-off RunEnded update (last points + widget
+bundle refresh) is reported apart. Outside a kernel the updates run in the training thread, so this is
+the worst case; in a notebook they run on the kernel's main thread.
 Messages: during the long run the display's bokeh PATCH-DOC messages and status-line updates are
 timestamped (and jupyter_bokeh's comm sends counted) to give messages per second and the busiest
 1-second window. Layer statistics (TrainConfig.monitor_every, sampled in the Trainer) are timed the
@@ -29,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--steps", type=int, default=60, help="optimizer steps per timed run (default 60)")
     parser.add_argument("--size", type=int, default=32, help="image side in pixels (default 32)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per setting (default 3)")
+    parser.add_argument("--rounds", type=int, default=6, help="interleaved ABBA rounds per setting (default 6)")
     parser.add_argument("--storm-steps", type=int, default=1500,
                         help="steps of the fast run used to count messages (default 1500, 8x8 images)")
     parser.add_argument("--threads", type=int, default=1,
@@ -92,14 +96,16 @@ def _trainer(steps: int, size: int, monitor_every: int):
 
 
 def timed_run(steps: int, size: int, *, monitor_every: int = 0, attach: bool = False):
-    """(seconds per step from StepEnd timestamps, MessageCounter or None, wall seconds of fit()).
+    """(wall seconds per step and training-thread CPU seconds per step, both from StepEnd timestamps,
+    MessageCounter or None, wall seconds of fit()).
     ``attach``: a TrainingMonitor with one display, its callback timed (``counter.callback_seconds``)."""
     from medinterp_widgets.training.events import RunEnded, StepEnd
     from medinterp_widgets.widgets.training_monitor import TrainingMonitor
 
     trainer = _trainer(steps, size, monitor_every)
-    stamps: list[float] = []
-    trainer.callbacks.append(lambda event: stamps.append(time.perf_counter()) if isinstance(event, StepEnd) else None)
+    stamps: list[tuple[float, float]] = []  # (wall, thread CPU) at each StepEnd
+    trainer.callbacks.append(
+        lambda event: stamps.append((time.perf_counter(), time.thread_time())) if isinstance(event, StepEnd) else None)
     counter = None
     if attach:
         monitor = TrainingMonitor()
@@ -119,18 +125,21 @@ def timed_run(steps: int, size: int, *, monitor_every: int = 0, attach: bool = F
     started = time.monotonic()
     trainer.fit()
     wall = time.monotonic() - started
-    return [b - a for a, b in zip(stamps, stamps[1:])], counter, wall
+    wall_steps = [b[0] - a[0] for a, b in zip(stamps, stamps[1:])]
+    cpu_steps = [b[1] - a[1] for a, b in zip(stamps, stamps[1:])]
+    return wall_steps, cpu_steps, counter, wall
 
 
-def _ratios(per_step: dict[str, list[list[float]]], baseline: str) -> dict[str, dict[str, float]]:
-    """Per setting: median-of-rounds of the median and of the mean step time, each as a ratio to ``baseline``."""
-    def summary(name: str, reduce) -> float:
-        return statistics.median(reduce(round_times) for round_times in per_step[name])
+def _paired_ratios(per_step: dict[str, list[list[float]]], baseline: str) -> dict[str, dict[str, float]]:
+    """Per setting: its median step time, and the median over rounds of its median (and mean) step time
+    divided by the baseline's in the same round (paired, so slow rounds cancel out)."""
+    def ratio(name: str, reduce) -> float:
+        return statistics.median(reduce(times) / reduce(base)
+                                 for times, base in zip(per_step[name], per_step[baseline]))
 
-    base_median, base_mean = summary(baseline, statistics.median), summary(baseline, statistics.fmean)
-    return {name: {"median_ms": round(1000 * summary(name, statistics.median), 3),
-                   "median_ratio": round(summary(name, statistics.median) / base_median, 4),
-                   "mean_ratio": round(summary(name, statistics.fmean) / base_mean, 4)} for name in per_step}
+    return {name: {"median_ms": round(1000 * statistics.median(statistics.median(t) for t in per_step[name]), 3),
+                   "median_ratio": round(ratio(name, statistics.median), 4),
+                   "mean_ratio": round(ratio(name, statistics.fmean), 4)} for name in per_step}
 
 
 def measure_slowdown(steps: int, size: int, rounds: int) -> dict:
@@ -139,25 +148,33 @@ def measure_slowdown(steps: int, size: int, rounds: int) -> dict:
                 "layer_stats_every_1": {"monitor_every": 1}, "layer_stats_every_20": {"monitor_every": 20}}
     timed_run(8, size)  # warm-up: allocator, kernels, imports
     per_step: dict[str, list[list[float]]] = {name: [] for name in settings}
+    cpu_per_step: dict[str, list[list[float]]] = {name: [] for name in settings}
     shares, finals = [], []
-    for _ in range(rounds):  # interleaved, so a load change on a shared machine hits every setting alike
-        for name, kwargs in settings.items():
-            times, counter, wall = timed_run(steps, size, **kwargs)
+    for round_index in range(rounds):
+        order = list(settings) if round_index % 2 == 0 else list(reversed(settings))  # ABBA
+        for name in order:
+            times, cpu_times, counter, wall = timed_run(steps, size, **settings[name])
             per_step[name].append(times)
+            cpu_per_step[name].append(cpu_times)
             if counter is not None:
                 shares.append(counter.callback_seconds / wall)
                 finals.append(counter.final_update_seconds)
-    ratios = _ratios(per_step, "detached")
+    ratios = _paired_ratios(per_step, "detached")
+    cpu_ratios = _paired_ratios(cpu_per_step, "detached")
+    for name, cpu in cpu_ratios.items():
+        ratios[name].update({f"cpu_{key}": value for key, value in cpu.items()})
     return {"steps": steps, "size": size, "rounds": rounds, "settings": ratios,
             "slowdown_median": round(ratios["attached"]["median_ratio"] - 1, 4),
             "slowdown_mean": round(ratios["attached"]["mean_ratio"] - 1, 4),
+            "slowdown_cpu_median": round(cpu_ratios["attached"]["median_ratio"] - 1, 4),
+            "slowdown_cpu_mean": round(cpu_ratios["attached"]["mean_ratio"] - 1, 4),
             "monitor_time_share": round(statistics.median(shares), 4),
             "final_update_ms": round(1000 * statistics.median(finals), 1)}
 
 
 def measure_messages(steps: int) -> dict:
     """A long, fast run (8x8 images, layer stats every 10 steps) with a display attached."""
-    _, counter, wall = timed_run(steps, 8, monitor_every=10, attach=True)
+    _, _, counter, wall = timed_run(steps, 8, monitor_every=10, attach=True)
     total = len(counter.times)
     return {"storm_steps": steps, "storm_steps_per_s": round(steps / wall, 1), "storm_seconds": round(wall, 2),
             "messages": total, "bokeh_patches": len(counter.patches), "widget_updates": len(counter.widget_updates),
@@ -179,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
     result["targets"] = TARGETS
     result["verdicts"] = {
         "slowdown_ok": result["slowdown_median"] <= TARGETS["slowdown"],
+        "slowdown_cpu_ok": result["slowdown_cpu_median"] <= TARGETS["slowdown"],
         "monitor_time_share_ok": result["monitor_time_share"] <= TARGETS["slowdown"],
         "messages_ok": result["busiest_1s_window"] <= TARGETS["messages_per_s"],
     }

@@ -3,12 +3,15 @@
 Under Voila without network access BokehJS cannot come from its CDN and the embedded view fails
 with "Could not create a view for model id ..."; loading it inline in the kernel first fixes that
 (hospital networks and firewalls hit the same problem), so inline is the default.
+``load_bokehjs`` also sends ``bokehjs_patches.FRONTEND_PATCHES`` (no patch echo, table colour mapping).
 """
 
 from __future__ import annotations
 
 from bokeh.models import LayoutDOM
 from jupyter_bokeh.widgets import BokehModel
+
+from medinterp_widgets.widgets.bokehjs_patches import FRONTEND_PATCHES
 
 
 def in_kernel() -> bool:
@@ -22,13 +25,16 @@ def in_kernel() -> bool:
 
 
 def load_bokehjs() -> bool:
-    """Send BokehJS inline to the front end once per kernel call; a no-op (False) outside a kernel."""
+    """Send BokehJS inline, then its patches, to the front end; a no-op (False) outside a kernel."""
     if not in_kernel():
         return False
     from bokeh.io import output_notebook
+    from bokeh.io.notebook import JS_MIME_TYPE, LOAD_MIME_TYPE, publish_display_data
     from bokeh.resources import INLINE
 
     output_notebook(INLINE, hide_banner=True)
+    for script in FRONTEND_PATCHES:  # each waits for window.Bokeh, then patches it once per page
+        publish_display_data({JS_MIME_TYPE: script, LOAD_MIME_TYPE: script})
     return True
 
 

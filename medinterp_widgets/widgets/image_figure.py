@@ -78,8 +78,13 @@ class ImageFigure:
         return tuple(self.source.data["image"][0].shape)
 
     def show_slice(self, layers: dict[str, np.ndarray]) -> None:
-        """Replace the slice layers (same shape): one ColumnDataChanged message with binary buffers."""
-        self.source.data.update({name: [array] for name, array in layers.items()})
+        """Replace the slice layers (same shape) that changed: one ColumnDataChanged message with binary
+        buffers, or none. Unchanged layers (a spatial-only mask while cine frames step) are not re-sent,
+        so the browser neither receives nor re-colours them."""
+        changed = {name: [array] for name, array in layers.items()
+                   if not np.array_equal(self.source.data[name][0], array)}
+        if changed:
+            self.source.data.update(changed)
 
     def show_plane(self, layers: dict[str, np.ndarray], spacing: tuple[float, float]) -> None:
         """Show a slice of another shape/spacing (axis change, new overlay): extent, ranges, frame size."""

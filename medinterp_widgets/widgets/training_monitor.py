@@ -4,18 +4,22 @@
     monitor                                # display: curves, gradient heat strip, status, Stop
     monitor.start()                        # trainer.fit() in a background thread; the UI stays live
 
-Coalescing: every event goes into ``history`` at once (nothing is dropped), but views are updated at
-most once per ``min_interval`` seconds (default 0.25 s: <= 4 updates/s, each a stream patch per
-source that grew plus the status line, so <= ~20 messages/s whatever the step rate). An update streams every row a view has not drawn yet; ``RunEnded`` forces a final update.
+Coalescing: the training thread only appends each event to an inbox (a deque: atomic appends, no
+lock, no traitlets or bokeh), ~1 us per event; the inbox is drained into ``history`` (plot-ready rows)
+by whoever needs it next: an update, a new view, or a read of ``history`` (nothing is ever dropped).
+Views are updated at most once per ``min_interval`` seconds (default 0.25 s: <= 4 updates/s, each a
+stream patch per source that grew plus the status line, so <= ~20 messages/s whatever the step rate).
+An update streams every row a view has not drawn yet; ``RunEnded`` forces a final update.
 
 Threads: bokeh documents are not thread-safe, and jupyter_bokeh's ``BokehModel`` turns every
 document change into comm messages on the spot (no bokeh server, so ``add_next_tick_callback``
 never runs). So the monitor only touches bokeh models and widgets from the thread that created it
-(the kernel's main thread): events from the trainer thread are recorded under a lock, and the update
-is handed to the kernel's asyncio loop with ``call_soon_threadsafe`` / ``call_later`` (immediately
-once the interval has passed, else once at its end). The loop runs while the main thread is idle,
-which is the case when training runs in the background thread of ``start()``. Training in the
-foreground (``trainer.fit()`` in a cell) delivers events on the main thread, which updates directly.
+(the kernel's main thread): events from the trainer thread go to the inbox, and the update is handed
+to the kernel's asyncio loop with ``call_soon_threadsafe`` / ``call_later`` at most once per interval
+(immediately once the interval has passed, else once at its end; later events find it scheduled).
+The loop runs while the main thread is idle, which is the case when training runs in the background
+thread of ``start()``. Training in the foreground (``trainer.fit()`` in a cell) delivers events on the
+main thread, which updates directly.
 Outside a kernel (scripts, tests, benchmarks) there is no loop: the event that finds the interval
 passed updates in its own thread, and ``RunEnded`` / ``flush()`` push the rest.
 
@@ -28,6 +32,7 @@ during the run or after it.
 from __future__ import annotations
 
 import asyncio
+import collections
 import html
 import threading
 import time
@@ -56,14 +61,15 @@ class TrainingMonitor:
 
     def __init__(self, trainer=None, *, min_interval: float = DEFAULT_INTERVAL_S, title: str = "training",
                  clock: Callable[[], float] = time.monotonic):
-        self.history = MonitorHistory()
+        self._history = MonitorHistory()
+        self._inbox: collections.deque = collections.deque()  # events not yet in history (training thread appends)
         self.min_interval, self.title, self.clock = float(min_interval), title, clock
         self.trainer = None
         self.flushes = 0
         self.thread: threading.Thread | None = None
         self.error: BaseException | None = None
         self._displays: list[_Display] = []
-        self._record_lock = threading.Lock()  # guards history
+        self._record_lock = threading.RLock()  # guards history and draining the inbox
         self._flush_lock = threading.RLock()  # guards displays and their cursors
         self._owner = threading.get_ident()
         self._loop = _running_loop()
@@ -117,11 +123,8 @@ class TrainingMonitor:
         self._listeners.append(listener)
 
     def __call__(self, event: Any) -> None:
-        """Record ``event``; update the views now, later, or not yet (see the module docstring)."""
-        with self._record_lock:
-            self.history.add(event)
-            if isinstance(event, (RunStarted, RunEnded)):
-                self._markers.append(event)
+        """Queue ``event``; update the views now, later, or not yet (see the module docstring)."""
+        self._inbox.append(event)
         final = isinstance(event, RunEnded)
         wait = 0.0 if final else self.min_interval - (self.clock() - self._last_flush)
         direct = threading.get_ident() == self._owner or self._loop is None or self._loop.is_closed()
@@ -138,6 +141,24 @@ class TrainingMonitor:
         else:
             self.flush()
 
+    @property
+    def history(self) -> MonitorHistory:
+        """Every event received so far, as plot-ready rows (drains the inbox first)."""
+        with self._record_lock:
+            self._drain()
+            return self._history
+
+    def _drain(self) -> None:
+        """Move queued events into history, oldest first (call with ``_record_lock`` held)."""
+        while True:
+            try:
+                event = self._inbox.popleft()
+            except IndexError:
+                return
+            self._history.add(event)
+            if isinstance(event, (RunStarted, RunEnded)):
+                self._markers.append(event)
+
     # ----------------------------------------------------------------- views
     def flush(self) -> int:
         """Stream every display's missing rows and refresh the status; returns the patches sent."""
@@ -145,9 +166,10 @@ class TrainingMonitor:
             self._scheduled = False
             self._last_flush = self.clock()
             with self._record_lock:
-                target = self.history.cursor()
-                rows = {id(d): self.history.since(d.cursor) for d in self.displays}
-                layer_names, status = self.history.layer_names, self._status_html()
+                history = self.history
+                target = history.cursor()
+                rows = {id(d): history.since(d.cursor) for d in self.displays}
+                layer_names, status = history.layer_names, self._status_html()
                 markers, self._markers = self._markers, []
             sent = 0
             for shown in self.displays:
@@ -164,8 +186,9 @@ class TrainingMonitor:
         """A new display of this monitor, built from the full history (replay), then kept live."""
         with self._flush_lock:
             with self._record_lock:
-                rows, cursor = self.history.since(Cursor()), self.history.cursor()
-                layer_names, status = self.history.layer_names, self._status_html()
+                history = self.history
+                rows, cursor = history.since(Cursor()), history.cursor()
+                layer_names, status = history.layer_names, self._status_html()
             figures = MonitorView(rows, layer_names, title=self.title)
             stop = widgets.Button(description="Stop", icon="stop", button_style="danger",
                                   tooltip="end the run after the current step", disabled=self._finished)

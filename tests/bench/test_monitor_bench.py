@@ -19,4 +19,14 @@ def test_bench_monitor_json(capsys):
     assert result["bokeh_patches"] > 0 and result["widget_updates"] > 0
     assert result["comm_sends"] >= 3 * result["bokeh_patches"]  # jupyter_bokeh: header, metadata, content
     assert 0 <= result["monitor_time_share"] < 1
-    assert set(result["verdicts"]) == {"slowdown_ok", "monitor_time_share_ok", "messages_ok"}
+    assert set(result["verdicts"]) == {"slowdown_ok", "slowdown_cpu_ok", "monitor_time_share_ok", "messages_ok"}
+    assert result["settings"]["detached"]["cpu_median_ratio"] == 1.0 and "slowdown_cpu_median" in result
+
+
+def test_paired_ratios_compare_rounds_with_their_own_baseline():
+    per_step = {"detached": [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0], [1.0, 1.0, 1.0]],  # round 2 ran on a busy machine
+                "attached": [[1.01, 1.01, 1.01], [2.02, 2.02, 2.02], [1.01, 1.01, 1.01]]}
+    ratios = bench._paired_ratios(per_step, "detached")
+    assert ratios["detached"]["median_ratio"] == 1.0
+    assert ratios["attached"]["median_ratio"] == 1.01 and ratios["attached"]["mean_ratio"] == 1.01
+    assert ratios["attached"]["median_ms"] == 1010.0

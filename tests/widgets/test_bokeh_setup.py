@@ -25,3 +25,28 @@ def test_new_views_receive_the_current_document_and_patches_still_flow():
     bundle = str(widget.render_bundle)
     widget._view_count = 0  # a view closing re-sends nothing
     assert str(widget.render_bundle) == bundle
+
+
+def test_load_bokehjs_sends_the_frontend_patches_after_bokehjs(monkeypatch):
+    import bokeh.io
+    import bokeh.io.notebook
+
+    from medinterp_widgets.widgets import bokeh_setup
+    from medinterp_widgets.widgets.bokehjs_patches import FRONTEND_PATCHES, LOOKUP_COLORMAP_JS, NO_ECHO_JS
+
+    published = []
+    monkeypatch.setattr(bokeh_setup, "in_kernel", lambda: True)
+    monkeypatch.setattr(bokeh.io, "output_notebook", lambda *args, **kwargs: published.append("bokehjs"))
+    monkeypatch.setattr(bokeh.io.notebook, "publish_display_data", lambda data, **kwargs: published.append(data))
+    assert bokeh_setup.load_bokehjs()
+    assert published[0] == "bokehjs"  # BokehJS first, then the patches (which wait for window.Bokeh anyway)
+    assert FRONTEND_PATCHES == (NO_ECHO_JS, LOOKUP_COLORMAP_JS)
+    for data, script in zip(published[1:], FRONTEND_PATCHES, strict=True):
+        assert data == {bokeh.io.notebook.JS_MIME_TYPE: script, bokeh.io.notebook.LOAD_MIME_TYPE: script}
+
+
+def test_load_bokehjs_outside_a_kernel_sends_nothing(monkeypatch):
+    from medinterp_widgets.widgets import bokeh_setup
+
+    monkeypatch.setattr(bokeh_setup, "in_kernel", lambda: False)
+    assert bokeh_setup.load_bokehjs() is False

@@ -37,6 +37,8 @@ def test_initial_state_uses_metadata_preset_and_middle_slice(cine):
 
 def test_slice_and_frame_changes_send_raw_int16_and_uint8_overlays(cine):
     volume, masks, heat = cine
+    masks = masks.copy()
+    masks[1, 0, 0] = 1  # slice 1's mask differs from slice 2's
     browser = SliceBrowser(volume, masks, heat)
     with record_patches(browser.image.figure) as log:
         browser.slice_index = 1
@@ -46,9 +48,23 @@ def test_slice_and_frame_changes_send_raw_int16_and_uint8_overlays(cine):
     assert np.array_equal(layers["image"], volume.array[2, 1])
     assert layers["mask"].dtype == np.uint8 and layers["heat"].dtype == np.uint8
     assert "float64" not in log.buffer_dtypes()
-    assert sorted(log.buffer_dtypes()) == ["int16", "int16", "uint8", "uint8", "uint8", "uint8"]
+    # the slice step sends all three layers; the frame step only image and heatmap (the mask is spatial-only)
+    assert sorted(log.buffer_dtypes()) == ["int16", "int16", "uint8", "uint8", "uint8"]
     pixels = 12 * 10
-    assert log.buffer_bytes() == 2 * (pixels * 2 + 2 * pixels)  # two steps: raw + 1 byte/px per overlay
+    assert log.buffer_bytes() == (pixels * 2 + 2 * pixels) + (pixels * 2 + pixels)  # raw + 1 byte/px per overlay
+
+
+def test_a_step_resends_only_layers_that_changed(cine):
+    volume, masks, heat = cine
+    browser = SliceBrowser(volume, masks, heat[0])  # spatial-only heatmap too: the same for every frame
+    with record_patches(browser.image.figure) as log:
+        browser.frame = 1
+    assert [event.cols for event in log.events] == [["image"]]
+    assert np.array_equal(_layers(browser)["image"], volume.array[1, 2])
+    with record_patches(browser.image.figure) as log:
+        browser.frame = 1  # nothing changed: nothing sent
+        browser._show()
+    assert log.events == []
 
 
 def test_window_threshold_colormap_opacity_send_no_pixels(cine):
@@ -162,7 +178,7 @@ def test_set_heatmaps_adds_a_top_layer_later(cine):
     assert browser.controls.colormap.layout.display is None
     with record_patches(browser.image.figure) as log:
         browser.slice_index = 0
-    assert log.buffer_bytes() == 12 * 10 * (2 + 1 + 1)
+    assert log.buffer_bytes() == 12 * 10 * (2 + 1)  # image and heatmap; this mask is the same on every slice
 
 
 def test_frame_size_keeps_physical_aspect():

@@ -203,3 +203,41 @@ def test_events_from_another_thread_update_views_on_the_loop_thread():
     main = threading.get_ident()
     assert flush_threads and set(flush_threads) == {main}
     assert monitor.displays[0].view.steps.data["step"] == list(range(1, 201))
+
+
+def test_an_event_between_updates_only_queues_it():
+    clock = FakeClock()
+    monitor = TrainingMonitor(clock=clock)
+    box = monitor.view()
+    monitor(run_started(epochs=1, steps_per_epoch=10))  # first event: the interval has passed, one update
+    flushes, status = monitor.flushes, box.children[0].children[1].value
+    with record_patches(monitor.displays[0].view.layout) as log:
+        for i in range(1, 6):
+            clock.now = i * 0.01  # well inside the 0.25 s interval
+            monitor(step(i))
+    assert log.events == [] and monitor.flushes == flushes  # no bokeh patch, no update on the training thread
+    assert box.children[0].children[1].value == status  # no traitlet touched either
+    assert len(monitor._inbox) == 5
+    assert monitor.history.steps["step"] == [1, 2, 3, 4, 5]  # reading history drains the queue, in order
+    assert len(monitor._inbox) == 0
+
+
+def test_draining_while_another_thread_appends_keeps_every_event_in_order():
+    monitor = TrainingMonitor(min_interval=1e9)  # no updates: only queueing and draining race here
+    monitor.view()
+    n = 5000
+
+    def train():
+        for i in range(1, n + 1):
+            monitor(step(i))
+
+    worker = threading.Thread(target=train)
+    worker.start()
+    seen = []
+    while worker.is_alive():
+        seen.append(len(monitor.history.steps["step"]))  # drains concurrently with the appends
+    worker.join()
+    assert monitor.history.steps["step"] == list(range(1, n + 1))
+    assert seen == sorted(seen)
+    monitor.flush()
+    assert monitor.displays[0].view.steps.data["step"] == list(range(1, n + 1))
