@@ -1,8 +1,11 @@
-"""Paper 4 app: the covid-interp report (tables, figures) and an interactive Grad-CAM / lesion overlay view.
+"""Paper 4 app: the covid-interp report (tables, figures), LBP vs deep-feature embeddings side by side,
+and an interactive Grad-CAM / lesion overlay view.
 
-``build(report_dir=None, data_root=None)``: shows the report written under ``report_dir`` (default: the
-CLI's ``reports/covid-interp-quick`` when it exists); the "run" button runs the smoke or quick preset
-(real data under ``data_root`` / ``$MEDINTERP_DATA`` when present) and shows the result.
+``build(report_dir=None, data_root=None)``: shows the report written under ``report_dir`` (``build_app``
+passes the newest one under the reports root); the "run" button runs the smoke or quick preset (real
+data under ``data_root`` / ``$MEDINTERP_DATA`` when present) and shows the result. The embeddings tab
+shows the coordinates the pipeline saved in arrays.npz (PCA, kernel PCA, t-SNE; 2-D and 3-D) with the
+images as hover thumbnails; method and dims are linked between the two feature sets.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ import numpy as np
 from traitlets import Unicode
 
 from medinterp_widgets.data.volume import Volume
+from medinterp_widgets.metrics.embedding import EMBEDDING_DIMS, EMBEDDING_METHODS
 from medinterp_widgets.pipelines.report import html_table, read_report, tables_html
 from medinterp_widgets.widgets.report_views import figure_panels
 from medinterp_widgets.resources import data_root as find_data_root
+from medinterp_widgets.widgets.embedding_viewer import EmbeddingViewer, link_settings
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
-DEFAULT_REPORT = Path("reports") / "covid-interp-quick"
+CLASS_NAMES = ["non-COVID", "COVID"]
+FEATURE_TITLES = {"lbp": "LBP: 59-bin uniform histograms", "deep": "AlexNet hidden-layer features"}
 OVERLAYS = {  # choice -> (images, masks or None, heatmaps)
     "MedSeg lesion slices: Grad-CAM vs lesion": ("lesion_images", "lesion_masks", "lesion_cams"),
     "COVID test images: Grad-CAM": ("gradcam_images", None, "gradcam_maps"),
@@ -52,9 +58,10 @@ class CovidInterpApp(widgets.VBox):
         self.overlay_choice = widgets.Dropdown(options=list(OVERLAYS), description="show",
                                                layout=widgets.Layout(width="520px"))
         self.overlay_area = widgets.VBox()
-        self.tabs = widgets.Tab(children=[self.tables, self.figures,
+        self.embeddings = widgets.VBox()
+        self.tabs = widgets.Tab(children=[self.tables, self.figures, self.embeddings,
                                           widgets.VBox([self.overlay_choice, self.overlay_area])])
-        for index, title in enumerate(("tables", "figures", "overlays")):
+        for index, title in enumerate(("tables", "figures", "embeddings", "overlays")):
             self.tabs.set_title(index, title)
         self.load_button.on_click(lambda _: self.load(self.folder_box.value))
         self.run_button.on_click(lambda _: self.run(self.preset.value))
@@ -67,11 +74,12 @@ class CovidInterpApp(widgets.VBox):
             widgets.HBox([self.folder_box, self.load_button]), widgets.HBox([self.preset, self.run_button]),
             self.status_label, self.tabs,
         ]
-        start = Path(report_dir) if report_dir is not None else DEFAULT_REPORT
-        if (start / "report.json").is_file():
-            self.load(start)
+        if report_dir is not None and (Path(report_dir) / "report.json").is_file():
+            self.load(report_dir)
         else:
-            self.status = f"no report in {start}: press run (smoke: about a minute) or load a folder"
+            where = f"in {report_dir}" if report_dir is not None else "given"
+            self.status = (f"no report {where}: press run (smoke: seconds), load a folder, or write one with "
+                           "`medinterp reproduce covid-interp`")
 
     def load(self, folder: str | os.PathLike) -> bool:
         """Show the report written in ``folder``; False (and a status message) when there is none."""
@@ -87,6 +95,7 @@ class CovidInterpApp(widgets.VBox):
         self.tables.value = _comparison_html(report) + tables_html(report["tables"])
         self.figures.children = figure_panels(figures, "100%")
         self.arrays = load_arrays(folder)
+        self.embeddings.children = [embedding_views(self.arrays, report["config"].get("seed", 0))]
         self.show_overlay()
         self.status = f"loaded {folder}"
         return True
@@ -115,6 +124,26 @@ class CovidInterpApp(widgets.VBox):
         mask = self.arrays[masks].astype(np.int16) if masks else None
         self.browser = SliceBrowser(volume, masks=mask, heatmaps=self.arrays[heatmaps], title=self.overlay_choice.value)
         self.overlay_area.children = [self.browser]
+
+
+def embedding_views(arrays: dict[str, np.ndarray], seed: int = 0) -> widgets.Widget:
+    """LBP vs deep-feature EmbeddingViewers side by side (method and dims linked) from a report's arrays."""
+    from medinterp_widgets.pipelines.covid_interp import FEATURE_SETS, embedding_key
+
+    if "embedding_labels" not in arrays:
+        return widgets.HTML("<i>this report holds no embeddings (arrays.npz missing)</i>")
+    viewers = []
+    for name in FEATURE_SETS:
+        saved = {(method, dims): arrays[embedding_key(name, method, dims)] for method in EMBEDDING_METHODS
+                 for dims in EMBEDDING_DIMS if embedding_key(name, method, dims) in arrays}
+        viewers.append(EmbeddingViewer(arrays.get(f"embedding_features/{name}"), arrays["embedding_labels"],
+                                       arrays.get("embedding_thumbnails"), class_names=CLASS_NAMES, seed=seed,
+                                       precomputed=saved, title=FEATURE_TITLES[name]))
+    link_settings(viewers)
+    note = widgets.HTML(f"<small>{len(arrays['embedding_labels'])} images (a stratified subsample), each feature "
+                        "set standardised, then embedded; hover a point for its image. Method and 2-D / 3-D "
+                        "apply to both panels.</small>")
+    return widgets.VBox([note, widgets.Box(viewers, layout=widgets.Layout(flex_flow="row wrap", gap="12px"))])
 
 
 def _comparison_html(report: dict) -> str:

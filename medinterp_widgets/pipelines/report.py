@@ -89,6 +89,14 @@ def read_report(folder: str | Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     return payload, figures
 
 
+def latest_report(root: str | Path, name: str) -> Path | None:
+    """The newest folder ``root/NAME`` or ``root/NAME-<preset>`` holding a report.json (None when none does)."""
+    root = Path(root)
+    candidates = [root / name, *root.glob(f"{name}-*")] if root.is_dir() else []
+    written = [folder for folder in candidates if (folder / "report.json").is_file()]
+    return max(written, key=lambda folder: (folder / "report.json").stat().st_mtime, default=None)
+
+
 def tables_html(tables: dict[str, list[dict[str, Any]]]) -> str:
     """Report tables (name -> rows) as HTML sections, in the report page's own table format."""
     return "".join(f"<h4>{html.escape(name)}</h4>{html_table(_plain(rows))}" for name, rows in tables.items() if rows)

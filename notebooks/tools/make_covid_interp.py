@@ -44,6 +44,10 @@ for name in ("training_curves_fold0", "embeddings_2d", "first_layer_filters", "h
     print(name)
     display(Image(data=report.figures[name]))'''
 
+EMBEDDINGS = '''from medinterp_widgets.apps.covid_interp import embedding_views
+
+embedding_views(report.arrays, config.seed)'''
+
 BROWSER = '''import numpy as np
 
 from medinterp_widgets.data import Volume
@@ -69,6 +73,10 @@ def curated() -> nbformat.NotebookNode:
         new_code_cell(RUN),
         new_code_cell(TABLES),
         new_code_cell(FIGURES),
+        new_markdown_cell("Interactive: LBP vs AlexNet features embedded with PCA, kernel PCA (linear, RBF) and "
+                          "t-SNE in 2-D or 3-D (three linked projections), coloured by class; hover a point "
+                          "for its image. The method and dimension controls apply to both panels."),
+        new_code_cell(EMBEDDINGS),
         new_markdown_cell("Interactive: Grad-CAM of the COVID class over the MedSeg lesion slices (contours)."),
         new_code_cell(BROWSER),
     ], metadata=KERNEL)
