@@ -25,3 +25,21 @@ def test_new_views_receive_the_current_document_and_patches_still_flow():
     bundle = str(widget.render_bundle)
     widget._view_count = 0  # a view closing re-sends nothing
     assert str(widget.render_bundle) == bundle
+
+
+def test_bokehjs_is_sent_once_per_executed_cell(monkeypatch):
+    """Inline BokehJS is ~8 MB as sent: a cell building several views sends it once, the next cell again."""
+    import types
+
+    from medinterp_widgets.widgets import bokeh_setup
+
+    shell = types.SimpleNamespace(execution_count=1)
+    sent = []
+    monkeypatch.setattr(bokeh_setup, "_kernel_shell", lambda: shell)
+    monkeypatch.setattr("bokeh.io.output_notebook", lambda *args, **kwargs: sent.append(shell.execution_count))
+    assert bokeh_setup.load_bokehjs() and bokeh_setup.load_bokehjs()
+    shell.execution_count = 2
+    assert bokeh_setup.load_bokehjs()
+    assert sent == [1, 2]
+    monkeypatch.setattr(bokeh_setup, "_kernel_shell", lambda: None)
+    assert not bokeh_setup.load_bokehjs()
