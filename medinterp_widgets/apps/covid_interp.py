@@ -21,8 +21,8 @@ from traitlets import Unicode
 
 from medinterp_widgets.data.volume import Volume
 from medinterp_widgets.metrics.embedding import EMBEDDING_DIMS, EMBEDDING_METHODS
-from medinterp_widgets.pipelines.report import html_table, read_report, tables_html
-from medinterp_widgets.widgets.report_views import figure_panels
+from medinterp_widgets.pipelines.report import comparisons_html, read_report, tables_html
+from medinterp_widgets.widgets.report_views import figure_panels, report_markup
 from medinterp_widgets.resources import data_root as find_data_root
 from medinterp_widgets.widgets.embedding_viewer import EmbeddingViewer, link_settings
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
@@ -50,7 +50,8 @@ class CovidInterpApp(widgets.VBox):
         self.folder_box = widgets.Text(description="report", placeholder="folder with report.json",
                                        layout=widgets.Layout(width="520px"))
         self.load_button = widgets.Button(description="load")
-        self.preset = widgets.ToggleButtons(options=["smoke", "quick"], value="smoke", description="preset")
+        self.preset = widgets.ToggleButtons(options=["smoke", "quick"], value="smoke", description="preset",
+                                            style={"description_width": "initial", "button_width": "80px"})
         self.run_button = widgets.Button(description="run", button_style="primary")
         self.status_label = widgets.HTML()
         self.tables = widgets.HTML()
@@ -92,7 +93,8 @@ class CovidInterpApp(widgets.VBox):
             self.status = str(error)
             return False
         self.folder, self.folder_box.value = str(folder), str(folder)
-        self.tables.value = _comparison_html(report) + tables_html(report["tables"])
+        self.tables.value = report_markup(comparisons_html(report.get("comparisons", []))
+                                          + tables_html(report["tables"]))
         self.figures.children = figure_panels(figures, "100%")
         self.arrays = load_arrays(folder)
         self.embeddings.children = [embedding_views(self.arrays, report["config"].get("seed", 0))]
@@ -144,12 +146,6 @@ def embedding_views(arrays: dict[str, np.ndarray], seed: int = 0) -> widgets.Wid
                         "set standardised, then embedded; hover a point for its image. Method and 2-D / 3-D "
                         "apply to both panels.</small>")
     return widgets.VBox([note, widgets.Box(viewers, layout=widgets.Layout(flex_flow="row wrap", gap="12px"))])
-
-
-def _comparison_html(report: dict) -> str:
-    rows = [{"measure": c["name"], "ours": c["ours"], "paper": c["paper"], "unit": c["unit"], "note": c["note"]}
-            for c in report.get("comparisons", [])]
-    return "<h4>Ours beside the paper</h4>" + html_table(rows) if rows else ""
 
 
 def build(report_dir: str | os.PathLike | None = None, data_root: str | os.PathLike | None = None,

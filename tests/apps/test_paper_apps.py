@@ -22,7 +22,8 @@ def test_paper_app_opens_the_newest_report_under_the_reports_root(tmp_path, monk
     report.write(tmp_path / "rodent-gbp-quick")
     monkeypatch.setenv(REPORTS_ENV, str(tmp_path))
     app = build_app("rodent-gbp")
-    assert "rodent-gbp-quick" in app.status.value and "Table 1" in app.area.children[0].children[0].value
+    tables_tab = app.area.children[0].children[1].children[0]
+    assert "rodent-gbp-quick" in app.status.value and "Table 1" in tables_tab.value
     assert "rodent-gbp" in PIPELINES
 
 
