@@ -28,12 +28,12 @@ print("report:", page)'''
 
 TABLES = '''from IPython.display import HTML, display
 
-from medinterp_widgets.pipelines.report import html_table
+from medinterp_widgets.pipelines.report import comparisons_html, tables_html
+from medinterp_widgets.widgets.report_views import report_markup
 
-rows = [{"measure": c.name, "ours": c.ours, "paper": c.paper, "unit": c.unit} for c in report.comparisons]
-display(HTML("<h4>Ours beside the paper</h4>" + html_table(rows)))
-for name in ("Table 1: test rates, mean ± sd over folds (%)", "Embedding separation (silhouette, 2-D)"):
-    display(HTML(f"<h4>{name}</h4>" + html_table(report.tables[name])))
+shown = ("Table 1: test rates, mean ± sd over folds (%)", "Embedding separation (silhouette, 2-D)")
+display(HTML(report_markup(comparisons_html(report.to_json()["comparisons"])
+                           + tables_html({name: report.tables[name] for name in shown}))))
 for note in report.notes:
     print("-", note)'''
 
