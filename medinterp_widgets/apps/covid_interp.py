@@ -122,9 +122,11 @@ class CovidInterpApp(widgets.VBox):
         if images not in self.arrays or len(self.arrays[images]) == 0:
             self.overlay_area.children = [widgets.HTML("<i>no overlay arrays loaded</i>")]
             return
-        volume = Volume(self.arrays[images].astype(np.float32), spacing=(1.0, 1.0, 1.0))
+        volume = Volume(self.arrays[images].astype(np.float32), spacing=(1.0, 1.0, 1.0),
+                        metadata={"spacing": "unknown"})  # resized crops: one "mm" on the axes is one pixel
         mask = self.arrays[masks].astype(np.int16) if masks else None
-        self.browser = SliceBrowser(volume, masks=mask, heatmaps=self.arrays[heatmaps], title=self.overlay_choice.value)
+        self.browser = SliceBrowser(volume, masks=mask, heatmaps=self.arrays[heatmaps],
+                                    title=f"{self.overlay_choice.value} (axes in pixels of the resized image)")
         self.overlay_area.children = [self.browser]
 
 

@@ -11,37 +11,40 @@ from bokeh.models import LayoutDOM
 from jupyter_bokeh.widgets import BokehModel
 
 
-def _kernel_shell():
-    """The IPython shell of a running Jupyter/Voila kernel, or None."""
+def in_kernel() -> bool:
+    """True inside a running Jupyter/Voila kernel (an IPython shell with a kernel attached)."""
     try:
         from IPython import get_ipython
     except ImportError:
-        return None
+        return False
     shell = get_ipython()
-    return shell if shell is not None and getattr(shell, "kernel", None) is not None else None
-
-
-def in_kernel() -> bool:
-    """True inside a running Jupyter/Voila kernel (an IPython shell with a kernel attached)."""
-    return _kernel_shell() is not None
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def load_bokehjs() -> bool:
-    """Send BokehJS inline to the front end once per executed cell; a no-op (False) outside a kernel.
-
-    Inline BokehJS is about 4 MB (8 MB as sent: two mime types), so a cell that builds several bokeh
-    views (an app page) sends it once; the cell's execution count, kept on the shell, says whether
-    this cell already did. A widget callback between cells finds the page already loaded.
-    """
-    shell = _kernel_shell()
-    if shell is None:
+    """Send BokehJS inline to the front end once per executed cell; a no-op (False) outside a kernel."""
+    if not in_kernel():
         return False
-    if getattr(shell, "_medinterp_bokehjs_cell", None) == shell.execution_count:
+    if not _first_call_in_cell():
         return True
     from bokeh.io import output_notebook
     from bokeh.resources import INLINE
 
     output_notebook(INLINE, hide_banner=True)
+    return True
+
+
+def _first_call_in_cell() -> bool:
+    """True once per executed cell (the shell keeps the execution count of the last call).
+
+    Inline BokehJS is about 4 MB (8 MB as sent: two mime types), so a cell that builds several bokeh
+    views (an app page) sends it once; a widget callback between cells finds the page already loaded.
+    """
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if getattr(shell, "_medinterp_bokehjs_cell", None) == shell.execution_count:
+        return False
     shell._medinterp_bokehjs_cell = shell.execution_count
     return True
 

@@ -33,13 +33,13 @@ def test_bokehjs_is_sent_once_per_executed_cell(monkeypatch):
 
     from medinterp_widgets.widgets import bokeh_setup
 
-    shell = types.SimpleNamespace(execution_count=1)
+    shell = types.SimpleNamespace(execution_count=1, kernel=object())
     sent = []
-    monkeypatch.setattr(bokeh_setup, "_kernel_shell", lambda: shell)
+    monkeypatch.setattr("IPython.get_ipython", lambda: shell)
     monkeypatch.setattr("bokeh.io.output_notebook", lambda *args, **kwargs: sent.append(shell.execution_count))
     assert bokeh_setup.load_bokehjs() and bokeh_setup.load_bokehjs()
     shell.execution_count = 2
     assert bokeh_setup.load_bokehjs()
     assert sent == [1, 2]
-    monkeypatch.setattr(bokeh_setup, "_kernel_shell", lambda: None)
+    monkeypatch.setattr("IPython.get_ipython", lambda: None)
     assert not bokeh_setup.load_bokehjs()
