@@ -50,8 +50,7 @@ class CovidInterpApp(widgets.VBox):
         self.folder_box = widgets.Text(description="report", placeholder="folder with report.json",
                                        layout=widgets.Layout(width="520px"))
         self.load_button = widgets.Button(description="load")
-        self.preset = widgets.ToggleButtons(options=["smoke", "quick"], value="smoke", description="preset",
-                                            style={"description_width": "initial", "button_width": "80px"})
+        self.preset = widgets.ToggleButtons(options=["smoke", "quick"], value="smoke", style={"button_width": "80px"})
         self.run_button = widgets.Button(description="run", button_style="primary")
         self.status_label = widgets.HTML()
         self.tables = widgets.HTML()
@@ -72,7 +71,7 @@ class CovidInterpApp(widgets.VBox):
             widgets.HTML("<h3 style='margin:4px 0'>Paper 4: COVID-19 CT interpretation</h3>"
                          "<small>AlexNet vs LBP + SVM, feature embeddings, filters, hidden neurons, Grad-CAM "
                          "and its consistent degree with lesion masks</small>"),
-            widgets.HBox([self.folder_box, self.load_button]), widgets.HBox([self.preset, self.run_button]),
+            widgets.HBox([self.folder_box, self.load_button]), widgets.HBox([widgets.Label("preset"), self.preset, self.run_button]),
             self.status_label, self.tabs,
         ]
         if report_dir is not None and (Path(report_dir) / "report.json").is_file():

@@ -11,7 +11,8 @@ import ipywidgets as widgets
 REPORT_STYLE = """<style>
 .mi-report{overflow-x:auto;max-width:100%}
 .mi-report table{border-collapse:collapse;font-size:12px;margin:2px 0 14px}
-.mi-report th,.mi-report td{border:1px solid #d4d7dd;padding:3px 8px;text-align:left;vertical-align:top}
+.mi-report th,.mi-report td{border:1px solid #d4d7dd;padding:3px 8px;text-align:left;vertical-align:top;
+  line-height:1.3}
 .mi-report th{background:#eef1f5;white-space:nowrap}
 .mi-report td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .mi-report td{max-width:460px}
