@@ -36,14 +36,14 @@ def figure_title(name: str) -> str:
     return name.replace("_", " ")
 
 
-def figure_panels(figures: dict[str, bytes], max_width: str = "900px") -> list[widgets.Widget]:
+def figure_panels(figures: dict[str, bytes], max_width: str = "100%") -> list[widgets.Widget]:
     """One titled Image per PNG figure, in the report's order."""
     return [widgets.VBox([widgets.HTML(f"<b>{html.escape(figure_title(name))}</b>"),
                           widgets.Image(value=png, format="png", layout=widgets.Layout(max_width=max_width))])
             for name, png in figures.items()]
 
 
-def figure_tabs(figures: dict[str, bytes], max_width: str = "900px", tables: str | None = None) -> widgets.Tab:
+def figure_tabs(figures: dict[str, bytes], max_width: str = "100%", tables: str | None = None) -> widgets.Tab:
     """The figures as tabs titled by name; with ``tables`` (report HTML) a first "tables" tab shows them."""
     children = figure_panels(figures, max_width)
     titles = [figure_title(name) for name in figures]
