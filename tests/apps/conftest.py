@@ -95,7 +95,7 @@ def paper_reports(tmp_path_factory):
 
     from medinterp_widgets.pipelines import PIPELINES
 
-    root = tmp_path_factory.mktemp("reports")
+    root = _paper_reports_root(tmp_path_factory)
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("MEDINTERP_DATA", raising=False)
         for name, module_name in PIPELINES.items():
@@ -104,15 +104,20 @@ def paper_reports(tmp_path_factory):
     return root
 
 
+def _paper_reports_root(tmp_path_factory):
+    return tmp_path_factory.getbasetemp() / "paper-reports"
+
+
 @pytest.fixture(scope="module")
-def paper_app_url(paper_reports, tmp_path_factory):
+def paper_app_url(request, tmp_path_factory):
     """``paper_app_url("lv-gap-cam")``: the app's URL on one Voila server (per test module) whose paper apps
-    open the smoke reports of ``paper_reports``."""
+    open the smoke reports of ``paper_reports`` (Voila starts while the pipelines run)."""
     logs = tmp_path_factory.mktemp("voila")
     port = voila_server.free_port()
     process = voila_server.start_voila(voila_server.apps_dir(), port, log_path=logs / "voila.log",
-                                       reports=paper_reports)
+                                       reports=_paper_reports_root(tmp_path_factory))
     try:
+        request.getfixturevalue("paper_reports")
         voila_server.wait_until_serving(port, process, timeout_s=40)
         yield lambda name: voila_server.app_url(port, name)
     finally:
