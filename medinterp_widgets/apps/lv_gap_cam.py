@@ -21,8 +21,9 @@ from medinterp_widgets.pipelines.report import read_report, tables_html
 from medinterp_widgets.widgets.report_views import figure_tabs, report_html
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
+CAM_THRESHOLD = 0.5  # the CAM's median is ~0.25 on Sunnybrook: a lower default tints the whole slice
 LEGEND = ("labels: 1 truth only (missed LV), 2 predicted only (extra), 3 both; heatmap: CAM of the LV class "
-          "on the GAP layer")
+          "on the GAP layer, shown above 0.5 (threshold slider)")
 
 
 def overlay_browser(overlays: dict[str, np.ndarray]) -> SliceBrowser:
@@ -30,7 +31,9 @@ def overlay_browser(overlays: dict[str, np.ndarray]) -> SliceBrowser:
     dy, dx = (float(v) for v in overlays["spacing"])
     volume = Volume(overlays["images"].astype(np.float32), spacing=(1.0, dy, dx))  # (N, H, W)
     labels = overlay_labels(overlays["truths"], overlays["predictions"])  # (N, H, W)
-    return SliceBrowser(volume, masks=labels, heatmaps=overlays["cams"], title="validation slices")
+    browser = SliceBrowser(volume, masks=labels, heatmaps=overlays["cams"], title="validation slices")
+    browser.heatmap_threshold = CAM_THRESHOLD
+    return browser
 
 
 class LvGapCamApp(widgets.VBox):
