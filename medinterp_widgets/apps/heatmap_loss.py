@@ -87,7 +87,9 @@ class HeatmapLossApp(widgets.VBox):
             groups = [f"{d}:{loss}" for d, losses in self.results.groups.items() for loss in losses]
             self.group_picker.options, self.group_picker.disabled = groups, False
             self.overlay_section.layout.display = None
-            self._show_overlay()
+            if self.group_picker.value == groups[0]:
+                self._show_overlay()  # a re-run with the same first group: the picker fires no change
+            self.group_picker.value = groups[0]  # options set on an empty Dropdown leave its value None
             self.status.value = "done"
         except Exception as error:  # shown in the page, not lost in the kernel log
             self.status.value = f"<b style='color:#b00'>{type(error).__name__}: {error}</b>"

@@ -30,3 +30,16 @@ def test_paper_app_opens_the_newest_report_under_the_reports_root(tmp_path, monk
 def test_voila_env_passes_the_reports_root(tmp_path):
     env = voila_server.voila_env(reports=tmp_path)
     assert env[REPORTS_ENV] == str(tmp_path.resolve())
+
+
+def test_heatmap_loss_overlays_appear_only_once_models_are_trained_here(tmp_path):
+    """A report folder holds no models: the overlay section stays hidden (not a blank panel) until a run."""
+    Report("heatmap-loss", "demo", config={}, tables={"statistics": []}).write(tmp_path)
+    app = build_app("heatmap-loss", report_dir=tmp_path)
+    assert app.overlay_section.layout.display == "none" and "run the smoke preset" in app.status.value
+    app.run_smoke()
+    assert app.status.value == "done" and app.overlay_section.layout.display is None
+    assert app.overlay_area.children and app.group_picker.options
+    first = app.overlay_area.children[0]
+    app.run_smoke()  # a second run replaces the browser
+    assert app.overlay_area.children[0] is not first
