@@ -68,6 +68,8 @@ class RodentGbpApp(widgets.VBox):
             comparisons = report.to_json()["comparisons"]
             self.area.children = [overlay_browser(outcome), report_view(report.tables, report.figures, comparisons)]
             self.status.value = f"done in {report.metrics['seconds']:.0f} s"
+        except Exception as error:  # noqa: BLE001 - shown in the page, not lost in the kernel log
+            self.status.value = f"<b style='color:#b00'>{html.escape(type(error).__name__)}: {html.escape(str(error))}</b>"
         finally:
             self.run_button.disabled = False
 
