@@ -1,6 +1,7 @@
 """The four paper apps in Voila, driven by headless Chromium, each on its pipeline's smoke report: the page
 shows our numbers beside the paper's and the report tables, a figure or canvas that is not one flat colour,
-one control changes what is shown, and there are no console errors (beyond the known offline CDN misses)."""
+one control changes what is shown (covid-interp: hovering a point shows its image), and there are no console
+errors (beyond the known offline CDN misses)."""
 
 import cv2
 import numpy as np
@@ -33,6 +34,23 @@ def _visible_figure(page):
     figure = page.locator(".widget-image:visible").first
     figure.wait_for(timeout=10_000)
     return figure
+
+
+# Page position of the first point of the first visible scatter with hover thumbnails (BokehJS 3 views:
+# GlyphRendererView -> its PlotView's frame scales and canvas).
+FIRST_THUMBNAIL_POINT_JS = """() => {
+  const found = [];
+  const walk = (view) => {
+    const data = view.model && view.model.data_source && view.model.data_source.data;
+    if (data && data.thumb && view.parent.model.visible) {
+      const plot = view.parent, box = plot.canvas_view.el.getBoundingClientRect();
+      found.push([box.left + plot.frame.x_scale.compute(data.a[0]), box.top + plot.frame.y_scale.compute(data.b[0])]);
+    }
+    for (const child of (view.children ? view.children() : [])) walk(child);
+  };
+  for (const root of Bokeh.index.roots) walk(root);
+  return found[0];
+}"""
 
 
 def test_lv_gap_cam_app(paper_pages, no_console_errors, poll_until):
@@ -93,7 +111,10 @@ def test_covid_interp_app_embeddings(paper_pages, no_console_errors, poll_until)
     viewers.first.locator("select").select_option(label="t-SNE")
     changed = poll_until(page, lambda: all(c.screenshot() != b for c, b in zip(canvases, before)), 15)
     titles = page.inner_text(".mi-embedding-viewer >> nth=1")
+    page.mouse.move(*page.evaluate(FIRST_THUMBNAIL_POINT_JS))
+    thumbnail = page.locator(".bk-Tooltip img")
+    thumbnail.first.wait_for(timeout=5_000)  # the hovered image, as a PNG data URI
     assert all(_not_flat(png) for png in before)
     assert changed, "the embedding method dropdown did not redraw both feature sets"
-    assert "AlexNet" in titles
+    assert "AlexNet" in titles and thumbnail.first.get_attribute("src").startswith("data:image/png")
     no_console_errors(errors)
