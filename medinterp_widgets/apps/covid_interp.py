@@ -27,7 +27,7 @@ from medinterp_widgets.resources import data_root as find_data_root
 from medinterp_widgets.widgets.embedding_viewer import EmbeddingViewer, link_settings
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
-CLASS_NAMES = ["non-COVID", "COVID"]
+VIEWER_CLASSES = ["COVID", "non-COVID"]  # viewer class k gets render.LABEL_COLORS[k]: COVID red, as in the figures
 FEATURE_TITLES = {"lbp": "LBP: 59-bin uniform histograms", "deep": "AlexNet hidden-layer features"}
 OVERLAYS = {  # choice -> (images, masks or None, heatmaps)
     "MedSeg lesion slices: Grad-CAM vs lesion": ("lesion_images", "lesion_masks", "lesion_cams"),
@@ -135,12 +135,13 @@ def embedding_views(arrays: dict[str, np.ndarray], seed: int = 0) -> widgets.Wid
 
     if "embedding_labels" not in arrays:
         return widgets.HTML("<i>this report holds no embeddings (arrays.npz missing)</i>")
+    classes = 1 - arrays["embedding_labels"].astype(np.int64)  # pipeline label 1 = COVID -> viewer class 0
     viewers = []
     for name in FEATURE_SETS:
         saved = {(method, dims): arrays[embedding_key(name, method, dims)] for method in EMBEDDING_METHODS
                  for dims in EMBEDDING_DIMS if embedding_key(name, method, dims) in arrays}
-        viewers.append(EmbeddingViewer(arrays.get(f"embedding_features/{name}"), arrays["embedding_labels"],
-                                       arrays.get("embedding_thumbnails"), class_names=CLASS_NAMES, seed=seed,
+        viewers.append(EmbeddingViewer(arrays.get(f"embedding_features/{name}"), classes,
+                                       arrays.get("embedding_thumbnails"), class_names=VIEWER_CLASSES, seed=seed,
                                        precomputed=saved, title=FEATURE_TITLES[name]))
     link_settings(viewers)
     note = widgets.HTML(f"<small>{len(arrays['embedding_labels'])} images (a stratified subsample), each feature "

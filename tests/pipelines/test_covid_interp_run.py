@@ -80,3 +80,11 @@ def test_app_builds_without_a_report(tmp_path):
     app = build_app("covid-interp", report_dir=tmp_path)
     assert "no report" in app.status and app.browser is None
     assert not app.load(tmp_path / "missing")
+
+
+def test_embedding_colours_agree_between_the_app_and_the_figures(smoke_report):
+    from medinterp_widgets.pipelines.covid_interp.figures import CLASS_COLOURS
+
+    app = build_app("covid-interp", report_dir=smoke_report)
+    viewer = app.embeddings.children[0].children[1].children[0]
+    assert dict(viewer.legend_entries) == {name: colour for colour, name in CLASS_COLOURS.values()}

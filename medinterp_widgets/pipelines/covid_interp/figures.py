@@ -8,11 +8,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from medinterp_widgets import render  # noqa: E402
 from medinterp_widgets.metrics.embedding import EMBEDDING_METHODS  # noqa: E402
 
 from . import features  # noqa: E402
 
-CLASS_COLOURS = {0: ("tab:blue", "non-COVID"), 1: ("tab:red", "COVID")}
+# The colours the covid-interp app's EmbeddingViewer gives these classes, so both views agree.
+CLASS_COLOURS = {0: (render.LABEL_COLORS[1], "non-COVID"), 1: (render.LABEL_COLORS[0], "COVID")}
 
 
 def training_curves(history: list[dict], fold: int = 0):
