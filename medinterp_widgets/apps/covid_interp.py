@@ -71,7 +71,8 @@ class CovidInterpApp(widgets.VBox):
             widgets.HTML("<h3 style='margin:4px 0'>Paper 4: COVID-19 CT interpretation</h3>"
                          "<small>AlexNet vs LBP + SVM, feature embeddings, filters, hidden neurons, Grad-CAM "
                          "and its consistent degree with lesion masks</small>"),
-            widgets.HBox([self.folder_box, self.load_button]), widgets.HBox([widgets.Label("preset"), self.preset, self.run_button]),
+            widgets.HBox([self.folder_box, self.load_button]),
+            widgets.HBox([widgets.Label("preset"), self.preset, self.run_button]),
             self.status_label, self.tabs,
         ]
         if report_dir is not None and (Path(report_dir) / "report.json").is_file():

@@ -69,7 +69,8 @@ class RodentGbpApp(widgets.VBox):
             self.area.children = [overlay_browser(outcome), report_view(report.tables, report.figures, comparisons)]
             self.status.value = f"done in {report.metrics['seconds']:.0f} s"
         except Exception as error:  # noqa: BLE001 - shown in the page, not lost in the kernel log
-            self.status.value = f"<b style='color:#b00'>{html.escape(type(error).__name__)}: {html.escape(str(error))}</b>"
+            message = html.escape(f"{type(error).__name__}: {error}")
+            self.status.value = f"<b style='color:#b00'>{message}</b>"
         finally:
             self.run_button.disabled = False
 

@@ -1,4 +1,4 @@
-"""`medinterp app [NAME] [--port N] [--data-root DIR] [--reports DIR] [--no-browser]`: serve an app with Voila on localhost.
+"""`medinterp app [NAME] [--port N] [--data-root DIR] [--reports DIR] [--no-browser]`: serve an app with Voila.
 
 Voila serves the whole ``notebooks/apps`` folder (so every app is reachable) and the browser opens
 NAME (default: workbench, on the embedded synthetic data; ``lv-gap-cam`` etc. for the paper apps). The

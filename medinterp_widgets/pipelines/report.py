@@ -157,7 +157,8 @@ def html_table(rows: list[dict[str, Any]]) -> str:
 def _html(report: Report) -> str:
     parts = [f"<h1>{html.escape(report.title)}</h1>"]
     if report.comparisons:
-        parts += ["<h2>Ours beside the paper</h2>", html_table(comparison_rows([asdict(c) for c in report.comparisons]))]
+        rows = comparison_rows([asdict(c) for c in report.comparisons])
+        parts += ["<h2>Ours beside the paper</h2>", html_table(rows)]
     if report.metrics:
         parts += ["<h2>Metrics</h2>", html_table([{"metric": k, "value": v} for k, v in _plain(report.metrics).items()])]
     for name, rows in report.tables.items():

@@ -10,9 +10,9 @@ legend lists classes in label order. Colours are stable: class k always gets ``r
 the position of a string label among the sorted class names). Hovering a point shows its class,
 index and, when ``images`` are given, a thumbnail (PNG data URIs, computed once at construction).
 Results are cached per (method, dims, seed); ``precomputed`` coordinates (e.g. the ones a pipeline saved)
-fill that cache, and with every shown setting precomputed ``features`` may be None. Methods costlier than O(n d) run on a stratified
-subsample above ``point_limits[method]`` points, and the ``notice`` trait (shown above the plot)
-says so; nothing is subsampled silently.
+fill that cache, and with every shown setting precomputed ``features`` may be None. Methods costlier
+than O(n d) run on a stratified subsample above ``point_limits[method]`` points, and the ``notice``
+trait (shown above the plot) says so; nothing is subsampled silently.
 """
 
 from __future__ import annotations

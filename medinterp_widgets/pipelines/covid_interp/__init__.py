@@ -12,7 +12,8 @@ neurons, Grad-CAM, and the consistent degree of Grad-CAM with MedSeg lesion mask
 
 from .config import Config
 from .data import ImageSet, LesionSet, load_image_set, load_lesion_set
-from .features import FEATURE_SETS, deep_features, embedding_key, lbp_features, lbp_histogram, separation, svm_scores, summarise_folds
+from .features import (FEATURE_SETS, deep_features, embedding_key, lbp_features, lbp_histogram, separation,
+                       svm_scores, summarise_folds)
 from .interpret import (consistent_degrees, conv_activation_layers, first_layer_filters,
                         gradcam_maps, hidden_neuron_maps, neuron_guided_backprop)
 from .report import ARRAYS_FILE, CovidReport, load_arrays

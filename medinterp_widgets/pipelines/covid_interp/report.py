@@ -1,8 +1,8 @@
 """`CovidReport` (a Report that also writes ``arrays.npz``) and how a run's results fill it.
 
 The arrays are what an interactive view needs and JSON should not hold: the embeddings
-(``embedding/<lbp|deep>/<pca|kpca-linear|kpca-rbf|tsne>/<2|3>d`` (n, d), see ``features.embedding_key``) of the
-features they came from (``embedding_features/<lbp|deep>`` (n, f) float32) with ``embedding_labels``,
+(``embedding/<lbp|deep>/<pca|kpca-linear|kpca-rbf|tsne>/<2|3>d`` (n, d), ``features.embedding_key``)
+of the features they came from (``embedding_features/<lbp|deep>`` (n, f) float32) with ``embedding_labels``,
 ``embedding_thumbnails`` (n, 32, 32) uint8 and ``embedding_index`` (rows of the image set), the Grad-CAM
 overlays (``gradcam_images``/``gradcam_maps`` (n, H, W)) and the lesion slices (``lesion_images``,
 ``lesion_masks``, ``lesion_cams``).
