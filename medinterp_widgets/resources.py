@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 DATA_ENV = "MEDINTERP_DATA"
+REPORTS_ENV = "MEDINTERP_REPORTS"  # folder of written reports (``reports/NAME-PRESET``) the paper apps show
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -36,3 +37,9 @@ def data_root(explicit: str | os.PathLike | None = None) -> Path | None:
         source = "argument" if explicit is not None else f"${DATA_ENV}"
         raise FileNotFoundError(f"data root from {source} is not a folder: {root}")
     return root
+
+
+def reports_root(explicit: str | os.PathLike | None = None) -> Path:
+    """Where ``medinterp reproduce`` writes reports: ``explicit``, else ``$MEDINTERP_REPORTS``, else ./reports."""
+    value = explicit if explicit is not None else os.environ.get(REPORTS_ENV) or "reports"
+    return Path(value).expanduser().resolve()

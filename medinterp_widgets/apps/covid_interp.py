@@ -1,8 +1,11 @@
-"""Paper 4 app: the covid-interp report (tables, figures) and an interactive Grad-CAM / lesion overlay view.
+"""Paper 4 app: the covid-interp report (tables, figures), LBP vs deep-feature embeddings side by side,
+and an interactive Grad-CAM / lesion overlay view.
 
-``build(report_dir=None, data_root=None)``: shows the report written under ``report_dir`` (default: the
-CLI's ``reports/covid-interp-quick`` when it exists); the "run" button runs the smoke or quick preset
-(real data under ``data_root`` / ``$MEDINTERP_DATA`` when present) and shows the result.
+``build(report_dir=None, data_root=None)``: shows the report written under ``report_dir`` (``build_app``
+passes the newest one under the reports root); the "run" button runs the smoke or quick preset (real
+data under ``data_root`` / ``$MEDINTERP_DATA`` when present) and shows the result. The embeddings tab
+shows the coordinates the pipeline saved in arrays.npz (PCA, kernel PCA, t-SNE; 2-D and 3-D) with the
+images as hover thumbnails; method and dims are linked between the two feature sets.
 """
 
 from __future__ import annotations
@@ -17,12 +20,15 @@ import numpy as np
 from traitlets import Unicode
 
 from medinterp_widgets.data.volume import Volume
-from medinterp_widgets.pipelines.report import html_table, read_report, tables_html
-from medinterp_widgets.widgets.report_views import figure_panels
+from medinterp_widgets.metrics.embedding import EMBEDDING_DIMS, EMBEDDING_METHODS
+from medinterp_widgets.pipelines.report import comparisons_html, read_report, tables_html
+from medinterp_widgets.widgets.report_views import figure_panels, report_markup
 from medinterp_widgets.resources import data_root as find_data_root
+from medinterp_widgets.widgets.embedding_viewer import EmbeddingViewer, link_settings
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
-DEFAULT_REPORT = Path("reports") / "covid-interp-quick"
+VIEWER_CLASSES = ["COVID", "non-COVID"]  # viewer class k gets render.LABEL_COLORS[k]: COVID red, as in the figures
+FEATURE_TITLES = {"lbp": "LBP: 59-bin uniform histograms", "deep": "AlexNet hidden-layer features"}
 OVERLAYS = {  # choice -> (images, masks or None, heatmaps)
     "MedSeg lesion slices: Grad-CAM vs lesion": ("lesion_images", "lesion_masks", "lesion_cams"),
     "COVID test images: Grad-CAM": ("gradcam_images", None, "gradcam_maps"),
@@ -44,7 +50,7 @@ class CovidInterpApp(widgets.VBox):
         self.folder_box = widgets.Text(description="report", placeholder="folder with report.json",
                                        layout=widgets.Layout(width="520px"))
         self.load_button = widgets.Button(description="load")
-        self.preset = widgets.ToggleButtons(options=["smoke", "quick"], value="smoke", description="preset")
+        self.preset = widgets.ToggleButtons(options=["smoke", "quick"], value="smoke", style={"button_width": "80px"})
         self.run_button = widgets.Button(description="run", button_style="primary")
         self.status_label = widgets.HTML()
         self.tables = widgets.HTML()
@@ -52,9 +58,10 @@ class CovidInterpApp(widgets.VBox):
         self.overlay_choice = widgets.Dropdown(options=list(OVERLAYS), description="show",
                                                layout=widgets.Layout(width="520px"))
         self.overlay_area = widgets.VBox()
-        self.tabs = widgets.Tab(children=[self.tables, self.figures,
+        self.embeddings = widgets.VBox()
+        self.tabs = widgets.Tab(children=[self.tables, self.figures, self.embeddings,
                                           widgets.VBox([self.overlay_choice, self.overlay_area])])
-        for index, title in enumerate(("tables", "figures", "overlays")):
+        for index, title in enumerate(("tables", "figures", "embeddings", "overlays")):
             self.tabs.set_title(index, title)
         self.load_button.on_click(lambda _: self.load(self.folder_box.value))
         self.run_button.on_click(lambda _: self.run(self.preset.value))
@@ -64,14 +71,16 @@ class CovidInterpApp(widgets.VBox):
             widgets.HTML("<h3 style='margin:4px 0'>Paper 4: COVID-19 CT interpretation</h3>"
                          "<small>AlexNet vs LBP + SVM, feature embeddings, filters, hidden neurons, Grad-CAM "
                          "and its consistent degree with lesion masks</small>"),
-            widgets.HBox([self.folder_box, self.load_button]), widgets.HBox([self.preset, self.run_button]),
+            widgets.HBox([self.folder_box, self.load_button]),
+            widgets.HBox([widgets.Label("preset"), self.preset, self.run_button]),
             self.status_label, self.tabs,
         ]
-        start = Path(report_dir) if report_dir is not None else DEFAULT_REPORT
-        if (start / "report.json").is_file():
-            self.load(start)
+        if report_dir is not None and (Path(report_dir) / "report.json").is_file():
+            self.load(report_dir)
         else:
-            self.status = f"no report in {start}: press run (smoke: about a minute) or load a folder"
+            where = f"in {report_dir}" if report_dir is not None else "given"
+            self.status = (f"no report {where}: press run (smoke: seconds), load a folder, or write one with "
+                           "`medinterp reproduce covid-interp`")
 
     def load(self, folder: str | os.PathLike) -> bool:
         """Show the report written in ``folder``; False (and a status message) when there is none."""
@@ -84,9 +93,11 @@ class CovidInterpApp(widgets.VBox):
             self.status = str(error)
             return False
         self.folder, self.folder_box.value = str(folder), str(folder)
-        self.tables.value = _comparison_html(report) + tables_html(report["tables"])
+        self.tables.value = report_markup(comparisons_html(report.get("comparisons", []))
+                                          + tables_html(report["tables"]))
         self.figures.children = figure_panels(figures, "100%")
         self.arrays = load_arrays(folder)
+        self.embeddings.children = [embedding_views(self.arrays, report["config"].get("seed", 0))]
         self.show_overlay()
         self.status = f"loaded {folder}"
         return True
@@ -111,16 +122,33 @@ class CovidInterpApp(widgets.VBox):
         if images not in self.arrays or len(self.arrays[images]) == 0:
             self.overlay_area.children = [widgets.HTML("<i>no overlay arrays loaded</i>")]
             return
-        volume = Volume(self.arrays[images].astype(np.float32), spacing=(1.0, 1.0, 1.0))
+        volume = Volume(self.arrays[images].astype(np.float32), spacing=(1.0, 1.0, 1.0),
+                        metadata={"spacing": "unknown"})  # resized crops: one "mm" on the axes is one pixel
         mask = self.arrays[masks].astype(np.int16) if masks else None
-        self.browser = SliceBrowser(volume, masks=mask, heatmaps=self.arrays[heatmaps], title=self.overlay_choice.value)
+        self.browser = SliceBrowser(volume, masks=mask, heatmaps=self.arrays[heatmaps],
+                                    title=f"{self.overlay_choice.value} (axes in pixels of the resized image)")
         self.overlay_area.children = [self.browser]
 
 
-def _comparison_html(report: dict) -> str:
-    rows = [{"measure": c["name"], "ours": c["ours"], "paper": c["paper"], "unit": c["unit"], "note": c["note"]}
-            for c in report.get("comparisons", [])]
-    return "<h4>Ours beside the paper</h4>" + html_table(rows) if rows else ""
+def embedding_views(arrays: dict[str, np.ndarray], seed: int = 0) -> widgets.Widget:
+    """LBP vs deep-feature EmbeddingViewers side by side (method and dims linked) from a report's arrays."""
+    from medinterp_widgets.pipelines.covid_interp import FEATURE_SETS, embedding_key
+
+    if "embedding_labels" not in arrays:
+        return widgets.HTML("<i>this report holds no embeddings (arrays.npz missing)</i>")
+    classes = 1 - arrays["embedding_labels"].astype(np.int64)  # pipeline label 1 = COVID -> viewer class 0
+    viewers = []
+    for name in FEATURE_SETS:
+        saved = {(method, dims): arrays[embedding_key(name, method, dims)] for method in EMBEDDING_METHODS
+                 for dims in EMBEDDING_DIMS if embedding_key(name, method, dims) in arrays}
+        viewers.append(EmbeddingViewer(arrays.get(f"embedding_features/{name}"), classes,
+                                       arrays.get("embedding_thumbnails"), class_names=VIEWER_CLASSES, seed=seed,
+                                       precomputed=saved, title=FEATURE_TITLES[name]))
+    link_settings(viewers)
+    note = widgets.HTML(f"<small>{len(arrays['embedding_labels'])} images (a stratified subsample), each feature "
+                        "set standardised, then embedded; hover a point for its image. Method and 2-D / 3-D "
+                        "apply to both panels.</small>")
+    return widgets.VBox([note, widgets.Box(viewers, layout=widgets.Layout(flex_flow="row wrap", gap="12px"))])
 
 
 def build(report_dir: str | os.PathLike | None = None, data_root: str | os.PathLike | None = None,

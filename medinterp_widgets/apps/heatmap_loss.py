@@ -7,13 +7,14 @@ shows its report plus the test images with heart masks and the chosen group's Hi
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import ipywidgets as widgets
 import numpy as np
 
-from medinterp_widgets.pipelines.report import html_table, read_report
-from medinterp_widgets.widgets.report_views import figure_panels
+from medinterp_widgets.pipelines.report import comparisons_html, html_table, read_report, tables_html
+from medinterp_widgets.widgets.report_views import figure_panels, report_html
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
 SMOKE_STUDIES = ("exp2:ce", "exp2:hirescam")
@@ -30,15 +31,14 @@ def overlay_browser(results, dataset: str, loss: str, model_id: int = 0) -> Slic
 
 def report_view(payload: dict, figures: dict[str, bytes]) -> widgets.Widget:
     """Tabs: our numbers beside the thesis + statistics, per-model tables, figures, notes."""
-    comparisons = html_table([{"measure": c["name"], "ours": c["ours"], "note": c["note"]}
-                              for c in payload.get("comparisons", [])])
+    comparisons = comparisons_html(payload.get("comparisons", []), "Ours vs the thesis's claim (a direction, "
+                                   "no number: see the note)")
     tables = payload.get("tables", {})
     statistics = html_table(tables.get("statistics", []))
-    models = "".join(f"<h4>{name}</h4>{html_table(rows)}" for name, rows in tables.items() if name != "statistics")
-    notes = "<ul>" + "".join(f"<li>{note}</li>" for note in payload.get("notes", [])) + "</ul>"
-    tabs = widgets.Tab([widgets.HTML(f"<h4>Ours vs the thesis's claim</h4>{comparisons}<h4>Statistics</h4>{statistics}"),
-                        widgets.HTML(models), widgets.VBox(figure_panels(figures, "720px")),
-                        widgets.HTML(notes)])
+    models = tables_html({name: rows for name, rows in tables.items() if name != "statistics"})
+    notes = "<ul>" + "".join(f"<li>{html.escape(note)}</li>" for note in payload.get("notes", [])) + "</ul>"
+    tabs = widgets.Tab([report_html(f"{comparisons}<h4>Statistics</h4>{statistics}"), report_html(models),
+                        widgets.VBox(figure_panels(figures, "720px")), report_html(notes)])
     for index, title in enumerate(("comparison", "models", "figures", "notes")):
         tabs.set_title(index, title)
     return tabs
@@ -57,14 +57,17 @@ class HeatmapLossApp(widgets.VBox):
         self.group_picker = widgets.Dropdown(description="group", options=[], disabled=True)
         self.group_picker.observe(lambda _: self._show_overlay(), names="value")
         self.overlay_area = widgets.VBox()
+        self.overlay_section = widgets.VBox(
+            [widgets.HTML("<h4>Test images: heart mask and the group's attribution maps</h4>"), self.group_picker,
+             self.overlay_area], layout=widgets.Layout(display="none"))  # shown once models are trained here
         self.children = [
             widgets.HTML("<h3 style='margin:4px 0'>Paper 3: heatmap loss (HiResCAM / Grad-CAM inside the "
                          "training loss)</h3>"),
-            widgets.HBox([self.run_button, self.status]), self.report_area,
-            widgets.HTML("<h4>Test images: heart mask and the group's attribution maps</h4>"),
-            self.group_picker, self.overlay_area]
+            widgets.HBox([self.run_button, self.status]), self.report_area, self.overlay_section]
         if report_dir is not None:
             self.show_report(*read_report(report_dir))
+            self.status.value = (f"report: {html.escape(str(report_dir))} <i>(run the smoke preset to browse "
+                                 "attribution maps on test images)</i>")
         else:
             self.status.value = "<i>no report folder given: run the smoke preset to see one</i>"
 
@@ -83,7 +86,10 @@ class HeatmapLossApp(widgets.VBox):
             self.show_report(report.to_json(), report.figures)
             groups = [f"{d}:{loss}" for d, losses in self.results.groups.items() for loss in losses]
             self.group_picker.options, self.group_picker.disabled = groups, False
-            self._show_overlay()
+            self.overlay_section.layout.display = None
+            if self.group_picker.value == groups[0]:
+                self._show_overlay()  # a re-run with the same first group: the picker fires no change
+            self.group_picker.value = groups[0]  # options set on an empty Dropdown leave its value None
             self.status.value = "done"
         except Exception as error:  # shown in the page, not lost in the kernel log
             self.status.value = f"<b style='color:#b00'>{type(error).__name__}: {error}</b>"

@@ -16,18 +16,14 @@ import numpy as np
 
 from medinterp_widgets.data.volume import Volume
 from medinterp_widgets.pipelines.lv_gap_cam.artifacts import overlay_labels, read_overlays
-from medinterp_widgets.pipelines.report import html_table, read_report
-from medinterp_widgets.widgets.report_views import figure_tabs
+from medinterp_widgets.pipelines.report import comparisons_html as comparison_html  # noqa: F401 (notebook)
+from medinterp_widgets.pipelines.report import read_report, tables_html
+from medinterp_widgets.widgets.report_views import figure_tabs, report_html
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
+CAM_THRESHOLD = 0.5  # the CAM's median is ~0.25 on Sunnybrook: a lower default tints the whole slice
 LEGEND = ("labels: 1 truth only (missed LV), 2 predicted only (extra), 3 both; heatmap: CAM of the LV class "
-          "on the GAP layer")
-
-
-def comparison_html(comparisons: list[dict]) -> str:
-    """An HTML table of our numbers beside the paper's (the report's own table renderer)."""
-    return html_table([{"measure": c["name"], "ours": c["ours"], "paper": c["paper"], "unit": c.get("unit", ""),
-                        "note": c.get("note", "")} for c in comparisons])
+          "on the GAP layer, shown above 0.5 (threshold slider)")
 
 
 def overlay_browser(overlays: dict[str, np.ndarray]) -> SliceBrowser:
@@ -35,7 +31,9 @@ def overlay_browser(overlays: dict[str, np.ndarray]) -> SliceBrowser:
     dy, dx = (float(v) for v in overlays["spacing"])
     volume = Volume(overlays["images"].astype(np.float32), spacing=(1.0, dy, dx))  # (N, H, W)
     labels = overlay_labels(overlays["truths"], overlays["predictions"])  # (N, H, W)
-    return SliceBrowser(volume, masks=labels, heatmaps=overlays["cams"], title="validation slices")
+    browser = SliceBrowser(volume, masks=labels, heatmaps=overlays["cams"], title="validation slices")
+    browser.heatmap_threshold = CAM_THRESHOLD
+    return browser
 
 
 class LvGapCamApp(widgets.VBox):
@@ -84,12 +82,12 @@ class LvGapCamApp(widgets.VBox):
             self.run_button.disabled = False
 
     def show_report(self, data: dict, figures: dict[str, bytes], overlays: dict | None) -> None:
-        parts: list[widgets.Widget] = [widgets.HTML(comparison_html(data.get("comparisons", [])))]
+        parts: list[widgets.Widget] = [report_html(comparison_html(data.get("comparisons", [])))]
         if overlays:
             parts += [widgets.HTML(f"<small>{LEGEND}</small>"), overlay_browser(overlays)]
-        tabs = figure_tabs(figures)
+        tabs = figure_tabs(figures, tables=tables_html(data.get("tables", {})))
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in data.get("notes", []))
-        parts += [tabs, widgets.HTML(f"<ul>{notes}</ul>")]
+        parts += [tabs, widgets.HTML(f"<h4>Notes</h4><ul>{notes}</ul>")]
         self.body.children = parts
 
 

@@ -13,8 +13,8 @@ import os
 import ipywidgets as widgets
 import numpy as np
 
-from medinterp_widgets.pipelines.report import read_report, tables_html
-from medinterp_widgets.widgets.report_views import figure_panels
+from medinterp_widgets.pipelines.report import comparisons_html, read_report, tables_html
+from medinterp_widgets.widgets.report_views import figure_tabs, report_html
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
 INTRO = ("<b>Rodent brain U-Net + guided backprop</b> (Matos et al. 2019): trained on skull-stripped "
@@ -22,9 +22,10 @@ INTRO = ("<b>Rodent brain U-Net + guided backprop</b> (Matos et al. 2019): train
          "background removal -> re-segmentation.")
 
 
-def report_view(tables: dict, figures: dict[str, bytes]) -> widgets.Widget:
-    """Tables on top, then one Image per PNG figure."""
-    return widgets.VBox([widgets.HTML(tables_html(tables)), *figure_panels(figures)])
+def report_view(tables: dict, figures: dict[str, bytes], comparisons: list[dict] = ()) -> widgets.Widget:
+    """Our numbers (beside the paper's where it gives them) on top, then tabs: the tables, one per figure."""
+    return widgets.VBox([report_html(comparisons_html(list(comparisons))),
+                         figure_tabs(figures, tables=tables_html(tables))])
 
 
 def overlay_browser(outcome) -> SliceBrowser:
@@ -50,11 +51,10 @@ class RodentGbpApp(widgets.VBox):
     def show_folder(self, folder) -> None:
         try:
             payload, figures = read_report(folder)
-            tables = payload.get("tables", {})
         except FileNotFoundError as error:
             self.status.value = html.escape(str(error))
             return
-        self.area.children = [report_view(tables, figures)]
+        self.area.children = [report_view(payload.get("tables", {}), figures, payload.get("comparisons", []))]
         self.status.value = f"report: {html.escape(str(folder))}"
 
     def run_preset(self) -> None:
@@ -65,8 +65,12 @@ class RodentGbpApp(widgets.VBox):
         try:
             outcome = rodent_gbp.execute(rodent_gbp.Config.preset(self.preset))
             report = outcome.report
-            self.area.children = [overlay_browser(outcome), report_view(report.tables, report.figures)]
+            comparisons = report.to_json()["comparisons"]
+            self.area.children = [overlay_browser(outcome), report_view(report.tables, report.figures, comparisons)]
             self.status.value = f"done in {report.metrics['seconds']:.0f} s"
+        except Exception as error:  # noqa: BLE001 - shown in the page, not lost in the kernel log
+            message = html.escape(f"{type(error).__name__}: {error}")
+            self.status.value = f"<b style='color:#b00'>{message}</b>"
         finally:
             self.run_button.disabled = False
 

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from medinterp_widgets.resources import DATA_ENV, project_dir
+from medinterp_widgets.resources import DATA_ENV, REPORTS_ENV, project_dir
 
 _PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 
@@ -34,8 +34,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def notebook_name(app: str) -> str:
+    """The entry notebook of an app: ``lv-gap-cam`` -> ``lv_gap_cam.ipynb``."""
+    return f"{app.replace('-', '_')}.ipynb"
+
+
 def app_url(port: int, name: str = "workbench") -> str:
-    return f"http://127.0.0.1:{port}/voila/render/{name}.ipynb"
+    return f"http://127.0.0.1:{port}/voila/render/{notebook_name(name)}"
 
 
 def voila_command(root_dir: str | os.PathLike, port: int) -> list[str]:
@@ -43,21 +48,25 @@ def voila_command(root_dir: str | os.PathLike, port: int) -> list[str]:
             f"--Voila.root_dir={Path(root_dir).resolve()}", "--VoilaConfiguration.show_tracebacks=True"]
 
 
-def voila_env(data_root: str | os.PathLike | None = None) -> dict[str, str]:
-    """The environment for Voila and its kernels: this package importable, the data root if given."""
+def voila_env(data_root: str | os.PathLike | None = None,
+              reports: str | os.PathLike | None = None) -> dict[str, str]:
+    """The environment for Voila and its kernels: this package importable, the data and reports roots if given."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PACKAGE_PARENT), env.get("PYTHONPATH", "")]))
     if data_root is not None:
         env[DATA_ENV] = str(Path(data_root).resolve())
+    if reports is not None:
+        env[REPORTS_ENV] = str(Path(reports).resolve())
     return env
 
 
 def start_voila(root_dir: str | os.PathLike, port: int, data_root: str | os.PathLike | None = None,
-                log_path: str | os.PathLike | None = None) -> subprocess.Popen:
+                log_path: str | os.PathLike | None = None,
+                reports: str | os.PathLike | None = None) -> subprocess.Popen:
     """Start Voila as a child process (stop it with ``stop_voila``); its output goes to ``log_path``."""
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     try:
-        return subprocess.Popen(voila_command(root_dir, port), env=voila_env(data_root), stdout=log,
+        return subprocess.Popen(voila_command(root_dir, port), env=voila_env(data_root, reports), stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     finally:
         if log_path:

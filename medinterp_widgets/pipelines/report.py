@@ -89,6 +89,27 @@ def read_report(folder: str | Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     return payload, figures
 
 
+def latest_report(root: str | Path, name: str) -> Path | None:
+    """The newest folder ``root/NAME`` or ``root/NAME-<preset>`` holding a report.json (None when none does)."""
+    root = Path(root)
+    candidates = [root / name, *root.glob(f"{name}-*")] if root.is_dir() else []
+    written = [folder for folder in candidates if (folder / "report.json").is_file()]
+    return max(written, key=lambda folder: (folder / "report.json").stat().st_mtime, default=None)
+
+
+def comparison_rows(comparisons: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Table rows ``measure, ours, paper, unit, note`` of report.json's comparisons (dicts of ``Comparison``)."""
+    return [{"measure": c["name"], "ours": c["ours"], "paper": c.get("paper"), "unit": c.get("unit", ""),
+             "note": c.get("note", "")} for c in comparisons]
+
+
+def comparisons_html(comparisons: list[dict[str, Any]], heading: str = "Ours beside the paper") -> str:
+    """The comparisons as a headed HTML table ("" when there are none)."""
+    if not comparisons:
+        return ""
+    return f"<h4>{html.escape(heading)}</h4>{html_table(comparison_rows(comparisons))}"
+
+
 def tables_html(tables: dict[str, list[dict[str, Any]]]) -> str:
     """Report tables (name -> rows) as HTML sections, in the report page's own table format."""
     return "".join(f"<h4>{html.escape(name)}</h4>{html_table(_plain(rows))}" for name, rows in tables.items() if rows)
@@ -117,21 +138,26 @@ def _fmt(value) -> str:
     return html.escape(str(value))
 
 
+def _cell(value) -> str:
+    """A table cell; numbers get class "num" (right-aligned by the apps' style)."""
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return f'<td class="num">{_fmt(value)}</td>' if numeric else f"<td>{_fmt(value)}</td>"
+
+
 def html_table(rows: list[dict[str, Any]]) -> str:
     """An HTML table of ``rows`` (one dict per row; columns in first-seen order; values escaped)."""
     if not rows:
         return "<p>(empty)</p>"
     columns = list(dict.fromkeys(k for row in rows for k in row))
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{_fmt(row.get(c))}</td>" for c in columns) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(_cell(row.get(c)) for c in columns) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def _html(report: Report) -> str:
     parts = [f"<h1>{html.escape(report.title)}</h1>"]
     if report.comparisons:
-        rows = [{"measure": c.name, "ours": c.ours, "paper": c.paper, "unit": c.unit, "note": c.note}
-                for c in report.comparisons]
+        rows = comparison_rows([asdict(c) for c in report.comparisons])
         parts += ["<h2>Ours beside the paper</h2>", html_table(rows)]
     if report.metrics:
         parts += ["<h2>Metrics</h2>", html_table([{"metric": k, "value": v} for k, v in _plain(report.metrics).items()])]

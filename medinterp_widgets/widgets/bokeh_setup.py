@@ -25,9 +25,12 @@ def in_kernel() -> bool:
 
 
 def load_bokehjs() -> bool:
-    """Send BokehJS inline, then its patches, to the front end; a no-op (False) outside a kernel."""
+    """Send BokehJS inline, then its patches, to the front end once per executed cell; a no-op (False)
+    outside a kernel."""
     if not in_kernel():
         return False
+    if not _first_call_in_cell():
+        return True
     from bokeh.io import output_notebook
     from bokeh.io.notebook import JS_MIME_TYPE, LOAD_MIME_TYPE, publish_display_data
     from bokeh.resources import INLINE
@@ -35,6 +38,21 @@ def load_bokehjs() -> bool:
     output_notebook(INLINE, hide_banner=True)
     for script in FRONTEND_PATCHES:  # each waits for window.Bokeh, then patches it once per page
         publish_display_data({JS_MIME_TYPE: script, LOAD_MIME_TYPE: script})
+    return True
+
+
+def _first_call_in_cell() -> bool:
+    """True once per executed cell (the shell keeps the execution count of the last call).
+
+    Inline BokehJS is about 4 MB (8 MB as sent: two mime types), so a cell that builds several bokeh
+    views (an app page) sends it once; a widget callback between cells finds the page already loaded.
+    """
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if getattr(shell, "_medinterp_bokehjs_cell", None) == shell.execution_count:
+        return False
+    shell._medinterp_bokehjs_cell = shell.execution_count
     return True
 
 

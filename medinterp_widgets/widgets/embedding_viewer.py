@@ -9,9 +9,10 @@ Rows are sent grouped by class (the ``index`` column keeps each point's sample n
 legend lists classes in label order. Colours are stable: class k always gets ``render.LABEL_COLORS[k % 20]`` (k = the integer label, or
 the position of a string label among the sorted class names). Hovering a point shows its class,
 index and, when ``images`` are given, a thumbnail (PNG data URIs, computed once at construction).
-Results are cached per (method, dims, seed). Methods costlier than O(n d) run on a stratified
-subsample above ``point_limits[method]`` points, and the ``notice`` trait (shown above the plot)
-says so; nothing is subsampled silently.
+Results are cached per (method, dims, seed); ``precomputed`` coordinates (e.g. the ones a pipeline saved)
+fill that cache, and with every shown setting precomputed ``features`` may be None. Methods costlier
+than O(n d) run on a stratified subsample above ``point_limits[method]`` points, and the ``notice``
+trait (shown above the plot) says so; nothing is subsampled silently.
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ def _class_name(value: Any, class_names) -> str:
 class EmbeddingViewer(widgets.VBox):
     """Scatter of ``features`` (n, ...) embedded in 2-D/3-D, coloured by ``labels`` (n,).
 
+    ``precomputed``: {(method, dims): coords (n, dims)} already embedded with ``seed`` (shown without
+    recomputing); ``features`` may then be None (a setting missing from it shows an error instead).
     ``images`` (n, ...) add hover thumbnails; ``class_names`` (list indexed by integer label, or a
     mapping) names the classes. Traits: ``method``, ``dims``, ``seed``, ``notice``, ``error``,
     ``selected`` (original indices of the points selected in the plot).
@@ -91,12 +94,16 @@ class EmbeddingViewer(widgets.VBox):
     selected = List(Int())
 
     def __init__(self, features, labels, images=None, *, class_names=None, method: str = "pca", dims: int = 2,
-                 seed: int = 0, point_limits: Mapping[str, int | None] | None = None, title: str = "", **kwargs):
+                 seed: int = 0, point_limits: Mapping[str, int | None] | None = None, title: str = "",
+                 precomputed: Mapping[tuple[str, int], Any] | None = None, **kwargs):
+        if features is None and not precomputed:
+            raise ValueError("features: expected an (n, ...) array, or precomputed coordinates, got neither")
         self.features = features
-        self.n = int(to_numpy(features, "features").shape[0])
         self.labels = to_numpy(labels, "labels").reshape(-1)
-        if self.labels.shape[0] != self.n:
-            raise ValueError(f"labels: expected {self.n} labels (one per feature row), got {self.labels.shape[0]}")
+        self.n = int(self.labels.shape[0])
+        rows = self.n if features is None else int(to_numpy(features, "features").shape[0])
+        if rows != self.n:
+            raise ValueError(f"labels: expected {rows} labels (one per feature row), got {self.n}")
         self.point_limits = {**POINT_LIMITS, **(point_limits or {})}
         self.class_of, self.colour_of, self.legend_entries = class_keys(self.labels, class_names)
         rank = {name: k for k, (name, _) in enumerate(self.legend_entries)}
@@ -104,7 +111,7 @@ class EmbeddingViewer(widgets.VBox):
         self.thumbnails = thumbnail_uris(images) if images is not None else None
         if self.thumbnails is not None and len(self.thumbnails) != self.n:
             raise ValueError(f"images: expected {self.n} images (one per feature row), got {len(self.thumbnails)}")
-        self._cache: dict[tuple[str, int, int], EmbeddingResult] = {}
+        self._cache: dict[tuple[str, int, int], EmbeddingResult] = self._precomputed(precomputed or {}, seed)
         self._indices = np.arange(0)
         self.source = ColumnDataSource(self._columns(EmbeddingResult(np.arange(0), np.zeros((0, 3), np.float32))))
         self.figures = [self._panel(pair, legend=k == 0) for k, pair in enumerate(PANELS)]
@@ -130,7 +137,21 @@ class EmbeddingViewer(widgets.VBox):
             self._cache[key] = self._compute(*key)
         return self._cache[key]
 
+    def _precomputed(self, coordinates: Mapping[tuple[str, int], Any], seed: int) -> dict:
+        """Cache entries for given coordinates; each must place all n samples in ``dims`` axes."""
+        cache = {}
+        for (method, dims), coords in coordinates.items():
+            array = to_numpy(coords, f"precomputed[{method!r}, {dims}]").astype(np.float32)
+            if method not in EMBEDDING_METHODS or array.shape != (self.n, dims):
+                raise ValueError(f"precomputed[{method!r}, {dims}]: expected a method of {EMBEDDING_METHODS} and "
+                                 f"shape ({self.n}, {dims}), got shape {array.shape}")
+            cache[(method, dims, seed)] = EmbeddingResult(np.arange(self.n), array)
+        return cache
+
     def _compute(self, method: str, dims: int, seed: int) -> EmbeddingResult:
+        if self.features is None:
+            raise ValueError(f"no features to embed and no precomputed {METHOD_TITLES[method]} {dims}-D "
+                             f"coordinates for seed {seed}")
         limit = self.point_limits.get(method)
         indices = subsample_indices(self.n, limit, seed, self.labels) if limit else np.arange(self.n)
         features = to_numpy(self.features, "features")
@@ -235,3 +256,8 @@ class EmbeddingViewer(widgets.VBox):
     def _setting_changed(self, change) -> None:
         if hasattr(self, "plot"):
             self._show()
+
+
+def link_settings(viewers: Sequence[EmbeddingViewer]) -> list[widgets.link]:
+    """Link ``method`` and ``dims`` of several viewers (side-by-side comparisons change together)."""
+    return [widgets.link((viewers[0], name), (other, name)) for other in viewers[1:] for name in ("method", "dims")]

@@ -28,12 +28,12 @@ print("report:", page)'''
 
 TABLES = '''from IPython.display import HTML, display
 
-from medinterp_widgets.pipelines.report import html_table
+from medinterp_widgets.pipelines.report import comparisons_html, tables_html
+from medinterp_widgets.widgets.report_views import report_markup
 
-rows = [{"measure": c.name, "ours": c.ours, "paper": c.paper, "unit": c.unit} for c in report.comparisons]
-display(HTML("<h4>Ours beside the paper</h4>" + html_table(rows)))
-for name in ("Table 1: test rates, mean ± sd over folds (%)", "Embedding separation (silhouette, 2-D)"):
-    display(HTML(f"<h4>{name}</h4>" + html_table(report.tables[name])))
+shown = ("Table 1: test rates, mean ± sd over folds (%)", "Embedding separation (silhouette, 2-D)")
+display(HTML(report_markup(comparisons_html(report.to_json()["comparisons"])
+                           + tables_html({name: report.tables[name] for name in shown}))))
 for note in report.notes:
     print("-", note)'''
 
@@ -43,6 +43,10 @@ for name in ("training_curves_fold0", "embeddings_2d", "first_layer_filters", "h
              "gradcam_covid_test", "consistent_degree_overlays"):
     print(name)
     display(Image(data=report.figures[name]))'''
+
+EMBEDDINGS = '''from medinterp_widgets.apps.covid_interp import embedding_views
+
+embedding_views(report.arrays, config.seed)'''
 
 BROWSER = '''import numpy as np
 
@@ -69,6 +73,10 @@ def curated() -> nbformat.NotebookNode:
         new_code_cell(RUN),
         new_code_cell(TABLES),
         new_code_cell(FIGURES),
+        new_markdown_cell("Interactive: LBP vs AlexNet features embedded with PCA, kernel PCA (linear, RBF) and "
+                          "t-SNE in 2-D or 3-D (three linked projections), coloured by class; hover a point "
+                          "for its image. The method and dimension controls apply to both panels."),
+        new_code_cell(EMBEDDINGS),
         new_markdown_cell("Interactive: Grad-CAM of the COVID class over the MedSeg lesion slices (contours)."),
         new_code_cell(BROWSER),
     ], metadata=KERNEL)

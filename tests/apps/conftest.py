@@ -29,6 +29,12 @@ def app_url(tmp_path, monkeypatch):
         voila_server.stop_voila(process)
 
 
+def watch_console(page, errors: list[str]) -> None:
+    """Collect the page's console errors and uncaught exceptions into ``errors``."""
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+
 @pytest.fixture
 def browser_page():
     """Factory: ``with browser_page(url, width, height) as (page, errors):`` a headless Chromium page
@@ -43,8 +49,7 @@ def browser_page():
             browser = voila_server.launch_chromium(playwright)
             try:
                 page = browser.new_page(viewport={"width": width, "height": height})
-                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                watch_console(page, errors)
                 page.goto(url, timeout=timeout_ms)
                 yield page, errors
             finally:
@@ -81,3 +86,62 @@ def poll_until():
         return False
 
     return poll
+
+
+@pytest.fixture(scope="session")
+def paper_reports(tmp_path_factory):
+    """A reports root holding each paper pipeline's smoke report (synthetic data), written once per session."""
+    import importlib
+
+    from medinterp_widgets.pipelines import PIPELINES
+
+    root = _paper_reports_root(tmp_path_factory)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MEDINTERP_DATA", raising=False)
+        for name, module_name in PIPELINES.items():
+            pipeline = importlib.import_module(module_name)
+            pipeline.run(pipeline.Config.preset("smoke")).write(root / name)
+    return root
+
+
+def _paper_reports_root(tmp_path_factory):
+    return tmp_path_factory.getbasetemp() / "paper-reports"
+
+
+@pytest.fixture(scope="module")
+def paper_app_url(request, tmp_path_factory):
+    """``paper_app_url("lv-gap-cam")``: the app's URL on one Voila server (per test module) whose paper apps
+    open the smoke reports of ``paper_reports`` (Voila starts while the pipelines run)."""
+    logs = tmp_path_factory.mktemp("voila")
+    port = voila_server.free_port()
+    process = voila_server.start_voila(voila_server.apps_dir(), port, log_path=logs / "voila.log",
+                                       reports=_paper_reports_root(tmp_path_factory))
+    try:
+        request.getfixturevalue("paper_reports")
+        voila_server.wait_until_serving(port, process, timeout_s=40)
+        yield lambda name: voila_server.app_url(port, name)
+    finally:
+        voila_server.stop_voila(process)
+
+
+@pytest.fixture(scope="module")
+def paper_pages(paper_app_url):
+    """The four paper apps opened at once in one headless Chromium, so their kernels start together:
+    ``paper_pages[name] -> (page, errors)``; each test waits for its own page to render."""
+    from playwright.sync_api import sync_playwright
+
+    from medinterp_widgets.pipelines import PIPELINES
+
+    with sync_playwright() as playwright:
+        browser = voila_server.launch_chromium(playwright)
+        try:
+            pages = {}
+            for name in PIPELINES:
+                page = browser.new_page(viewport={"width": 1300, "height": 1300})
+                errors: list[str] = []
+                watch_console(page, errors)
+                page.goto(paper_app_url(name), wait_until="commit", timeout=60_000)  # do not wait for the kernel
+                pages[name] = (page, errors)
+            yield pages
+        finally:
+            browser.close()

@@ -46,6 +46,8 @@ def test_report_arrays_hold_the_embeddings(smoke_report):
         assert arrays["embedding/deep/tsne/3d"].shape == (16, 3)
         assert arrays["embedding/lbp/pca/2d"].shape == (16, 2)
         assert arrays["embedding_thumbnails"].shape == (16, 32, 32)
+        assert arrays["embedding_features/lbp"].shape == (16, 59)
+        assert arrays["embedding_features/deep"].dtype == np.float32
         assert arrays["lesion_cams"].shape == arrays["lesion_masks"].shape
 
 
@@ -58,7 +60,31 @@ def test_app_shows_a_written_report(smoke_report):
     assert app.browser.slice_count == 1
 
 
+def test_app_shows_lbp_and_deep_embeddings_side_by_side(smoke_report):
+    from medinterp_widgets.widgets.embedding_viewer import EmbeddingViewer
+
+    app = build_app("covid-interp", report_dir=smoke_report)
+    lbp, deep = [w for w in app.embeddings.children[0].children[1].children if isinstance(w, EmbeddingViewer)]
+    with np.load(smoke_report / "arrays.npz") as arrays:
+        saved = arrays["embedding/deep/tsne/3d"]
+    deep_order = deep.source.data["index"]
+    lbp.method, lbp.dims = "tsne", 3  # linked: the deep panel follows, from the saved coordinates
+    assert (deep.method, deep.dims, deep.error) == ("tsne", 3, "")
+    order = deep.source.data["index"]
+    np.testing.assert_array_equal(deep.source.data["c"], saved[order, 2])
+    assert len(deep_order) == 16 and deep.source.data["thumb"][0].startswith("data:image/png")
+    assert set(deep.source.data["label"]) <= {"COVID", "non-COVID"}
+
+
 def test_app_builds_without_a_report(tmp_path):
     app = build_app("covid-interp", report_dir=tmp_path)
     assert "no report" in app.status and app.browser is None
     assert not app.load(tmp_path / "missing")
+
+
+def test_embedding_colours_agree_between_the_app_and_the_figures(smoke_report):
+    from medinterp_widgets.pipelines.covid_interp.figures import CLASS_COLOURS
+
+    app = build_app("covid-interp", report_dir=smoke_report)
+    viewer = app.embeddings.children[0].children[1].children[0]
+    assert dict(viewer.legend_entries) == {name: colour for colour, name in CLASS_COLOURS.values()}

@@ -55,7 +55,8 @@ def test_app_builds_from_the_report_folder(report_dir):
     assert len(tabs[0].children) >= 4
 
 
-def test_app_builds_without_data_and_reports_a_missing_folder(tmp_path):
+def test_app_builds_without_data_and_reports_a_missing_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDINTERP_REPORTS", str(tmp_path))  # no report written there
     app = build_app("lv-gap-cam")
     assert "run" in app.status.value and not app.body.children
     app.load_folder(tmp_path)

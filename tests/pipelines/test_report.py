@@ -25,3 +25,21 @@ def test_report_writes_json_figures_and_html(tmp_path):
     assert (tmp_path / "out" / "figures" / "curve.png").read_bytes()[:4] == b"\x89PNG"
     text = page.read_text()
     assert "Demo &lt;paper&gt;" in text and "figures/curve.png" in text and "94.48" in text
+
+
+def test_latest_report_picks_the_newest_written_folder(tmp_path):
+    import os
+
+    from medinterp_widgets.pipelines.report import latest_report
+
+    assert latest_report(tmp_path / "missing", "lv-gap-cam") is None
+    for age, folder in enumerate(("lv-gap-cam-full", "lv-gap-cam-quick", "lv-gap-cam")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "report.json").write_text("{}")
+        os.utime(tmp_path / folder / "report.json", (1000 + age, 1000 + age))
+    (tmp_path / "lv-gap-cam-smoke").mkdir()  # no report.json: ignored
+    (tmp_path / "rodent-gbp").mkdir()
+    assert latest_report(tmp_path, "lv-gap-cam") == tmp_path / "lv-gap-cam"
+    os.utime(tmp_path / "lv-gap-cam-quick" / "report.json", (5000, 5000))
+    assert latest_report(tmp_path, "lv-gap-cam") == tmp_path / "lv-gap-cam-quick"
+    assert latest_report(tmp_path, "rodent-gbp") is None

@@ -28,6 +28,8 @@ def test_new_views_receive_the_current_document_and_patches_still_flow():
 
 
 def test_load_bokehjs_sends_the_frontend_patches_after_bokehjs(monkeypatch):
+    import types
+
     import bokeh.io
     import bokeh.io.notebook
 
@@ -35,7 +37,7 @@ def test_load_bokehjs_sends_the_frontend_patches_after_bokehjs(monkeypatch):
     from medinterp_widgets.widgets.bokehjs_patches import FRONTEND_PATCHES, LOOKUP_COLORMAP_JS, NO_ECHO_JS
 
     published = []
-    monkeypatch.setattr(bokeh_setup, "in_kernel", lambda: True)
+    monkeypatch.setattr("IPython.get_ipython", lambda: types.SimpleNamespace(execution_count=1, kernel=object()))
     monkeypatch.setattr(bokeh.io, "output_notebook", lambda *args, **kwargs: published.append("bokehjs"))
     monkeypatch.setattr(bokeh.io.notebook, "publish_display_data", lambda data, **kwargs: published.append(data))
     assert bokeh_setup.load_bokehjs()
@@ -50,3 +52,21 @@ def test_load_bokehjs_outside_a_kernel_sends_nothing(monkeypatch):
 
     monkeypatch.setattr(bokeh_setup, "in_kernel", lambda: False)
     assert bokeh_setup.load_bokehjs() is False
+
+
+def test_bokehjs_is_sent_once_per_executed_cell(monkeypatch):
+    """Inline BokehJS is ~8 MB as sent: a cell building several views sends it once, the next cell again."""
+    import types
+
+    from medinterp_widgets.widgets import bokeh_setup
+
+    shell = types.SimpleNamespace(execution_count=1, kernel=object())
+    sent = []
+    monkeypatch.setattr("IPython.get_ipython", lambda: shell)
+    monkeypatch.setattr("bokeh.io.output_notebook", lambda *args, **kwargs: sent.append(shell.execution_count))
+    assert bokeh_setup.load_bokehjs() and bokeh_setup.load_bokehjs()
+    shell.execution_count = 2
+    assert bokeh_setup.load_bokehjs()
+    assert sent == [1, 2]
+    monkeypatch.setattr("IPython.get_ipython", lambda: None)
+    assert not bokeh_setup.load_bokehjs()

@@ -136,3 +136,19 @@ def test_a_computing_notice_is_shown_while_a_new_setting_runs(data):
     notices.clear()
     viewer.method = "pca"
     assert notices == []  # cached: nothing to compute
+
+
+def test_precomputed_coordinates_are_shown_without_features(data):
+    """A pipeline's saved coordinates fill the cache; a setting not saved reports an error, no crash."""
+    _, labels, images = data
+    coords = np.random.default_rng(1).normal(size=(40, 2)).astype(np.float32)
+    viewer = EmbeddingViewer(None, labels, images, precomputed={("tsne", 2): coords}, method="tsne")
+    order = viewer.source.data["index"]
+    np.testing.assert_array_equal(np.stack([viewer.source.data["a"], viewer.source.data["b"]], 1), coords[order])
+    assert viewer.error == "" and viewer.notice == ""
+    viewer.method = "pca"
+    assert "no features to embed" in viewer.error and viewer.method == "pca"
+    with pytest.raises(ValueError, match="precomputed"):
+        EmbeddingViewer(None, labels, precomputed={("tsne", 3): coords})
+    with pytest.raises(ValueError, match="features"):
+        EmbeddingViewer(None, labels)

@@ -12,15 +12,16 @@ neurons, Grad-CAM, and the consistent degree of Grad-CAM with MedSeg lesion mask
 
 from .config import Config
 from .data import ImageSet, LesionSet, load_image_set, load_lesion_set
-from .features import deep_features, lbp_features, lbp_histogram, separation, svm_scores, summarise_folds
+from .features import (FEATURE_SETS, deep_features, embedding_key, lbp_features, lbp_histogram, separation,
+                       svm_scores, summarise_folds)
 from .interpret import (consistent_degrees, conv_activation_layers, first_layer_filters,
                         gradcam_maps, hidden_neuron_maps, neuron_guided_backprop)
 from .report import ARRAYS_FILE, CovidReport, load_arrays
 from .steps import run
 
 __all__ = [
-    "ARRAYS_FILE", "Config", "CovidReport", "ImageSet", "LesionSet", "consistent_degrees",
-    "conv_activation_layers", "deep_features", "first_layer_filters", "gradcam_maps",
+    "ARRAYS_FILE", "FEATURE_SETS", "Config", "CovidReport", "ImageSet", "LesionSet", "consistent_degrees",
+    "conv_activation_layers", "deep_features", "embedding_key", "first_layer_filters", "gradcam_maps",
     "hidden_neuron_maps", "lbp_features", "lbp_histogram", "load_arrays", "load_image_set", "load_lesion_set",
     "neuron_guided_backprop", "run", "separation", "summarise_folds", "svm_scores",
 ]

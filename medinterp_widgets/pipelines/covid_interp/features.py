@@ -22,6 +22,12 @@ from medinterp_widgets import metrics
 from medinterp_widgets.attribution import LayerOutput
 
 RATES = ("accuracy", "sensitivity", "specificity", "ppv", "npv")
+FEATURE_SETS = ("lbp", "deep")  # LBP histograms, AlexNet hidden-layer features
+
+
+def embedding_key(feature_set: str, method: str, dims: int) -> str:
+    """The arrays.npz key of one saved embedding: ``embedding/<feature_set>/<method>/<dims>d``."""
+    return f"embedding/{feature_set}/{method}/{dims}d"
 
 
 def lbp_bins(points: int = 8) -> int:

@@ -8,11 +8,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from medinterp_widgets import render  # noqa: E402
 from medinterp_widgets.metrics.embedding import EMBEDDING_METHODS  # noqa: E402
 
 from . import features  # noqa: E402
 
-CLASS_COLOURS = {0: ("tab:blue", "non-COVID"), 1: ("tab:red", "COVID")}
+# The colours the covid-interp app's EmbeddingViewer gives these classes, so both views agree.
+CLASS_COLOURS = {0: (render.LABEL_COLORS[1], "non-COVID"), 1: (render.LABEL_COLORS[0], "COVID")}
 
 
 def training_curves(history: list[dict], fold: int = 0):
@@ -40,11 +42,11 @@ def embedding_grid(arrays: dict, dims: int):
     """Rows LBP / deep features, columns PCA, kernel PCA (linear, RBF), t-SNE."""
     labels = arrays["embedding_labels"]
     fig = plt.figure(figsize=(14, 7))
-    for row, name in enumerate(("lbp", "deep")):
+    for row, name in enumerate(features.FEATURE_SETS):
         for col, method in enumerate(EMBEDDING_METHODS):
             kwargs = {"projection": "3d"} if dims == 3 else {}
             ax = fig.add_subplot(2, 4, 4 * row + col + 1, **kwargs)
-            _scatter(ax, arrays[f"embedding/{name}/{method}/{dims}d"], labels)
+            _scatter(ax, arrays[features.embedding_key(name, method, dims)], labels)
             ax.set_title(f"{'LBP' if name == 'lbp' else 'AlexNet'}: {method}", fontsize=9)
             ax.tick_params(labelsize=6)
     fig.axes[0].legend(fontsize=8)

@@ -1,7 +1,8 @@
 """`CovidReport` (a Report that also writes ``arrays.npz``) and how a run's results fill it.
 
 The arrays are what an interactive view needs and JSON should not hold: the embeddings
-(``embedding/<lbp|deep>/<pca|kpca-linear|kpca-rbf|tsne>/<2|3>d`` (n, d)) with ``embedding_labels``,
+(``embedding/<lbp|deep>/<pca|kpca-linear|kpca-rbf|tsne>/<2|3>d`` (n, d), ``features.embedding_key``)
+of the features they came from (``embedding_features/<lbp|deep>`` (n, f) float32) with ``embedding_labels``,
 ``embedding_thumbnails`` (n, 32, 32) uint8 and ``embedding_index`` (rows of the image set), the Grad-CAM
 overlays (``gradcam_images``/``gradcam_maps`` (n, H, W)) and the lesion slices (``lesion_images``,
 ``lesion_masks``, ``lesion_cams``).
@@ -120,10 +121,10 @@ def fill_report(report: Report, config: Config, images, lesions, results: list[d
 def _separation_rows(arrays: dict) -> list[dict]:
     labels = arrays["embedding_labels"]
     rows = []
-    for name in ("lbp", "deep"):
+    for name in features.FEATURE_SETS:
         row = {"features": name}
         for method in EMBEDDING_METHODS:
-            row[method] = features.separation(arrays[f"embedding/{name}/{method}/2d"], labels)
+            row[method] = features.separation(arrays[features.embedding_key(name, method, 2)], labels)
         rows.append(row)
     return rows
 

@@ -72,7 +72,8 @@ def run_fold(config: Config, images: ImageSet, lbp: np.ndarray, train: Subset, t
 
 
 def embeddings(config: Config, images: ImageSet, lbp: np.ndarray, deep: np.ndarray) -> dict[str, np.ndarray]:
-    """Arrays for an EmbeddingViewer: ``embedding/<lbp|deep>/<method>/<2|3>d`` (n, d), labels, thumbnails.
+    """Arrays for an EmbeddingViewer: ``embedding/<lbp|deep>/<method>/<2|3>d`` (n, d), the embedded
+    ``embedding_features/<lbp|deep>`` (n, f), labels, thumbnails.
 
     A stratified subsample of ``config.embedding_points`` images (all when None) is embedded.
     """
@@ -80,10 +81,11 @@ def embeddings(config: Config, images: ImageSet, lbp: np.ndarray, deep: np.ndarr
     chosen = subsample_indices(len(images), config.embedding_points or len(images), config.seed, labels)
     arrays = {"embedding_index": chosen, "embedding_labels": labels[chosen],
               "embedding_thumbnails": thumbnails(images.images[chosen])}
-    for name, values in (("lbp", lbp), ("deep", deep)):
+    for name, values in zip(features.FEATURE_SETS, (lbp, deep)):
+        arrays[f"embedding_features/{name}"] = values[chosen].astype(np.float32)  # (n, f)
         for method in EMBEDDING_METHODS:
             for dims in EMBEDDING_DIMS:
-                arrays[f"embedding/{name}/{method}/{dims}d"] = embed(values[chosen], method, dims, config.seed)
+                arrays[features.embedding_key(name, method, dims)] = embed(values[chosen], method, dims, config.seed)
     return arrays
 
 
