@@ -1,6 +1,7 @@
 """`medinterp reproduce NAME [--quick|--full] [--data DIR] [--out DIR] [--device D] [--limit-steps N]`.
 
-Training runs (checkpoints, metrics, sweep databases) are kept under ``OUT/runs``; the report names the
+Training runs (checkpoints, metrics, sweep databases) are kept under ``OUT/runs/<start time>`` (a fresh
+folder per call, so a re-run never resumes an old search or mixes a dry run's trials in); the report names the
 final models' checkpoints and prints the ``medinterp evaluate`` command for each. ``--limit-steps N``
 is a dry run of a preset (pipelines/dry_run.py): its models, sizes and data, N steps per training run.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import time
 from pathlib import Path
 
 _NAMES = ("lv-gap-cam", "rodent-gbp", "heatmap-loss", "covid-interp")
@@ -44,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     tune_for_speed(resolve_device(args.device))
     module = importlib.import_module(PIPELINES[args.name])
     out = Path(args.out or Path("reports") / f"{args.name}-{args.preset}").resolve()
-    overrides = {"data_root": data_root(args.data), "device": args.device, "out_dir": str(out / "runs"),
+    runs = out / "runs" / time.strftime("%Y%m%d-%H%M%S")
+    overrides = {"data_root": data_root(args.data), "device": args.device, "out_dir": str(runs),
                  "limit_steps": args.limit_steps}
     if args.seed is not None:
         overrides["seed"] = args.seed
