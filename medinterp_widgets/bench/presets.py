@@ -6,7 +6,9 @@ a step is the median gap between consecutive StepEnd events after ``--warmup`` s
 forward, loss, backward, optimiser step and the per-step metrics, as in a real run). Estimated
 training time = sum over the preset's runs of steps x step time + validation batches x forward time,
 with step counts from the preset and the training-set sizes of the shared data (``TRAIN_ITEMS``).
-On a GPU this is the estimate for that GPU; on a CPU, divide by the GPU's speed-up (``--speedup``).
+On a GPU this is the estimate for that GPU. On a CPU the estimate uses this process's CPU time per step
+(``time.process_time``: one thread = one core, robust to other jobs on a shared machine) divided by an
+assumed GPU speed-up over one core (``--speedup``; 30x and 60x when unset).
 """
 
 from __future__ import annotations
@@ -166,18 +168,24 @@ def time_plan(plan: RunPlan, steps: int, warmup: int) -> dict:
     y = (torch.randint(0, plan.n_classes, (count, *plan.input_shape[1:])) if plan.segmentation
          else torch.randint(0, 2, (count,)))
     extras = () if plan.segmentation else (torch.rand(count, *plan.input_shape[1:]) > 0.5,)  # heatmap-loss mask
-    stamps: list[float] = []
+    stamps: list[tuple[float, float]] = []  # (wall, process CPU) at each StepEnd
     with tempfile.TemporaryDirectory() as folder:
         trainer = plan.make_trainer(TensorDataset(x, y, *[e.float() for e in extras]), folder)
         trainer.config = _capped(trainer.config, steps + warmup + 1)
-        trainer.callbacks.append(lambda event: stamps.append(time.perf_counter()) if isinstance(event, StepEnd) else None)
+        trainer.callbacks.append(lambda event: stamps.append((time.perf_counter(), time.process_time()))
+                                 if isinstance(event, StepEnd) else None)
         trainer.fit()
         model, device = trainer.base_model.eval(), trainer.device
         batch = x[:plan.batch].to(device)
         with torch.no_grad():
             forward = time_call(lambda: model(batch), device, repeats=steps, warmup=1).median_ms / 1000
-    gaps = [b - a for a, b in zip(stamps[warmup:], stamps[warmup + 1:])]
-    return {"step_s": statistics.median(gaps), "val_batch_s": forward}
+        cpu_start = time.process_time()
+        with torch.no_grad():
+            model(batch)
+        forward_cpu = time.process_time() - cpu_start
+    pairs = list(zip(stamps[warmup:], stamps[warmup + 1:]))
+    return {"step_s": statistics.median(b[0] - a[0] for a, b in pairs), "val_batch_s": forward,
+            "step_cpu_s": statistics.median(b[1] - a[1] for a, b in pairs), "val_batch_cpu_s": forward_cpu}
 
 
 def _capped(config, steps: int):
@@ -186,12 +194,14 @@ def _capped(config, steps: int):
     return dataclasses.replace(config, epochs=1, max_steps=steps, save_checkpoints=False, monitor_every=0)
 
 
-def estimate(names, device: str | None, steps: int, warmup: int) -> list[dict]:
+def estimate(names, device: str, steps: int, warmup: int) -> list[dict]:
+    """One row per run kind: its timings and ``hours_here`` (CPU time on a CPU, wall time on a GPU)."""
     rows = []
+    suffix = "_cpu_s" if device == "cpu" else "_s"
     for name in names:
         for plan in PLANS[name](device):
             timing = time_plan(plan, steps, warmup)
-            hours = (plan.steps * timing["step_s"] + plan.val_batches * timing["val_batch_s"]) / 3600
+            hours = (plan.steps * timing[f"step{suffix}"] + plan.val_batches * timing[f"val_batch{suffix}"]) / 3600
             rows.append({"preset": name, "run": plan.label, "steps": plan.steps, "val_batches": plan.val_batches,
                          **timing, "hours_here": hours})
     return rows
@@ -217,8 +227,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"device {device}; estimated hours at speed-up {' / '.join(f'{s:g}x' for s in speedups)}")
     for row in rows:
         scaled = " / ".join(f"{row['hours_here'] / s:.2f}" for s in speedups)
-        print(f"{row['preset']:13s} {row['run']:45s} {row['steps']:8d} steps {row['step_s'] * 1000:9.1f} ms/step "
-              f"{row['val_batch_s'] * 1000:8.1f} ms/val batch  -> {scaled} h")
+        print(f"{row['preset']:13s} {row['run']:45s} {row['steps']:7d} steps {row['step_s'] * 1000:8.1f} ms/step "
+              f"(cpu {row['step_cpu_s'] * 1000:8.1f}) {row['val_batch_s'] * 1000:7.1f} ms/val batch  -> {scaled} h")
     for name in dict.fromkeys(row["preset"] for row in rows):
         total = sum(row["hours_here"] for row in rows if row["preset"] == name)
         print(f"{name:13s} total training: {' / '.join(f'{total / s:.2f}' for s in speedups)} h")
