@@ -21,8 +21,8 @@ _PRESETS: dict[str, dict] = {
                   acdc_max_slices=48, keep_maps=4, torch_threads=1),
     "quick": dict(size=64, n_train=192, n_val=64, n_test=64, models_per_group=2, sweep_trials=2, epochs=5,
                   width=4, batch_size=16, val_accuracy_bar=0.3, acdc_max_slices=200, keep_maps=12, torch_threads=1),
-    # full: 7 groups x 8 models x 4 LR trials x 20 epochs of 62 steps ~ 280k steps, the longest preset (~1-2 h on
-    # one H100 by `medinterp bench presets`; 6 trials x 30 epochs would take ~2.3x as long)
+    # full: 7 groups x 8 models x 4 LR trials x 20 epochs (62 steps each on synthetic data) ~ 216k steps: the
+    # longest preset, ~1-2 h on one H100 (`medinterp bench presets`); 6 trials x 30 epochs would take 2.25x as long
     "full": dict(size=128, n_train=2000, n_val=400, n_test=400, models_per_group=8, sweep_trials=4, epochs=20,
                  width=16, cfg="vgg11", batch_size=32, val_accuracy_bar=0.7, acdc_max_slices=None, keep_maps=16,
                  acdc_positive="auto"),
