@@ -4,10 +4,11 @@
     trainer.fit()                                  # or: for event in trainer.events(): ...
 
 Per step: forward (under float16 autocast on CUDA when ``amp`` and the loss allows it, see
-``amp_enabled``), loss, backward through a GradScaler, optimizer step, per-step LR schedule. Per epoch: train/val metrics, ``last.pt`` (+ ``best.pt``),
-metrics.jsonl. ``stop()`` (thread-safe) ends the run after the current step. ``resume=True``
-continues from ``run_dir/last.pt`` with model, optimizer, scheduler, scaler, RNG and epoch counter,
-so the finished run matches an uninterrupted one with the same seed.
+``amp_enabled``), loss, backward through a GradScaler, optimizer step, per-step LR schedule. Per
+epoch: train/val metrics, ``last.pt`` (+ ``best.pt``), metrics.jsonl. ``config.max_steps`` ends the
+run after that step's epoch. ``stop()`` (thread-safe) ends the run after the current step.
+``resume=True`` continues from ``run_dir/last.pt`` with model, optimizer, scheduler, scaler, RNG and
+epoch counter, so the finished run matches an uninterrupted one with the same seed.
 """
 
 from __future__ import annotations
