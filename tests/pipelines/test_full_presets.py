@@ -18,6 +18,8 @@ import torch
 
 from medinterp_widgets.pipelines import PIPELINES
 from medinterp_widgets.pipelines.dry_run import DRY_RUN_TRIALS
+from medinterp_widgets.pipelines.report import EVAL_FOLDERS
+from medinterp_widgets.training.evaluate import DATASET_KINDS
 from medinterp_widgets.training.checkpoints import load_checkpoint
 
 # smoke-preset keys that only set sizes; the test keeps every other value of the full preset
@@ -53,6 +55,7 @@ def test_full_presets_hold_the_papers_settings():
     covid = _module("covid-interp").Config.preset("full")
     assert (covid.folds, covid.folds_to_run, covid.image_size, covid.width, covid.hidden) == (5, None, 224, 64, 4096)
     assert covid.lbp_points == 8  # 59-bin uniform LBP
+    assert set(EVAL_FOLDERS) == set(DATASET_KINDS)  # every evaluate command names a known data folder
 
 
 @pytest.mark.parametrize("name", sorted(PIPELINES))
