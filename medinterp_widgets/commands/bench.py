@@ -17,6 +17,7 @@ BENCHMARKS = {
     "heatmap-loss": "cost of the heatmap loss against a plain training step",
     "viewer": "viewer update latency",
     "monitor": "training-monitor overhead",
+    "presets": "seconds per training step of each full preset, and its estimated training time",
 }
 
 

@@ -1,7 +1,9 @@
 """`Report`: what a reproduced paper produces: metrics, our-vs-paper comparisons, tables, figures.
 
 ``Report.write(out_dir)`` writes ``report.json``, ``figures/<name>.png`` and a self-contained
-``report.html`` (figures linked relative to it).
+``report.html`` (figures linked relative to it). ``Report.add_checkpoint`` names a trained model's
+checkpoint and the ``medinterp evaluate`` data set kinds it can be scored on; report.json lists the
+ready-to-run commands under ``checkpoints``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,11 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+
+# `medinterp evaluate --dataset KIND` -> the folder of that data set under the data root
+EVAL_FOLDERS = {"sunnybrook": "sunnybrook", "acdc": "acdc", "covid-ct": "covid_ct",
+                "covid-lesions": "covid_ct_lesions", "mouse-brain": "mouse_brain"}
 
 
 @dataclass
@@ -36,9 +43,19 @@ class Report:
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     figures: dict[str, bytes] = field(default_factory=dict)  # name -> PNG bytes
     notes: list[str] = field(default_factory=list)
+    checkpoints: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> path, datasets, note
 
     def compare(self, name: str, ours, paper=None, unit: str = "", note: str = "") -> None:
         self.comparisons.append(Comparison(name, _plain(ours), _plain(paper), unit, note))
+
+    def add_checkpoint(self, name: str, path: str | Path, datasets: tuple[str, ...] = (), note: str = "") -> None:
+        """Name a trained model's checkpoint; ``datasets``: ``medinterp evaluate --dataset`` kinds it fits."""
+        self.checkpoints[name] = {"path": str(Path(path).resolve()), "datasets": list(datasets), "note": note}
+
+    def evaluate_commands(self) -> list[str]:
+        """One ``medinterp evaluate`` command per (checkpoint, data set kind); data under $MEDINTERP_DATA."""
+        return [f"medinterp evaluate --checkpoint {entry['path']} --data $MEDINTERP_DATA/{EVAL_FOLDERS[kind]} "
+                f"--dataset {kind}" for entry in self.checkpoints.values() for kind in entry["datasets"]]
 
     def add_figure(self, name: str, figure) -> None:
         """Store a matplotlib figure (rendered to PNG, then closed) or raw PNG bytes under ``name``."""
@@ -62,6 +79,8 @@ class Report:
             "tables": _plain(self.tables),
             "figures": [f"figures/{name}.png" for name in self.figures],
             "notes": list(self.notes),
+            "checkpoints": _plain(self.checkpoints),
+            "evaluate_commands": self.evaluate_commands(),
         }
 
     def write(self, out_dir: str | Path) -> Path:
@@ -166,6 +185,11 @@ def _html(report: Report) -> str:
     for name in report.figures:
         parts.append(f'<figure><img src="figures/{html.escape(name)}.png" alt="{html.escape(name)}">'
                      f"<figcaption>{html.escape(name)}</figcaption></figure>")
+    if report.checkpoints:
+        rows = [{"model": name, **entry, "datasets": ", ".join(entry["datasets"])}
+                for name, entry in report.checkpoints.items()]
+        commands = html.escape("\n".join(report.evaluate_commands()))
+        parts += ["<h2>Checkpoints</h2>", html_table(rows), f"<pre>{commands}</pre>"]
     if report.notes:
         parts += ["<h2>Notes</h2><ul>"] + [f"<li>{html.escape(n)}</li>" for n in report.notes] + ["</ul>"]
     config = html.escape(json.dumps(_plain(report.config), indent=2))

@@ -17,6 +17,8 @@ class TrainConfig:
     * step) (rodent paper, with ``optimizer="sgd"`` and ``momentum``); ``"step"``: lr * decay_rate **
     floor(step / decay_steps); ``"constant"``.
     ``best_metric`` is ``"<split>/<name>"`` (e.g. ``"val/loss"``, ``"val/dice_mean"``).
+    ``max_steps`` caps the run's optimisation steps (a dry run of a long preset): the epoch in which the
+    cap is reached ends early, is evaluated and checkpointed as usual, and no further epoch starts.
     """
 
     epochs: int = 10
@@ -45,6 +47,7 @@ class TrainConfig:
     progress: bool = True
     grad_clip: float | None = None
     save_checkpoints: bool = True
+    max_steps: int | None = None  # dry runs: stop after this many optimisation steps in all (None: every epoch)
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes (paper, data set, ...)
 
     def __post_init__(self) -> None:
@@ -61,6 +64,7 @@ class TrainConfig:
             "task": self.task in ("segmentation", "classification"),
             "monitor_every": self.monitor_every >= 0,
             "best_metric": "/" in self.best_metric,
+            "max_steps": self.max_steps is None or self.max_steps >= 1,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:

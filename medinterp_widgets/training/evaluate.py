@@ -4,6 +4,10 @@ Segmentation: loss, pixel accuracy, per-image Dice per class and its foreground 
 pixel spacing is known (Sunnybrook, mouse brain), the average perpendicular distance in mm per
 foreground class (``metrics.average_perpendicular_distance``, images where both masks are non-empty).
 Classification: loss, accuracy, sensitivity, specificity, PPV, NPV, AUC.
+
+A checkpoint's ``config.extra`` may say how its pipeline saw the data: ``input_size`` [H, W] (resize),
+``input_normalize`` "minmax" ((x - min) / (max - min)) or "zscore" ((x - mean) / (std + 1e-6)) per image, as the pipeline did, and ``eval_label_map``
+{kind: {data set label: model class}} (labels not named become 0, e.g. ACDC LV cavity 3 -> 1).
 """
 
 from __future__ import annotations
@@ -103,12 +107,59 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, root: str | os.PathLike, 
     payload = load_checkpoint(checkpoint)
     model = model_from_checkpoint(payload)
     config = payload.get("config") or {}
+    extra = config.get("extra") or {}
     size = size or _stored_size(config)
-    eval_data = open_eval_data(kind, root, split=split, size=size, limit=limit)
+    eval_data = adapt_eval_data(open_eval_data(kind, root, split=split, size=size, limit=limit),
+                                (extra.get("eval_label_map") or {}).get(kind), extra.get("input_normalize"))
     results = evaluate_model(model, eval_data, device=device, batch_size=batch_size,
                              num_classes=config.get("num_classes"))
     return {"checkpoint": str(checkpoint), "model_class": payload["model_class"], "dataset": kind,
             "data": str(root), "epoch": payload.get("epoch"), **results}
+
+
+def _minmax(x: torch.Tensor) -> torch.Tensor:
+    low, high = x.min(), x.max()
+    return (x - low) / (high - low) if high > low else torch.zeros_like(x)
+
+
+def _zscore(x: torch.Tensor) -> torch.Tensor:
+    return (x - x.mean()) / (x.std() + 1e-6)
+
+
+NORMALIZERS = {"minmax": _minmax, "zscore": _zscore}
+
+
+class _AdaptedItems(Dataset):
+    """(image, label) items of ``dataset`` with labels remapped and/or each image normalised."""
+
+    def __init__(self, dataset: Dataset, label_map: dict | None, normalize: str | None):
+        if normalize is not None and normalize not in NORMALIZERS:
+            raise ValueError(f"checkpoint config extra.input_normalize: expected one of {sorted(NORMALIZERS)} "
+                             f"or none, got {normalize!r}")
+        self.dataset, self.normalize = dataset, normalize
+        self.lookup = None
+        if label_map:
+            pairs = {int(k): int(v) for k, v in label_map.items()}
+            self.lookup = torch.zeros(max(256, max(pairs) + 1), dtype=torch.long)
+            for source, target in pairs.items():
+                self.lookup[source] = target
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y, _ = split_batch(self.dataset[index])
+        if self.normalize is not None:
+            x = NORMALIZERS[self.normalize](x)
+        return x, (self.lookup[y.long()] if self.lookup is not None else y)
+
+
+def adapt_eval_data(eval_data: EvalData, label_map: dict | None, normalize: str | None) -> EvalData:
+    """``eval_data`` seen the way a pipeline trained: labels remapped, images min-max scaled (see module doc)."""
+    if not label_map and not normalize:
+        return eval_data
+    return EvalData(eval_data.task, _AdaptedItems(eval_data.dataset, label_map, normalize), eval_data.spacings,
+                    eval_data.fixed_size)
 
 
 def _batch_apd(pred: np.ndarray, truth: np.ndarray, spacings, num_classes: int) -> list[np.ndarray]:

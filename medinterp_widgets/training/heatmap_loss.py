@@ -53,7 +53,11 @@ class HeatmapLoss:
 
     layer: module or dotted name for CAM methods; None -> ``model.cam_layer_name`` if the model has
     one, else the attribution engine's default (last conv).
+    ``amp_safe = False``: the Trainer keeps these runs in float32 (no float16 autocast / GradScaler), since
+    the inner ``autograd.grad(create_graph=True)`` is not loss-scaled and dY/dA can underflow in float16.
     """
+
+    amp_safe = False
 
     def __init__(self, method: str = "hirescam", weight: float = 1.0, classification: str = "ce",
                  layer: nn.Module | str | None = None, mode: str = "outside_allowed"):

@@ -3,11 +3,12 @@
     trainer = Trainer(model, train_set, val_set, TrainConfig(epochs=5, run_dir="runs/lv"))
     trainer.fit()                                  # or: for event in trainer.events(): ...
 
-Per step: forward (under autocast on CUDA when ``amp``), loss, backward through a GradScaler,
-optimizer step, per-step LR schedule. Per epoch: train/val metrics, ``last.pt`` (+ ``best.pt``),
-metrics.jsonl. ``stop()`` (thread-safe) ends the run after the current step. ``resume=True``
-continues from ``run_dir/last.pt`` with model, optimizer, scheduler, scaler, RNG and epoch counter,
-so the finished run matches an uninterrupted one with the same seed.
+Per step: forward (under float16 autocast on CUDA when ``amp`` and the loss allows it, see
+``amp_enabled``), loss, backward through a GradScaler, optimizer step, per-step LR schedule. Per
+epoch: train/val metrics, ``last.pt`` (+ ``best.pt``), metrics.jsonl. ``config.max_steps`` ends the
+run after that step's epoch. ``stop()`` (thread-safe) ends the run after the current step.
+``resume=True`` continues from ``run_dir/last.pt`` with model, optimizer, scheduler, scaler, RNG and
+epoch counter, so the finished run matches an uninterrupted one with the same seed.
 """
 
 from __future__ import annotations
@@ -62,13 +63,14 @@ class Trainer:
         self.context = DistributedContext.from_env()
         self.device = self.context.device(resolve_device(self.config.device))
         self.on_cuda = self.device.type == "cuda"
+        self.loss_fn = loss or nn.CrossEntropyLoss()
+        self.amp = amp_enabled(self.device, self.config, self.loss_fn)
         self.model_kwargs = model_kwargs
         self.base_model = model.to(self.device)
         if self.on_cuda and self.config.channels_last:
             self.base_model = self.base_model.to(memory_format=torch.channels_last)
         self.model = self.base_model  # DistributedDataParallel-wrapped by fit() under torchrun
         self.train_data, self.val_data = train_data, val_data
-        self.loss_fn = loss or nn.CrossEntropyLoss()
         self._loss_extras = _loss_keywords(self.loss_fn)
         self.callbacks = list(callbacks)
         self.resume = resume
@@ -93,7 +95,7 @@ class Trainer:
         self.model = self.context.wrap(self.base_model, self.device)
         self.optimizer = make_optimizer(self.base_model.parameters(), self.config)
         self.scheduler = make_scheduler(self.optimizer, self.config)
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.on_cuda and self.config.amp)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self._restore_or_seed()
         self._emit(RunStarted(run_dir=str(self.run_dir) if self.run_dir else None, config=self.config.to_dict(),
                               start_epoch=self.start_epoch, total_epochs=self.config.epochs,
@@ -102,6 +104,8 @@ class Trainer:
         try:
             for epoch in range(self.start_epoch, self.config.epochs):
                 self._run_epoch(epoch)
+                if self._step_budget_spent():
+                    break
         except StopTraining:
             reason = "stopped"
         except BaseException as exc:
@@ -194,6 +198,8 @@ class Trainer:
                 self._emit(LayerStats(step=self.step, epoch=epoch, layers=monitor.summarise()))
             if self._stop.is_set():
                 raise StopTraining
+            if self._step_budget_spent():
+                break
         if meter is None:
             raise ValueError("train_data: produced no batches")
         meter.sync(self.context)
@@ -240,9 +246,12 @@ class Trainer:
         return self.loss_fn(logits, y, **{k: keywords[k] for k in self._loss_extras})
 
     def _autocast(self):
-        if self.on_cuda and self.config.amp:
+        if self.amp:
             return torch.autocast(device_type="cuda", dtype=torch.float16)
         return nullcontext()
+
+    def _step_budget_spent(self) -> bool:
+        return self.config.max_steps is not None and self.step >= self.config.max_steps
 
     def _num_classes(self, logits: torch.Tensor) -> int:
         return self.config.num_classes or int(logits.shape[1])
@@ -306,6 +315,15 @@ class Trainer:
         if better:
             self.best_value = float(value)
         return better
+
+
+def amp_enabled(device: torch.device, config: TrainConfig, loss_fn: Callable) -> bool:
+    """Float16 autocast + GradScaler: on CUDA, when ``config.amp``, unless the loss says ``amp_safe = False``.
+
+    HeatmapLoss sets it: its inner ``autograd.grad(create_graph=True)`` would run in float16 without the
+    GradScaler's scale (dY/dA can underflow), so heatmap-loss runs train in float32 (TF32 on Ampere+).
+    """
+    return device.type == "cuda" and bool(config.amp) and bool(getattr(loss_fn, "amp_safe", True))
 
 
 def _loss_keywords(loss_fn: Callable) -> tuple[str, ...]:

@@ -139,3 +139,11 @@ def test_smallest_mann_whitney_p():
 
     assert _smallest_p(2, 2) == pytest.approx(1 / 3)
     assert _smallest_p(3, 3) == pytest.approx(stats.mannwhitneyu([4, 5, 6], [1, 2, 3], method="exact").pvalue)
+
+
+def test_acdc_auto_poses_healthy_vs_diseased_only_with_enough_nor_patients():
+    from medinterp_widgets.pipelines.heatmap_loss.data import FALLBACK_POSITIVE, resolve_positive
+
+    assert resolve_positive("auto", ["NOR"] * 20 + ["DCM"] * 80) == "NOR"
+    assert resolve_positive("auto", ["DCM", "HCM", "MINF"] * 10 + ["NOR"]) == FALLBACK_POSITIVE
+    assert resolve_positive("minf", ["NOR"] * 20) == "MINF"

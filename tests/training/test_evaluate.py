@@ -93,3 +93,20 @@ def test_cli_reports_missing_checkpoint_without_traceback(tmp_path, capsys):
 
 def test_cli_kinds_match_the_evaluator():
     assert KINDS == DATASET_KINDS
+
+
+def test_checkpoint_hints_remap_labels_and_normalise_images():
+    from medinterp_widgets.training.evaluate import adapt_eval_data
+
+    images = torch.full((2, 1, 4, 4), 5.0)
+    images[:, :, :2] = 7.0
+    labels = torch.tensor([[0, 1, 2, 3]] * 4).expand(2, 4, 4)  # ACDC-style labels 0..3
+    data = EvalData("segmentation", TensorDataset(images, labels), fixed_size=True)
+    adapted = adapt_eval_data(data, {"3": 1}, "minmax")  # JSON keys come back as strings
+    x, y = adapted.dataset[0]
+    assert torch.equal(y[0], torch.tensor([0, 0, 0, 1])) and x.min() == 0 and x.max() == 1
+    x, _ = adapt_eval_data(data, None, "zscore").dataset[1]
+    assert float(x.mean()) == pytest.approx(0.0, abs=1e-6)
+    assert adapt_eval_data(data, None, None) is data
+    with pytest.raises(ValueError, match="input_normalize"):
+        adapt_eval_data(data, None, "sqrt")

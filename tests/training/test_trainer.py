@@ -182,3 +182,24 @@ def test_label_maps_with_a_channel_axis_are_accepted(seg_data, make_seg_model):
     train = torch.utils.data.TensorDataset(images, labels[:, None])  # (N, 1, H, W) labels
     history = Trainer(make_seg_model(), train, None, _config(epochs=1)).fit()
     assert "dice_1" in history[0]["train"]
+
+
+def test_max_steps_cuts_the_run_after_an_evaluated_and_saved_epoch(tmp_path, seg_data, make_seg_model):
+    train, val = seg_data  # 4 steps per epoch
+    events = []
+    trainer = Trainer(make_seg_model(), train, val, _config(tmp_path, epochs=50, max_steps=6), callbacks=[events.append])
+    history = trainer.fit()
+    assert trainer.step == 6 and len(history) == 2 and set(history[-1]) == {"train", "val"}
+    assert torch.load(tmp_path / "last.pt", weights_only=True)["step"] == 6
+    assert events[-1].reason == "completed" and events[-1].epochs_completed == 2
+
+
+def test_amp_only_on_cuda_and_never_with_the_heatmap_loss():
+    from medinterp_widgets.training.heatmap_loss import HeatmapLoss
+    from medinterp_widgets.training.trainer import amp_enabled
+
+    cuda, config = torch.device("cuda"), TrainConfig()
+    assert amp_enabled(cuda, config, torch.nn.CrossEntropyLoss())
+    assert not amp_enabled(cuda, config, HeatmapLoss())  # double backward stays float32
+    assert not amp_enabled(torch.device("cpu"), config, torch.nn.CrossEntropyLoss())
+    assert not amp_enabled(cuda, TrainConfig(amp=False), torch.nn.CrossEntropyLoss())

@@ -50,6 +50,7 @@ class Config:
     neurons_per_layer: int = 4  # random hidden neurons shown by guided backprop per conv layer
     gradcam_images: int = 6
     cam_threshold: float = 0.7  # consistent degree support threshold
+    limit_steps: int | None = None  # dry run: stop each fold's training after this many steps (dry_run.py)
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> "Config":

@@ -19,7 +19,9 @@ from medinterp_widgets.data import fold_subsets
 from medinterp_widgets.devices import resolve_device
 from medinterp_widgets.metrics.embedding import EMBEDDING_DIMS, EMBEDDING_METHODS, embed, subsample_indices
 from medinterp_widgets.models import AlexNetClassifier
+from medinterp_widgets.pipelines.dry_run import dry_run_note
 from medinterp_widgets.training import TrainConfig, Trainer
+from medinterp_widgets.training.runs import BEST_CHECKPOINT
 from medinterp_widgets.training.seeding import seed_everything
 
 from . import features, interpret
@@ -43,8 +45,9 @@ def train_config(config: Config, run_dir: Path, fold: int) -> TrainConfig:
     return TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
                        weight_decay=config.weight_decay, seed=config.seed + fold,
                        device=str(resolve_device(config.device)), task="classification", num_classes=2,
-                       run_dir=str(run_dir / f"fold{fold}"), progress=False,
-                       extra={"paper": "covid-interp", "fold": fold})
+                       run_dir=str(run_dir / f"fold{fold}"), progress=False, max_steps=config.limit_steps,
+                       extra={"paper": "covid-interp", "fold": fold,
+                              "input_size": [config.image_size, config.image_size], "input_normalize": "zscore"})
 
 
 def _indices(subset: Subset) -> np.ndarray:
@@ -127,4 +130,10 @@ def run(config: Config, *, callbacks=()) -> CovidReport:
     report = CovidReport(name="covid-interp", title="COVID-19 CT interpretation (Wan et al., Entropy 2021)",
                          config=config.to_dict())
     fill_report(report, config, images, lesions, results, arrays, found)
+    report.notes += dry_run_note(config.limit_steps)
+    for fold in range(len(results) if config.out_dir else 0):
+        path = Path(config.out_dir) / f"fold{fold}" / BEST_CHECKPOINT
+        if path.is_file():
+            report.add_checkpoint(f"AlexNet fold {fold}", path, ("covid-ct",),
+                                  "lowest validation loss of the fold; inputs z-scored per image")
     return report

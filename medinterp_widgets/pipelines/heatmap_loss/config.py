@@ -21,8 +21,11 @@ _PRESETS: dict[str, dict] = {
                   acdc_max_slices=48, keep_maps=4, torch_threads=1),
     "quick": dict(size=64, n_train=192, n_val=64, n_test=64, models_per_group=2, sweep_trials=2, epochs=5,
                   width=4, batch_size=16, val_accuracy_bar=0.3, acdc_max_slices=200, keep_maps=12, torch_threads=1),
-    "full": dict(size=128, n_train=2000, n_val=400, n_test=400, models_per_group=8, sweep_trials=6, epochs=30,
-                 width=16, cfg="vgg11", batch_size=32, val_accuracy_bar=0.7, acdc_max_slices=None, keep_maps=16),
+    # full: 7 groups x 8 models x 4 LR trials x 20 epochs (62 steps each on synthetic data) ~ 216k steps: the
+    # longest preset, ~1-2 h on one H100 (`medinterp bench presets`); 6 trials x 30 epochs would take 2.25x as long
+    "full": dict(size=128, n_train=2000, n_val=400, n_test=400, models_per_group=8, sweep_trials=4, epochs=20,
+                 width=16, cfg="vgg11", batch_size=32, val_accuracy_bar=0.7, acdc_max_slices=None, keep_maps=16,
+                 acdc_positive="auto"),
 }
 
 
@@ -43,7 +46,7 @@ class Config:
     n_train: int = 192
     n_val: int = 64
     n_test: int = 64
-    acdc_positive: str = "HCM"  # ACDC: this diagnosis (label 1) vs the others in the shared subset
+    acdc_positive: str = "HCM"  # ACDC: this diagnosis (label 1) vs the others; "auto": NOR when there is NOR data
     acdc_max_slices: int | None = 200  # subsample the ACDC training slices (None: all)
     # model: VGGClassifier with an FC head (GAP would make HiResCAM and Grad-CAM coincide)
     width: int = 4
@@ -62,6 +65,7 @@ class Config:
     eval_method: str = "hirescam"  # maps used for the overlap measurements
     keep_maps: int = 12  # test maps kept per model for figures / the interactive view
     alpha: float = 0.05
+    limit_steps: int | None = None  # dry run: cap every training run's steps and each LR search's trials
 
     def __post_init__(self) -> None:
         self.studies = tuple(self.studies)

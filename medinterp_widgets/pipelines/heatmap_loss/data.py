@@ -17,9 +17,22 @@ from torch.utils.data import TensorDataset
 
 from medinterp_widgets.data import AcdcSliceDataset, load_acdc, patient_split, synthetic_cardiac_mri
 
+from ..dry_run import capped_items
 from .config import Config
 
 _SPLIT_SEED = {"train": 0, "val": 1, "test": 2}
+HEALTHY = "NOR"
+FALLBACK_POSITIVE = "HCM"
+MIN_PATIENTS_PER_CLASS = 5  # "auto" needs this many NOR patients: every split (60/20/20) then gets one
+
+
+def resolve_positive(requested: str, diagnoses: list[str]) -> str:
+    """The ACDC positive class: ``requested`` (upper case), or for "auto" the thesis's healthy-vs-diseased
+    task (NOR) when the patients include enough NOR cases, else FALLBACK_POSITIVE vs the rest."""
+    requested = requested.upper()
+    if requested != "AUTO":
+        return requested
+    return HEALTHY if diagnoses.count(HEALTHY) >= MIN_PATIENTS_PER_CLASS else FALLBACK_POSITIVE
 
 
 @dataclass
@@ -38,6 +51,10 @@ class Split:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
+    def head(self, count: int) -> "Split":
+        """The first ``count`` items (a view)."""
+        return Split(self.images[:count], self.labels[:count], self.heart[:count], self.marker[:count])
+
 
 @dataclass
 class StudyData:
@@ -50,7 +67,15 @@ class StudyData:
 
 
 def load_study_data(dataset: str, config: Config) -> StudyData:
-    """The three splits of ``dataset`` ("exp1", "exp2" or "acdc") at ``config.size``."""
+    """The three splits of ``dataset`` ("exp1", "exp2" or "acdc") at ``config.size`` (val / test cut to a
+    few items in a dry run, see ``pipelines.dry_run``)."""
+    data = _load_study_data(dataset, config)
+    data.val = data.val.head(capped_items(len(data.val), config.limit_steps))
+    data.test = data.test.head(capped_items(len(data.test), config.limit_steps))
+    return data
+
+
+def _load_study_data(dataset: str, config: Config) -> StudyData:
     if dataset == "acdc":
         return acdc_study_data(acdc_folder(config.data_root), config)
     experiment = int(dataset[-1])
@@ -80,9 +105,9 @@ def acdc_study_data(folder: Path | None, config: Config) -> StudyData:
     if folder is None:
         raise FileNotFoundError(f"ACDC study: no acdc/train_slices.list under data_root={config.data_root!r}")
     cases = load_acdc(folder, "train")
-    positive = config.acdc_positive.upper()
     patients = sorted({c.patient_id for c in cases})
     diagnosis = {c.patient_id: c.diagnosis for c in cases}
+    positive = resolve_positive(config.acdc_positive, [diagnosis[p] for p in patients])
     strata = [diagnosis[p] == positive for p in patients]
     rest, test_ids = patient_split(patients, 0.2, seed=config.seed, strata=strata)
     train_ids, val_ids = patient_split(rest, 0.25, seed=config.seed, strata=[diagnosis[p] == positive for p in rest])

@@ -17,7 +17,9 @@ import torch
 
 from medinterp_widgets.devices import resolve_device
 from medinterp_widgets.metrics import compare_groups
+from medinterp_widgets.pipelines.dry_run import dry_run_note
 from medinterp_widgets.pipelines.report import Report
+from medinterp_widgets.training.runs import BEST_CHECKPOINT
 
 from .config import Config
 from .data import StudyData, acdc_folder, load_study_data
@@ -133,6 +135,9 @@ def build_report(results: StudyResults) -> Report:
     for dataset, groups in results.groups.items():
         for loss, models in groups.items():
             report.tables[f"{dataset}:{loss} models"] = [m.row() for m in models]
+            for m in models:
+                report.add_checkpoint(f"{m.group} model {m.model_id}", Path(m.run_dir) / BEST_CHECKPOINT, (),
+                                      "classifier (VGG); scored on the run's own test split, not by `evaluate`")
         report.add_figure(f"{dataset}_heart_overlap", distribution_figure(
             groups, "heart_overlap", f"{_TITLES[dataset]}: heart overlap"))
         if results.data[dataset].has_marker:
@@ -158,7 +163,7 @@ def build_report(results: StudyResults) -> Report:
                            row["mean_heatmap"] - row["mean_ce"], None, "",
                            f"thesis: {row['thesis_claim']} with the heatmap loss; ours {row['ours']}, "
                            f"p={row['p_value']:.3g} ({row['test']}), d={row['cohens_d']:.3g}")
-    report.notes += results.notes + stat_notes + _method_notes(results)
+    report.notes += results.notes + stat_notes + _method_notes(results) + dry_run_note(config.limit_steps)
     return report
 
 
@@ -192,11 +197,12 @@ def _method_notes(results: StudyResults) -> list[str]:
         "so the paper column is empty.",
     ]
     if "acdc" in results.groups:
-        notes.append(
-            f"ACDC: the shared subset's training slices hold only DCM, HCM and MINF patients (003-055; no NOR), "
-            f"so the thesis's healthy-vs-diseased task is replaced by {config.acdc_positive} vs the other two "
-            "diagnoses, split by patient 60/20/20; heart = labels 1-3. The 10 validation volumes (which "
-            "include one NOR and three RV patients) are not used.")
+        positive = results.data["acdc"].class_names[1]
+        task = ("the thesis's healthy (NOR) vs diseased task" if positive == "NOR" else
+                f"{positive} vs the other diagnoses (the shared subset's training slices hold only DCM, HCM and MINF "
+                "patients 003-055, no NOR, so the thesis's healthy-vs-diseased task cannot be posed)")
+        notes.append(f"ACDC: {task}; training slices split by patient 60/20/20; heart = labels 1-3. The "
+                     "validation volumes are not used.")
     return notes
 
 

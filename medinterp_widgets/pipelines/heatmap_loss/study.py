@@ -24,6 +24,7 @@ from medinterp_widgets.training import FloatRange, TrainConfig, Trainer, model_f
 from medinterp_widgets.training.heatmap_loss import HeatmapLoss
 from medinterp_widgets.training.sweeps import SWEEP_DB
 
+from ..dry_run import capped_trials
 from .config import Config
 from .data import Split, StudyData
 
@@ -73,6 +74,7 @@ def train_one(data: StudyData, loss: str, model_id: int, config: Config, run_roo
     base = TrainConfig(epochs=config.epochs, batch_size=config.batch_size, seed=seed, device=config.device or "auto",
                        task="classification", num_classes=len(data.class_names), best_metric="val/accuracy",
                        best_mode="max", run_dir=str(run_dir), drop_last=True, progress=False,
+                       max_steps=config.limit_steps,
                        extra={"paper": "heatmap-loss", "dataset": data.name, "loss": loss, "model_id": model_id})
 
     def make_trainer(train_config: TrainConfig) -> Trainer:
@@ -81,7 +83,7 @@ def train_one(data: StudyData, loss: str, model_id: int, config: Config, run_roo
                        loss=make_loss(loss, config), callbacks=callbacks)
 
     study = sweep(trainer_objective(base, make_trainer), {"lr": FloatRange(config.lr_low, config.lr_high, log=True)},
-                  n_trials=config.sweep_trials, study_name=f"{data.name}-{loss}-{model_id}", direction="maximize",
+                  n_trials=capped_trials(config.sweep_trials, config.limit_steps), study_name=f"{data.name}-{loss}-{model_id}", direction="maximize",
                   seed=seed, storage=f"sqlite:///{(run_root / SWEEP_DB).resolve()}")  # one database per run
     best = study.best_trial
     model = model_from_checkpoint(run_dir / f"trial-{best.number}" / "best.pt")

@@ -55,6 +55,7 @@ class Config:
     monitor_every: int = 2
     cam_examples: int = 4
     out_dir: str | Path | None = None  # runs + sweep database; None: a temporary folder
+    limit_steps: int | None = None  # dry run: cap every training run's steps and the search's trials (dry_run.py)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 from medinterp_widgets import data
 from medinterp_widgets.data.images import resize_pair
 from medinterp_widgets.data.sunnybrook import minmax_normalize
+from medinterp_widgets.pipelines.dry_run import capped_items
 
 ACDC_LV_LABEL = 3
 SYNTHETIC_LV_LABEL = 1
@@ -101,9 +102,21 @@ def load_lv_data(config) -> LvData:
     train, val, description = loaders[source](config)
     if config.max_train_slices:
         train = train[:config.max_train_slices]
+    val = val[:capped_items(len(val), config.limit_steps)]
     if not train or not val:
         raise ValueError(f"{source}: the split left {len(train)} training and {len(val)} validation slices")
     return LvData(LvDataset(train), LvDataset(val), source, description)
+
+
+def external_sunnybrook(config, source: str) -> LvDataset | None:
+    """Every Sunnybrook slice (the paper's own data) as an external test set of a run that trained on
+    another source (ACDC in the full preset); None when there is no ``sunnybrook/`` folder or it trained on it."""
+    root = Path(config.data_root) / "sunnybrook" if config.data_root else None
+    if source == "sunnybrook" or root is None or not root.is_dir():
+        return None
+    train, val, _ = _sunnybrook(config)
+    slices = train + val
+    return LvDataset(slices[:capped_items(len(slices), config.limit_steps)])
 
 
 def _sunnybrook(config) -> tuple[list[LvSlice], list[LvSlice], str]:

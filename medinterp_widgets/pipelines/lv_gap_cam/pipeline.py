@@ -16,12 +16,14 @@ import numpy as np
 import torch
 
 from medinterp_widgets.models import layer_table, parameter_count
+from medinterp_widgets.pipelines.dry_run import dry_run_note
 from medinterp_widgets.pipelines.report import Report
+from medinterp_widgets.training.runs import BEST_CHECKPOINT
 
 from . import evaluation, figures
 from .artifacts import LvReport
 from .config import PAPER, Config
-from .data import load_lv_data
+from .data import external_sunnybrook, load_lv_data
 from .training import apply_best, build_gapfcn, build_unet, search_hyperparameters, train_best, train_config
 
 MAX_OVERLAYS = 64  # validation slices kept for the interactive browser
@@ -36,10 +38,11 @@ def run(config: Config, *, callbacks: Iterable[Callable] = ()) -> LvReport:
         out = Path(config.out_dir) if config.out_dir else Path(stack.enter_context(tempfile.TemporaryDirectory()))
         data = load_lv_data(config)
         report.metrics.update(data_source=data.source, train_slices=len(data.train), val_slices=len(data.val))
-        report.notes.append(data.description)
+        report.notes += [data.description, *dry_run_note(config.limit_steps)]
         config = _search(config, data, out, report, callbacks)
         gap = _train_and_evaluate("GapFCN", build_gapfcn(config), config, data, out, report, callbacks)
         _explain(gap, config, data, report)
+        _external_test(gap, config, data, report)
         models = {"GapFCN": gap}
         if config.unet_epochs:
             models["U-Net"] = _train_and_evaluate("U-Net", build_unet(config), config, data, out, report, callbacks)
@@ -78,6 +81,9 @@ def _train_and_evaluate(name: str, model, config: Config, data, out: Path, repor
     summary = evaluation.summarise(rows)
     report.metrics[name] = {**summary, "parameters": parameter_count(model), "best_epoch_val_dice": trainer.best_value}
     report.tables[f"{name}: per-epoch metrics"] = log.epochs
+    if config.out_dir and (Path(tconfig.run_dir) / BEST_CHECKPOINT).is_file():
+        report.add_checkpoint(name, Path(tconfig.run_dir) / BEST_CHECKPOINT, ("acdc", "sunnybrook"),
+                              "best epoch by validation Dice; evaluate maps ACDC label 3 / Sunnybrook LV to class 1")
     report.add_figure(f"curves_{name.lower().replace('-', '')}", figures.training_curves(log.epochs, log.steps, name))
     return {"model": model, "log": log, "predictions": predictions, "rows": rows, "summary": summary,
             "device": trainer.device}
@@ -117,6 +123,20 @@ def _explain(gap: dict, config: Config, data, report: LvReport) -> None:
         f"ReLU. CAM mass inside the LV: {localisation['mass_inside_lv']:.2f} vs the LV's area share "
         f"{localisation['lv_area_share']:.2f} (a flat map's value); CAM peak inside the LV on "
         f"{localisation['peak_in_lv']:.0%} of the validation slices.")
+
+
+def _external_test(gap: dict, config: Config, data, report: Report) -> None:
+    """Score the GapFCN on every Sunnybrook slice when it trained on ACDC: the paper's data, its APD in mm."""
+    external = external_sunnybrook(config, data.source)
+    if external is None:
+        return
+    rows = evaluation.per_slice_metrics(evaluation.predict(gap["model"], external, gap["device"]), external)
+    summary = evaluation.summarise(rows)
+    report.metrics["GapFCN on Sunnybrook (external test)"] = summary
+    report.compare("Dice (LV, Sunnybrook external test)", 100 * summary["dice_mean"], PAPER["dice_percent"], "%",
+                   f"trained on {data.source} only; {summary['slices']} Sunnybrook slices")
+    report.compare("APD (Sunnybrook external test)", summary["apd_mm_mean"], PAPER["apd_mm"], " mm",
+                   f"{summary['apd_slices']} slices with both contours")
 
 
 def _example_indices(rows: list[dict], count: int) -> list[int]:

@@ -16,9 +16,12 @@ from medinterp_widgets.training import (EpochEnd, FloatRange, LayerStats, StepEn
 from medinterp_widgets.training.losses import build_loss
 from medinterp_widgets.training.runs import BEST_CHECKPOINT
 
+from ..dry_run import capped_trials
 from .losses import CamAreaLoss
 
 BEST_METRIC = "val/dice_mean"
+# `medinterp evaluate`: the data set's label of our class 1 (LV cavity); every other label -> 0
+EVAL_LABEL_MAP = {"acdc": {3: 1}, "sunnybrook": {1: 1}}
 
 
 @dataclass
@@ -66,8 +69,9 @@ def train_config(config, run_dir: Path, epochs: int, **overrides: Any) -> TrainC
                   decay_steps=config.decay_steps, optimizer=config.optimizer, seed=config.seed,
                   device=config.device or "auto", monitor_every=config.monitor_every, best_metric=BEST_METRIC,
                   best_mode="max", run_dir=str(run_dir), num_classes=2, drop_last=True,
-                  progress=config.preset == "full",
-                  extra={"paper": "lv-gap-cam"})
+                  progress=config.preset == "full", max_steps=config.limit_steps,
+                  extra={"paper": "lv-gap-cam", "input_size": [config.image_size, config.image_size],
+                         "input_normalize": "minmax", "eval_label_map": EVAL_LABEL_MAP})
     values.update(overrides)
     return TrainConfig(**values)
 
@@ -110,7 +114,8 @@ def search_hyperparameters(config, data, folder: Path, callbacks: Iterable[Calla
         return make_trainer(build_gapfcn(config), data, trial_config, config.pixel_loss, config.cam_loss_weight,
                             callbacks, config.cam_loss_mode)
 
-    study = sweep(trainer_objective(base, make), search_space(), config.sweep_trials,
+    trials = capped_trials(config.sweep_trials, config.limit_steps)
+    study = sweep(trainer_objective(base, make), search_space(), trials,
                   study_name="lv-gap-cam", direction="maximize", seed=config.seed, run_dir=folder)
     rows = [{"trial": t.number, **t.params, "val_dice": t.value, "state": t.state.name} for t in study.trials]
     completed = [t for t in study.trials if t.value is not None]

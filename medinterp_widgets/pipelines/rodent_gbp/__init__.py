@@ -20,6 +20,7 @@ import numpy as np
 
 from medinterp_widgets.devices import resolve_device
 from medinterp_widgets.metrics import dice
+from medinterp_widgets.pipelines.dry_run import capped_items, dry_run_note
 from medinterp_widgets.pipelines.report import Report
 
 from .config import Config
@@ -38,12 +39,14 @@ CONDITIONS = (("unmasked input", "seg_unmasked"), ("GBP-placed mask", "seg_place
 
 
 def load_sets(config: Config) -> tuple[SliceSet, SliceSet]:
-    """Real mouse brain when ``config.data_root`` holds ``mouse_brain/``, else the phantom."""
+    """Real mouse brain when ``config.data_root`` holds ``mouse_brain/``, else the phantom (a dry run keeps
+    a few test slices, see ``pipelines.dry_run``)."""
     folder = Path(config.data_root) / "mouse_brain" if config.data_root else None
+    n_test = capped_items(config.n_test, config.limit_steps)
     if folder is not None and folder.is_dir():
-        return mouse_sets(folder, config.train_animals, config.n_test, config.slice_step,
+        return mouse_sets(folder, config.train_animals, n_test, config.slice_step,
                           config.min_brain_fraction, config.seed, config.slice_size)
-    return phantom_sets(config.n_train, config.n_test, config.image_size, config.seed)
+    return phantom_sets(config.n_train, n_test, config.image_size, config.seed)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ def execute(config: Config, *, callbacks=()) -> Outcome:
         trained = time.perf_counter()
         model, history = train_unet(config, train, run_dir, device, callbacks)
         report.metrics["seconds_training"] = time.perf_counter() - trained
+        if config.out_dir and (run_dir / "best.pt").is_file():
+            report.add_checkpoint("U-Net", run_dir / "best.pt", ("mouse-brain",) if "mouse_brain" in train.source else (),
+                                  "lowest training Dice loss; bg / WM / GM / CSF on skull-stripped slices")
     analysed = time.perf_counter()
     analysis = gbp_analysis(config, model, train, test, device)
     rows = [row for name, field in CONDITIONS for row in tissue_rows(getattr(analysis, field), test.labels, name)]
@@ -86,6 +92,7 @@ def execute(config: Config, *, callbacks=()) -> Outcome:
     report.add_figure("training_loss", loss_curve(history))
     report.metrics["seconds"] = time.perf_counter() - started
     _add_notes(report, train, test, config)
+    report.notes += dry_run_note(config.limit_steps)
     return Outcome(report, test, analysis)
 
 

@@ -46,6 +46,7 @@ class Config:
     template_margin: int = 2  # pixels of border around the reference mask's bounding box
     shifts: tuple[tuple[int, int], ...] = ((0, 0), (-6, 0), (0, 8), (5, -5), (-8, 10))
     progress: bool = False
+    limit_steps: int | None = None  # dry run: stop training after this many optimisation steps (dry_run.py)
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> "Config":

@@ -31,7 +31,8 @@ def train_unet(config: Config, train: SliceSet, run_dir: Path, device: torch.dev
         epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, optimizer="sgd", momentum=config.momentum,
         schedule="inverse_time", time_decay=config.time_decay, seed=config.seed, device=str(device),
         run_dir=str(run_dir), num_classes=4, drop_last=len(dataset) % config.batch_size == 1,
-        best_metric="train/loss", progress=config.progress, extra={"paper": "rodent-gbp", "data": train.source})
+        best_metric="train/loss", progress=config.progress, max_steps=config.limit_steps,
+        extra={"paper": "rodent-gbp", "data": train.source, "input_size": list(config.slice_size or []) or None})
     trainer = Trainer(model, dataset, None, train_config, loss=SoftDiceLoss(), callbacks=callbacks)
     history = trainer.fit()
     return trainer.base_model.eval(), history

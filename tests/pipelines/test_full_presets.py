@@ -1,0 +1,76 @@
+"""The `full` presets: paper-scale settings, and a dry run of each full configuration's code path.
+
+The dry run is ``Config.preset("full", limit_steps=1, ...)`` with the smoke preset's sizes (widths,
+image sizes, item counts) on synthetic data: everything else is the full preset's (epochs, schedules,
+folds, searches, optimiser), so the paths only the full preset takes (5 folds, 12-trial searches
+capped to DRY_RUN_TRIALS, 50-epoch runs cut by TrainConfig.max_steps, checkpoints named in the
+report) run in seconds. `medinterp reproduce NAME --full --limit-steps N` does the same at full size.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from medinterp_widgets.pipelines import PIPELINES
+from medinterp_widgets.pipelines.dry_run import DRY_RUN_TRIALS
+from medinterp_widgets.pipelines.report import EVAL_FOLDERS
+from medinterp_widgets.training.evaluate import DATASET_KINDS
+from medinterp_widgets.training.checkpoints import load_checkpoint
+
+# smoke-preset keys that only set sizes; the test keeps every other value of the full preset
+SIZE_KEYS = {
+    "lv-gap-cam": ("dataset", "image_size", "crop_fraction", "synthetic_cases", "synthetic_slices",
+                   "synthetic_phases", "base_channels", "depth", "unet_base_channels", "cam_examples", "batch_size"),
+    "rodent-gbp": ("image_size", "n_train", "n_test", "base_channels", "depth", "shifts"),
+    "heatmap-loss": ("size", "n_train", "n_val", "n_test", "width", "studies", "models_per_group", "keep_maps"),
+    "covid-interp": ("image_size", "synthetic_images", "max_lesion_slices", "width", "hidden", "embedding_points",
+                     "neurons_per_layer", "gradcam_images"),
+}
+EXPECTED_CHECKPOINTS = {"lv-gap-cam": 2, "rodent-gbp": 1, "heatmap-loss": 4, "covid-interp": 5}
+
+
+def _module(name: str):
+    return importlib.import_module(PIPELINES[name])
+
+
+def _smoke_values(name: str) -> dict:
+    config = _module(name).Config.preset("smoke")
+    return {key: getattr(config, key) for key in SIZE_KEYS[name]}
+
+
+def test_full_presets_hold_the_papers_settings():
+    lv = _module("lv-gap-cam").Config.preset("full")
+    assert (lv.epochs, lv.lr, lv.decay_rate, lv.decay_steps) == (50, 0.02, 0.73, 10_000)
+    assert lv.sweep_trials >= 10 and lv.image_size == 256 and lv.dataset == "auto"
+    rodent = _module("rodent-gbp").Config.preset("full")
+    assert (rodent.lr, rodent.momentum, rodent.batch_size) == (3e-4, 0.9, 5) and rodent.slice_size is None
+    heatmap = _module("heatmap-loss").Config.preset("full")
+    assert heatmap.models_per_group >= 8 and heatmap.sweep_trials > 1 and heatmap.val_accuracy_bar > 0.5
+    assert heatmap.acdc_positive == "auto" and {"acdc:ce", "acdc:hirescam", "exp2:gradcam"} <= set(heatmap.studies)
+    covid = _module("covid-interp").Config.preset("full")
+    assert (covid.folds, covid.folds_to_run, covid.image_size, covid.width, covid.hidden) == (5, None, 224, 64, 4096)
+    assert covid.lbp_points == 8  # 59-bin uniform LBP
+    assert set(EVAL_FOLDERS) == set(DATASET_KINDS)  # every evaluate command names a known data folder
+
+
+@pytest.mark.parametrize("name", sorted(PIPELINES))
+def test_full_preset_dry_run_names_loadable_checkpoints(name, tmp_path):
+    torch.set_num_threads(1)
+    config = _module(name).Config.preset("full", limit_steps=1, data_root=None, device="cpu",
+                                         out_dir=str(tmp_path / "runs"), **_smoke_values(name))
+    report = _module(name).run(config)
+    assert any(note.startswith("DRY RUN") for note in report.notes)
+    assert len(report.checkpoints) == EXPECTED_CHECKPOINTS[name]
+    for entry in report.checkpoints.values():
+        payload = load_checkpoint(entry["path"])
+        assert payload["step"] == 1 and payload["config"]["max_steps"] == 1
+    if name == "lv-gap-cam":  # the search ran capped trials, each one step
+        assert len(report.tables["hyperparameter search (Optuna, SQLite)"]) == DRY_RUN_TRIALS
+    page = report.write(tmp_path / "report")
+    saved = json.loads(Path(page).with_name("report.json").read_text())
+    assert len(saved["evaluate_commands"]) == sum(len(e["datasets"]) for e in report.checkpoints.values())
