@@ -148,7 +148,7 @@ def embedding_views(arrays: dict[str, np.ndarray], seed: int = 0) -> widgets.Wid
     note = widgets.HTML(f"<small>{len(arrays['embedding_labels'])} images (a stratified subsample), each feature "
                         "set standardised, then embedded; hover a point for its image. Method and 2-D / 3-D "
                         "apply to both panels.</small>")
-    return widgets.VBox([note, widgets.Box(viewers, layout=widgets.Layout(flex_flow="row wrap", gap="12px"))])
+    return widgets.VBox([note, widgets.Box(viewers, layout=widgets.Layout(flex_flow="row wrap", grid_gap="12px"))])
 
 
 def build(report_dir: str | os.PathLike | None = None, data_root: str | os.PathLike | None = None,

@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any, Callable, Literal, Union
 
 import optuna
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 SQLITE_TIMEOUT_S = 60
 SWEEP_DB = "sweep.db"
-_RACE_ERRORS = (OperationalError, IntegrityError, sqlite3.OperationalError, optuna.exceptions.DuplicatedStudyError,
-                optuna.exceptions.StorageInternalError)
+# ProgrammingError: PostgreSQL's "relation ... already exists" when two workers create the tables at once
+_RACE_ERRORS = (OperationalError, IntegrityError, ProgrammingError, sqlite3.OperationalError,
+                optuna.exceptions.DuplicatedStudyError, optuna.exceptions.StorageInternalError)
 
 
 @dataclass(frozen=True)

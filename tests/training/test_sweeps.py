@@ -88,3 +88,20 @@ def test_trainer_objective_runs_one_training_per_trial(tmp_path, seg_data, make_
     trial_config = json.loads((tmp_path / "trial-0" / "config.json").read_text())
     assert trial_config["lr"] == study.trials[0].params["lr"]
     assert trial_config["extra"]["heatmap_weight"] == study.trials[0].params["heatmap_weight"]
+
+
+def test_table_creation_race_is_retried():
+    """Two PostgreSQL workers creating the schema at once: the loser sees 'relation ... already exists'."""
+    from sqlalchemy.exc import ProgrammingError
+
+    from medinterp_widgets.training.sweeps import _retry
+
+    calls = []
+
+    def create_tables():
+        calls.append(1)
+        if len(calls) == 1:
+            raise ProgrammingError("CREATE TABLE studies", {}, Exception('relation "studies" already exists'))
+        return "ready"
+
+    assert _retry(create_tables, delay_s=0.0) == "ready" and len(calls) == 2
