@@ -56,12 +56,16 @@ class HiResCAM(CamMethod):
 
 
 class GradCAMPlusPlus(CamMethod):
-    """alpha = g^2 / (2 g^2 + sum_S(A) g^3); w_k = sum_S alpha ReLU(g)."""
+    """alpha = g^2 / (2 g^2 + sum_S(A) g^3); w_k = sum_S alpha ReLU(g).
+
+    Computed as ``w_k = sum_S ReLU(g) / (2 + sum_S(A) g)`` (0 where that denominator is 0): for
+    g != 0 the factor g^2 cancels, and where g = 0 both forms give 0. Same values, half the
+    full-resolution passes over g.
+    """
 
     def channel_weights(self, inputs: CamInputs) -> Tensor:
         g = inputs.gradients  # (B, C, *S)
         spatial_dims = tuple(range(2, g.dim()))
         activation_sum = inputs.activation.sum(spatial_dims, keepdim=True)  # (B, C, 1..)
-        g2 = g.pow(2)
-        alpha = divide_or_zero(g2, 2 * g2 + activation_sum * g.pow(3))  # (B, C, *S)
-        return (alpha * torch.relu(g)).flatten(2).sum(2)  # (B, C)
+        denominator = torch.addcmul(g.new_tensor(2.0), activation_sum, g)  # 2 + sum_S(A) g, (B, C, *S)
+        return divide_or_zero(torch.relu(g), denominator).flatten(2).sum(2)  # (B, C)
