@@ -18,10 +18,12 @@ NORMALISATIONS = (None, "max", "minmax")
 
 
 def divide_or_zero(numerator: Tensor, denominator: Tensor) -> Tensor:
-    """numerator / denominator, and 0 where the denominator is exactly 0 (no NaN, also in backward)."""
-    usable = denominator != 0
-    safe_denominator = torch.where(usable, denominator, torch.ones_like(denominator))
-    return torch.where(usable, numerator / safe_denominator, 0.0)
+    """numerator / denominator, and 0 where the denominator is exactly 0 (no NaN, also in backward).
+
+    A zero denominator is replaced by +inf: a finite numerator over it gives 0 and both partial
+    derivatives there are 0 (1/inf and -n/inf^2), in three passes over the data.
+    """
+    return numerator / torch.where(denominator != 0, denominator, torch.inf)
 
 
 def normalize_maps(maps: Tensor, mode: str | None = None) -> Tensor:
