@@ -21,10 +21,11 @@ Targets: <= 2 % slowdown, <= 20 messages/s in every 1-second window.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from dataclasses import dataclass, field
+
+from medinterp_widgets.bench.timing import print_results
 
 TARGETS = {"slowdown": 0.02, "messages_per_s": 20.0}
 
@@ -200,11 +201,7 @@ def run(args: argparse.Namespace) -> int:
         "monitor_time_share_ok": result["monitor_time_share"] <= TARGETS["slowdown"],
         "messages_ok": result["busiest_1s_window"] <= TARGETS["messages_per_s"],
     }
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        for key, value in result.items():
-            print(f"{key:22s} {value}")
+    print_results(result, args.json)
     return 0
 
 

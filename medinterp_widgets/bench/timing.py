@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from dataclasses import dataclass
@@ -68,3 +69,13 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     if numerator is None or not denominator:
         return None
     return numerator / denominator
+
+
+def print_results(result: dict, as_json: bool) -> None:
+    """A bench's result dict as JSON, or one ``key value`` line per entry."""
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    width = max(map(len, result), default=0)
+    for key, value in result.items():
+        print(f"{key:{width}s} {value}")

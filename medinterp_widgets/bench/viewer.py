@@ -17,7 +17,6 @@ Targets: <= 30 ms kernel work per step; bytes per step <= raw slice + 1 byte/pix
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from medinterp_widgets.bench import viewer_stages
+from medinterp_widgets.bench.timing import print_results
 
 SIZE, N_SLICES = 512, 16
 BASELINE_SIZE = 32  # browser baseline: the same round trip with a 32x32 slice (kernel + comm overhead)
@@ -113,7 +113,8 @@ def measure_kernel(steps: int) -> dict:
         "slice_shape": list(raw.shape), "slice_dtype": str(raw.dtype),
         "kernel_ms_per_step": kernel_ms, "baseline_ms_raw_patch": baseline_ms,
         "ratio_step_to_baseline": round(kernel_ms / max(baseline_ms, 1e-6), 2),
-        "bytes_per_step": int(statistics.median(step_bytes)), "pixel_bytes_per_step": int(statistics.median(pixel_bytes)),
+        "bytes_per_step": int(statistics.median(step_bytes)),
+        "pixel_bytes_per_step": int(statistics.median(pixel_bytes)),
         "pixel_byte_budget": budget, "window_change_ms": round(window_ms, 2),
         "window_change_bytes": log.total_bytes(), "window_change_pixel_bytes": log.buffer_bytes(),
     }
@@ -251,11 +252,7 @@ def run(args: argparse.Namespace) -> int:
         result["browser_ms_per_step"] = None
     result["targets"] = TARGETS
     result["verdicts"] = _verdicts(result)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        for key, value in result.items():
-            print(f"{key:28s} {value}")
+    print_results(result, args.json)
     return 0
 
 
