@@ -49,7 +49,7 @@ def test_cell_fractions_and_dense_loss_by_hand():
     torch.nn.init.zeros_(head.weight)
     torch.nn.init.zeros_(head.bias)
     loss = dense_cam_loss(torch.rand(1, 3, 2, 2), head, target)  # zero logits: ln 2 at every cell
-    assert math.isclose(float(loss), math.log(2), rel_tol=1e-6)
+    assert math.isclose(loss.item(), math.log(2), rel_tol=1e-6)
 
 
 @pytest.mark.parametrize("mode", ["dense", "area"])
