@@ -30,16 +30,32 @@ from .state import attribution_session
 from .targets import Target
 from .upsample import upsample_maps
 
-__all__ = ["batched_scores", "Occlusion", "ScoreCAM"]
+__all__ = ["batched_scores", "variants_per_forward", "Occlusion", "ScoreCAM"]
+
+
+IMAGES_PER_FORWARD = {"cuda": 256, "cpu": 16}  # the automatic chunk: images per forward pass
+
+
+def variants_per_forward(batch_size: int | None, batch: int, device: torch.device) -> int:
+    """``batch_size`` variants per forward, or None: about IMAGES_PER_FORWARD images of the device.
+
+    A variant is a perturbed copy of the whole batch (``batch`` images). On a CPU small forwards run
+    fastest (measured on 2 cores, 16 images of 128 px, VGG-like net: Score-CAM over 128 channels 115x
+    a plain forward at 16 images per forward, 151x at 32, 193x at 512); a GPU wants large ones.
+    """
+    if batch_size is None:
+        return max(1, IMAGES_PER_FORWARD.get(device.type, IMAGES_PER_FORWARD["cpu"]) // max(batch, 1))
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size: got {batch_size!r}, expected a positive int or None (automatic)")
+    return batch_size
 
 
 def batched_scores(
-    model: nn.Module, variants: Tensor, target: Target, batch_size: int, progress: bool = False
+    model: nn.Module, variants: Tensor, target: Target, batch_size: int | None, progress: bool = False
 ) -> Tensor:
     """Scores of ``variants`` (n, B, C, *S) in chunks of ``batch_size`` variants -> (n, B)."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size: got {batch_size}, expected a positive int")
     n, b = variants.shape[:2]
+    batch_size = variants_per_forward(batch_size, b, variants.device)
     chunks = []
     with attribution_session(model, grad=False):
         for start in tqdm(range(0, n, batch_size), desc="scorecam", disable=not progress, leave=False):
@@ -60,9 +76,10 @@ class Occlusion:
 
     supports_create_graph = False
 
-    def __init__(self, window=3, stride=1, baseline=0.0, batch_size: int = 32, progress: bool = False):
+    def __init__(self, window=3, stride=1, baseline=0.0, batch_size: int | None = None, progress: bool = False):
         """window/stride: int or one per spatial dim; baseline: float or tensor broadcastable to x;
-        batch_size: occluded copies of the batch per forward pass; progress: a tqdm bar."""
+        batch_size: occluded copies of the batch per forward pass (None: ``variants_per_forward``);
+        progress: a tqdm bar."""
         self.window, self.stride, self.baseline = window, stride, baseline
         self.batch_size, self.progress = batch_size, progress
 
@@ -93,9 +110,9 @@ class Occlusion:
         baseline = torch.as_tensor(self.baseline, dtype=x.dtype, device=x.device).expand_as(x)
         total = x.new_zeros(x.shape[0], *spatial)  # (B, *S)
         count = x.new_zeros(spatial)  # (*S)
-        starts = range(0, len(windows), self.batch_size)
-        for start in tqdm(starts, desc="occlusion", disable=not self.progress, leave=False):
-            masks = self._window_masks(windows[start : start + self.batch_size], spatial, x.device)
+        chunk = variants_per_forward(self.batch_size, x.shape[0], x.device)
+        for start in tqdm(range(0, len(windows), chunk), desc="occlusion", disable=not self.progress, leave=False):
+            masks = self._window_masks(windows[start : start + chunk], spatial, x.device)
             occluded = masks[:, None, None]  # (n, 1, 1, *S)
             variants = torch.where(occluded, baseline.unsqueeze(0), x.unsqueeze(0))  # (n, B, C, *S)
             drops = clean - batched_scores(model, variants, bound, len(masks))  # (n, B)
@@ -111,7 +128,8 @@ class ScoreCAM(CamMethod):
     needs_gradients = False
     supports_create_graph = False
 
-    def __init__(self, batch_size: int = 32, progress: bool = False):
+    def __init__(self, batch_size: int | None = None, progress: bool = False):
+        """batch_size: masked copies of the batch per forward pass (None: ``variants_per_forward``)."""
         self.batch_size, self.progress = batch_size, progress
 
     def channel_weights(self, inputs: CamInputs) -> Tensor:

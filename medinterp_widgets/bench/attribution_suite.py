@@ -12,12 +12,12 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from medinterp_widgets.attribution import METHODS, attribute
+from medinterp_widgets.attribution.perturbation import variants_per_forward
 from medinterp_widgets.bench.timing import ratio, time_call, time_round_robin
 from medinterp_widgets.devices import resolve_device
 from medinterp_widgets.models import UNet, VGGClassifier
 
 TARGET_CLASS = 1
-PERTURBATION_BATCH = 32  # occlusion windows / Score-CAM channels per forward, for us and Captum
 PERTURBATION_METHODS = ("occlusion", "scorecam")  # tens of forwards per image: fewer timed repeats
 
 
@@ -77,12 +77,17 @@ def occlusion_window(case: Case, steps: int) -> tuple[int, ...]:
     return tuple(max(1, side // steps) for side in case.x.shape[2:])
 
 
+def perturbation_chunk(case: Case) -> int:
+    """Perturbed copies of the batch per forward: the engine's automatic choice, given to Captum too."""
+    return variants_per_forward(None, case.x.shape[0], case.x.device)
+
+
 def method_kwargs(method: str, case: Case, occlusion_steps: int) -> dict[str, Any]:
     if method == "occlusion":
         window = occlusion_window(case, occlusion_steps)
-        return dict(window=window, stride=window, batch_size=PERTURBATION_BATCH)
+        return dict(window=window, stride=window, batch_size=perturbation_chunk(case))
     if method == "scorecam":
-        return dict(batch_size=PERTURBATION_BATCH)
+        return dict(batch_size=perturbation_chunk(case))
     return {}
 
 
@@ -108,7 +113,7 @@ def captum_call(method: str, case: Case, occlusion_steps: int) -> tuple[str, Cal
             x, target=TARGET_CLASS, interpolate_mode=mode))),
         "occlusion": ("Occlusion", lambda: first_channel(attr.Occlusion(wrapped).attribute(
             x, sliding_window_shapes=window, strides=window,
-            target=TARGET_CLASS, baselines=0.0, perturbations_per_eval=PERTURBATION_BATCH))),
+            target=TARGET_CLASS, baselines=0.0, perturbations_per_eval=perturbation_chunk(case)))),
     }
     return calls.get(method)
 

@@ -297,3 +297,19 @@ def test_graph_is_recorded_from_the_layer_on_only(method, image_batch):
     before.clear(), after.clear()
     attribute(model, image_batch, method=method, target=0, layer="3", create_graph=True)
     assert before == [True] and after == [True]
+
+
+@pytest.mark.parametrize("method", ["occlusion", "scorecam"])
+def test_automatic_chunking_gives_the_same_maps(method, image_batch):
+    from medinterp_widgets.attribution.perturbation import variants_per_forward
+
+    model = random_classifier(seed=18)
+    window = {"window": 8, "stride": 8} if method == "occlusion" else {}
+    automatic = attribute(model, image_batch, method=method, target=1, **window)
+    explicit = attribute(model, image_batch, method=method, target=1, batch_size=1, **window)
+    torch.testing.assert_close(automatic, explicit)
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert variants_per_forward(None, 8, cpu) == 2 and variants_per_forward(None, 16, cuda) == 16
+    assert variants_per_forward(None, 100, cpu) == 1 and variants_per_forward(5, 16, cpu) == 5
+    with pytest.raises(ValueError, match="batch_size"):
+        attribute(model, image_batch, method=method, target=1, batch_size=0, **window)
