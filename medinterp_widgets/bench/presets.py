@@ -14,6 +14,7 @@ assumed GPU speed-up over one core (``--speedup``; 30x and 60x when unset).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import statistics
@@ -86,20 +87,13 @@ def _lv_plans(device: str) -> list[RunPlan]:
 
 
 def _rodent_plans(device: str) -> list[RunPlan]:
-    from medinterp_widgets.models import UNet
+    from medinterp_widgets.pipelines.rodent_gbp import steps
     from medinterp_widgets.pipelines.rodent_gbp.config import Config
-    from medinterp_widgets.training import Trainer, TrainConfig
-    from medinterp_widgets.training.losses import SoftDiceLoss
 
     config = Config.preset("full", device=device)
 
     def make(train, run_dir):
-        model = UNet(in_channels=1, n_classes=4, base_channels=config.base_channels, depth=config.depth)
-        tconfig = TrainConfig(epochs=1, batch_size=config.batch_size, lr=config.lr, optimizer="sgd",
-                              momentum=config.momentum, schedule="inverse_time", time_decay=config.time_decay,
-                              device=device or "auto", run_dir=str(run_dir), num_classes=4, progress=False,
-                              best_metric="train/loss", save_checkpoints=False)
-        return Trainer(model, train, None, tconfig, loss=SoftDiceLoss())
+        return steps.make_trainer(config, train, Path(run_dir), device or "auto")
 
     items = TRAIN_ITEMS["rodent-gbp"][0]
     return [RunPlan("U-Net (SGD, soft Dice)", make, config.batch_size, (1, 128, 80), 4, True,
@@ -189,9 +183,8 @@ def time_plan(plan: RunPlan, steps: int, warmup: int) -> dict:
 
 
 def _capped(config, steps: int):
-    import dataclasses
-
-    return dataclasses.replace(config, epochs=1, max_steps=steps, save_checkpoints=False, monitor_every=0)
+    return dataclasses.replace(config, epochs=1, max_steps=steps, save_checkpoints=False, monitor_every=0,
+                               progress=False)
 
 
 def estimate(names, device: str, steps: int, warmup: int) -> list[dict]:

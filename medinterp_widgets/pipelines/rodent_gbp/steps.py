@@ -21,19 +21,24 @@ from .gbp import (MaskTemplate, best_placement, brain_gbp, enhance_gradient, mas
                   remove_background, shift_image)
 
 
-def train_unet(config: Config, train: SliceSet, run_dir: Path, device: torch.device, callbacks=()) -> tuple[UNet, list]:
-    """U-Net (bg/WM/GM/CSF) on the skull-stripped slices: soft Dice, SGD + momentum, lr / (1 + decay * step)."""
+def make_trainer(config: Config, dataset, run_dir: Path, device, callbacks=(), source: str = "") -> Trainer:
+    """The paper's U-Net (bg/WM/GM/CSF) and Trainer: soft Dice, SGD + momentum, lr / (1 + decay * step)."""
     torch.manual_seed(config.seed)
     model = UNet(in_channels=1, n_classes=4, base_channels=config.base_channels, depth=config.depth)
-    images = torch.from_numpy(train.images)[:, None]  # (N, H, W) -> (N, 1, H, W)
-    dataset = TensorDataset(images, torch.from_numpy(train.labels.astype(np.int64)))
     train_config = TrainConfig(
         epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, optimizer="sgd", momentum=config.momentum,
         schedule="inverse_time", time_decay=config.time_decay, seed=config.seed, device=str(device),
         run_dir=str(run_dir), num_classes=4, drop_last=len(dataset) % config.batch_size == 1,
         best_metric="train/loss", progress=config.progress, max_steps=config.limit_steps,
-        extra={"paper": "rodent-gbp", "data": train.source, "input_size": list(config.slice_size or []) or None})
-    trainer = Trainer(model, dataset, None, train_config, loss=SoftDiceLoss(), callbacks=callbacks)
+        extra={"paper": "rodent-gbp", "data": source, "input_size": list(config.slice_size or []) or None})
+    return Trainer(model, dataset, None, train_config, loss=SoftDiceLoss(), callbacks=callbacks)
+
+
+def train_unet(config: Config, train: SliceSet, run_dir: Path, device: torch.device, callbacks=()) -> tuple[UNet, list]:
+    """Train ``make_trainer``'s U-Net on the skull-stripped slices; returns (model in eval mode, history)."""
+    images = torch.from_numpy(train.images)[:, None]  # (N, H, W) -> (N, 1, H, W)
+    dataset = TensorDataset(images, torch.from_numpy(train.labels.astype(np.int64)))
+    trainer = make_trainer(config, dataset, run_dir, device, callbacks, source=train.source)
     history = trainer.fit()
     return trainer.base_model.eval(), history
 
