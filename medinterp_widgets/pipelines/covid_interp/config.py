@@ -52,6 +52,10 @@ class Config:
     cam_threshold: float = 0.7  # consistent degree support threshold
     limit_steps: int | None = None  # dry run: stop each fold's training after this many steps (dry_run.py)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.preset, str):  # Config() directly: the field default is the classmethod below
+            self.preset = "custom"
+
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> "Config":
         """The named preset with ``overrides`` applied (None values of data_root/device are kept as None)."""

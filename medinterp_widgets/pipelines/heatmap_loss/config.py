@@ -68,6 +68,8 @@ class Config:
     limit_steps: int | None = None  # dry run: cap every training run's steps and each LR search's trials
 
     def __post_init__(self) -> None:
+        if not isinstance(self.preset, str):  # Config() directly: the field default is the classmethod below
+            self.preset = "custom"
         self.studies = tuple(self.studies)
         for study in self.studies:
             dataset, _, loss = study.partition(":")

@@ -83,7 +83,8 @@ def train_one(data: StudyData, loss: str, model_id: int, config: Config, run_roo
                        loss=make_loss(loss, config), callbacks=callbacks)
 
     study = sweep(trainer_objective(base, make_trainer), {"lr": FloatRange(config.lr_low, config.lr_high, log=True)},
-                  n_trials=capped_trials(config.sweep_trials, config.limit_steps), study_name=f"{data.name}-{loss}-{model_id}", direction="maximize",
+                  n_trials=capped_trials(config.sweep_trials, config.limit_steps),
+                  study_name=f"{data.name}-{loss}-{model_id}", direction="maximize",
                   seed=seed, storage=f"sqlite:///{(run_root / SWEEP_DB).resolve()}")  # one database per run
     best = study.best_trial
     model = model_from_checkpoint(run_dir / f"trial-{best.number}" / "best.pt")

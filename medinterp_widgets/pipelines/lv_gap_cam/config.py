@@ -59,6 +59,8 @@ class Config:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.preset, str):  # Config() directly: the field default is the classmethod below
+            self.preset = "custom"
         if self.dataset not in DATASETS:
             raise ValueError(f"Config.dataset: expected one of {DATASETS}, got {self.dataset!r}")
         if self.cam_loss_mode not in ("dense", "area"):
