@@ -5,7 +5,8 @@ every size of the preset (widths, image sizes, folds, group sizes, search setup,
 caps only the work: each training run stops after N steps (``TrainConfig.max_steps``; the epoch it
 falls in is evaluated and checkpointed as usual), each hyper-parameter search runs at most
 ``DRY_RUN_TRIALS`` trials, and validation / test sets that are scored many times keep their first
-``DRY_RUN_EVAL_ITEMS`` items, so every code path of the full preset runs on a CPU in minutes. The numbers of such a run mean nothing; the report says it was a dry run.
+``DRY_RUN_EVAL_ITEMS`` items, so every code path of the full preset runs on a CPU in minutes. The
+numbers of such a run mean nothing; the report says it was a dry run.
 """
 
 from __future__ import annotations
@@ -29,5 +30,5 @@ def dry_run_note(limit_steps: int | None) -> list[str]:
     if limit_steps is None:
         return []
     return [f"DRY RUN: every training run stopped after {limit_steps} optimisation steps and each search after "
-            f"at most {DRY_RUN_TRIALS} trials, evaluation sets to {DRY_RUN_EVAL_ITEMS} items (--limit-steps); models, sizes and data are the preset's, the "
-            "numbers are not results."]
+            f"at most {DRY_RUN_TRIALS} trials, evaluation sets to {DRY_RUN_EVAL_ITEMS} items (--limit-steps); "
+            "models, sizes and data are the preset's, the numbers are not results."]
