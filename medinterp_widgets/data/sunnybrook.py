@@ -27,6 +27,7 @@ from torch.utils.data import Dataset
 from medinterp_widgets.data.contours import contour_to_mask, read_contour_file
 from medinterp_widgets.data.dicom import read_dicom
 from medinterp_widgets.data.errors import DataError, DataFormatError
+from medinterp_widgets.data.intensity import minmax_normalize
 from medinterp_widgets.data.splits import patient_split
 
 _CONTOUR_NAME = re.compile(r"^IM-\d+-(\d+)-([io])contour-manual\.txt$")
@@ -167,12 +168,6 @@ def load_sunnybrook(
         message = f"{root}: skipped {len(skipped)} Sunnybrook pairs, e.g. {first_path}: {first_reason}"
         warnings.warn(message, stacklevel=2)
     return SunnybrookSlices(slices, skipped)
-
-
-def minmax_normalize(image: np.ndarray) -> np.ndarray:
-    """Per-slice (x - min) / (max - min) to [0, 1] (zeros for a constant slice)."""
-    low, high = float(image.min()), float(image.max())
-    return np.zeros_like(image, dtype=np.float32) if high <= low else ((image - low) / (high - low)).astype(np.float32)
 
 
 class SunnybrookDataset(Dataset):

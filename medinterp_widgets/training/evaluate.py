@@ -6,7 +6,8 @@ foreground class (``metrics.average_perpendicular_distance``, images where both 
 Classification: loss, accuracy, sensitivity, specificity, PPV, NPV, AUC.
 
 A checkpoint's ``config.extra`` may say how its pipeline saw the data: ``input_size`` [H, W] (resize),
-``input_normalize`` "minmax" ((x - min) / (max - min)) or "zscore" ((x - mean) / (std + 1e-6)) per image, as the pipeline did, and ``eval_label_map``
+``input_normalize`` "minmax" ((x - min) / (max - min)) or "zscore" ((x - mean) / (std + 1e-6)) per
+image, as the pipeline did (``data.intensity``), and ``eval_label_map``
 {kind: {data set label: model class}} (labels not named become 0, e.g. ACDC LV cavity 3 -> 1).
 """
 
@@ -24,6 +25,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from medinterp_widgets import metrics
+from medinterp_widgets.data.intensity import minmax_normalize, standardise
 from medinterp_widgets.devices import resolve_device
 from medinterp_widgets.training.batches import model_output_logits, split_batch
 from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_checkpoint
@@ -117,16 +119,10 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, root: str | os.PathLike, 
             "data": str(root), "epoch": payload.get("epoch"), **results}
 
 
-def _minmax(x: torch.Tensor) -> torch.Tensor:
-    low, high = x.min(), x.max()
-    return (x - low) / (high - low) if high > low else torch.zeros_like(x)
-
-
-def _zscore(x: torch.Tensor) -> torch.Tensor:
-    return (x - x.mean()) / (x.std() + 1e-6)
-
-
-NORMALIZERS = {"minmax": _minmax, "zscore": _zscore}
+NORMALIZERS = {  # one item (C, *S) at a time, scaled as the pipelines scaled their inputs
+    "minmax": lambda x: torch.from_numpy(minmax_normalize(x.numpy())),
+    "zscore": lambda x: standardise(x[None])[0],
+}
 
 
 class _AdaptedItems(Dataset):

@@ -16,16 +16,10 @@ from torch.utils.data import Dataset
 
 from medinterp_widgets.data import (CovidCtDataset, CovidLesionDataset, load_covid_ct, load_covid_lesions,
                                     synthetic_covid_ct)
+from medinterp_widgets.data.intensity import standardise  # the network input: per-image z-score
 
 CT_FOLDER = "covid_ct"
 LESION_FOLDER = "covid_ct_lesions"
-
-
-def standardise(images: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
-    """Per-image z-score, the network's input: (x - mean(x)) / (std(x) + eps); (N, C, H, W) -> same shape."""
-    mean = images.mean(dim=(1, 2, 3), keepdim=True)  # (N, 1, 1, 1)
-    std = images.std(dim=(1, 2, 3), keepdim=True)
-    return (images - mean) / (std + eps)
 
 
 class ImageSet(Dataset):
