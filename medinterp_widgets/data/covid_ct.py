@@ -16,8 +16,11 @@ Group keys (no patient ids are given) keep near-duplicate slices of one source i
 - CT_NonCOVID PNGs: numbered slices where neighbouring numbers are adjacent slices of one scan; a run
   of numbers with gaps of at most ``PNG_RUN_GAP`` forms one group -> key ``png-<first number>``.
 
-Checked on the shared copy (498 images -> 201 groups): every pair of images with thumbnail
-correlation above 0.9 inside one class falls in one group.
+The same figure is sometimes reprinted by two papers (one CT_COVID image under two paper keys), so
+``load_covid_ct`` then merges groups that hold near-duplicates: two images of one class whose 32x32
+thumbnails (z-scored) correlate above ``NEAR_DUPLICATE_CORRELATION`` end in one group (union-find;
+the merged group keeps its alphabetically first key). Reading every image for this takes about a
+second for the ~500 images of the shared copy; ``merge_near_duplicates=False`` skips it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from medinterp_widgets.data.images import read_grey_image
@@ -34,6 +38,8 @@ from medinterp_widgets.data.images import read_grey_image
 COVID_FOLDERS = {"CT_COVID": 1, "CT_NonCOVID": 0}
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 PNG_RUN_GAP = 3  # NonCOVID PNG numbers this close belong to one scan
+NEAR_DUPLICATE_CORRELATION = 0.9  # thumbnail correlation above which two images share a source
+THUMBNAIL_SIZE = 32
 
 
 @dataclass(frozen=True)
@@ -78,8 +84,42 @@ def _image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def load_covid_ct(root: str | os.PathLike) -> list[CovidCtImage]:
-    """All COVID-CT images under ``root`` (sorted by class folder, then name), read lazily."""
+def _thumbnail(image: np.ndarray) -> np.ndarray:
+    """Flattened 32x32 area-resampled thumbnail, z-scored (so a dot product / size is a correlation)."""
+    thumb = cv2.resize(image, (THUMBNAIL_SIZE, THUMBNAIL_SIZE), interpolation=cv2.INTER_AREA).ravel()
+    return (thumb - thumb.mean()) / (thumb.std() + 1e-6)
+
+
+def merge_near_duplicate_groups(items: list[CovidCtImage]) -> list[CovidCtImage]:
+    """Items with the group keys of near-duplicate images (same class) merged (module docstring)."""
+    keys = sorted({item.group for item in items})
+    parent = {key: key for key in keys}
+
+    def find(key: str) -> str:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for label in sorted({item.label for item in items}):
+        members = [item for item in items if item.label == label]
+        if len(members) < 2:
+            continue
+        thumbs = np.stack([_thumbnail(item.read()) for item in members])  # (N, 1024)
+        correlation = thumbs @ thumbs.T / thumbs.shape[1]  # (N, N)
+        for i, j in np.argwhere(np.triu(correlation, 1) > NEAR_DUPLICATE_CORRELATION):
+            a, b = find(members[i].group), find(members[j].group)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return [CovidCtImage(item.path, item.label, find(item.group)) for item in items]
+
+
+def load_covid_ct(root: str | os.PathLike, merge_near_duplicates: bool = True) -> list[CovidCtImage]:
+    """All COVID-CT images under ``root`` (sorted by class folder, then name), read lazily.
+
+    With ``merge_near_duplicates`` every image is read once to merge the groups of reprinted
+    figures (module docstring); the returned items still read their pixels lazily.
+    """
     root = Path(root)
     missing = [name for name in COVID_FOLDERS if not (root / name).is_dir()]
     if missing:
@@ -92,4 +132,4 @@ def load_covid_ct(root: str | os.PathLike) -> list[CovidCtImage]:
         else:
             keys = _noncovid_keys(paths)
         items += [CovidCtImage(path, label, f"{folder_name}/{keys[path]}") for path in paths]
-    return items
+    return merge_near_duplicate_groups(items) if merge_near_duplicates else items

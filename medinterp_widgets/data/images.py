@@ -47,13 +47,18 @@ def read_grey_image(path: str | os.PathLike) -> np.ndarray:
 def resize_pair(
     image: np.ndarray, label: np.ndarray | None, size: tuple[int, int] | None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Resize a 2-D image (bilinear, or area when shrinking) and its label map (nearest) to ``size`` = (H, W)."""
+    """Resize a 2-D image (bilinear, or area when shrinking) and its label map (nearest) to ``size`` = (H, W).
+
+    The resized image is clipped to the input's range (area averaging can round 1.0 to 1.0000001).
+    """
     if size is None or tuple(image.shape[:2]) == tuple(size):
         return image, label
     height, width = size
     shrink = image.shape[0] > height and image.shape[1] > width
     interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
     resized = cv2.resize(image, (width, height), interpolation=interpolation)
+    if image.size:
+        resized = np.clip(resized, image.min(), image.max())
     if label is None:
         return resized, None
     resized_label = cv2.resize(label.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST)

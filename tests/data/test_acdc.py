@@ -88,7 +88,8 @@ def test_not_hdf5_and_missing_listed_file(tmp_path):
 def test_real_acdc_counts_and_no_patient_leak(real_dataset):
     root = real_dataset("acdc")
     train, val = load_acdc(root, "train"), load_acdc(root, "val")
-    assert len(train) == 746 and len(val) == 20
+    assert len(train) == 1312 and len(val) == 20
+    assert len({c.patient_id for c in train}) == 70
     assert not {c.patient_id for c in train} & {c.patient_id for c in val}
     assert {c.diagnosis for c in val} <= {"DCM", "HCM", "MINF", "NOR", "RV"}
     image, label = train[0].read()
@@ -101,4 +102,4 @@ def test_real_acdc_counts_and_no_patient_leak(real_dataset):
     assert not {dataset.groups[i] for i in tr.indices} & {dataset.groups[i] for i in va.indices}
     assert len(tr) + len(va) == len(dataset)
     t_ids, v_ids = patient_split([c.patient_id for c in train], 0.2, seed=1)
-    assert len(v_ids) == 8 and len(t_ids) == 32
+    assert len(v_ids) == 14 and len(t_ids) == 56
