@@ -2,6 +2,11 @@
 
 Rebuilds the model stored in the checkpoint (class + constructor kwargs), runs it over DIR read in
 the data set's own format and prints the metrics (JSON with ``--json``).
+
+``EVALUATORS`` names, per ``--dataset`` kind, the function that scores a checkpoint on such a folder:
+the generic one in ``training.evaluate`` or a paper pipeline's own (which knows that paper's
+preprocessing and metrics). Each is called as
+``fn(checkpoint, root, kind, device=, split=, size=, batch_size=, limit=) -> dict``.
 """
 
 from __future__ import annotations
@@ -11,7 +16,25 @@ import json
 import math
 import sys
 
-KINDS = ("sunnybrook", "acdc", "covid-ct", "covid-lesions", "mouse-brain")  # == training.evaluate.DATASET_KINDS
+GENERIC = "medinterp_widgets.training.evaluate:evaluate_checkpoint"
+EVALUATORS = {  # --dataset kind: "module:function" (imported only when used)
+    "sunnybrook": GENERIC,
+    "acdc": GENERIC,
+    "covid-ct": GENERIC,
+    "covid-lesions": GENERIC,
+    "mouse-brain": GENERIC,
+}
+KINDS = tuple(EVALUATORS)
+
+
+def evaluator(kind: str):
+    """The scoring function of a ``--dataset`` kind (see the module docstring)."""
+    import importlib
+
+    if kind not in EVALUATORS:
+        raise ValueError(f"--dataset: expected one of {', '.join(KINDS)}, got {kind!r}")
+    module_name, _, name = EVALUATORS[kind].partition(":")
+    return getattr(importlib.import_module(module_name), name)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,11 +52,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from medinterp_widgets.data.errors import DataError
-    from medinterp_widgets.training.evaluate import evaluate_checkpoint
 
     size = tuple(args.size) if args.size else None
     try:
-        results = evaluate_checkpoint(args.checkpoint, args.data, args.dataset, device=args.device,
+        results = evaluator(args.dataset)(args.checkpoint, args.data, args.dataset, device=args.device,
                                       split=args.split, size=size, batch_size=args.batch_size,
                                       limit=args.limit)
     except DataError as error:

@@ -91,8 +91,13 @@ def test_cli_reports_missing_checkpoint_without_traceback(tmp_path, capsys):
     assert code == 2 and "checkpoint not found" in capsys.readouterr().err
 
 
-def test_cli_kinds_match_the_evaluator():
-    assert KINDS == DATASET_KINDS
+def test_cli_kinds_each_have_an_evaluator():
+    from medinterp_widgets.commands.evaluate import evaluator
+
+    assert set(KINDS) >= set(DATASET_KINDS)
+    assert all(callable(evaluator(kind)) for kind in KINDS)
+    with pytest.raises(ValueError, match="--dataset"):
+        evaluator("nope")
 
 
 def test_checkpoint_hints_remap_labels_and_normalise_images():
