@@ -1,20 +1,28 @@
-"""Heatmap loss: classification + weight * share of the attribution map outside the allowed region.
+"""Heatmap loss: classification + weight * attribution outside the allowed region.
 
-    total = L_cls(logits, y) + weight * mean_b share_b
-    share_b = 1 - sum(h_b * m_b) / (sum(h_b) + eps)     mode "outside_allowed"  (m = allowed mask)
-    share_b = sum(h_b * m_b) / (sum(h_b) + eps)         mode "inside_forbidden" (m = forbidden mask)
+    total = L_cls(logits, y) + weight * mean_b P_b
 
-h is the ReLU'd map of the true class y, upsampled to the input size, kept differentiable w.r.t.
-the parameters (create_graph). L_cls is cross-entropy ("ce") or the thesis's mean squared error
-between softmax(logits) and one-hot(y) ("mse"). In "outside_allowed" mode a map of all zeros has
-share 1 (nothing inside the allowed region), so switching the attribution off is never rewarded.
+Penalty P_b of sample b, with h_b the ReLU'd map of the true class y (upsampled to the input size,
+differentiable w.r.t. the parameters) and m_b the mask:
 
-One forward only: the model runs once with the attribution layer hooked (the attribution engine's
-``capture_activation``), that forward's logits feed both L_cls and the target score; dY/dA comes
-from ``torch.autograd.grad(..., create_graph=True)`` and the CAM math is the engine's own method
-class (``METHODS[method].combine``). For CAM methods the extra cost is a backward through the head
-only (plus its double backward); saliency differentiates dY/dx, i.e. a double backward through the
-whole network. The forward is an ordinary training forward (BatchNorm running stats update once).
+    "mass"  (the thesis):  P_b = mean_pixels(h_b / max(h_b) * (1 - m_b))   heatmap mass outside the region
+    "share" (normalised):  P_b = 1 - sum(h_b m_b) / (sum(h_b) + eps)      share outside the region
+
+``mode="inside_forbidden"`` puts the mask on the forbidden side (m_b replaces 1 - m_b above, and the
+share becomes sum(h m) / sum(h)). L_cls is the thesis's mean squared error between softmax(logits) and
+one-hot(y) ("mse") or cross-entropy ("ce"). ``HeatmapLoss.thesis()`` = MSE + mass, the thesis's
+formulation; ``HeatmapLoss.normalised()`` = CE + share. With "share", a map of all zeros counts as all
+outside (P = 1); with "mass" (each map scaled to a maximum of 1, as HiResCAM maps are shown) it
+counts 0, as in the thesis.
+
+One forward only: the model runs once with the attribution layer hooked (``capture_activation``),
+that forward's logits feed both L_cls and the target score; dY/dA comes from
+``torch.autograd.grad(..., create_graph=True)`` and the CAM math is the engine's own
+(``METHODS[method].combine``), so differentiating the total is a double backward through the head.
+
+Grouped models (``GroupedVGG``, K models as one network: x (B, K, H, W), y (B, K), mask (B, K, H, W),
+logits (B, K, n)): each model gets its own terms; ``total = sum_k (L_cls,k + weight * mean_b P_bk)``
+so every model's gradient is exactly the gradient of its own loss.
 """
 
 from __future__ import annotations
@@ -33,12 +41,14 @@ from medinterp_widgets.attribution.targets import ClassTarget
 from medinterp_widgets.attribution.upsample import upsample_maps
 
 HEATMAP_METHODS = ("hirescam", "gradcam", "gradcam++", "saliency")
+PENALTIES = ("share", "mass")
 _EPS = 1e-8
 
 
 @dataclass
 class HeatmapLossResult:
-    """``total`` (scalar, differentiable); the rest detached: terms, per-sample share (B,), logits, maps."""
+    """``total`` (scalar, differentiable); the rest detached: terms (scalars, or (K,) for K grouped
+    models), per-sample penalty ``share`` (B,) / (B, K), logits, maps (B, *S) / (B, K, *S)."""
 
     total: torch.Tensor
     classification: torch.Tensor
@@ -60,61 +70,88 @@ class HeatmapLoss:
     amp_safe = False
 
     def __init__(self, method: str = "hirescam", weight: float = 1.0, classification: str = "ce",
-                 layer: nn.Module | str | None = None, mode: str = "outside_allowed"):
+                 layer: nn.Module | str | None = None, mode: str = "outside_allowed", penalty: str = "share"):
         _check_choice("method", method, HEATMAP_METHODS)
         _check_choice("classification", classification, ("ce", "mse"))
         _check_choice("mode", mode, ("outside_allowed", "inside_forbidden"))
+        _check_choice("penalty", penalty, PENALTIES)
         if weight < 0:
             raise ValueError(f"HeatmapLoss weight: expected >= 0, got {weight!r}")
-        self.method, self.weight, self.classification, self.layer, self.mode = (
-            method, float(weight), classification, layer, mode)
+        self.method, self.weight, self.classification, self.layer, self.mode, self.penalty = (
+            method, float(weight), classification, layer, mode, penalty)
+
+    @classmethod
+    def thesis(cls, method: str = "hirescam", weight: float = 1.0, **kwargs) -> "HeatmapLoss":
+        """The thesis's formulation: MSE(softmax, one-hot) + weight * heatmap mass outside the region."""
+        return cls(method, weight, classification="mse", penalty="mass", **kwargs)
+
+    @classmethod
+    def normalised(cls, method: str = "hirescam", weight: float = 1.0, **kwargs) -> "HeatmapLoss":
+        """Cross-entropy + weight * share of the map outside the region."""
+        return cls(method, weight, classification="ce", penalty="share", **kwargs)
 
     def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> HeatmapLossResult:
-        target = ClassTarget(y)
+        k = getattr(model, "n_models", None)  # K grouped models, or None for a plain model
         if self.method == "saliency":
-            logits, maps = self._saliency_forward(model, x, target)
+            logits, maps = self._saliency_forward(model, x, y, k)
         else:
-            logits, maps = self._cam_forward(model, x, target)
-        share = self.share(maps, mask)  # (B,)
-        classification = self.classification_loss(logits, y)
-        attribution = share.mean()
-        total = classification + self.weight * attribution
-        return HeatmapLossResult(total, classification.detach(), attribution.detach(), share.detach(),
-                                 logits.detach(), maps.detach())
+            logits, maps = self._cam_forward(model, x, y, k)
+        grouped = maps if k else maps.unsqueeze(1)  # (B, K, *S), K = 1 for a plain model
+        share = self.share(grouped.flatten(0, 1), _grouped_mask(mask, grouped, k).flatten(0, 1))
+        share = share.view(grouped.shape[:2])  # (B, K)
+        classification = self.classification_loss(logits, y)  # scalar or (K,)
+        attribution = share.mean(0) if k else share[:, 0].mean()
+        total = (classification + self.weight * attribution).sum()
+        return HeatmapLossResult(total, classification.detach(), attribution.detach(),
+                                 (share if k else share[:, 0]).detach(), logits.detach(), maps.detach())
 
     def classification_loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy, or mean((softmax(logits) - one_hot(y))^2) over batch and classes."""
+        """Cross-entropy, or mean((softmax(logits) - one_hot(y))^2) over batch and classes; for grouped
+        logits (B, K, n) and y (B, K) one value per model (K,)."""
         if self.classification == "ce":
-            return F.cross_entropy(logits, y)
-        one_hot = F.one_hot(y.long(), logits.shape[1]).to(logits.dtype)  # (B, K)
-        return F.mse_loss(logits.softmax(dim=1), one_hot)
+            per_sample = F.cross_entropy(logits.flatten(0, -2), y.reshape(-1).long(), reduction="none")
+            return per_sample.view(y.shape).mean(0)  # mean over the batch only: () or (K,)
+        one_hot = F.one_hot(y.long(), logits.shape[-1]).to(logits.dtype)  # (B, [K,] n)
+        return ((logits.softmax(dim=-1) - one_hot) ** 2).mean(-1).mean(0)
 
     def share(self, maps: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Per-sample share of the map (B, *S) outside the allowed / inside the forbidden mask."""
+        """Per-sample penalty (B,) of maps (B, *S) against the mask (module docstring)."""
         maps = maps.float()  # float32 sums also under autocast
         mask = _mask_like(mask, maps)
         spatial = tuple(range(1, maps.dim()))
+        penalised = 1 - mask if self.mode == "outside_allowed" else mask
+        if self.penalty == "mass":
+            peak = maps.amax(spatial, keepdim=True)  # (B, 1, ...)
+            return (maps / (peak + _EPS) * penalised).mean(spatial)
         inside = (maps * mask).sum(spatial) / (maps.sum(spatial) + _EPS)  # (B,)
         return 1 - inside if self.mode == "outside_allowed" else inside
 
-    def _cam_forward(self, model, x, target):
+    def _cam_forward(self, model, x, y, k):
         runner = METHODS[self.method]()
         if not isinstance(runner, CamMethod):
             raise ValueError(f"HeatmapLoss method {self.method!r}: not a CAM method of the attribution engine")
         name, module = resolve_layer(model, self.layer if self.layer is not None else _default_layer(model))
         with capture_activation(name, module) as store:
-            logits = model(x)  # (B, K): the training forward
-        activation = store.get()  # A: (B, C, *S')
-        scores = target.score(logits)  # (B,)
-        (gradients,) = torch.autograd.grad(scores.sum(), activation, create_graph=True)  # (B, C, *S')
-        inputs = CamInputs(model, x, name, activation, gradients, target, logits, scores)
-        cam, _ = runner.combine(inputs)  # (B, *S')
-        return logits, upsample_maps(torch.relu(cam), x.shape[2:])  # (B, *S)
+            logits = model(x)  # (B, n) or (B, K, n): the training forward
+        activation = store.get()  # A: (B, [K *] C, *S')
+        flat_logits = logits.flatten(0, -2)  # (B [* K], n)
+        target = ClassTarget(y.reshape(-1))
+        scores = target.score(flat_logits)  # (B [* K],)
+        (gradients,) = torch.autograd.grad(scores.sum(), activation, create_graph=True)  # like A
+        per_model = (lambda t: t.reshape(t.shape[0] * k, -1, *t.shape[2:])) if k else (lambda t: t)
+        inputs = CamInputs(model, x, name, per_model(activation), per_model(gradients), target, flat_logits, scores)
+        cam, _ = runner.combine(inputs)  # (B [* K], *S')
+        maps = upsample_maps(torch.relu(cam), x.shape[2:])  # (B [* K], *S)
+        return logits, maps.view(x.shape[0], k, *maps.shape[1:]) if k else maps
 
-    def _saliency_forward(self, model, x, target):
+    def _saliency_forward(self, model, x, y, k):
         x_in = x.detach().requires_grad_(True)
-        logits = model(x_in)  # (B, K)
-        (gradients,) = torch.autograd.grad(target.score(logits).sum(), x_in, create_graph=True)  # (B, C, *S)
+        logits = model(x_in)  # (B, n) or (B, K, n)
+        scores = ClassTarget(y.reshape(-1)).score(logits.flatten(0, -2))
+        (gradients,) = torch.autograd.grad(scores.sum(), x_in, create_graph=True)  # like x
+        if k:  # (B, K * C, *S) -> per model (B * K, C, *S) -> (B, K, *S)
+            per_model = gradients.reshape(x.shape[0] * k, -1, *x.shape[2:])
+            return logits, reduce_channels(per_model, absolute=True).view(x.shape[0], k, *x.shape[2:])
         return logits, reduce_channels(gradients, absolute=True)  # (B, *S)
 
 
@@ -125,6 +162,14 @@ def _default_layer(model: nn.Module) -> str | None:
     if name is None and isinstance(inner, nn.Module) and getattr(inner, "cam_layer_name", None):
         return f"module.{inner.cam_layer_name}"
     return name
+
+
+def _grouped_mask(mask: torch.Tensor, grouped: torch.Tensor, k: int | None) -> torch.Tensor:
+    """The mask as (B, K, *S) like the grouped maps: a plain model's (B, *S) or (B, 1, *S) gets K = 1."""
+    mask = torch.as_tensor(mask, device=grouped.device)
+    if not k and mask.dim() == grouped.dim() - 1:
+        mask = mask.unsqueeze(1)
+    return _mask_like(mask, grouped)
 
 
 def _mask_like(mask: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
