@@ -2,9 +2,11 @@
 
 Each image is a body ellipse (soft tissue, subcutaneous fat ring whose thickness follows a body-fat
 percentage, two dark lungs) holding a heart: LV cavity + myocardial ring and an RV crescent with a
-thin wall. Classes: ``normal``; ``hcm`` (LV wall x2, slightly smaller cavity); ``dcm`` (LV cavity
-x1.6, thin wall, +10 % body fat); ``arv`` with two subtypes, 1 "dilated" (RV x1.6, patchy fat in
-the RV wall) and 2 "fatty" (RV x1.3, thick RV wall mostly replaced by fat).
+thin wall. Body fat depends on sex (thesis section 3.1.1: male 26 +/- 7.9 %; female 35 +/- 8.5 %,
+our choice where the source gives no number). Classes: ``normal``; ``hcm`` (LV wall x2, slightly
+smaller cavity); ``dcm`` (LV cavity x1.6, thin wall, +10 % body fat); ``arv`` with two subtypes,
+1 "dilated" (RV x1.6) and 2 "fatty" (RV x1.3, thick RV wall), in both of which fat replaces a drawn
+share of the RV wall (``arv_fat_share``: uniform 0.2-0.5 for subtype 1, 0.5-0.9 for subtype 2).
 
 How class and sex are drawn: the class first (``class_weights``, uniform by default), then the sex
 given the class, ``P(male | c) = r_c / (1 + r_c)`` with the male-to-female ratio ``r_c``
@@ -14,8 +16,8 @@ class is exactly ``r_c``.
 
 Experiment 1: the sex changes anatomy: a whole-body size multiplier ``N(1, 0.15)`` for females and
 ``N(1.3, 0.15)`` for males (clipped to [0.6, 1.75]). Experiment 2: the same size distribution for
-both sexes, ``N(1.15, 0.15)``, but a small bright square marker near the top-left corner of every
-male image (``marker_mask``): a pure shortcut feature outside the heart.
+both sexes, ``N(1.15, 0.15)``, but a small bright square marker at the bottom of every male image,
+below the body (``marker_mask``): a pure shortcut feature outside the heart.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ TISSUE_LABELS = {0: "background", 1: "LV cavity", 2: "LV myocardium", 3: "RV cav
 # multiplicative class effects on (LV cavity radius, LV wall, RV size); ARV subtypes handled apart
 _CLASS_SHAPE = {"normal": (1.0, 1.0, 1.0), "hcm": (0.85, 2.0, 1.0), "dcm": (1.6, 0.7, 1.0), "arv": (1.0, 1.0, 1.0)}
 _ARV_RV_SCALE = np.array([1.0, 1.6, 1.3])  # RV size factor by ARV subtype (0 = not ARV)
+BODY_FAT = {0: (35.0, 8.5), 1: (26.0, 7.9)}  # sex -> (mean, sd) of the body-fat percentage
+ARV_FAT_SHARE = {1: (0.2, 0.5), 2: (0.5, 0.9)}  # ARV subtype -> uniform range of the RV-wall fat share
 _SIGNAL = {"background": 0.03, "soft": 0.35, "fat": 0.85, "lung": 0.08, "blood": 0.72, "myo": 0.26, "marker": 1.0}
 
 
@@ -67,7 +71,8 @@ def sample_cardiac_parameters(
 
     Keys: ``label``, ``sex``, ``size_scale`` (body + heart multiplier), ``body_fat`` (%), ``lv_cavity``
     and ``lv_wall`` (fractions of the image size before ``size_scale``), ``rv_scale``, ``arv_subtype``
-    (0 none, 1 dilated, 2 fatty), ``aspect``, ``angle`` (rad) and ``shift_y``/``shift_x`` (fractions).
+    (0 none, 1 dilated, 2 fatty), ``arv_fat_share`` (0 unless ARV), ``aspect``, ``angle`` (rad) and
+    ``shift_y``/``shift_x`` (fractions).
     """
     ratios = {**MALE_TO_FEMALE, **(male_to_female or {})}
     weights = np.ones(len(classes)) if class_weights is None else np.asarray(class_weights, dtype=float)
@@ -82,15 +87,18 @@ def sample_cardiac_parameters(
     subtype = np.where(names == "arv", rng.integers(1, 3, size=n), 0)
     rv_effect = np.where(subtype > 0, _ARV_RV_SCALE[subtype], shape_effect[:, 2])
     jitter = np.exp(rng.normal(0.0, 0.08, size=(n, 3)))  # within-class variability
+    fat_mean, fat_sd = (np.where(sex == 1, BODY_FAT[1][i], BODY_FAT[0][i]) for i in (0, 1))
+    share_low, share_high = (np.array([0.0, ARV_FAT_SHARE[1][i], ARV_FAT_SHARE[2][i]])[subtype] for i in (0, 1))
     return {
         "label": labels.astype(np.int64),
         "sex": sex,
         "size_scale": np.clip(rng.normal(mean_scale, 0.15), 0.6, 1.75),
-        "body_fat": np.clip(rng.normal(np.where(names == "dcm", 35.0, 25.0), 6.0), 8.0, 50.0),
+        "body_fat": np.clip(rng.normal(fat_mean + np.where(names == "dcm", 10.0, 0.0), fat_sd), 8.0, 60.0),
         "lv_cavity": 0.052 * shape_effect[:, 0] * jitter[:, 0],  # fraction of the image size, before size_scale
         "lv_wall": 0.027 * shape_effect[:, 1] * jitter[:, 1],
         "rv_scale": rv_effect * jitter[:, 2],
         "arv_subtype": subtype.astype(np.int64),
+        "arv_fat_share": rng.uniform(share_low, share_high),
         "aspect": rng.uniform(0.85, 1.0, n),
         "angle": rng.uniform(-0.5, 0.5, n),
         "shift_y": rng.uniform(-0.03, 0.03, n),
@@ -130,17 +138,19 @@ def _heart_layers(size: int, p: dict, centre: np.ndarray, rng: np.random.Generat
     tissue[lv_rho <= cavity + wall] = 2
     tissue[lv_rho <= cavity] = 1
     wall_mask = (rv_outer & outside_lv & ~rv_cavity).astype(np.uint8)
-    if p["arv_subtype"] > 0:  # fat replacing RV wall muscle: patchy (1) or mostly (2)
-        fat_share = 0.35 if p["arv_subtype"] == 1 else 0.75
+    if p["arv_subtype"] > 0:  # fat replacing the drawn share of the RV wall muscle
         noise = smooth_noise(rng, shape, sigma=1.5)
-        wall_mask[(wall_mask == 1) & (noise < np.quantile(noise, fat_share))] = 2
+        wall = wall_mask == 1
+        if wall.any():
+            wall_mask[wall & (noise < np.quantile(noise[wall], p["arv_fat_share"]))] = 2
     return tissue, wall_mask
 
 
 def _marker(size: int, rng: np.random.Generator) -> np.ndarray:
-    """The experiment-2 shortcut: a small bright square near the top-left corner."""
+    """The experiment-2 shortcut: a small bright square at the bottom of the image, below the body."""
     side = max(2, round(0.04 * size))
-    top, left = (round(0.05 * size) + rng.integers(0, 3, size=2)).tolist()
+    top = size - round(0.06 * size) - side - int(rng.integers(0, 3))
+    left = size // 2 - side // 2 + int(rng.integers(-round(0.1 * size), round(0.1 * size) + 1))
     mask = np.zeros((size, size), bool)
     mask[top : top + side, left : left + side] = True
     return mask

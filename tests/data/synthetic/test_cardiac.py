@@ -103,3 +103,21 @@ def test_class_subset_empty_batch_and_bad_arguments():
         synthetic_cardiac_mri(2, classes=("normal", "flu"))
     with pytest.raises(ValueError, match="experiment"):
         synthetic_cardiac_mri(2, experiment=3)
+
+
+def test_body_fat_depends_on_sex_and_arv_fat_share_is_drawn():
+    p = sample_cardiac_parameters(4000, np.random.default_rng(1))
+    not_dcm = p["label"] != 2
+    male, female = p["body_fat"][not_dcm & (p["sex"] == 1)], p["body_fat"][not_dcm & (p["sex"] == 0)]
+    assert abs(male.mean() - 26.0) < 0.8 and abs(male.std() - 7.9) < 0.8  # the thesis's male 26 +/- 7.9 %
+    assert female.mean() > male.mean() + 7
+    share = p["arv_fat_share"]
+    assert np.all(share[p["arv_subtype"] == 0] == 0)
+    fatty, dilated = share[p["arv_subtype"] == 2], share[p["arv_subtype"] == 1]
+    assert 0.5 <= fatty.min() and fatty.max() <= 0.9 and 0.2 <= dilated.min() and dilated.max() <= 0.5
+    assert fatty.std() > 0.05 and dilated.std() > 0.05  # drawn, not fixed
+
+
+def test_experiment2_marker_at_the_bottom(batch2):
+    rows = np.nonzero(batch2.marker_mask.any(axis=(0, 2)))[0]
+    assert rows.min() > 0.8 * 64  # below the body, in the bottom fifth
