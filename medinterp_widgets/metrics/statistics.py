@@ -7,7 +7,11 @@ with n < 3 or constant values cannot be tested for normality and counts as non-n
 Effect sizes, always reported: Cohen's d = (mean_a - mean_b) / s_pooled with
 s_pooled = sqrt(((n_a - 1) s_a² + (n_b - 1) s_b²) / (n_a + n_b - 2)), and the common-language effect
 size CL = P(X > Y) + ½ P(X = Y) over all (a, b) pairs, which equals U_a / (n_a n_b) where U_a is the
-Mann-Whitney U statistic of group a.
+Mann-Whitney U statistic of group a. The sign follows the order: compare_groups(a, b) with a the
+baseline gives the thesis's convention (d < 0 and CL near 0 when b is higher).
+
+``iqr_filter(values, k)`` keeps values inside [Q1 - k IQR, Q3 + k IQR] (the thesis removes outliers with
+k = 1.5 and k = 5 before Cohen's d); ``filtered_cohens_d(a, b, k)`` is d after filtering each group.
 """
 
 from __future__ import annotations
@@ -86,6 +90,24 @@ def cohens_d(a: np.ndarray, b: np.ndarray) -> float:
     if pooled_var <= 0:
         return float("nan")
     return float((a.mean() - b.mean()) / math.sqrt(pooled_var))
+
+
+def iqr_filter(values: Any, k: float) -> np.ndarray:
+    """The finite values inside [Q1 - k IQR, Q3 + k IQR], IQR = Q3 - Q1 (numpy's linear quantiles)."""
+    if k < 0:
+        raise ValueError(f"iqr_filter k: expected >= 0, got {k}")
+    data = to_numpy(values, "values").astype(np.float64).ravel()
+    data = data[np.isfinite(data)]
+    if data.size == 0:
+        return data
+    q1, q3 = np.quantile(data, [0.25, 0.75])
+    spread = k * (q3 - q1)
+    return data[(data >= q1 - spread) & (data <= q3 + spread)]
+
+
+def filtered_cohens_d(a: Any, b: Any, k: float) -> float:
+    """Cohen's d of the two groups after ``iqr_filter(group, k)`` of each."""
+    return cohens_d(iqr_filter(a, k), iqr_filter(b, k))
 
 
 def _choose_test(p_a: float, p_b: float, alpha: float) -> tuple[str, str]:

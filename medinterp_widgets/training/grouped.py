@@ -28,10 +28,12 @@ EVAL_BATCH = 64
 
 @dataclass(frozen=True)
 class Member:
-    """One network of a group: ``seed`` (weights and data order) and learning rate."""
+    """One network of a group: ``seed`` (weights and data order), learning rate, and the indices of the
+    training items it may see (None: all; e.g. one cross-validation fold's training patients)."""
 
     seed: int
     lr: float
+    subset: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -108,12 +110,28 @@ def group_accuracy(model: GroupedVGG, split: Split, device) -> torch.Tensor:
     return correct / max(1, len(split.labels))
 
 
-def train_group(make_model: Callable[[int], nn.Module], members: Sequence[Member], train: Split, val: Split, *,
+def _epoch_orders(members: Sequence[Member], n: int, generators: list[torch.Generator], batch_size: int) -> torch.Tensor:
+    """(K, steps * batch_size) item indices of one epoch: each member's shuffled subset, cycled up to the
+    longest member's whole batches (steps = max_k floor(n_k / batch_size), drop_last)."""
+    subsets = [torch.arange(n) if m.subset is None else torch.as_tensor(m.subset, dtype=torch.long) for m in members]
+    steps = max(len(s) // batch_size for s in subsets)
+    if steps == 0:
+        raise ValueError(f"train_group: every member has fewer than batch_size={batch_size} training items")
+    orders = []
+    for subset, generator in zip(subsets, generators):
+        order = torch.cat([subset[torch.randperm(len(subset), generator=generator)]
+                           for _ in range(-(-steps * batch_size // len(subset)))])
+        orders.append(order[:steps * batch_size])
+    return torch.stack(orders)
+
+
+def train_group(make_model: Callable[[int], nn.Module], members: Sequence[Member], train: Split, val: Split | None, *,
                 loss, epochs: int, batch_size: int, device=None, max_steps: int | None = None,
                 augment: Callable | None = None, keep: str = "best") -> list[MemberResult]:
     """Train every member as one grouped network; returns each member's best state (module docstring).
 
     loss: a HeatmapLoss (its classification term alone when ``loss.weight == 0``, no maps computed).
+    val: scored after every epoch (every member on all of it); None: not scored, the last state is kept.
     augment: ``augment(x, masks, generator) -> (x, masks)`` on each grouped batch, or None.
     keep: "best" (the best-val-accuracy state, later epoch on ties) or "last" (the last epoch's state).
     """
@@ -128,8 +146,8 @@ def train_group(make_model: Callable[[int], nn.Module], members: Sequence[Member
     n, step = len(train.labels), 0
     for epoch in range(1, epochs + 1):
         model.train()
-        orders = torch.stack([torch.randperm(n, generator=g) for g in generators])  # (K, N)
-        for start in range(0, n - batch_size + 1, batch_size):  # drop_last
+        orders = _epoch_orders(members, n, generators, batch_size)  # (K, steps * B)
+        for start in range(0, orders.shape[1], batch_size):
             x, y, masks = stack_batch(train, orders[:, start:start + batch_size], device)
             if augment is not None:
                 x, masks = augment(x, masks, augment_rng)
@@ -143,7 +161,8 @@ def train_group(make_model: Callable[[int], nn.Module], members: Sequence[Member
             step += 1
             if max_steps is not None and step >= max_steps:
                 break
-        _record_epoch(model, results, group_accuracy(model, val, device), epoch, keep == "last")
+        accuracy = torch.full((len(members),), float("nan")) if val is None else group_accuracy(model, val, device)
+        _record_epoch(model, results, accuracy, epoch, keep == "last" or val is None)
         if max_steps is not None and step >= max_steps:
             break
     return results
@@ -154,7 +173,7 @@ def _record_epoch(model: GroupedVGG, results: list[MemberResult], accuracy: torc
     for k, result in enumerate(results):
         value = float(accuracy[k])
         result.history.append(value)
-        improved = value >= result.best_accuracy  # ties: the later epoch
+        improved = value >= result.best_accuracy  # ties: the later epoch (never true for nan)
         if improved:
             result.best_accuracy, result.best_epoch = value, epoch
         if improved or always:

@@ -10,7 +10,8 @@ differentiable w.r.t. the parameters) and m_b the mask:
 
 ``mode="inside_forbidden"`` puts the mask on the forbidden side (m_b replaces 1 - m_b above, and the
 share becomes sum(h m) / sum(h)). L_cls is the thesis's mean squared error between softmax(logits) and
-one-hot(y) ("mse") or cross-entropy ("ce"). ``HeatmapLoss.thesis()`` = MSE + mass, the thesis's
+one-hot(y) ("mse") or cross-entropy ("ce"), optionally class-weighted: L_cls = sum_b w_(y_b) l_b / sum_b w_(y_b).
+``HeatmapLoss.thesis()`` = MSE + mass, the thesis's
 formulation; ``HeatmapLoss.normalised()`` = CE + share. With "share", a map of all zeros counts as all
 outside (P = 1); with "mass" (each map scaled to a maximum of 1, as HiResCAM maps are shown) it
 counts 0, as in the thesis.
@@ -70,7 +71,8 @@ class HeatmapLoss:
     amp_safe = False
 
     def __init__(self, method: str = "hirescam", weight: float = 1.0, classification: str = "ce",
-                 layer: nn.Module | str | None = None, mode: str = "outside_allowed", penalty: str = "share"):
+                 layer: nn.Module | str | None = None, mode: str = "outside_allowed", penalty: str = "share",
+                 class_weights=None):
         _check_choice("method", method, HEATMAP_METHODS)
         _check_choice("classification", classification, ("ce", "mse"))
         _check_choice("mode", mode, ("outside_allowed", "inside_forbidden"))
@@ -79,6 +81,9 @@ class HeatmapLoss:
             raise ValueError(f"HeatmapLoss weight: expected >= 0, got {weight!r}")
         self.method, self.weight, self.classification, self.layer, self.mode, self.penalty = (
             method, float(weight), classification, layer, mode, penalty)
+        self.class_weights = None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32)
+        if self.class_weights is not None and (self.class_weights.dim() != 1 or (self.class_weights < 0).any()):
+            raise ValueError(f"HeatmapLoss class_weights: expected one non-negative weight per class, got {class_weights!r}")
 
     @classmethod
     def thesis(cls, method: str = "hirescam", weight: float = 1.0, **kwargs) -> "HeatmapLoss":
@@ -106,13 +111,19 @@ class HeatmapLoss:
                                  (share if k else share[:, 0]).detach(), logits.detach(), maps.detach())
 
     def classification_loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy, or mean((softmax(logits) - one_hot(y))^2) over batch and classes; for grouped
-        logits (B, K, n) and y (B, K) one value per model (K,)."""
+        """Cross-entropy, or mean((softmax(logits) - one_hot(y))^2) over classes, averaged over the batch
+        (class-weighted when ``class_weights`` is set); for grouped logits (B, K, n) and y (B, K) one value
+        per model (K,)."""
+        y = y.long()
         if self.classification == "ce":
-            per_sample = F.cross_entropy(logits.flatten(0, -2), y.reshape(-1).long(), reduction="none")
-            return per_sample.view(y.shape).mean(0)  # mean over the batch only: () or (K,)
-        one_hot = F.one_hot(y.long(), logits.shape[-1]).to(logits.dtype)  # (B, [K,] n)
-        return ((logits.softmax(dim=-1) - one_hot) ** 2).mean(-1).mean(0)
+            per_sample = F.cross_entropy(logits.flatten(0, -2), y.reshape(-1), reduction="none").view(y.shape)
+        else:
+            one_hot = F.one_hot(y, logits.shape[-1]).to(logits.dtype)  # (B, [K,] n)
+            per_sample = ((logits.softmax(dim=-1) - one_hot) ** 2).mean(-1)  # (B, [K])
+        if self.class_weights is None:
+            return per_sample.mean(0)  # mean over the batch only: () or (K,)
+        weights = self.class_weights.to(logits.device)[y]  # (B, [K])
+        return (weights * per_sample).sum(0) / weights.sum(0).clamp_min(_EPS)
 
     def share(self, maps: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Per-sample penalty (B,) of maps (B, *S) against the mask (module docstring)."""

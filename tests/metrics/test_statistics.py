@@ -69,3 +69,16 @@ def test_nan_policy_and_bad_input():
     with pytest.raises(ValueError, match="b: expected at least one value"):
         compare_groups([1.0], [])
     assert set(compare_groups([1, 2, 3], [2, 3, 4]).as_dict()) >= {"test", "reason", "cohens_d", "p_value"}
+
+
+def test_iqr_filter_hand_values_and_filtered_d():
+    from medinterp_widgets.metrics import filtered_cohens_d, iqr_filter
+
+    values = [1.0, 2.0, 3.0, 4.0, 100.0]  # Q1 = 2, Q3 = 4, IQR = 2
+    np.testing.assert_array_equal(iqr_filter(values, 1.5), [1.0, 2.0, 3.0, 4.0])  # fences -1 .. 7
+    np.testing.assert_array_equal(iqr_filter(values + [float("nan")], 50.0), values)  # fences -98 .. 104
+    a, b = [0.0, 1.0, 2.0, 50.0], [4.0, 5.0, 6.0]
+    # a without 50 (Q1 0.75, Q3 14, fences -19.1 .. 33.9): mean 1, var 1; b: mean 5, var 1 -> d = -4
+    assert filtered_cohens_d(a, b, 1.5) == pytest.approx(-4.0)
+    with pytest.raises(ValueError, match="k"):
+        iqr_filter(values, -1)

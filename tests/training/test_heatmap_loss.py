@@ -122,3 +122,19 @@ def test_default_layer_is_the_models_cam_layer_also_when_wrapped():
     wrapper.module = model
     assert _default_layer(wrapper) == f"module.{model.cam_layer_name}"
     assert _default_layer(torch.nn.Conv2d(1, 1, 1)) is None
+
+
+def test_class_weighted_classification_and_mass_penalty_by_hand():
+    logits = torch.tensor([[0.0, 0.0], [0.0, 0.0]])
+    y = torch.tensor([0, 1])
+    ce = HeatmapLoss(classification="ce", class_weights=[1.0, 3.0]).classification_loss(logits, y)
+    assert ce.item() == pytest.approx(np.log(2))  # equal per-sample losses: any weighting gives log 2
+    logits = torch.tensor([[2.0, 0.0], [2.0, 0.0]])  # both predict class 0
+    per_sample = torch.nn.functional.cross_entropy(logits, y, reduction="none")
+    weighted = HeatmapLoss(class_weights=[1.0, 3.0]).classification_loss(logits, y)
+    assert weighted.item() == pytest.approx(float((per_sample[0] + 3 * per_sample[1]) / 4))
+    maps = torch.tensor([[[2.0, 1.0], [0.0, 0.0]]])  # max 2 -> scaled [[1, .5], [0, 0]]
+    mask = torch.tensor([[[1.0, 0.0], [0.0, 0.0]]])  # allowed: top-left
+    mass = HeatmapLoss.thesis().share(maps, mask)
+    torch.testing.assert_close(mass, torch.tensor([0.5 / 4]))  # mean over 4 pixels of the scaled map outside
+    assert HeatmapLoss.thesis().classification == "mse" and HeatmapLoss.normalised().penalty == "share"
