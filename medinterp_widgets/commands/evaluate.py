@@ -23,6 +23,7 @@ EVALUATORS = {  # --dataset kind: "module:function" (imported only when used)
     "covid-ct": GENERIC,
     "covid-lesions": GENERIC,
     "mouse-brain": GENERIC,
+    "acdc-diagnosis": "medinterp_widgets.pipelines.heatmap_loss.acdc_arm:evaluate_acdc_diagnosis",
 }
 KINDS = tuple(EVALUATORS)
 
@@ -41,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, help="a .pt checkpoint written by the Trainer")
     parser.add_argument("--data", required=True, help="data folder in the data set's own layout")
     parser.add_argument("--dataset", required=True, choices=KINDS, help="how to read --data")
-    parser.add_argument("--split", default="val", help="ACDC split: val (volumes, default) or train (slices)")
+    parser.add_argument("--split", default="val", help="ACDC split: val (volumes, default) or train (slices); "
+                        "acdc-diagnosis: any <split>.list, every file when the folder has none")
     parser.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=None,
                         help="resize images (default: the size stored in the checkpoint, else native)")
     parser.add_argument("--batch-size", type=int, default=8)

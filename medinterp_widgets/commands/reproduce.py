@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     preset = parser.add_mutually_exclusive_group()
     preset.add_argument("--quick", dest="preset", action="store_const", const="quick",
                         help="minutes on 2 CPU cores (default)")
+    preset.add_argument("--paper", dest="preset", action="store_const", const="paper",
+                        help="the paper's study design on a CPU (tens of minutes; heatmap-loss)")
     preset.add_argument("--full", dest="preset", action="store_const", const="full", help="paper scale, for a GPU")
     parser.set_defaults(preset="quick")
     parser.add_argument("--data", default=None, help="real-data root (default: $MEDINTERP_DATA; else synthetic)")

@@ -19,7 +19,7 @@ from typing import Any
 
 # `medinterp evaluate --dataset KIND` -> the folder of that data set under the data root
 EVAL_FOLDERS = {"sunnybrook": "sunnybrook", "acdc": "acdc", "covid-ct": "covid_ct",
-                "covid-lesions": "covid_ct_lesions", "mouse-brain": "mouse_brain"}
+                "covid-lesions": "covid_ct_lesions", "mouse-brain": "mouse_brain", "acdc-diagnosis": "acdc"}
 
 
 @dataclass

@@ -48,7 +48,7 @@ class MemberResult:
 
 
 @dataclass
-class Split:
+class ImageSet:
     """Images (N, C, H, W), labels (N,), allowed-region masks (N, H, W) or None."""
 
     images: torch.Tensor
@@ -87,7 +87,7 @@ class StackedAdam(torch.optim.Optimizer):
                 p.sub_(((m / denominator).view(step_size.shape[0], -1) * step_size).view_as(p))
 
 
-def stack_batch(split: Split, index: torch.Tensor, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+def stack_batch(split: ImageSet, index: torch.Tensor, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Index (K, B) -> grouped x (B, K * C, H, W), y (B, K), masks (B, K, H, W) or None."""
     k, b = index.shape
     x = split.images[index]  # (K, B, C, H, W)
@@ -98,7 +98,7 @@ def stack_batch(split: Split, index: torch.Tensor, device) -> tuple[torch.Tensor
 
 
 @torch.no_grad()
-def group_accuracy(model: GroupedVGG, split: Split, device) -> torch.Tensor:
+def group_accuracy(model: GroupedVGG, split: ImageSet, device) -> torch.Tensor:
     """Accuracy of each model on the whole split (every model sees every image): (K,)."""
     model.eval()
     correct = torch.zeros(model.n_models)
@@ -125,7 +125,7 @@ def _epoch_orders(members: Sequence[Member], n: int, generators: list[torch.Gene
     return torch.stack(orders)
 
 
-def train_group(make_model: Callable[[int], nn.Module], members: Sequence[Member], train: Split, val: Split | None, *,
+def train_group(make_model: Callable[[int], nn.Module], members: Sequence[Member], train: ImageSet, val: ImageSet | None, *,
                 loss, epochs: int, batch_size: int, device=None, max_steps: int | None = None,
                 augment: Callable | None = None, keep: str = "best") -> list[MemberResult]:
     """Train every member as one grouped network; returns each member's best state (module docstring).

@@ -1,21 +1,24 @@
-"""Heatmap-loss pipeline: hand-checkable helpers, the smoke preset end to end, the CLI and the app."""
+"""Heatmap-loss pipeline: hand-checkable statistics in the thesis's convention, the smoke preset end to end,
+the CLI and the app."""
 
 from __future__ import annotations
 
 import json
 import math
 
-import numpy as np
 import pytest
 import torch
 
 from medinterp_widgets.pipelines import heatmap_loss as hl
-from medinterp_widgets.pipelines.heatmap_loss.pipeline import analysed, torch_threads
+from medinterp_widgets.pipelines.heatmap_loss import statistics as stats
+from medinterp_widgets.pipelines.heatmap_loss.pipeline import torch_threads
+from medinterp_widgets.pipelines.heatmap_loss.study import example_indices, make_loss
 
 
-def _model(group: str, model_id: int, heart: float, marker: float = math.nan, kept: bool = True) -> hl.ModelResult:
-    return hl.ModelResult(group=group, model_id=model_id, lr=1e-3, val_accuracy=0.9, test_accuracy=0.9,
-                          heart_overlap=heart, marker_overlap=marker, kept=kept, run_dir="")
+def _model(group: str, model_id: int, heart: float, marker: float = math.nan, kept: bool = True,
+           accuracy: float = 0.97) -> hl.ModelResult:
+    return hl.ModelResult(group=group, model_id=model_id, lr=1e-3, val_accuracy=0.97, test_accuracy=accuracy,
+                          heart_overlap=heart, marker_overlap=marker, kept=kept, checkpoint="")
 
 
 def test_mean_overlap_skips_empty_masks_and_averages():
@@ -31,36 +34,68 @@ def test_mean_overlap_skips_empty_masks_and_averages():
 
 def test_config_presets_and_validation():
     quick = hl.Config.preset("quick", seed=3)
-    assert quick.seed == 3 and quick.size == 64 and quick.studies_of("exp2") == ["ce", "hirescam", "gradcam"]
-    assert hl.Config.preset("full").models_per_group >= 8 and hl.Config.preset("full").size == 128
+    assert quick.seed == 3 and quick.studies_of("exp2") == ["ce", "hirescam"]
+    paper, full = hl.Config.preset("paper"), hl.Config.preset("full")
+    assert paper.min_kept >= 12 and paper.val_accuracy_bar == 0.95 and paper.sweep_trials >= 2
+    assert full.min_kept >= 30 and full.cfg == "vgg16" and full.hidden == 100 and full.size == 128
+    assert {"acdc:ce", "acdc:hirescam", "exp2:hirescam-norm"} <= set(paper.studies)
     with pytest.raises(ValueError, match="preset"):
         hl.Config.preset("huge")
     with pytest.raises(ValueError, match="studies"):
         hl.Config(studies=("exp3:ce",))
+    with pytest.raises(ValueError, match="max_models"):
+        hl.Config(models_per_group=5, max_models=4)
 
 
-def test_statistics_compare_heatmap_group_with_ce_and_check_the_claim():
+def test_losses_of_the_groups():
     config = hl.Config.preset("smoke")
-    results = hl.StudyResults(config)
-    data = hl.StudyData("exp2", ("a", "b"), None, None, None, has_marker=True)
-    results.data["exp2"] = data
-    results.groups["exp2"] = {
-        "ce": [_model("exp2:ce", i, h, m) for i, (h, m) in enumerate([(0.2, 0.3), (0.25, 0.2), (0.3, 0.25)])],
-        "hirescam": [_model("exp2:hirescam", i, h, m) for i, (h, m) in enumerate([(0.7, 0.0), (0.8, 0.01), (0.9, 0.02)])],
-    }
-    rows, notes = hl.statistics_rows(results)
-    heart, marker = rows
-    assert heart["metric"] == "heart_overlap" and heart["mean_heatmap"] == pytest.approx(0.8)
-    assert heart["common_language"] == 1.0 and heart["agrees"] and heart["ours"] == "higher"
-    assert marker["thesis_claim"] == "lower" and marker["agrees"] and marker["common_language"] == 0.0
-    assert len(notes) == 1 and "smallest possible Mann-Whitney p is 0.1" in notes[0]  # 3 vs 3 models
+    ce, thesis, norm = (make_loss(name, config) for name in ("ce", "hirescam", "gradcam-norm"))
+    assert ce.weight == 0 and ce.classification == "mse"  # conventional: the thesis's classification term alone
+    assert (thesis.classification, thesis.penalty, thesis.method) == ("mse", "mass", "hirescam")
+    assert (norm.classification, norm.penalty, norm.method) == ("ce", "share", "gradcam")
 
 
-def test_analysed_falls_back_to_all_models_below_two_kept():
-    models = [_model("g", 0, 0.5, kept=True), _model("g", 1, 0.6, kept=False)]
-    assert analysed(models) == (models, True)
-    models.append(_model("g", 2, 0.7, kept=True))
-    assert analysed(models) == ([models[0], models[2]], False)
+def test_comparison_row_uses_the_thesis_sign_convention():
+    row = stats.comparison_row("exp2", "hirescam", "heart_overlap", [0.2, 0.25, 0.3], [0.7, 0.8, 0.9], 0.05)
+    assert row["comparison"] == "ce vs hirescam" and row["mean_ce"] == pytest.approx(0.25)
+    assert row["cohens_d"] < 0 and row["common_language"] == 0.0  # ce first: the thesis's d < 0, CL = 0
+    assert row["thesis_claim"] == "higher" and row["ours"] == "higher"
+    # pooled sd: sqrt((2 * 0.0025 + 2 * 0.01) / 4) = sqrt(0.00625); d = -0.55 / 0.0790569
+    assert row["cohens_d"] == pytest.approx(-0.55 / math.sqrt(0.00625))
+    assert row["cohens_d_iqr1.5"] == pytest.approx(row["cohens_d"])  # no outliers in 3 evenly spaced values
+    marker = stats.comparison_row("exp2", "hirescam", "marker_overlap", [0.3, 0.2, 0.25], [0.0, 0.01, 0.02], 0.05)
+    assert marker["common_language"] == 1.0 and marker["cohens_d"] > 0 and marker["thesis_claim"] == "lower"
+
+
+def test_statistics_rows_metrics_keys_and_thesis_table():
+    ce = [_model("exp2:ce", i, h, m, accuracy=0.96) for i, (h, m) in enumerate([(0.2, 0.3), (0.25, 0.2), (0.3, 0.25)])]
+    hm = [_model("exp2:hirescam", i, h, m, accuracy=0.98)
+          for i, (h, m) in enumerate([(0.7, 0.0), (0.8, 0.01), (0.9, 0.02)])]
+    hm.append(_model("exp2:hirescam", 3, 0.1, 0.5, kept=False))  # below the bar: left out
+    groups = {"exp2": {"ce": ce, "hirescam": hm}}
+    rows, notes = stats.statistics_rows(groups, {"exp2": True}, 0.05)
+    assert [r["metric"] for r in rows] == ["heart_overlap", "marker_overlap", "test_accuracy"]
+    assert rows[0]["n_heatmap"] == 3 and len(notes) == 1 and "smallest possible Mann-Whitney p is 0.1" in notes[0]
+    metrics = {**stats.group_metrics(groups), **stats.primary_p_values(rows)}
+    assert metrics["exp2_heart_hm"] == pytest.approx(0.8) and metrics["exp2_acc_ce"] == pytest.approx(0.96)
+    assert metrics["n_models_exp2_hm"] == 3 and metrics["n_trained_exp2_hm"] == 4
+    assert {"exp2_heart_p", "exp2_sex_p", "exp2_sex_d_iqr1.5", "exp2_sex_cl"} <= set(metrics)
+    table = {row["measure"]: row for row in stats.thesis_rows(metrics, rows)}
+    assert table["exp2_heart cohens_d"]["thesis"] == -11.88 and table["exp2_sex common_language"]["ours"] == 1.0
+    assert table["exp2_sex shapiro_p_ce"]["thesis"] == 0.49
+
+
+def test_smallest_mann_whitney_p():
+    from scipy import stats as scipy_stats
+
+    assert stats.smallest_p(2, 2) == pytest.approx(1 / 3)
+    assert stats.smallest_p(3, 3) == pytest.approx(
+        scipy_stats.mannwhitneyu([4, 5, 6], [1, 2, 3], method="exact").pvalue)
+
+
+def test_example_indices_take_two_per_class_in_class_order():
+    labels = torch.tensor([2, 0, 1, 0, 2, 1, 1])
+    assert example_indices(labels, 6) == [1, 3, 2, 5, 0, 4]
 
 
 def test_torch_threads_restores_setting():
@@ -72,43 +107,41 @@ def test_torch_threads_restores_setting():
 
 def test_synthetic_study_data_shapes():
     data = hl.load_study_data("exp2", hl.Config.preset("smoke"))
-    assert data.train.images.shape == (32, 1, 32, 32) and data.test.heart.shape == (16, 32, 32)
-    assert data.has_marker and data.test.marker.any()
-    x, y, mask = data.train.dataset()[0]
-    assert x.shape == (1, 32, 32) and y.dtype == torch.int64 and mask.dtype == torch.float32
+    assert data.train.images.shape == (64, 1, 32, 32) and data.test.heart.shape == (32, 32, 32)
+    assert data.has_marker and data.test.marker.any() and data.test.sex.shape == (32,)
+    train = data.train.for_training()
+    assert train.masks.dtype == torch.bool and train.labels.dtype == torch.int64
 
 
 @pytest.fixture(scope="module")
 def smoke_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("hm")
-    events = []
-    report = hl.run(hl.Config.preset("smoke", out_dir=out), callbacks=[events.append])
-    return report, out, events
+    return hl.run(hl.Config.preset("smoke", out_dir=out)), out
 
 
 def test_smoke_run_writes_report(smoke_report):
-    report, out, events = smoke_report
-    assert events, "Trainer events reach the callbacks"
-    assert {"exp2:ce models", "exp2:hirescam models", "statistics"} <= set(report.tables)
-    assert {"exp2_heart_overlap", "exp2_marker_overlap", "exp2_maps"} <= set(report.figures)
+    report, out = smoke_report
+    assert {"exp2:ce models", "exp2:hirescam models", "statistics", "ours vs the thesis"} <= set(report.tables)
+    assert {"exp2_examples", "exp2_heart_overlap", "exp2_marker_overlap", "exp2_maps"} <= set(report.figures)
     assert len(report.tables["exp2:ce models"]) == 2 and report.comparisons
+    assert {"exp2_heart_ce", "exp2_heart_hm", "exp2_sex_ce", "exp2_acc_hm", "n_models_exp2_ce"} <= set(report.metrics)
     page = report.write(out / "report")
     saved = json.loads((page.parent / "report.json").read_text())
     assert saved["name"] == "heatmap-loss" and (page.parent / "figures" / "exp2_maps.png").stat().st_size > 0
     row = report.tables["exp2:hirescam models"][0]
     assert 0.0 <= row["heart_overlap"] <= 1.0 and 0.0 <= row["val_acc"] <= 1.0
+    assert all(entry["path"].endswith(".pt") for entry in saved["checkpoints"].values())
 
 
 def test_reproduce_command_runs_smoke_config(monkeypatch, tmp_path):
     from medinterp_widgets.cli import main
 
     smoke = hl.Config.preset
-
     monkeypatch.setattr(hl.Config, "preset", classmethod(
-        lambda cls, name, **overrides: smoke("smoke", studies=("exp1:hirescam",), models_per_group=1,
-                                             **overrides)))
+        lambda cls, name, **overrides: smoke("smoke", studies=("exp1:ce", "exp1:hirescam"), models_per_group=1,
+                                             min_kept=1, max_models=1, **overrides)))
     monkeypatch.delenv("MEDINTERP_DATA", raising=False)
-    assert main(["reproduce", "heatmap-loss", "--quick", "--out", str(tmp_path)]) == 0
+    assert main(["reproduce", "heatmap-loss", "--paper", "--out", str(tmp_path)]) == 0
     saved = json.loads((tmp_path / "report.json").read_text())
     assert "exp1:hirescam models" in saved["tables"] and (tmp_path / "figures" / "exp1_heart_overlap.png").is_file()
 
@@ -117,33 +150,9 @@ def test_app_builds_from_a_report_folder(smoke_report):
     pytest.importorskip("ipywidgets")
     from medinterp_widgets.apps import heatmap_loss as app
 
-    report, out, _ = smoke_report
+    report, out = smoke_report
     report.write(out / "app-report")
     widget = app.build(report_dir=out / "app-report")
     assert widget is not None
     widget.close()
     assert app.build() is not None
-
-
-def test_majority_rate_is_the_constant_guess_accuracy():
-    from medinterp_widgets.pipelines.heatmap_loss.study import majority_rate
-
-    assert majority_rate(torch.tensor([0, 1, 1, 1])) == 0.75
-    assert majority_rate(torch.tensor([2, 2])) == 1.0
-
-
-def test_smallest_mann_whitney_p():
-    from scipy import stats
-
-    from medinterp_widgets.pipelines.heatmap_loss.pipeline import _smallest_p
-
-    assert _smallest_p(2, 2) == pytest.approx(1 / 3)
-    assert _smallest_p(3, 3) == pytest.approx(stats.mannwhitneyu([4, 5, 6], [1, 2, 3], method="exact").pvalue)
-
-
-def test_acdc_auto_poses_healthy_vs_diseased_only_with_enough_nor_patients():
-    from medinterp_widgets.pipelines.heatmap_loss.data import FALLBACK_POSITIVE, resolve_positive
-
-    assert resolve_positive("auto", ["NOR"] * 20 + ["DCM"] * 80) == "NOR"
-    assert resolve_positive("auto", ["DCM", "HCM", "MINF"] * 10 + ["NOR"]) == FALLBACK_POSITIVE
-    assert resolve_positive("minf", ["NOR"] * 20) == "MINF"

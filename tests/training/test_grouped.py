@@ -7,7 +7,7 @@ import torch
 
 from medinterp_widgets.models import VGGClassifier
 from medinterp_widgets.models.grouped import GroupedVGG
-from medinterp_widgets.training.grouped import Member, Split, StackedAdam, stack_batch, train_group
+from medinterp_widgets.training.grouped import Member, ImageSet, StackedAdam, stack_batch, train_group
 from medinterp_widgets.training.heatmap_loss import HeatmapLoss
 
 
@@ -17,14 +17,14 @@ def _make(seed: int) -> VGGClassifier:
                          dropout=0.0)
 
 
-def _data(n: int = 24, size: int = 12, seed: int = 0) -> Split:
+def _data(n: int = 24, size: int = 12, seed: int = 0) -> ImageSet:
     g = torch.Generator().manual_seed(seed)
     images = torch.rand(n, 1, size, size, generator=g)
     labels = torch.randint(0, 3, (n,), generator=g)
     masks = torch.zeros(n, size, size)
     masks[:, 3:9, 3:9] = 1
     images[labels == 1, :, 4:8, 4:8] += 1.0
-    return Split(images, labels, masks)
+    return ImageSet(images, labels, masks)
 
 
 def test_grouped_forward_and_split_match_the_members():

@@ -1,13 +1,16 @@
 """Paper 3, heatmap loss: does putting HiResCAM / Grad-CAM inside the training loss move attention into
 the heart (and off a sex marker)?  ``run(Config.preset("quick")) -> Report``.
 
-Modules: ``config`` (Config, presets, studies), ``data`` (synthetic experiments 1/2 and ACDC splits),
-``study`` (LR sweep + training + test overlaps per model), ``figures``, ``pipeline`` (run, report).
+Modules: ``config`` (Config, presets, studies), ``data`` (synthetic experiments 1/2), ``study`` (Optuna LR
+search per model, grouped training, test overlaps), ``statistics`` (the thesis's tests and numbers),
+``acdc`` / ``acdc_arm`` (normal vs diseased ACDC classifiers, their evaluator), ``figures``, ``notes``,
+``pipeline`` (run, report).
 """
 
 from .config import Config
 from .data import Split, StudyData, load_study_data
-from .pipeline import StudyResults, build_report, run, run_studies, statistics_rows
+from .pipeline import StudyResults, build_report, run, run_studies
+from .statistics import statistics_rows
 from .study import ModelResult, mean_overlap, run_group
 
 __all__ = ["Config", "ModelResult", "Split", "StudyData", "StudyResults", "build_report", "load_study_data",

@@ -1,9 +1,13 @@
 """`Config` of the heatmap-loss reproduction (one dataclass per run, nanoGPT style).
 
-A *study* is ``"<dataset>:<loss>"``: dataset ``exp1`` (synthetic, sex changes anatomy size),
-``exp2`` (synthetic, sex marker in the top-left corner of male images) or ``acdc`` (real ACDC slices,
-``acdc_positive`` diagnosis vs the rest); loss ``ce`` (plain cross-entropy) or a heatmap-loss method
-(``hirescam``, ``gradcam``). Every non-``ce`` study is compared with the ``ce`` study of its dataset.
+A *study* is ``"<dataset>:<loss>"``: dataset ``exp1`` (synthetic, sex changes anatomy and body fat),
+``exp2`` (synthetic, sex marker at the bottom of male images) or ``acdc`` (real ACDC ED/ES slice
+stacks, normal vs diseased per patient). Loss ``ce``: conventional training, the classification
+term alone (``baseline_classification``: the thesis's MSE on the softmax by default); ``hirescam`` /
+``gradcam``: the thesis's heatmap loss (MSE + ``heatmap_weight`` x heatmap mass outside the heart)
+with that method's maps; ``hirescam-norm`` / ``gradcam-norm``: the normalised variant (cross-entropy
++ ``norm_weight`` x share of the map outside the heart). Every non-``ce`` study is compared with
+the ``ce`` study of its dataset (and ``-norm`` with its thesis counterpart).
 """
 
 from __future__ import annotations
@@ -13,19 +17,33 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATASETS = ("exp1", "exp2", "acdc")
-LOSSES = ("ce", "hirescam", "gradcam")
+LOSSES = ("ce", "hirescam", "gradcam", "hirescam-norm", "gradcam-norm")
+PRIMARY_LOSSES = ("ce", "hirescam")  # the thesis's two groups; the rest get ``secondary_models`` models
+_SYNTHETIC = ("exp1:ce", "exp1:hirescam", "exp2:ce", "exp2:hirescam")
 
 _PRESETS: dict[str, dict] = {
-    "smoke": dict(size=32, n_train=32, n_val=16, n_test=16, models_per_group=2, sweep_trials=1, epochs=1,
-                  width=2, batch_size=16, studies=("exp2:ce", "exp2:hirescam"), val_accuracy_bar=0.0,
-                  acdc_max_slices=48, keep_maps=4, torch_threads=1),
-    "quick": dict(size=64, n_train=192, n_val=64, n_test=64, models_per_group=2, sweep_trials=2, epochs=5,
-                  width=4, batch_size=16, val_accuracy_bar=0.3, acdc_max_slices=200, keep_maps=12, torch_threads=1),
-    # full: 7 groups x 8 models x 4 LR trials x 20 epochs (62 steps each on synthetic data) ~ 216k steps: the
-    # longest preset, ~1-2 h on one H100 (`medinterp bench presets`); 6 trials x 30 epochs would take 2.25x as long
-    "full": dict(size=128, n_train=2000, n_val=400, n_test=400, models_per_group=8, sweep_trials=4, epochs=20,
-                 width=16, cfg="vgg11", batch_size=32, val_accuracy_bar=0.7, acdc_max_slices=None, keep_maps=16,
-                 acdc_positive="auto"),
+    "smoke": dict(size=32, n_train=64, n_val=32, n_test=32, models_per_group=2, min_kept=2, max_models=2,
+                  secondary_models=2, sweep_trials=1, epochs=1, width=2, hidden=8, batch_size=16,
+                  studies=("exp2:ce", "exp2:hirescam"), val_accuracy_bar=0.0, keep_maps=4, torch_threads=1,
+                  acdc_folds=2, acdc_epochs=1, acdc_size=32, acdc_crop=160, acdc_max_patients=12),
+    # quick: <= ~2.5 min of 1-thread CPU time; directions only
+    "quick": dict(size=48, n_train=384, n_val=96, n_test=96, models_per_group=3, min_kept=3, max_models=3,
+                  secondary_models=2, sweep_trials=1, epochs=5, width=4, hidden=16, batch_size=32,
+                  studies=_SYNTHETIC, val_accuracy_bar=0.6, keep_maps=8, torch_threads=1,
+                  acdc_folds=2, acdc_epochs=4, acdc_size=48, acdc_max_patients=30),
+    # paper: <= ~45 min on 2 CPU cores (about 40 min of 1-thread CPU time)
+    "paper": dict(size=64, n_train=1000, n_val=300, n_test=300, models_per_group=14, min_kept=12, max_models=20,
+                  secondary_models=6, sweep_trials=2, epochs=10, width=8, hidden=32, batch_size=32,
+                  studies=(*_SYNTHETIC, "exp2:hirescam-norm", "acdc:ce", "acdc:hirescam"),
+                  val_accuracy_bar=0.95, keep_maps=8, torch_threads=1),
+    # full: thesis scale (~30 models kept per group, VGG16 with FC100 -> FC4, 128 px), one GPU;
+    # estimate in README ("Full presets"): ~5 min on one H100
+    "full": dict(size=128, n_train=1500, n_val=400, n_test=400, models_per_group=34, min_kept=30, max_models=45,
+                 secondary_models=12, sweep_trials=3, epochs=15, width=16, cfg="vgg16", hidden=100, fc_pool=4,
+                 batch_size=32, studies=(*_SYNTHETIC, "exp2:hirescam-norm", "exp2:gradcam", "acdc:ce",
+                                         "acdc:hirescam"),
+                 val_accuracy_bar=0.95, keep_maps=16, group_size=64, acdc_size=96, acdc_crop=176,
+                 acdc_epochs=40, acdc_repeats=3),
 }
 
 
@@ -39,31 +57,45 @@ class Config:
     seed: int = 0
     torch_threads: int | None = None  # torch CPU threads during the run (restored after); None: torch's own
     out_dir: str | Path | None = None  # runs go to a fresh <out_dir>/runs/heatmap-loss-*; None: system temp
-    studies: tuple[str, ...] = ("exp1:ce", "exp1:hirescam", "exp2:ce", "exp2:hirescam", "exp2:gradcam",
-                                "acdc:ce", "acdc:hirescam")
-    # data
+    studies: tuple[str, ...] = _SYNTHETIC
+    # synthetic data
     size: int = 64  # image side (px)
-    n_train: int = 192
-    n_val: int = 64
-    n_test: int = 64
-    acdc_positive: str = "HCM"  # ACDC: this diagnosis (label 1) vs the others; "auto": NOR when there is NOR data
-    acdc_max_slices: int | None = 200  # subsample the ACDC training slices (None: all)
-    # model: VGGClassifier with an FC head (GAP would make HiResCAM and Grad-CAM coincide)
-    width: int = 4
-    cfg: str | list = "tiny"
-    head: str = "fc"
+    n_train: int = 1000
+    n_val: int = 300
+    n_test: int = 300
+    # model: VGGClassifier, FC head (hidden -> classes; GAP would make HiResCAM and Grad-CAM coincide)
+    width: int = 8
+    cfg: str | list = dataclasses.field(default_factory=lambda: [1, "M", 2, "M", 4, "M", 4])
+    hidden: int = 32
+    fc_pool: int = 2
+    # models per group: train models_per_group, then more until min_kept pass the bar (max_models in all)
+    models_per_group: int = 14
+    min_kept: int = 12
+    max_models: int = 20
+    secondary_models: int = 6  # models of the other groups (normalised variant, Grad-CAM), no top-up
+    val_accuracy_bar: float = 0.95  # the thesis keeps models with validation accuracy > 95 %
     # training
-    models_per_group: int = 2
-    sweep_trials: int = 2  # Optuna trials per model (learning rate only)
-    lr_low: float = 1e-4
+    sweep_trials: int = 2  # Optuna trials per model (learning rate only), the best by val accuracy kept
+    lr_low: float = 1e-3
     lr_high: float = 1e-2
-    epochs: int = 5
-    batch_size: int = 16
-    heatmap_weight: float = 1.0
-    val_accuracy_bar: float = 0.3  # models below it, or not above the majority-class rate, are left out
+    epochs: int = 10
+    batch_size: int = 32
+    heatmap_weight: float = 1.0  # thesis formulation: MSE + weight * mass outside
+    norm_weight: float = 1.0  # normalised variant: CE + weight * share outside
+    baseline_classification: str = "mse"
+    group_size: int | None = None  # networks trained at once as one GroupedVGG; None: 4 on a CPU, 64 on CUDA
+    # ACDC arm: stratified patient folds (out-of-fold balanced accuracy) + a final model on all patients
+    acdc_size: int = 64
+    acdc_crop: int = 160
+    acdc_width: int = 8
+    acdc_folds: int = 5
+    acdc_repeats: int = 1  # cross-validation repeats (different fold splits and seeds)
+    acdc_epochs: int = 30
+    acdc_lr: float = 2e-3
+    acdc_max_patients: int | None = None
     # evaluation
     eval_method: str = "hirescam"  # maps used for the overlap measurements
-    keep_maps: int = 12  # test maps kept per model for figures / the interactive view
+    keep_maps: int = 8  # test maps kept per model (two per class) for the figures / app
     alpha: float = 0.05
     limit_steps: int | None = None  # dry run: cap every training run's steps and each LR search's trials
 
@@ -78,14 +110,24 @@ class Config:
                                  f"{list(DATASETS)} and loss in {list(LOSSES)}")
         if self.size < 32:
             raise ValueError(f"Config size: expected >= 32 (synthetic_cardiac_mri's minimum), got {self.size}")
-        if min(self.n_train, self.n_val, self.n_test, self.models_per_group, self.sweep_trials, self.epochs) < 1:
-            raise ValueError("Config: n_train, n_val, n_test, models_per_group, sweep_trials, epochs must be >= 1")
+        if min(self.n_train, self.n_val, self.n_test, self.models_per_group, self.sweep_trials, self.epochs,
+               self.min_kept, self.secondary_models) < 1:
+            raise ValueError("Config: n_train, n_val, n_test, models_per_group, min_kept, secondary_models, "
+                             "sweep_trials, epochs must be >= 1")
+        if self.max_models < self.models_per_group:
+            raise ValueError(f"Config max_models ({self.max_models}) < models_per_group ({self.models_per_group})")
         if not 0 < self.lr_low <= self.lr_high:
             raise ValueError(f"Config lr range: expected 0 < lr_low <= lr_high, got {self.lr_low}, {self.lr_high}")
+        if self.baseline_classification not in ("mse", "ce"):
+            raise ValueError(f"Config baseline_classification: expected 'mse' or 'ce', got "
+                             f"{self.baseline_classification!r}")
+        if self.acdc_folds < 2:
+            raise ValueError(f"Config acdc_folds: expected >= 2, got {self.acdc_folds}")
 
     @classmethod
     def preset(cls, name: str, **overrides) -> "Config":
-        """"smoke" (tests, seconds), "quick" (<= ~90 s on 2 CPU cores) or "full" (paper scale, GPU)."""
+        """"smoke" (tests, seconds), "quick" (~2 min on a CPU), "paper" (<= 45 min on 2 CPU cores) or
+        "full" (thesis scale, one GPU)."""
         if name not in _PRESETS:
             raise ValueError(f"Config preset: expected one of {sorted(_PRESETS)}, got {name!r}")
         return cls(preset=name, **{**_PRESETS[name], **overrides})

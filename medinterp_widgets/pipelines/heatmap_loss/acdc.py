@@ -1,0 +1,184 @@
+"""ACDC arm data: normal (NOR) vs diseased per patient, from end-diastole / end-systole slice pairs.
+
+A patient's input is a stack of 2-channel slices (ED frame01, ES frame02 at the same slice index), so
+a 2-D classifier sees the contraction; its patient prediction is the mean softmax over the stack.
+Preprocessing (``preprocess_pair``, its settings stored in every checkpoint and reused by
+``medinterp evaluate --dataset acdc-diagnosis``): centre crop ``crop`` px (zero padding where the
+image is smaller), resize to ``size`` (area / nearest for labels), per-frame z-score. The heart
+(the heatmap loss's allowed region) is labels 1-3 (RV, myocardium, LV cavity) of either frame; a
+slice without heart allows the whole image. Diagnosis from the patient number block (``acdc_diagnosis``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from medinterp_widgets.data.acdc import acdc_diagnosis, parse_acdc_name, read_acdc_h5
+from medinterp_widgets.data.errors import DataFormatError
+from medinterp_widgets.data.images import resize_pair
+from medinterp_widgets.training.grouped import ImageSet
+
+CLASS_NAMES = ("normal", "diseased")
+HEALTHY = "NOR"
+PREPROCESSING = {"kind": "acdc-ed-es-pair", "crop": 160, "size": 64}
+
+
+@dataclass
+class PatientStack:
+    """One patient: images (S, 2, size, size) float32 (ED, ES), heart (S, size, size) bool, label 1 = diseased."""
+
+    patient_id: str
+    diagnosis: str | None
+    images: np.ndarray
+    heart: np.ndarray
+
+    @property
+    def label(self) -> int:
+        return int(self.diagnosis != HEALTHY)
+
+
+def centre_crop(image: np.ndarray, crop: int) -> np.ndarray:
+    """The central ``crop`` x ``crop`` window, zero-padded where the image is smaller."""
+    out = np.zeros((crop, crop), dtype=image.dtype)
+    h, w = image.shape
+    top, left = (h - crop) // 2, (w - crop) // 2
+    src = image[max(0, top):max(0, top) + min(h, crop), max(0, left):max(0, left) + min(w, crop)]
+    out[max(0, -top):max(0, -top) + src.shape[0], max(0, -left):max(0, -left) + src.shape[1]] = src
+    return out
+
+
+def preprocess_frame(image: np.ndarray, label: np.ndarray, crop: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """One 2-D frame -> (z-scored image (size, size) float32, heart (size, size) bool)."""
+    image, label = resize_pair(centre_crop(image.astype(np.float32), crop), centre_crop(label, crop), (size, size))
+    image = (image - image.mean()) / (image.std() + 1e-6)
+    return image.astype(np.float32), label > 0
+
+
+def preprocess_pair(ed: tuple[np.ndarray, np.ndarray], es: tuple[np.ndarray, np.ndarray], crop: int,
+                    size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(image, label) of ED and ES at one slice -> (2-channel image (2, size, size), heart (size, size))."""
+    (ed_image, ed_heart), (es_image, es_heart) = (preprocess_frame(*frame, crop, size) for frame in (ed, es))
+    return np.stack([ed_image, es_image]), ed_heart | es_heart
+
+
+def _case_names(root: Path, split: str | None) -> list[str]:
+    """Case names of ``root/<split>_slices.list`` (or ``<split>.list``); without such a list, every
+    ``root/data/*.h5`` (or ``root/*.h5``) file."""
+    for name in ([f"{split}_slices.list", f"{split}.list"] if split else []):
+        if (root / name).is_file():
+            return [line.strip() for line in (root / name).read_text().splitlines() if line.strip()]
+    folder = root / "data" if (root / "data").is_dir() else root
+    names = sorted(p.stem for p in folder.glob("*.h5"))
+    if not names:
+        raise FileNotFoundError(f"ACDC folder {root}: no {split}.list and no .h5 files under {folder}")
+    return names
+
+
+def _frames_by_patient(root: Path, names: list[str]) -> dict[str, dict[int, dict[int, tuple]]]:
+    """patient -> frame -> slice index -> (image, label)."""
+    folder = root / "data" if (root / "data").is_dir() else root
+    frames: dict[str, dict[int, dict[int, tuple]]] = defaultdict(lambda: defaultdict(dict))
+    for name in names:
+        try:
+            patient, _, frame, slice_index = parse_acdc_name(name)
+        except ValueError as error:
+            raise DataFormatError(root, str(error)) from error
+        path = folder / f"{name}.h5"
+        image, label = read_acdc_h5(path)
+        if slice_index is None:  # a volume (S, H, W)
+            if image.ndim != 3:
+                raise DataFormatError(path, f"'image' has {image.ndim} dims, expected a volume (S, H, W)")
+            frames[patient][frame].update({i: (image[i], label[i]) for i in range(image.shape[0])})
+        else:
+            frames[patient][frame][slice_index] = (image, label)
+    return frames
+
+
+def read_patients(root, split: str | None = None, *, crop: int = PREPROCESSING["crop"],
+                  size: int = PREPROCESSING["size"], limit: int | None = None) -> list[PatientStack]:
+    """Every patient of an ACDC folder (a split list, or all files) as a preprocessed ED/ES stack."""
+    root = Path(root)
+    frames = _frames_by_patient(root, _case_names(root, split))
+    patients = []
+    for patient in sorted(frames)[:limit]:
+        by_frame = frames[patient]
+        if len(by_frame) != 2:
+            raise DataFormatError(root, f"{patient}: frames {sorted(by_frame)}; expected two (ED and ES)")
+        ed, es = (by_frame[f] for f in sorted(by_frame))
+        shared = sorted(set(ed) & set(es))
+        if not shared:
+            raise DataFormatError(root, f"{patient}: ED and ES share no slice index")
+        pairs = [preprocess_pair(ed[i], es[i], crop, size) for i in shared]
+        number = int(re.sub(r"\D", "", patient))
+        patients.append(PatientStack(patient, acdc_diagnosis(number), np.stack([p[0] for p in pairs]),
+                                     np.stack([p[1] for p in pairs])))
+    return patients
+
+
+def stack_patients(patients: list[PatientStack]) -> tuple[ImageSet, torch.Tensor]:
+    """All slices as one ImageSet (images (N, 2, H, W), labels, heart masks; slices without heart allow
+    everything) and the patient index of each slice (N,)."""
+    images = torch.from_numpy(np.concatenate([p.images for p in patients]))
+    heart = torch.from_numpy(np.concatenate([p.heart for p in patients]))
+    empty = ~heart.flatten(1).any(1)
+    heart[empty] = True
+    labels = torch.cat([torch.full((len(p.images),), p.label, dtype=torch.long) for p in patients])
+    owner = torch.cat([torch.full((len(p.images),), i, dtype=torch.long) for i, p in enumerate(patients)])
+    return ImageSet(images, labels, heart), owner
+
+
+@torch.no_grad()
+def patient_probabilities(model: torch.nn.Module, patients: list[PatientStack], device=None,
+                          batch_size: int = 64) -> np.ndarray:
+    """P(diseased) per patient: the mean softmax over the patient's slices, (P,)."""
+    model = model.to(device or "cpu").eval()
+    out = []
+    for patient in patients:
+        x = torch.from_numpy(patient.images)
+        probs = torch.cat([model(x[s:s + batch_size].to(device or "cpu")).softmax(1)[:, 1].cpu()
+                           for s in range(0, len(x), batch_size)])
+        out.append(float(probs.mean()))
+    return np.asarray(out)
+
+
+def diagnosis_scores(labels, probabilities) -> dict:
+    """balanced_accuracy, accuracy, sensitivity (diseased), specificity (normal), n, n_normal, n_diseased."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    labels, predicted = np.asarray(labels), (np.asarray(probabilities) >= 0.5).astype(int)
+    both = len(set(labels.tolist())) == 2
+    return {"balanced_accuracy": float(balanced_accuracy_score(labels, predicted)) if both else float("nan"),
+            "accuracy": float((labels == predicted).mean()) if len(labels) else float("nan"),
+            "sensitivity": float(predicted[labels == 1].mean()) if (labels == 1).any() else float("nan"),
+            "specificity": float(1 - predicted[labels == 0].mean()) if (labels == 0).any() else float("nan"),
+            "n": int(len(labels)), "n_normal": int((labels == 0).sum()), "n_diseased": int((labels == 1).sum())}
+
+
+def augment_batch(x: torch.Tensor, masks: torch.Tensor | None, generator: torch.Generator, channels: int = 2,
+                  rotate: float = 180.0, scale: float = 0.1, shift: float = 0.06, contrast: float = 0.15,
+                  flip: bool = True):
+    """Random affine (rotation +/- ``rotate`` degrees, zoom 1 +/- ``scale``, shift +/- ``shift`` of the
+    side, a mirror image half of the time when ``flip``) and contrast (x * (1 +/- contrast)) per image
+    of a grouped batch x (B, K * channels, H, W), with the same affine on its mask (B, K, H, W; nearest)."""
+    b, kc, h, w = x.shape
+    n = b * kc // channels  # images: one per (sample, model)
+    u = torch.rand(n, 6, generator=generator) * 2 - 1  # (n, 6) in [-1, 1]
+    angle, zoom = u[:, 0] * np.deg2rad(rotate), 1 + u[:, 1] * scale
+    mirror = torch.where((u[:, 5] > 0) & flip, -1.0, 1.0)
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([torch.stack([cos * mirror, -sin, u[:, 2] * 2 * shift], 1),
+                         torch.stack([sin * mirror, cos, u[:, 3] * 2 * shift], 1)], 1).to(x)  # (n, 2, 3)
+    grid = torch.nn.functional.affine_grid(theta, (n, channels, h, w), align_corners=False)
+    images = torch.nn.functional.grid_sample(x.reshape(n, channels, h, w), grid, align_corners=False)
+    images = images * (1 + u[:, 4] * contrast).to(x).view(n, 1, 1, 1)
+    if masks is not None:
+        moved = torch.nn.functional.grid_sample(masks.reshape(n, 1, h, w).float(), grid, mode="nearest",
+                                                align_corners=False)
+        masks = moved.view(masks.shape)
+    return images.view(x.shape), masks

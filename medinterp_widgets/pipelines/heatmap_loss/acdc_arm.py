@@ -1,0 +1,144 @@
+"""ACDC arm: a normal-vs-diseased classifier per loss, estimated by cross-validation over patients.
+
+Per loss (``ce`` and the heatmap losses): ``acdc_repeats`` x ``acdc_folds`` stratified patient folds
+(strata: the five diagnoses), one network per fold trained on the other folds' slices, plus one final
+network on every patient -- all at once as one grouped network (``training.grouped``), with class
+weights n / (2 n_c) over patients' slices and random affine + contrast augmentation. Out-of-fold
+patient predictions (mean softmax over a patient's slices, averaged over repeats) give the balanced
+accuracy; the heart overlap is the mean ``heatmap_overlap`` of HiResCAM maps (true class) on the
+out-of-fold slices that show the heart. The final network is saved with its preprocessing and scored
+by ``evaluate_acdc_diagnosis`` (``medinterp evaluate --dataset acdc-diagnosis``), here on the shared
+validation volumes (patients not in the training slices).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.model_selection import StratifiedKFold
+
+from medinterp_widgets.attribution import ClassTarget, attribute
+from medinterp_widgets.data.errors import DataFormatError
+from medinterp_widgets.metrics import heatmap_overlap
+from medinterp_widgets.training.checkpoints import atomic_save, checkpoint_payload, load_checkpoint, model_from_checkpoint
+from medinterp_widgets.training.grouped import Member, train_group
+
+from .acdc import (CLASS_NAMES, PREPROCESSING, PatientStack, augment_batch, diagnosis_scores, patient_probabilities,
+                   read_patients, stack_patients)
+from .config import Config
+from .study import build_model, make_loss, model_kwargs
+
+
+@dataclass
+class AcdcResult:
+    """One loss's ACDC classifier: cross-validated scores, heart overlap, final model and its val scores."""
+
+    loss: str
+    cv: dict
+    cv_heart_overlap: float
+    probabilities: np.ndarray = field(repr=False)  # out-of-fold P(diseased) per training patient
+    checkpoint: str = ""
+    val: dict = field(default_factory=dict)  # the final model on the shared validation volumes
+    maps: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((0, 0, 0), np.float32))
+
+
+def acdc_preprocessing(config: Config) -> dict:
+    return {**PREPROCESSING, "crop": config.acdc_crop, "size": config.acdc_size}
+
+
+def heart_overlap(model: torch.nn.Module, patients: list[PatientStack], device=None) -> tuple[float, np.ndarray]:
+    """Mean heatmap_overlap(HiResCAM of the true class, heart) over slices showing the heart; the maps of
+    each patient's middle slice."""
+    values, middle = [], []
+    model = model.to(device or "cpu").eval()
+    for patient in patients:
+        x = torch.from_numpy(patient.images).to(device or "cpu")
+        maps = attribute(model, x, method="hirescam", target=ClassTarget(patient.label)).detach().cpu()
+        values += [heatmap_overlap(m, h) for m, h in zip(maps, patient.heart) if h.any()]
+        middle.append(maps[len(maps) // 2].numpy())
+    finite = [v for v in values if not math.isnan(v)]
+    return (float(np.mean(finite)) if finite else float("nan")), np.stack(middle).astype(np.float32)
+
+
+def _folds(patients: list[PatientStack], config: Config) -> list[tuple[np.ndarray, np.ndarray]]:
+    strata = [p.diagnosis for p in patients]
+    return [fold for repeat in range(config.acdc_repeats)
+            for fold in StratifiedKFold(config.acdc_folds, shuffle=True, random_state=config.seed * 100 + repeat)
+            .split(np.zeros(len(patients)), strata)]
+
+
+def _members(owner: torch.Tensor, folds, config: Config) -> list[Member]:
+    members = []
+    for i, (train, _) in enumerate(folds):
+        items = torch.nonzero(torch.isin(owner, torch.as_tensor(train))).flatten().tolist()
+        members.append(Member(seed=config.seed * 1000 + 500 + i, lr=config.acdc_lr, subset=tuple(items)))
+    return members + [Member(seed=config.seed * 1000 + 999, lr=config.acdc_lr)]  # the final model: every patient
+
+
+def run_acdc(config: Config, folder: Path, run_root: Path, device) -> dict[str, AcdcResult]:
+    """Train and score the ACDC classifier of every ``acdc:<loss>`` study (module docstring)."""
+    prep = acdc_preprocessing(config)
+    patients = read_patients(folder, "train", crop=prep["crop"], size=prep["size"], limit=config.acdc_max_patients)
+    validation = read_patients(folder, "val", crop=prep["crop"], size=prep["size"]) if (folder / "val.list").is_file() else []
+    images, owner = stack_patients(patients)
+    counts = torch.bincount(images.labels, minlength=2).float()
+    weights = (counts.sum() / (2 * counts.clamp_min(1))).tolist()  # n / (2 n_c)
+    folds = _folds(patients, config)
+    kwargs = model_kwargs(config, len(CLASS_NAMES), in_channels=2, width=config.acdc_width)
+    out = {}
+    for loss in config.studies_of("acdc"):
+        trained = train_group(lambda s: build_model(kwargs, s), _members(owner, folds, config), images, None,
+                              loss=make_loss(loss, config, class_weights=weights), epochs=config.acdc_epochs,
+                              batch_size=config.batch_size, device=device, max_steps=config.limit_steps,
+                              augment=augment_batch)
+        out[loss] = _score(loss, trained, patients, validation, folds, kwargs, prep, config, run_root, device)
+    return out
+
+
+def _score(loss, trained, patients, validation, folds, kwargs, prep, config, run_root, device) -> AcdcResult:
+    probabilities = np.zeros(len(patients))
+    overlaps = []
+    for (_, held_out), result in zip(folds, trained[:-1]):
+        model = build_model(kwargs, 0)
+        model.load_state_dict(result.state)
+        chosen = [patients[i] for i in held_out]
+        probabilities[held_out] += patient_probabilities(model, chosen, device) / config.acdc_repeats
+        overlaps.append(heart_overlap(model, chosen, device)[0])
+    labels = [p.label for p in patients]
+    final = build_model(kwargs, 0)
+    final.load_state_dict(trained[-1].state)
+    extra = {"paper": "heatmap-loss", "dataset": "acdc", "loss": loss, "class_names": list(CLASS_NAMES),
+             "preprocessing": prep, "seed": config.seed}
+    path = run_root / f"acdc-{loss}" / "final.pt"
+    atomic_save(checkpoint_payload(final, model_kwargs=kwargs, epoch=trained[-1].best_epoch,
+                                   config={"extra": extra}), path)
+    val = {}
+    maps = np.zeros((0, 0, 0), np.float32)
+    if validation:
+        val = diagnosis_scores([p.label for p in validation], patient_probabilities(final, validation, device))
+        val["heart_overlap_mean"], maps = heart_overlap(final, validation, device)
+    return AcdcResult(loss, diagnosis_scores(labels, probabilities), float(np.nanmean(overlaps)), probabilities,
+                      str(path), val, maps)
+
+
+def evaluate_acdc_diagnosis(checkpoint, root, kind: str = "acdc-diagnosis", *, device=None, split: str = "val",
+                            size=None, batch_size: int = 8, limit: int | None = None) -> dict:
+    """Score a normal-vs-diseased ACDC classifier on a folder: patients of ``<split>.list`` (or
+    ``<split>_slices.list``; every .h5 file when the folder has no such list), preprocessed as stored in
+    the checkpoint; diagnosis from the patient number. ``size`` must match the stored size if given."""
+    payload = load_checkpoint(checkpoint)
+    prep = (payload.get("config") or {}).get("extra", {}).get("preprocessing")
+    if not isinstance(prep, dict) or prep.get("kind") != PREPROCESSING["kind"] or not {"crop", "size"} <= set(prep):
+        raise DataFormatError(Path(checkpoint), "config.extra.preprocessing: expected the ACDC ED/ES preprocessing "
+                                                "(kind, crop, size) of a heatmap-loss ACDC classifier")
+    if size is not None and tuple(size) != (prep["size"], prep["size"]):
+        raise ValueError(f"--size {tuple(size)}: this classifier was trained at {prep['size']} x {prep['size']}")
+    model = model_from_checkpoint(payload)
+    patients = read_patients(root, split, crop=int(prep["crop"]), size=int(prep["size"]), limit=limit)
+    scores = diagnosis_scores([p.label for p in patients], patient_probabilities(model, patients, device, batch_size))
+    scores["heart_overlap_mean"] = heart_overlap(model, patients, device)[0]
+    return {**scores, "split": split, "patients": [p.patient_id for p in patients]}
