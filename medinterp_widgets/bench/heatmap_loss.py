@@ -7,6 +7,9 @@ untimed rounds: the median step time over ``--repeats`` rounds, and the ratio to
 the median over rounds of (variant time / CE time in the same round), a paired estimate that is
 robust to slow load drift.
 Target: <= 1.15x for the CAM variants (HiResCAM, Grad-CAM at the last conv layer).
+
+``--grouped K`` instead times K models trained one at a time against the same K models as one grouped
+network (``bench.grouped_training``) and prints the speed-up.
 """
 
 from __future__ import annotations
@@ -23,13 +26,16 @@ VARIANTS = ("ce", "hirescam", "gradcam", "saliency")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="cpu, cuda, mps or auto (default)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--batch", type=int, default=16, help="batch size (default 16)")
-    parser.add_argument("--size", type=int, default=128, help="image side in pixels (default 128)")
+    parser.add_argument("--batch", type=int, default=None, help="batch size (default 16; 32 with --grouped)")
+    parser.add_argument("--size", type=int, default=None, help="image side in pixels (default 128; 64 with --grouped)")
     parser.add_argument("--width", type=int, default=8, help="channels of the first conv stage (default 8)")
     parser.add_argument("--repeats", type=int, default=10, help="timed steps per variant (default 10)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps per variant (default 3)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's own)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--grouped", type=int, default=None, metavar="K",
+                        help="time K models alone vs as one grouped network (the heatmap-loss study's models; "
+                             "--size default 64, --batch 32)")
 
 
 def _sync(device) -> None:
@@ -117,7 +123,15 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    result = measure(batch=args.batch, size=args.size, width=args.width, repeats=args.repeats,
+    default = (lambda value, fallback: fallback if value is None else value)
+    if args.grouped is not None:
+        from medinterp_widgets.bench.grouped_training import format_grouped, measure_grouped
+
+        result = measure_grouped(args.grouped, batch=default(args.batch, 32), size=default(args.size, 64), width=args.width,
+                                 repeats=args.repeats, warmup=args.warmup, device=args.device, seed=args.seed)
+        print(json.dumps(result, indent=2) if args.json else format_grouped(result))
+        return 0
+    result = measure(batch=default(args.batch, 16), size=default(args.size, 128), width=args.width, repeats=args.repeats,
                      warmup=args.warmup, device=args.device, seed=args.seed)
     print(json.dumps(result, indent=2) if args.json else _format(result))
     return 0

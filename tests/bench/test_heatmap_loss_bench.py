@@ -32,3 +32,15 @@ def test_bench_text_output_and_bad_values(capsys):
     assert "x target" in capsys.readouterr().out
     with pytest.raises(ValueError, match="--batch"):
         heatmap_loss.run(_args("--batch", "0"))
+
+
+def test_grouped_bench_reports_speedups(capsys):
+    code = heatmap_loss.run(_args("--grouped", "2", "--json", "--batch", "2", "--size", "16", "--width", "2",
+                                  "--repeats", "1", "--warmup", "0", "--device", "cpu"))
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["models"] == 2 and set(result["losses"]) == {"ce", "hirescam"}
+    assert all(v["speedup"] > 0 and v["grouped_ms_per_model_step"] > 0 for v in result["losses"].values())
+    heatmap_loss.run(_args("--grouped", "2", "--batch", "2", "--size", "16", "--width", "2", "--repeats", "1",
+                           "--warmup", "0"))
+    assert "speed-up" in capsys.readouterr().out

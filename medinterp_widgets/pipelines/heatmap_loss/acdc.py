@@ -3,8 +3,10 @@
 A patient's input is a stack of 2-channel slices (ED frame01, ES frame02 at the same slice index), so
 a 2-D classifier sees the contraction; its patient prediction is the mean softmax over the stack.
 Preprocessing (``preprocess_pair``, its settings stored in every checkpoint and reused by
-``medinterp evaluate --dataset acdc-diagnosis``): centre crop ``crop`` px (zero padding where the
-image is smaller), resize to ``size`` (area / nearest for labels), per-frame z-score. The heart
+``medinterp evaluate --dataset acdc-diagnosis``): the slices whose centre lies in the ``middle`` part
+of the stack (relative position (i + 0.5) / S, default 0.2-0.8: mid-ventricular; apex and base left
+out), centre crop ``crop`` px (zero padding where the image is smaller), resize to ``size`` (area /
+nearest for labels), per-frame z-score. The heart
 (the heatmap loss's allowed region) is labels 1-3 (RV, myocardium, LV cavity) of either frame; a
 slice without heart allows the whole image. Diagnosis from the patient number block (``acdc_diagnosis``).
 """
@@ -26,7 +28,7 @@ from medinterp_widgets.training.grouped import ImageSet
 
 CLASS_NAMES = ("normal", "diseased")
 HEALTHY = "NOR"
-PREPROCESSING = {"kind": "acdc-ed-es-pair", "crop": 160, "size": 64}
+PREPROCESSING = {"kind": "acdc-ed-es-pair", "crop": 160, "size": 64, "middle": (0.2, 0.8)}
 
 
 @dataclass
@@ -100,9 +102,18 @@ def _frames_by_patient(root: Path, names: list[str]) -> dict[str, dict[int, dict
     return frames
 
 
+def middle_slices(indices: list[int], middle=PREPROCESSING["middle"]) -> list[int]:
+    """The sorted slice indices whose relative position (i + 0.5) / S lies in ``middle`` (at least one)."""
+    low, high = middle
+    count = len(indices)
+    chosen = [index for i, index in enumerate(indices) if low <= (i + 0.5) / count <= high]
+    return chosen or [indices[count // 2]]
+
+
 def read_patients(root, split: str | None = None, *, crop: int = PREPROCESSING["crop"],
-                  size: int = PREPROCESSING["size"], limit: int | None = None) -> list[PatientStack]:
-    """Every patient of an ACDC folder (a split list, or all files) as a preprocessed ED/ES stack."""
+                  size: int = PREPROCESSING["size"], middle=(0.0, 1.0), limit: int | None = None) -> list[PatientStack]:
+    """Every patient of an ACDC folder (a split list, or all files) as a preprocessed ED/ES stack of the
+    ``middle`` part of its slices."""
     root = Path(root)
     frames = _frames_by_patient(root, _case_names(root, split))
     patients = []
@@ -114,6 +125,7 @@ def read_patients(root, split: str | None = None, *, crop: int = PREPROCESSING["
         shared = sorted(set(ed) & set(es))
         if not shared:
             raise DataFormatError(root, f"{patient}: ED and ES share no slice index")
+        shared = middle_slices(shared, middle)
         pairs = [preprocess_pair(ed[i], es[i], crop, size) for i in shared]
         number = int(re.sub(r"\D", "", patient))
         patients.append(PatientStack(patient, acdc_diagnosis(number), np.stack([p[0] for p in pairs]),
@@ -147,17 +159,28 @@ def patient_probabilities(model: torch.nn.Module, patients: list[PatientStack], 
     return np.asarray(out)
 
 
-def diagnosis_scores(labels, probabilities) -> dict:
-    """balanced_accuracy, accuracy, sensitivity (diseased), specificity (normal), n, n_normal, n_diseased."""
-    from sklearn.metrics import balanced_accuracy_score
+def midpoint_threshold(labels, probabilities) -> float:
+    """The decision threshold halfway between the mean P(diseased) of normal and of diseased patients."""
+    labels, probabilities = np.asarray(labels), np.asarray(probabilities, dtype=float)
+    if not ((labels == 0).any() and (labels == 1).any()):
+        return 0.5
+    return float((probabilities[labels == 0].mean() + probabilities[labels == 1].mean()) / 2)
 
-    labels, predicted = np.asarray(labels), (np.asarray(probabilities) >= 0.5).astype(int)
+
+def diagnosis_scores(labels, probabilities, threshold: float = 0.5) -> dict:
+    """balanced_accuracy, accuracy, sensitivity (diseased), specificity (normal) at P(diseased) >= threshold,
+    auc (threshold-free), n, n_normal, n_diseased."""
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+
+    labels, predicted = np.asarray(labels), (np.asarray(probabilities) >= threshold).astype(int)
     both = len(set(labels.tolist())) == 2
     return {"balanced_accuracy": float(balanced_accuracy_score(labels, predicted)) if both else float("nan"),
+            "auc": float(roc_auc_score(labels, probabilities)) if both else float("nan"),
             "accuracy": float((labels == predicted).mean()) if len(labels) else float("nan"),
             "sensitivity": float(predicted[labels == 1].mean()) if (labels == 1).any() else float("nan"),
             "specificity": float(1 - predicted[labels == 0].mean()) if (labels == 0).any() else float("nan"),
-            "n": int(len(labels)), "n_normal": int((labels == 0).sum()), "n_diseased": int((labels == 1).sum())}
+            "n": int(len(labels)), "n_normal": int((labels == 0).sum()), "n_diseased": int((labels == 1).sum()),
+            "threshold": float(threshold)}
 
 
 def augment_batch(x: torch.Tensor, masks: torch.Tensor | None, generator: torch.Generator, channels: int = 2,

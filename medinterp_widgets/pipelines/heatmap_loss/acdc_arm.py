@@ -4,8 +4,10 @@ Per loss (``ce`` and the heatmap losses): ``acdc_repeats`` x ``acdc_folds`` stra
 (strata: the five diagnoses), one network per fold trained on the other folds' slices, plus one final
 network on every patient -- all at once as one grouped network (``training.grouped``), with class
 weights n / (2 n_c) over patients' slices and random affine + contrast augmentation. Out-of-fold
-patient predictions (mean softmax over a patient's slices, averaged over repeats) give the balanced
-accuracy; the heart overlap is the mean ``heatmap_overlap`` of HiResCAM maps (true class) on the
+patient predictions (mean softmax over a patient's slices) give the balanced accuracy at the decision
+threshold halfway between the classes' mean out-of-fold P(diseased) (``cross_validated_scores``: each
+repeat scored at the threshold of the other repeats); the final network stores the threshold of all
+repeats. The heart overlap is the mean ``heatmap_overlap`` of HiResCAM maps (true class) on the
 out-of-fold slices that show the heart. The final network is saved with its preprocessing and scored
 by ``evaluate_acdc_diagnosis`` (``medinterp evaluate --dataset acdc-diagnosis``), here on the shared
 validation volumes (patients not in the training slices).
@@ -27,8 +29,8 @@ from medinterp_widgets.metrics import heatmap_overlap
 from medinterp_widgets.training.checkpoints import atomic_save, checkpoint_payload, load_checkpoint, model_from_checkpoint
 from medinterp_widgets.training.grouped import Member, train_group
 
-from .acdc import (CLASS_NAMES, PREPROCESSING, PatientStack, augment_batch, diagnosis_scores, patient_probabilities,
-                   read_patients, stack_patients)
+from .acdc import (CLASS_NAMES, PREPROCESSING, PatientStack, augment_batch, diagnosis_scores, midpoint_threshold,
+                   patient_probabilities, read_patients, stack_patients)
 from .config import Config
 from .study import build_model, make_loss, model_kwargs
 
@@ -47,7 +49,13 @@ class AcdcResult:
 
 
 def acdc_preprocessing(config: Config) -> dict:
-    return {**PREPROCESSING, "crop": config.acdc_crop, "size": config.acdc_size}
+    return {**PREPROCESSING, "crop": config.acdc_crop, "size": config.acdc_size, "middle": list(config.acdc_middle)}
+
+
+def read_with(prep: dict, folder, split, limit=None) -> list[PatientStack]:
+    """``read_patients`` with a stored preprocessing (crop, size, middle)."""
+    return read_patients(folder, split, crop=int(prep["crop"]), size=int(prep["size"]),
+                         middle=tuple(prep.get("middle", (0.0, 1.0))), limit=limit)
 
 
 def heart_overlap(model: torch.nn.Module, patients: list[PatientStack], device=None) -> tuple[float, np.ndarray]:
@@ -79,11 +87,12 @@ def _members(owner: torch.Tensor, folds, config: Config) -> list[Member]:
     return members + [Member(seed=config.seed * 1000 + 999, lr=config.acdc_lr)]  # the final model: every patient
 
 
-def run_acdc(config: Config, folder: Path, run_root: Path, device) -> dict[str, AcdcResult]:
-    """Train and score the ACDC classifier of every ``acdc:<loss>`` study (module docstring)."""
+def run_acdc(config: Config, folder: Path, run_root: Path, device) -> tuple[dict[str, AcdcResult], list[str]]:
+    """Train and score the ACDC classifier of every ``acdc:<loss>`` study (module docstring); also the
+    training patients' diagnoses (the order of ``AcdcResult.probabilities``)."""
     prep = acdc_preprocessing(config)
-    patients = read_patients(folder, "train", crop=prep["crop"], size=prep["size"], limit=config.acdc_max_patients)
-    validation = read_patients(folder, "val", crop=prep["crop"], size=prep["size"]) if (folder / "val.list").is_file() else []
+    patients = read_with(prep, folder, "train", config.acdc_max_patients)
+    validation = read_with(prep, folder, "val") if (folder / "val.list").is_file() else []
     images, owner = stack_patients(patients)
     counts = torch.bincount(images.labels, minlength=2).float()
     weights = (counts.sum() / (2 * counts.clamp_min(1))).tolist()  # n / (2 n_c)
@@ -96,33 +105,46 @@ def run_acdc(config: Config, folder: Path, run_root: Path, device) -> dict[str, 
                               batch_size=config.batch_size, device=device, max_steps=config.limit_steps,
                               augment=augment_batch)
         out[loss] = _score(loss, trained, patients, validation, folds, kwargs, prep, config, run_root, device)
-    return out
+    return out, [p.diagnosis for p in patients]
+
+
+def cross_validated_scores(labels, per_repeat: np.ndarray) -> dict:
+    """Scores of out-of-fold probabilities (R, P): with R >= 2 repeats, repeat r is thresholded at the
+    midpoint threshold of the other repeats' mean and the scores are averaged over r; with one repeat
+    the threshold comes from the same predictions (optimistic)."""
+    if len(per_repeat) == 1:
+        return diagnosis_scores(labels, per_repeat[0], midpoint_threshold(labels, per_repeat[0]))
+    runs = [diagnosis_scores(labels, per_repeat[r], midpoint_threshold(labels, np.delete(per_repeat, r, 0).mean(0)))
+            for r in range(len(per_repeat))]
+    return {key: float(np.mean([run[key] for run in runs])) for key in runs[0]}
 
 
 def _score(loss, trained, patients, validation, folds, kwargs, prep, config, run_root, device) -> AcdcResult:
-    probabilities = np.zeros(len(patients))
+    per_repeat = np.zeros((config.acdc_repeats, len(patients)))
     overlaps = []
-    for (_, held_out), result in zip(folds, trained[:-1]):
+    for index, ((_, held_out), result) in enumerate(zip(folds, trained[:-1])):
         model = build_model(kwargs, 0)
         model.load_state_dict(result.state)
         chosen = [patients[i] for i in held_out]
-        probabilities[held_out] += patient_probabilities(model, chosen, device) / config.acdc_repeats
+        per_repeat[index // config.acdc_folds, held_out] = patient_probabilities(model, chosen, device)
         overlaps.append(heart_overlap(model, chosen, device)[0])
     labels = [p.label for p in patients]
+    threshold = midpoint_threshold(labels, per_repeat.mean(0))
     final = build_model(kwargs, 0)
     final.load_state_dict(trained[-1].state)
     extra = {"paper": "heatmap-loss", "dataset": "acdc", "loss": loss, "class_names": list(CLASS_NAMES),
-             "preprocessing": prep, "seed": config.seed}
+             "preprocessing": prep, "decision_threshold": threshold, "seed": config.seed}
     path = run_root / f"acdc-{loss}" / "final.pt"
     atomic_save(checkpoint_payload(final, model_kwargs=kwargs, epoch=trained[-1].best_epoch,
                                    config={"extra": extra}), path)
     val = {}
     maps = np.zeros((0, 0, 0), np.float32)
     if validation:
-        val = diagnosis_scores([p.label for p in validation], patient_probabilities(final, validation, device))
+        val = diagnosis_scores([p.label for p in validation], patient_probabilities(final, validation, device),
+                               threshold)
         val["heart_overlap_mean"], maps = heart_overlap(final, validation, device)
-    return AcdcResult(loss, diagnosis_scores(labels, probabilities), float(np.nanmean(overlaps)), probabilities,
-                      str(path), val, maps)
+    return AcdcResult(loss, cross_validated_scores(labels, per_repeat), float(np.nanmean(overlaps)),
+                      per_repeat.mean(0), str(path), val, maps)
 
 
 def evaluate_acdc_diagnosis(checkpoint, root, kind: str = "acdc-diagnosis", *, device=None, split: str = "val",
@@ -138,7 +160,9 @@ def evaluate_acdc_diagnosis(checkpoint, root, kind: str = "acdc-diagnosis", *, d
     if size is not None and tuple(size) != (prep["size"], prep["size"]):
         raise ValueError(f"--size {tuple(size)}: this classifier was trained at {prep['size']} x {prep['size']}")
     model = model_from_checkpoint(payload)
-    patients = read_patients(root, split, crop=int(prep["crop"]), size=int(prep["size"]), limit=limit)
-    scores = diagnosis_scores([p.label for p in patients], patient_probabilities(model, patients, device, batch_size))
+    threshold = float(payload["config"]["extra"].get("decision_threshold", 0.5))
+    patients = read_with(prep, root, split, limit)
+    scores = diagnosis_scores([p.label for p in patients], patient_probabilities(model, patients, device, batch_size),
+                              threshold)
     scores["heart_overlap_mean"] = heart_overlap(model, patients, device)[0]
     return {**scores, "split": split, "patients": [p.patient_id for p in patients]}

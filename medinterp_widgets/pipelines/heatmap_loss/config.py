@@ -87,6 +87,7 @@ class Config:
     # ACDC arm: stratified patient folds (out-of-fold balanced accuracy) + a final model on all patients
     acdc_size: int = 64
     acdc_crop: int = 160
+    acdc_middle: tuple[float, float] = (0.2, 0.8)  # relative slice positions used (mid-ventricular)
     acdc_width: int = 8
     acdc_folds: int = 5
     acdc_repeats: int = 1  # cross-validation repeats (different fold splits and seeds)

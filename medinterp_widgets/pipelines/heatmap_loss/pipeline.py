@@ -82,11 +82,7 @@ def _run_acdc(config: Config, results: StudyResults, run_root: Path, device) -> 
     if folder is None:
         results.notes.append(f"ACDC arm skipped: no acdc/train_slices.list under data_root={config.data_root!r}.")
         return
-    results.acdc = run_acdc(config, folder, run_root, device)
-    from .acdc import read_patients  # diagnoses in the order of the out-of-fold probabilities
-
-    results.acdc_diagnoses = [p.diagnosis for p in read_patients(folder, "train", crop=8, size=8,
-                                                                   limit=config.acdc_max_patients)]
+    results.acdc, results.acdc_diagnoses = run_acdc(config, folder, run_root, device)
 
 
 def _acdc_report(report: Report, results: StudyResults) -> None:
