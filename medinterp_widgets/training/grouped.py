@@ -38,11 +38,13 @@ class Member:
 
 @dataclass
 class MemberResult:
-    """Best validation accuracy, its epoch (1-based), the per-epoch history and the best weights."""
+    """Best validation accuracy, its epoch (1-based), the optimisation steps done by then, the per-epoch
+    history and the best weights (``state``: of that epoch, or of the last one with ``keep="last"``)."""
 
     member: Member
     best_accuracy: float = -1.0
     best_epoch: int = 0
+    step: int = 0
     history: list[float] = field(default_factory=list)
     state: dict = field(default_factory=dict, repr=False)
 
@@ -162,13 +164,13 @@ def train_group(make_model: Callable[[int], nn.Module], members: Sequence[Member
             if max_steps is not None and step >= max_steps:
                 break
         accuracy = torch.full((len(members),), float("nan")) if val is None else group_accuracy(model, val, device)
-        _record_epoch(model, results, accuracy, epoch, keep == "last" or val is None)
+        _record_epoch(model, results, accuracy, epoch, step, keep == "last" or val is None)
         if max_steps is not None and step >= max_steps:
             break
     return results
 
 
-def _record_epoch(model: GroupedVGG, results: list[MemberResult], accuracy: torch.Tensor, epoch: int,
+def _record_epoch(model: GroupedVGG, results: list[MemberResult], accuracy: torch.Tensor, epoch: int, step: int,
                   always: bool) -> None:
     for k, result in enumerate(results):
         value = float(accuracy[k])
@@ -177,4 +179,5 @@ def _record_epoch(model: GroupedVGG, results: list[MemberResult], accuracy: torc
         if improved:
             result.best_accuracy, result.best_epoch = value, epoch
         if improved or always:
+            result.step = step
             result.state = {name: t.detach().cpu().clone() for name, t in model.model(k).state_dict().items()}

@@ -19,7 +19,7 @@ import torch
 from medinterp_widgets.pipelines import PIPELINES
 from medinterp_widgets.pipelines.dry_run import DRY_RUN_TRIALS
 from medinterp_widgets.pipelines.report import EVAL_FOLDERS
-from medinterp_widgets.training.evaluate import DATASET_KINDS
+from medinterp_widgets.commands.evaluate import KINDS
 from medinterp_widgets.training.checkpoints import load_checkpoint
 
 # smoke-preset keys that only set sizes; the test keeps every other value of the full preset
@@ -27,7 +27,8 @@ SIZE_KEYS = {
     "lv-gap-cam": ("dataset", "image_size", "crop_fraction", "synthetic_cases", "synthetic_slices",
                    "synthetic_phases", "base_channels", "depth", "unet_base_channels", "cam_examples", "batch_size"),
     "rodent-gbp": ("image_size", "n_train", "n_test", "base_channels", "depth", "shifts"),
-    "heatmap-loss": ("size", "n_train", "n_val", "n_test", "width", "studies", "models_per_group", "keep_maps"),
+    "heatmap-loss": ("size", "n_train", "n_val", "n_test", "width", "hidden", "studies", "models_per_group", "min_kept",
+                     "max_models", "secondary_models", "keep_maps"),
     "covid-interp": ("image_size", "synthetic_images", "max_lesion_slices", "width", "hidden", "embedding_points",
                      "neurons_per_layer", "gradcam_images"),
 }
@@ -50,12 +51,12 @@ def test_full_presets_hold_the_papers_settings():
     rodent = _module("rodent-gbp").Config.preset("full")
     assert (rodent.lr, rodent.momentum, rodent.batch_size) == (3e-4, 0.9, 5) and rodent.slice_size is None
     heatmap = _module("heatmap-loss").Config.preset("full")
-    assert heatmap.models_per_group >= 8 and heatmap.sweep_trials > 1 and heatmap.val_accuracy_bar > 0.5
-    assert heatmap.acdc_positive == "auto" and {"acdc:ce", "acdc:hirescam", "exp2:gradcam"} <= set(heatmap.studies)
+    assert heatmap.min_kept >= 30 and heatmap.sweep_trials > 1 and heatmap.val_accuracy_bar == 0.95
+    assert heatmap.cfg == "vgg16" and {"acdc:ce", "acdc:hirescam", "exp2:gradcam"} <= set(heatmap.studies)
     covid = _module("covid-interp").Config.preset("full")
     assert (covid.folds, covid.folds_to_run, covid.image_size, covid.width, covid.hidden) == (5, None, 224, 64, 4096)
     assert covid.lbp_points == 8  # 59-bin uniform LBP
-    assert set(EVAL_FOLDERS) == set(DATASET_KINDS)  # every evaluate command names a known data folder
+    assert set(EVAL_FOLDERS) == set(KINDS)  # every evaluate command names a known data folder
 
 
 @pytest.mark.parametrize("name", sorted(PIPELINES))

@@ -26,13 +26,13 @@ from sklearn.model_selection import StratifiedKFold
 from medinterp_widgets.attribution import ClassTarget, attribute
 from medinterp_widgets.data.errors import DataFormatError
 from medinterp_widgets.metrics import heatmap_overlap
-from medinterp_widgets.training.checkpoints import atomic_save, checkpoint_payload, load_checkpoint, model_from_checkpoint
+from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_checkpoint
 from medinterp_widgets.training.grouped import Member, train_group
 
 from .acdc import (CLASS_NAMES, PREPROCESSING, PatientStack, augment_batch, diagnosis_scores, midpoint_threshold,
                    patient_probabilities, read_patients, stack_patients)
 from .config import Config
-from .study import build_model, make_loss, model_kwargs
+from .study import build_model, make_loss, model_kwargs, save_member
 
 
 @dataclass
@@ -130,13 +130,10 @@ def _score(loss, trained, patients, validation, folds, kwargs, prep, config, run
         overlaps.append(heart_overlap(model, chosen, device)[0])
     labels = [p.label for p in patients]
     threshold = midpoint_threshold(labels, per_repeat.mean(0))
-    final = build_model(kwargs, 0)
-    final.load_state_dict(trained[-1].state)
     extra = {"paper": "heatmap-loss", "dataset": "acdc", "loss": loss, "class_names": list(CLASS_NAMES),
              "preprocessing": prep, "decision_threshold": threshold, "seed": config.seed}
     path = run_root / f"acdc-{loss}" / "final.pt"
-    atomic_save(checkpoint_payload(final, model_kwargs=kwargs, epoch=trained[-1].best_epoch,
-                                   config={"extra": extra}), path)
+    final = save_member(kwargs, trained[-1], path, extra, config.limit_steps)
     val = {}
     maps = np.zeros((0, 0, 0), np.float32)
     if validation:

@@ -157,12 +157,14 @@ def _train_models(data: StudyData, loss: str, ids: list[int], config: Config, ru
     return [(model_id, *best[model_id]) for model_id in ids]
 
 
-def _save(kwargs: dict, result, path: Path, extra: dict) -> tuple[VGGClassifier, str]:
+def save_member(kwargs: dict, result, path: Path, extra: dict, max_steps: int | None) -> VGGClassifier:
+    """Model of a MemberResult, saved as a checkpoint (epoch, step, best value, config max_steps / extra)."""
     model = build_model(kwargs, 0)
     model.load_state_dict(result.state)
-    atomic_save(checkpoint_payload(model, model_kwargs=kwargs, epoch=result.best_epoch,
-                                   best_value=result.best_accuracy, config={"extra": extra}), path)
-    return model.eval(), str(path)
+    value = None if result.best_accuracy < 0 else result.best_accuracy
+    atomic_save(checkpoint_payload(model, model_kwargs=kwargs, epoch=result.best_epoch, step=result.step,
+                                   best_value=value, config={"max_steps": max_steps, "extra": extra}), path)
+    return model.eval()
 
 
 def measure_model(model, data: StudyData, loss: str, config: Config, device, examples: list[int]) -> dict:
@@ -188,10 +190,11 @@ def run_group(data: StudyData, loss: str, config: Config, run_root: Path, device
         for model_id, lr, best in _train_models(data, loss, ids, config, run_root, device):
             extra = {"paper": "heatmap-loss", "dataset": data.name, "loss": loss, "model_id": model_id,
                      "seed": config.seed, "size": config.size}
-            model, path = _save(kwargs, best, run_root / f"{data.name}-{loss}" / f"model-{model_id}.pt", extra)
+            path = run_root / f"{data.name}-{loss}" / f"model-{model_id}.pt"
+            model = save_member(kwargs, best, path, extra, config.limit_steps)
             results.append(ModelResult(
                 group=f"{data.name}:{loss}", model_id=model_id, lr=lr, val_accuracy=best.best_accuracy,
-                kept=best.best_accuracy > config.val_accuracy_bar, checkpoint=path, best_epoch=best.best_epoch,
+                kept=best.best_accuracy > config.val_accuracy_bar, checkpoint=str(path), best_epoch=best.best_epoch,
                 **measure_model(model, data, loss, config, device, examples)))
         missing = config.min_kept - sum(r.kept for r in results) if primary else 0
         ids = list(range(len(results), min(limit, len(results) + max(0, missing))))

@@ -1,0 +1,153 @@
+"""ACDC arm of the heatmap-loss pipeline on a tiny ACDC-like folder: reading ED/ES stacks, preprocessing,
+augmentation, scores, the acdc-diagnosis evaluator (CLI) and the arm end to end."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from medinterp_widgets.pipelines import heatmap_loss as hl
+from medinterp_widgets.pipelines.heatmap_loss import acdc
+from medinterp_widgets.pipelines.heatmap_loss.acdc_arm import cross_validated_scores, evaluate_acdc_diagnosis, run_acdc
+
+PATIENTS = (1, 2, 21, 22, 41, 42, 61, 62, 63, 81, 82)  # DCM, HCM, MINF x 2, NOR x 3, RV x 2
+
+
+def _frames(number: int, frame: int, slices: int = 5, shape=(40, 36)) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(number * 10 + frame)
+    image = rng.uniform(0, 0.3, (slices, *shape)).astype(np.float32)
+    label = np.zeros((slices, *shape), np.uint8)
+    radius = 6 if (number > 60 and number <= 80) or frame == 1 else 9  # diseased: big ES cavity
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    disk = (yy - 20) ** 2 + (xx - 18) ** 2 <= radius**2
+    image[:, disk] = 0.9
+    label[:, disk] = 3
+    return image, label
+
+
+@pytest.fixture(scope="module")
+def acdc_folder(tmp_path_factory):
+    """train_slices.list (slices of 9 patients) + val.list (volumes of 2 more patients)."""
+    root = tmp_path_factory.mktemp("acdc")
+    (root / "data").mkdir()
+    names, volumes = [], []
+    for number in PATIENTS:
+        for frame in (1, 2):
+            image, label = _frames(number, frame)
+            for index in range(image.shape[0]):
+                name = f"patient{number:03d}_frame{frame:02d}_slice_{index + 1}"
+                with h5py.File(root / "data" / f"{name}.h5", "w") as handle:
+                    handle["image"], handle["label"] = image[index], label[index]
+                names.append(name)
+    for number in (64, 3):
+        for frame in (1, 2):
+            image, label = _frames(number, frame, slices=4)
+            with h5py.File(root / "data" / f"patient{number:03d}_frame{frame:02d}.h5", "w") as handle:
+                handle["image"], handle["label"] = image, label
+            volumes.append(f"patient{number:03d}_frame{frame:02d}")
+    (root / "train_slices.list").write_text("\n".join(names))
+    (root / "val.list").write_text("\n".join(volumes))
+    return root
+
+
+def test_centre_crop_pads_and_crops():
+    image = np.arange(12, dtype=np.float32).reshape(3, 4)
+    np.testing.assert_array_equal(acdc.centre_crop(image, 2), [[1, 2], [5, 6]])  # offsets (3-2)//2, (4-2)//2
+    padded = acdc.centre_crop(image, 5)
+    assert padded.shape == (5, 5) and padded.sum() == image.sum() and padded[0].sum() == 0
+
+
+def test_middle_slices_by_relative_position():
+    assert acdc.middle_slices(list(range(1, 11)), (0.2, 0.8)) == [3, 4, 5, 6, 7, 8]  # (i + .5) / 10 in .2-.8
+    assert acdc.middle_slices([4], (0.2, 0.3)) == [4]  # never empty
+
+
+def test_read_patients_from_slices_and_volumes(acdc_folder):
+    train = acdc.read_patients(acdc_folder, "train", crop=32, size=16, middle=(0.2, 0.8))
+    assert [p.patient_id for p in train] == [f"patient{n:03d}" for n in PATIENTS]
+    first = train[0]
+    assert first.images.shape == (3, 2, 16, 16) and first.heart.shape == (3, 16, 16) and first.heart.any()
+    assert first.label == 1 and train[6].label == 0 and train[6].diagnosis == "NOR"
+    np.testing.assert_allclose(first.images.mean(axis=(2, 3)), 0, atol=1e-5)  # z-score per frame
+    val = acdc.read_patients(acdc_folder, "val", crop=32, size=16)
+    assert [p.patient_id for p in val] == ["patient003", "patient064"] and val[0].images.shape[0] == 4
+    everything = acdc.read_patients(acdc_folder, "no-such-split", crop=32, size=16)  # no list: every file
+    assert len(everything) == len(PATIENTS) + 2
+    split, owner = acdc.stack_patients(train)
+    assert split.images.shape[0] == owner.shape[0] == sum(len(p.images) for p in train)
+
+
+def test_augment_identity_and_flip_move_image_and_mask_together():
+    x = torch.arange(2 * 4 * 6 * 6, dtype=torch.float32).view(2, 4, 6, 6)  # B=2, K=2 models x 2 channels
+    masks = (x[:, ::2] > 100).float()  # (2, 2, 6, 6)
+    generator = torch.Generator().manual_seed(0)
+    same, same_masks = acdc.augment_batch(x, masks, generator, rotate=0, scale=0, shift=0, contrast=0, flip=False)
+    torch.testing.assert_close(same, x)
+    torch.testing.assert_close(same_masks, masks)
+    flipped, flipped_masks = acdc.augment_batch(x, masks, torch.Generator().manual_seed(1), rotate=0, scale=0,
+                                                shift=0, contrast=0, flip=True)
+    for b in range(2):
+        for k in range(2):
+            image, mask = flipped[b, 2 * k:2 * k + 2], flipped_masks[b, k]
+            mirrored = torch.allclose(image, x[b, 2 * k:2 * k + 2].flip(-1), atol=1e-4)
+            assert mirrored or torch.allclose(image, x[b, 2 * k:2 * k + 2], atol=1e-4)
+            assert torch.equal(mask, masks[b, k].flip(-1) if mirrored else masks[b, k])
+
+
+def test_scores_threshold_and_cross_validation_by_hand():
+    labels = [0, 0, 1, 1]
+    scores = acdc.diagnosis_scores(labels, [0.6, 0.2, 0.7, 0.9], threshold=0.65)
+    assert scores["balanced_accuracy"] == 1.0 and scores["auc"] == 1.0 and scores["n_normal"] == 2
+    assert acdc.diagnosis_scores(labels, [0.6, 0.2, 0.7, 0.9])["specificity"] == 0.5  # 0.6 >= 0.5: diseased
+    assert acdc.midpoint_threshold(labels, [0.6, 0.2, 0.7, 0.9]) == pytest.approx((0.4 + 0.8) / 2)
+    repeats = np.array([[0.6, 0.2, 0.7, 0.9], [0.3, 0.1, 0.8, 0.2]])
+    # repeat 0 at repeat 1's threshold (0.2 + 0.5) / 2 = 0.35: 0.6 -> diseased, BA (0.5 + 1) / 2;
+    # repeat 1 at repeat 0's threshold 0.6: 0.2 -> normal, BA (1 + 0.5) / 2
+    assert cross_validated_scores(labels, repeats)["balanced_accuracy"] == pytest.approx(0.75)
+    assert cross_validated_scores(labels, repeats[:1])["threshold"] == pytest.approx(0.6)  # one repeat: its own
+
+
+@pytest.fixture(scope="module")
+def trained_arm(acdc_folder, tmp_path_factory):
+    torch.set_num_threads(1)
+    config = hl.Config.preset("smoke", studies=("acdc:ce", "acdc:hirescam"), acdc_folds=2, acdc_repeats=2,
+                              acdc_epochs=2, acdc_size=16, acdc_crop=32, batch_size=4)
+    results, diagnoses = run_acdc(config, acdc_folder, tmp_path_factory.mktemp("runs"), torch.device("cpu"))
+    return results, diagnoses
+
+
+def test_acdc_arm_trains_cv_and_final_models(trained_arm):
+    results, diagnoses = trained_arm
+    assert set(results) == {"ce", "hirescam"} and diagnoses.count("NOR") == 3
+    for result in results.values():
+        assert result.probabilities.shape == (len(PATIENTS),) and 0 <= result.cv["balanced_accuracy"] <= 1
+        assert 0 <= result.cv_heart_overlap <= 1 and result.val["n"] == 2 and result.maps.shape[1:] == (16, 16)
+
+
+def test_evaluate_command_scores_an_acdc_folder(trained_arm, acdc_folder, capsys):
+    from medinterp_widgets.cli import main
+
+    checkpoint = trained_arm[0]["hirescam"].checkpoint
+    direct = evaluate_acdc_diagnosis(checkpoint, acdc_folder, split="train")
+    assert direct["n"] == len(PATIENTS) and direct["n_normal"] == 3 and "heart_overlap_mean" in direct
+    assert main(["evaluate", "--checkpoint", checkpoint, "--data", str(acdc_folder), "--dataset", "acdc-diagnosis",
+                 "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["n"] == 2 and printed["split"] == "val" and {"balanced_accuracy", "accuracy"} <= set(printed)
+    with pytest.raises(ValueError, match="trained at 16"):
+        evaluate_acdc_diagnosis(checkpoint, acdc_folder, size=(32, 32))
+
+
+def test_evaluate_rejects_a_checkpoint_without_acdc_preprocessing(tmp_path, acdc_folder):
+    from medinterp_widgets.data.errors import DataFormatError
+    from medinterp_widgets.models import VGGClassifier
+    from medinterp_widgets.training.checkpoints import atomic_save, checkpoint_payload
+
+    path = atomic_save(checkpoint_payload(VGGClassifier(in_channels=2, n_classes=2, width=2, cfg="tiny")),
+                       tmp_path / "plain.pt")
+    with pytest.raises(DataFormatError, match="preprocessing"):
+        evaluate_acdc_diagnosis(path, acdc_folder)
