@@ -32,7 +32,7 @@ from medinterp_widgets.training.grouped import Member, train_group
 from .acdc import (CLASS_NAMES, PREPROCESSING, PatientStack, augment_batch, diagnosis_scores, midpoint_threshold,
                    patient_probabilities, read_patients, stack_patients)
 from .config import Config
-from .study import build_model, make_loss, model_kwargs, save_member
+from .study import build_model, make_loss, save_member
 
 
 @dataclass
@@ -97,7 +97,9 @@ def run_acdc(config: Config, folder: Path, run_root: Path, device) -> tuple[dict
     counts = torch.bincount(images.labels, minlength=2).float()
     weights = (counts.sum() / (2 * counts.clamp_min(1))).tolist()  # n / (2 n_c)
     folds = _folds(patients, config)
-    kwargs = model_kwargs(config, len(CLASS_NAMES), in_channels=2, width=config.acdc_width)
+    kwargs = dict(in_channels=2, n_classes=len(CLASS_NAMES), width=config.acdc_width, cfg=config.acdc_cfg,
+                  batch_norm=True, head="fc", hidden=config.hidden, fc_pool=config.acdc_fc_pool,
+                  dropout=config.acdc_dropout)
     out = {}
     for loss in config.studies_of("acdc"):
         trained = train_group(lambda s: build_model(kwargs, s), _members(owner, folds, config), images, None,

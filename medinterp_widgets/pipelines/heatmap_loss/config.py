@@ -27,23 +27,22 @@ _PRESETS: dict[str, dict] = {
                   studies=("exp2:ce", "exp2:hirescam"), val_accuracy_bar=0.0, keep_maps=4, torch_threads=1,
                   acdc_folds=2, acdc_epochs=1, acdc_size=32, acdc_crop=160, acdc_max_patients=12),
     # quick: <= ~2.5 min of 1-thread CPU time; directions only
-    "quick": dict(size=48, n_train=384, n_val=96, n_test=96, models_per_group=3, min_kept=3, max_models=3,
-                  secondary_models=2, sweep_trials=1, epochs=5, width=4, hidden=16, batch_size=32,
-                  studies=_SYNTHETIC, val_accuracy_bar=0.6, keep_maps=8, torch_threads=1,
-                  acdc_folds=2, acdc_epochs=4, acdc_size=48, acdc_max_patients=30),
+    "quick": dict(size=48, n_train=512, n_val=128, n_test=128, models_per_group=3, min_kept=3, max_models=3,
+                  secondary_models=2, sweep_trials=1, epochs=8, width=8, hidden=32, batch_size=32,
+                  studies=(*_SYNTHETIC, "acdc:ce", "acdc:hirescam"), val_accuracy_bar=0.8, keep_maps=8,
+                  torch_threads=1, acdc_folds=2, acdc_epochs=6, acdc_size=48, acdc_max_patients=30),
     # paper: <= ~45 min on 2 CPU cores (about 40 min of 1-thread CPU time)
-    "paper": dict(size=64, n_train=1000, n_val=300, n_test=300, models_per_group=14, min_kept=12, max_models=20,
-                  secondary_models=6, sweep_trials=2, epochs=10, width=8, hidden=32, batch_size=32,
+    "paper": dict(size=64, n_train=1000, n_val=300, n_test=300, models_per_group=13, min_kept=12, max_models=18,
+                  secondary_models=4, sweep_trials=2, epochs=12, width=8, hidden=32, batch_size=32,
                   studies=(*_SYNTHETIC, "exp2:hirescam-norm", "acdc:ce", "acdc:hirescam"),
-                  val_accuracy_bar=0.95, keep_maps=8, torch_threads=1),
-    # full: thesis scale (~30 models kept per group, VGG16 with FC100 -> FC4, 128 px), one GPU;
-    # estimate in README ("Full presets"): ~5 min on one H100
+                  val_accuracy_bar=0.95, keep_maps=8, torch_threads=1, acdc_repeats=2),
+    # full: thesis scale (~30 models kept per group, VGG16 with FC100 -> FC4, 128 px), one GPU; estimate in
+    # the README ("Full presets"): ~5 min on one H100 (FLOP count / an assumed 50 TFLOP/s for grouped TF32 convs)
     "full": dict(size=128, n_train=1500, n_val=400, n_test=400, models_per_group=34, min_kept=30, max_models=45,
-                 secondary_models=12, sweep_trials=3, epochs=15, width=16, cfg="vgg16", hidden=100, fc_pool=4,
+                 secondary_models=12, sweep_trials=2, epochs=12, width=16, cfg="vgg16", hidden=100, fc_pool=4,
                  batch_size=32, studies=(*_SYNTHETIC, "exp2:hirescam-norm", "exp2:gradcam", "acdc:ce",
                                          "acdc:hirescam"),
-                 val_accuracy_bar=0.95, keep_maps=16, group_size=64, acdc_size=96, acdc_crop=176,
-                 acdc_epochs=40, acdc_repeats=3),
+                 val_accuracy_bar=0.95, keep_maps=16, acdc_size=96, acdc_crop=176, acdc_epochs=40, acdc_repeats=3),
 }
 
 
@@ -89,9 +88,12 @@ class Config:
     acdc_crop: int = 160
     acdc_middle: tuple[float, float] = (0.2, 0.8)  # relative slice positions used (mid-ventricular)
     acdc_width: int = 8
+    acdc_cfg: str | list = dataclasses.field(default_factory=lambda: [1, "M", 2, "M", 4, "M", 4, "M", 4])
+    acdc_fc_pool: int = 1  # global average pool -> FC hidden -> FC 2
+    acdc_dropout: float = 0.3
     acdc_folds: int = 5
     acdc_repeats: int = 1  # cross-validation repeats (different fold splits and seeds)
-    acdc_epochs: int = 30
+    acdc_epochs: int = 40
     acdc_lr: float = 2e-3
     acdc_max_patients: int | None = None
     # evaluation

@@ -59,10 +59,10 @@ class ModelResult:
                 "marker_overlap": self.marker_overlap, "own_method_heart_overlap": self.own_heart_overlap}
 
 
-def model_kwargs(config: Config, n_classes: int, in_channels: int = 1, width: int | None = None) -> dict:
-    """VGGClassifier arguments of the study's models (BatchNorm, FC head, no dropout)."""
-    return dict(in_channels=in_channels, n_classes=n_classes, width=width or config.width, cfg=config.cfg,
-                batch_norm=True, head="fc", hidden=config.hidden, fc_pool=config.fc_pool, dropout=0.0)
+def model_kwargs(config: Config, n_classes: int) -> dict:
+    """VGGClassifier arguments of the synthetic study's models (BatchNorm, FC head, no dropout)."""
+    return dict(in_channels=1, n_classes=n_classes, width=config.width, cfg=config.cfg, batch_norm=True, head="fc",
+                hidden=config.hidden, fc_pool=config.fc_pool, dropout=0.0)
 
 
 def build_model(kwargs: dict, seed: int) -> VGGClassifier:
