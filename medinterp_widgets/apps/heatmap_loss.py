@@ -126,6 +126,7 @@ class HeatmapLossApp(widgets.VBox):
 
     def _set_groups(self, groups: list[str]) -> None:
         self.group_picker.options = groups
+        self.group_picker.value = groups[0] if groups else None  # an empty Dropdown given options keeps None
         self.group_picker.disabled = self.browse_button.disabled = not groups
         self.overlay_section.layout.display = None if groups else "none"
         for old in self.overlay_area.children:
