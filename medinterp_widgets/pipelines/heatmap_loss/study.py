@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 import torch
+from tqdm.auto import tqdm
 
 from medinterp_widgets.attribution import ClassTarget, attribute
 from medinterp_widgets.metrics import heatmap_overlap
@@ -145,7 +146,9 @@ def _train_models(data: StudyData, loss: str, ids: list[int], config: Config, ru
             networks.append(Member(seed=seed, lr=float(trial.params["lr"])))
     kwargs = model_kwargs(config, len(data.class_names))
     results = []
-    for batch in chunks(list(range(len(networks))), group_size(config, device)):
+    batches = chunks(list(range(len(networks))), group_size(config, device))
+    for batch in tqdm(batches, desc=f"{data.name}:{loss} models {ids[0]}-{ids[-1]} ({len(networks)} networks)",
+                      unit="grouped run", leave=False):
         results += train_group(lambda s: build_model(kwargs, s), [networks[i] for i in batch], data.train.for_training(),
                                data.val.for_training(), loss=make_loss(loss, config), epochs=config.epochs,
                                batch_size=config.batch_size, device=device, max_steps=config.limit_steps)
