@@ -118,8 +118,8 @@ class HeatmapLossApp(widgets.VBox):
         self.report_area.children = [report_view(payload, figures)]
         groups = [name.removesuffix(" models") for name in payload.get("tables", {})
                   if name.endswith(" models") and not name.startswith("acdc")]
-        browsable = [g for g in groups if any(Path(e["path"]).is_file() for n, e in payload.get("checkpoints", {}).items()
-                                              if n.startswith(f"{g} model"))]
+        saved = {name: Path(entry["path"]).is_file() for name, entry in payload.get("checkpoints", {}).items()}
+        browsable = [g for g in groups if any(ok for name, ok in saved.items() if name.startswith(f"{g} model"))]
         self._set_groups(browsable)
         self.status.value = f"report: {html.escape(str(folder))}" + ("" if browsable else
                                                                      " <i>(run the smoke preset to browse maps)</i>")

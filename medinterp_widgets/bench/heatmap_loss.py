@@ -127,11 +127,13 @@ def run(args: argparse.Namespace) -> int:
     if args.grouped is not None:
         from medinterp_widgets.bench.grouped_training import format_grouped, measure_grouped
 
-        result = measure_grouped(args.grouped, batch=default(args.batch, 32), size=default(args.size, 64), width=args.width,
-                                 repeats=args.repeats, warmup=args.warmup, device=args.device, seed=args.seed)
+        result = measure_grouped(args.grouped, batch=default(args.batch, 32), size=default(args.size, 64),
+                                 width=args.width, repeats=args.repeats, warmup=args.warmup, device=args.device,
+                                 seed=args.seed)
         print(json.dumps(result, indent=2) if args.json else format_grouped(result))
         return 0
-    result = measure(batch=default(args.batch, 16), size=default(args.size, 128), width=args.width, repeats=args.repeats,
+    result = measure(batch=default(args.batch, 16), size=default(args.size, 128), width=args.width,
+                     repeats=args.repeats,
                      warmup=args.warmup, device=args.device, seed=args.seed)
     print(json.dumps(result, indent=2) if args.json else _format(result))
     return 0

@@ -24,7 +24,13 @@ from medinterp_widgets.metrics.overlap import (
     normalise_unit,
 )
 from medinterp_widgets.metrics.segmentation import dice, dice_per_class, iou, iou_per_class
-from medinterp_widgets.metrics.statistics import GroupComparison, cohens_d, compare_groups, filtered_cohens_d, iqr_filter
+from medinterp_widgets.metrics.statistics import (
+    GroupComparison,
+    cohens_d,
+    compare_groups,
+    filtered_cohens_d,
+    iqr_filter,
+)
 from medinterp_widgets.metrics.torch_metrics import dice_per_class_torch, dice_torch, iou_torch
 
 __all__ = [

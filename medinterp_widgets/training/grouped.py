@@ -112,7 +112,8 @@ def group_accuracy(model: GroupedVGG, split: ImageSet, device) -> torch.Tensor:
     return correct / max(1, len(split.labels))
 
 
-def _epoch_orders(members: Sequence[Member], n: int, generators: list[torch.Generator], batch_size: int) -> torch.Tensor:
+def _epoch_orders(members: Sequence[Member], n: int, generators: list[torch.Generator],
+                  batch_size: int) -> torch.Tensor:
     """(K, steps * batch_size) item indices of one epoch: each member's shuffled subset, cycled up to the
     longest member's whole batches (steps = max_k floor(n_k / batch_size), drop_last)."""
     subsets = [torch.arange(n) if m.subset is None else torch.as_tensor(m.subset, dtype=torch.long) for m in members]
@@ -127,7 +128,8 @@ def _epoch_orders(members: Sequence[Member], n: int, generators: list[torch.Gene
     return torch.stack(orders)
 
 
-def train_group(make_model: Callable[[int], nn.Module], members: Sequence[Member], train: ImageSet, val: ImageSet | None, *,
+def train_group(make_model: Callable[[int], nn.Module], members: Sequence[Member], train: ImageSet,
+                val: ImageSet | None, *,
                 loss, epochs: int, batch_size: int, device=None, max_steps: int | None = None,
                 augment: Callable | None = None, keep: str = "best") -> list[MemberResult]:
     """Train every member as one grouped network; returns each member's best state (module docstring).

@@ -83,7 +83,8 @@ class HeatmapLoss:
             method, float(weight), classification, layer, mode, penalty)
         self.class_weights = None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32)
         if self.class_weights is not None and (self.class_weights.dim() != 1 or (self.class_weights < 0).any()):
-            raise ValueError(f"HeatmapLoss class_weights: expected one non-negative weight per class, got {class_weights!r}")
+            raise ValueError(f"HeatmapLoss class_weights: expected one non-negative weight per class, "
+                             f"got {class_weights!r}")
 
     @classmethod
     def thesis(cls, method: str = "hirescam", weight: float = 1.0, **kwargs) -> "HeatmapLoss":

@@ -63,7 +63,8 @@ def load_study_data(dataset: str, config: Config) -> StudyData:
     """The three splits of ``dataset`` ("exp1" or "exp2") at ``config.size`` (val / test cut to a few
     items in a dry run, see ``pipelines.dry_run``)."""
     if dataset not in ("exp1", "exp2"):
-        raise ValueError(f"load_study_data: expected 'exp1' or 'exp2', got {dataset!r} (ACDC: pipelines.heatmap_loss.acdc)")
+        raise ValueError(f"load_study_data: expected 'exp1' or 'exp2', got {dataset!r} "
+                         "(the ACDC arm: pipelines.heatmap_loss.acdc)")
     experiment = int(dataset[-1])
     sizes = {"train": config.n_train, "val": config.n_val, "test": config.n_test}
     splits = {name: synthetic_split(n, split_seed(config, experiment, name), config.size, experiment)

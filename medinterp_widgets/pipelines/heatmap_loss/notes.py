@@ -14,8 +14,9 @@ def method_notes(results, rows: list[dict]) -> list[str]:
         f"epoch by validation accuracy ({config.n_val} images); a model is kept when that accuracy exceeds "
         f"{config.val_accuracy_bar:.0%} (the thesis's bar). Test split: {config.n_test} images. Runs (checkpoints, "
         f"Optuna sweep.db) under {results.run_root}.",
-        f"Losses: 'ce' = conventional training, the classification term alone ({config.baseline_classification.upper()} "
-        "on the softmax, the thesis's classification term; the group keeps the name ce of the issue's keys); "
+        "Losses: 'ce' = conventional training, the classification term alone "
+        f"({config.baseline_classification.upper()} on the softmax, the thesis's classification term; the group "
+        "keeps the name ce of the issue's keys); "
         f"'hirescam' / 'gradcam' = the thesis's heatmap loss, MSE(softmax, one-hot) + {config.heatmap_weight:g} x "
         "mean over pixels of the map scaled to a maximum of 1 outside the heart; '-norm' = the normalised variant, "
         f"cross-entropy + {config.norm_weight:g} x (1 - share of the map inside the heart). Maps of the true class "

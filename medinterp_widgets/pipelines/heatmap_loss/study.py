@@ -149,9 +149,10 @@ def _train_models(data: StudyData, loss: str, ids: list[int], config: Config, ru
     batches = chunks(list(range(len(networks))), group_size(config, device))
     for batch in tqdm(batches, desc=f"{data.name}:{loss} models {ids[0]}-{ids[-1]} ({len(networks)} networks)",
                       unit="grouped run", leave=False):
-        results += train_group(lambda s: build_model(kwargs, s), [networks[i] for i in batch], data.train.for_training(),
-                               data.val.for_training(), loss=make_loss(loss, config), epochs=config.epochs,
-                               batch_size=config.batch_size, device=device, max_steps=config.limit_steps)
+        results += train_group(lambda s: build_model(kwargs, s), [networks[i] for i in batch],
+                               data.train.for_training(), data.val.for_training(), loss=make_loss(loss, config),
+                               epochs=config.epochs, batch_size=config.batch_size, device=device,
+                               max_steps=config.limit_steps)
     best: dict[int, tuple[float, object]] = {}
     for (study, trial, model_id), result in zip(trials, results):
         study.tell(trial, result.best_accuracy)
@@ -175,7 +176,8 @@ def measure_model(model, data: StudyData, loss: str, config: Config, device, exa
     maps = evaluation_maps(model, data.test, config.eval_method, device)  # (N, H, W)
     own = (float("nan") if loss.partition("-")[0] in ("ce", config.eval_method)
            else mean_overlap(evaluation_maps(model, data.test, loss.partition("-")[0], device), data.test.heart))
-    return dict(test_accuracy=split_accuracy(model, data.test, device), heart_overlap=mean_overlap(maps, data.test.heart),
+    return dict(test_accuracy=split_accuracy(model, data.test, device),
+                heart_overlap=mean_overlap(maps, data.test.heart),
                 marker_overlap=mean_overlap(maps, data.test.marker) if data.has_marker else float("nan"),
                 own_heart_overlap=own, maps=maps[examples].numpy().astype(np.float32))
 
