@@ -12,7 +12,8 @@ from pydicom.dataset import Dataset
 from medinterp_widgets.data.dicom._assemble import assemble
 from medinterp_widgets.data.dicom._frames import Frame, frames_of, header_metadata
 from medinterp_widgets.data.dicom._io import open_dataset, wrap_errors
-from medinterp_widgets.data.errors import DicomReadError
+from medinterp_widgets.data.errors import DicomReadError, DicomTooLargeError
+from medinterp_widgets.data.limits import check_array_size
 from medinterp_widgets.data.volume import Volume
 
 # header fields that differ from file to file; a series keeps them per frame instead
@@ -77,15 +78,25 @@ def _pick_series(folder: Path, datasets: dict[str, Dataset], series_uid: str | N
     return next(iter(by_series.values()))
 
 
-def _frames_all(datasets: dict[str, Dataset], skip_bad: bool, skipped: list[tuple[str, str]]) -> list[Frame]:
+def _frames_all(folder: Path, datasets: dict[str, Dataset], skip_bad: bool,
+                skipped: list[tuple[str, str]]) -> list[Frame]:
+    """Frames of every file; the series' pixels together must stay within the array limit."""
     frames: list[Frame] = []
+    total = 0
     for path, dataset in datasets.items():
         try:
-            frames.extend(frames_of(path, dataset))
+            found = frames_of(path, dataset)
+        except DicomTooLargeError:
+            raise
         except DicomReadError as error:
             if not skip_bad:
                 raise
             skipped.append((error.path, error.problem))
+            continue
+        frames.extend(found)
+        total += sum(frame.pixels.nbytes for frame in found)
+        check_array_size(folder, f"series pixels ({len(frames)} frames so far)", (total,), 1,
+                         error=DicomTooLargeError)
     return frames
 
 
@@ -116,7 +127,7 @@ def read_dicom_series(
     if not datasets:
         raise DicomReadError(folder, f"no readable DICOM file among {len(files)} files; first problem: {skipped[0][1]}")
     chosen = _pick_series(folder, datasets, series_uid)
-    frames = _frames_all(chosen, skip_bad, skipped)
+    frames = _frames_all(folder, chosen, skip_bad, skipped)
     first = next(iter(chosen))
     metadata = {k: v for k, v in header_metadata(first, chosen[first]).items() if k not in _PER_FILE_KEYS}
     metadata["skipped"] = skipped
