@@ -113,8 +113,8 @@ def read_acdc_h5(path: str | os.PathLike, ndim: int | None = None) -> tuple[np.n
         label = _read_dataset(handle, "label", path)
     if ndim is not None and image.ndim != ndim:
         raise DataFormatError(path, f"'image' has {image.ndim} dims {image.shape}, expected {ndim}")
-    if image.size == 0:
-        raise DataFormatError(path, f"'image' is empty (shape {image.shape})")
+    if image.ndim not in (2, 3) or image.size == 0:
+        raise DataFormatError(path, f"'image' has shape {image.shape}, expected a non-empty (H, W) or (S, H, W)")
     if image.shape != label.shape:
         raise DataFormatError(path, f"'label' shape {label.shape} differs from 'image' shape {image.shape}")
     if not np.issubdtype(image.dtype, np.floating):

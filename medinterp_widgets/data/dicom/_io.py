@@ -97,6 +97,15 @@ def declared_shape(dataset: Dataset) -> tuple[int, ...]:
     return shape + ((samples,) if samples > 1 else ())
 
 
+def _check_pixel_description(dataset: Dataset) -> None:
+    """BitsStored, PixelRepresentation and PhotometricInterpretation hold single values (FieldError)."""
+    header_count(dataset, "BitsStored", default=1)
+    header_count(dataset, "PixelRepresentation", default=0, minimum=0)
+    photometric = dataset.get("PhotometricInterpretation")
+    if photometric is not None and not isinstance(photometric, str):
+        raise FieldError("PhotometricInterpretation", f"{list(photometric)!r}, expected one value")
+
+
 def decode_pixels(path: str | os.PathLike, dataset: Dataset) -> np.ndarray:
     """Stored pixel values, shaped (frames, rows, cols[, samples]); pydicom turns YBR colour into RGB.
 
@@ -109,6 +118,7 @@ def decode_pixels(path: str | os.PathLike, dataset: Dataset) -> np.ndarray:
             raise DicomReadError(path, "missing PixelData (7FE0,0010): expected an image")
         expected = declared_shape(dataset)
         bits = header_count(dataset, "BitsAllocated", default=8)
+        _check_pixel_description(dataset)
         check_array_size(path, "PixelData (frames, rows, cols[, samples])", expected, max(1, -(-bits // 8)),
                          error=DicomTooLargeError)
         _require_decoder(path, transfer_syntax(dataset))
