@@ -12,7 +12,8 @@ from pydicom.dataset import Dataset
 from medinterp_widgets.data.dicom._assemble import assemble
 from medinterp_widgets.data.dicom._frames import Frame, frames_of, header_metadata
 from medinterp_widgets.data.dicom._io import open_dataset, wrap_errors
-from medinterp_widgets.data.errors import DicomReadError, DicomTooLargeError
+from medinterp_widgets.data.errors import DicomReadError, DicomTooLargeError, OutsideDataRootError
+from medinterp_widgets.data.paths import resolve_inside
 from medinterp_widgets.data.limits import check_array_size
 from medinterp_widgets.data.volume import Volume
 
@@ -35,11 +36,20 @@ def read_dicom(path: str | os.PathLike, *, require_spacing: bool = True) -> Volu
         return assemble(frames, header_metadata(path, dataset), where=path, require_spacing=require_spacing)
 
 
-def _candidate_files(folder: Path) -> list[Path]:
-    files = [
-        p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".") and p.name.upper() != "DICOMDIR"
-    ]
-    return sorted(files, key=lambda p: (len(p.parts), str(p.parent), len(p.name), p.name))
+def _candidate_files(folder: Path, root: Path, skip_bad: bool, skipped: list[tuple[str, str]]) -> list[Path]:
+    """Files under ``folder`` (not hidden, not DICOMDIR), each resolved; one that resolves outside ``root``
+    (a symlink leading out) raises `OutsideDataRootError`, or with ``skip_bad`` is skipped and reported."""
+    files = []
+    for path in folder.rglob("*"):
+        if not path.is_file() or path.name.startswith(".") or path.name.upper() == "DICOMDIR":
+            continue
+        try:
+            files.append(resolve_inside(root, path, "series member"))
+        except OutsideDataRootError as error:
+            if not skip_bad:
+                raise
+            skipped.append((str(path), f"resolves outside the data root, to {path.resolve()}"))
+    return sorted(set(files), key=lambda p: (len(p.parts), str(p.parent), len(p.name), p.name))
 
 
 def _open_all(files: list[Path], skip_bad: bool, skipped: list[tuple[str, str]]) -> dict[str, Dataset]:
@@ -106,6 +116,7 @@ def read_dicom_series(
     skip_bad: bool = False,
     series_uid: str | None = None,
     require_spacing: bool = True,
+    root: str | os.PathLike | None = None,
 ) -> Volume:
     """All DICOM files under ``folder`` (one series) -> Volume; cine studies give (t, z, y, x).
 
@@ -115,14 +126,18 @@ def read_dicom_series(
     ``skip_bad=True`` unreadable files, and frames that do not fit the series (odd size, orientation
     or spacing; slice positions missing phases), are left out, listed in metadata["skipped"] as
     (path, reason) and announced with a warning.
+
+    Every file is opened by its resolved path, which must lie under ``root`` (default: ``folder``):
+    a member symlinked out of it raises `OutsideDataRootError` (``skip_bad``: skipped and reported).
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise DicomReadError(folder, "not a folder: expected a folder of DICOM files")
-    files = _candidate_files(folder)
-    if not files:
-        raise DicomReadError(folder, "no files found: expected DICOM files of one series")
     skipped: list[tuple[str, str]] = []
+    files = _candidate_files(folder, Path(root if root is not None else folder), skip_bad, skipped)
+    if not files:
+        detail = f"; {skipped[0][1]}" if skipped else ""
+        raise DicomReadError(folder, f"no files found: expected DICOM files of one series{detail}")
     datasets = _open_all(files, skip_bad, skipped)
     if not datasets:
         raise DicomReadError(folder, f"no readable DICOM file among {len(files)} files; first problem: {skipped[0][1]}")
