@@ -2,7 +2,8 @@
 
 One array a reader makes from one file (DICOM frames, NIfTI image, HDF5 dataset, PNG/JPEG pixels,
 a DICOM series) may take at most ``MEDINTERP_MAX_ARRAY_MB`` MiB (default 512); a checkpoint file at
-most ``MEDINTERP_MAX_CHECKPOINT_MB`` MiB (default 4096) and ``MAX_CHECKPOINT_ENTRIES`` tensors.
+most ``MEDINTERP_MAX_CHECKPOINT_MB`` MiB (default 4096, also uncompressed) and ``MAX_CHECKPOINT_ENTRIES``
+tensors (``check_torch_file``, before ``torch.load``).
 Set the environment variable (a number of MiB) to raise a limit. A refusal is a `DataTooLargeError`
 naming the file, the field and the declared size.
 """
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 from typing import Sequence
 
-from medinterp_widgets.data.errors import DataTooLargeError
+from medinterp_widgets.data.errors import DataFormatError, DataTooLargeError
 
 ARRAY_LIMIT_ENV = "MEDINTERP_MAX_ARRAY_MB"
 CHECKPOINT_LIMIT_ENV = "MEDINTERP_MAX_CHECKPOINT_MB"
@@ -70,3 +72,22 @@ def check_file_size(path, field: str, size: int, limit: int, variable: str,
     if size > limit:
         raise error(path, f"{field}: {_mib(size)}, above the limit of {_mib(limit)} "
                                       f"(raise it with {variable})")
+
+
+def check_torch_file(path) -> None:
+    """A torch file within ``max_checkpoint_bytes()``: its size and, for the zip format, the uncompressed
+    size and entry (tensor) count, read from the zip directory before ``torch.load``."""
+    limit = max_checkpoint_bytes()
+    check_file_size(path, "checkpoint file size", os.path.getsize(path), limit, CHECKPOINT_LIMIT_ENV)
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise DataFormatError(path, f"not a readable torch checkpoint (zip: {error})") from error
+    check_file_size(path, "checkpoint contents (uncompressed)", sum(e.file_size for e in entries), limit,
+                    CHECKPOINT_LIMIT_ENV)
+    if len(entries) > MAX_CHECKPOINT_ENTRIES:
+        raise DataTooLargeError(path, f"checkpoint holds {len(entries)} entries (tensors), above the limit of "
+                                      f"{MAX_CHECKPOINT_ENTRIES}")

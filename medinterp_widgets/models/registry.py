@@ -41,6 +41,7 @@ LEGACY_CLASS_PATHS = {
 }
 _TRUSTED: dict[str, type[nn.Module]] = {}  # "module:Class" -> class, filled by trust_model_module only
 _MODULE_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+_CLASS_PATH = re.compile(r"^([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):[A-Za-z_]\w*$")
 
 
 class UnknownModelError(ValueError):
@@ -92,6 +93,12 @@ def class_for_path(path: str) -> type[nn.Module] | None:
         return MODELS[LEGACY_CLASS_PATHS[path]]
     by_path = {class_path(cls): cls for cls in MODELS.values()}
     return by_path.get(path) or _TRUSTED.get(path)
+
+
+def trustable_module(path: str) -> str | None:
+    """The module of a ``"module:Class"`` path naming a plain class (no attribute chain), else None."""
+    match = _CLASS_PATH.match(path) if isinstance(path, str) else None
+    return match.group(1) if match else None
 
 
 def trust_model_module(module_name: str) -> list[str]:
