@@ -2,9 +2,9 @@
 
 Paths typed by a user are confined to the data root: ``..``, absolute paths elsewhere and symlinks
 that resolve outside it are refused with `OutsideDataRootError`; so is every file read for an entry
-(series members, a NIfTI's label sibling), and the picker lists only entries that pass these checks. Readers live on other branches of
-the data layer and are imported only when a case needs them; a missing one gives
-`ReaderUnavailableError` ("reader not available") instead of breaking the app.
+(series members, a NIfTI's label sibling), and the picker lists only entries that pass these checks.
+Readers are imported only when a case needs them; a missing one gives `ReaderUnavailableError`
+("reader not available") instead of breaking the app.
 """
 
 from __future__ import annotations
