@@ -125,9 +125,9 @@ def model_from_checkpoint(checkpoint: dict[str, Any] | str | os.PathLike, map_lo
         payload, source = checkpoint, source or "<checkpoint>"
     else:
         payload, source = load_checkpoint(checkpoint, map_location), checkpoint
-    if int(payload.get("format", FORMAT_VERSION)) > FORMAT_VERSION:
-        raise CheckpointError(source, f"format {payload['format']}: written by a newer version (this reads "
-                                      f"{FORMAT_VERSION})")
+    version = payload.get("format", FORMAT_VERSION)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(source, f"format {version!r}: expected a version up to {FORMAT_VERSION}")
     cls = model_class_of(payload, source)
     kwargs = _checked_kwargs(payload.get("model_kwargs"), cls, source)
     state = payload.get("model_state")
