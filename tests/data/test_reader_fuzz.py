@@ -11,6 +11,7 @@ import gzip
 import io
 import signal
 import struct
+import zlib
 
 import cv2
 import h5py
@@ -171,3 +172,13 @@ def test_mutated_contours(tmp_path):
     text = "".join(f"{10 + 5 * np.cos(a):.2f} {12 + 4 * np.sin(a):.2f}\n" for a in np.linspace(0, 6, 30))
     outcomes = fuzz(read_contour_file, tmp_path, "i-contour.txt", text.encode(), 80, 30)
     assert outcomes.get("DataFormatError", 0) > 0
+
+
+def test_png_header_claiming_over_2_to_the_30_pixels(tmp_path):
+    """A valid PNG whose IHDR claims 40000 x 40000 (OpenCV would raise its own cv2.error)."""
+    data = bytearray(_picture_bytes(".png", 1))
+    data[16:24] = struct.pack(">II", 40000, 40000)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))  # keep the IHDR CRC valid
+    path = tmp_path / "claims.png"
+    path.write_bytes(bytes(data))
+    assert read_checked(read_grey_image, path) == "DataTooLargeError"
