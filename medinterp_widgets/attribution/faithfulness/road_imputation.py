@@ -171,6 +171,8 @@ def road(model: nn.Module, x: Tensor, maps: Any, *, target: Any, percentages: Se
     if any(not 0 <= p < 100 for p in percentages) or not len(percentages):
         raise ValueError(f"percentages: got {list(percentages)}, expected values in [0, 100)")
     maps = check_maps(x, maps)
+    if x.dim() != 4:
+        raise ValueError(f"x: got {tuple(x.shape)}, expected (B, C, H, W): ROAD's imputation is 2-D only")
     check = stop_check(should_stop)
     scorer = Scorer(model, x, target, output)
     generator = torch.Generator().manual_seed(seed)
