@@ -177,9 +177,28 @@ def test_randomisation_compares_with_the_fully_randomised_model():
     assert result.layers == ("6", "2", "0")  # every conv / linear layer, output side first
     expected = stats.spearmanr(maps[0].abs().flatten(), other[0].abs().flatten()).statistic
     assert result.similarity[0] == pytest.approx(expected)
-    assert result.passed.tolist() == [bool(s < 0.5) for s in rho]
-    strict = F.RandomisationResult(np.array([0.2, 0.6, np.nan]), np.zeros(3), 0.5, ())
-    assert strict.passed.tolist() == [True, False, True]
+    assert result.passed.tolist() == [bool(abs(s) < 0.5) for s in rho]
+    strict = F.RandomisationResult(np.array([0.2, 0.6, np.nan, -0.7]), np.zeros(4), 0.5, ())
+    assert strict.passed.tolist() == [True, False, True, False]
+
+
+class ScaledEnergy(nn.Module):
+    """Logits [0, Σ (w x)²] through a 1x1 conv: the gradient 2 w² x ranks pixels by |x| whatever w is."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 1, 1, bias=False)
+
+    def forward(self, x):
+        energy = (self.conv(x) ** 2).flatten(1).sum(1, keepdim=True)
+        return torch.cat([torch.zeros_like(energy), energy], 1)
+
+
+def test_a_map_fixed_by_the_input_fails_randomisation():
+    x = torch.randn(2, 1, 6, 6, generator=torch.Generator().manual_seed(4))
+    result = F.randomisation(ScaledEnergy(), x, method="saliency", target=1)
+    np.testing.assert_allclose(result.similarity, 1.0)  # |2 w² x| and |2 w'² x| rank pixels alike
+    assert result.passed.tolist() == [False, False]
 
 
 def test_region_target_probability_is_the_mean_inside_the_region():
