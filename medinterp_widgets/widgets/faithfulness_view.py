@@ -36,7 +36,7 @@ from medinterp_widgets.widgets.bokeh_setup import embed
 FAIL_MARK = " ✗ randomisation"
 _STOP = object()  # tells the worker thread to end
 ROWS = (("deletion_auc", "deletion AUC ↓"), ("insertion_auc", "insertion AUC ↑"), ("road", "ROAD LeRF−MoRF ↑"),
-        ("pointing_game", "pointing game ↑"), ("energy_pointing_game", "energy pointing game ↑"),
+        ("pointing_game", "pointing game ↑"), ("energy_pointing_game", "energy pointing g. ↑"),
         ("relevance_mass", "relevance mass ↑"))
 
 
@@ -49,12 +49,14 @@ def describe_report(report: FaithfulnessReport) -> str:
     scores = report.sample(0)
     rows = [(label, _number(scores[key])) for key, label in ROWS if key in scores]
     if "randomisation_passed" in scores:
-        rho = _number(scores["randomisation_similarity"])
+        rho = scores["randomisation_similarity"]
         verdict = ("<span style='color:#1b7f3b'>pass</span>" if scores["randomisation_passed"] else
                    "<b style='color:#b00020'>FAIL</b>")
-        rows.insert(3, ("randomisation", f"{verdict} (ρ = {rho} &lt; {report.randomisation.threshold:g}?)"))
-    cells = "".join(f"<tr><td>{label}</td><td style='text-align:right'>{value}</td></tr>" for label, value in rows)
-    return f"<table class='mi-faith-table' style='font-size:11px'>{cells}</table>"
+        rows.insert(3, ("randomisation |ρ| &lt; " f"{report.randomisation.threshold:g}",
+                        f"{verdict} {'n/a' if math.isnan(rho) else f'{rho:.2f}'}"))
+    cells = "".join(f"<tr><td>{label}</td><td style='text-align:right;padding-left:8px'>{value}</td></tr>"
+                    for label, value in rows)
+    return f"<table class='mi-faith-table' style='font-size:11px;line-height:1.3'>{cells}</table>"
 
 
 class ScoreCard(widgets.VBox):
