@@ -113,10 +113,29 @@ def test_imputation_of_two_neighbouring_pixels_solves_their_pair_of_equations():
 
 
 def test_nested_dissection_keys_are_a_permutation():
-    from medinterp_widgets.attribution.faithfulness.road_imputation import nested_dissection_keys
+    from medinterp_widgets.attribution.faithfulness.imputation_solvers import nested_dissection_keys
 
     keys = nested_dissection_keys(7, 5)
     assert sorted(keys.ravel().tolist()) == list(range(35))
+
+
+@pytest.mark.parametrize("holes", ["large", "scattered"])
+def test_both_imputation_solvers_agree(holes):
+    from medinterp_widgets.attribution.faithfulness import imputation_solvers as solvers
+
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 2, 24, 20, generator=generator)
+    scores = torch.rand(3, 24, 20, generator=generator)
+    if holes == "large":
+        scores = F.gaussian_blur(scores[:, None], 4.0)[:, 0]
+    removed = scores > scores.flatten(1).quantile(0.4, dim=1)[:, None, None]  # 60 % removed
+    direct = F.noisy_linear_imputation(x, removed, noise=0.0, solver="direct")
+    cg = F.noisy_linear_imputation(x, removed, noise=0.0, solver="cg")
+    np.testing.assert_allclose(cg.numpy(), direct.numpy(), atol=1e-4)  # CG: float32, relative residual 1e-5
+    assert solvers._prefers_cg(removed.numpy()).all() == (holes == "large")
+    noisy = [F.noisy_linear_imputation(x, removed, solver=s, generator=torch.Generator().manual_seed(2))
+             for s in ("direct", "cg")]
+    np.testing.assert_allclose(noisy[0].numpy(), noisy[1].numpy(), atol=1e-4)  # same noise, pixel for pixel
 
 
 def test_road_curves_on_the_pixel_sum():

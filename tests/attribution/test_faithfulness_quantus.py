@@ -1,7 +1,7 @@
 """Our faithfulness metrics equal Quantus 0.6's on the same model, inputs, maps and baselines.
 
 Quantus runs float32 forwards like ours; curves agree to 1e-5 (probabilities), imputed pixels to 1e-5
-(ours solves in float64, Quantus in float64 from float32 input), localisation exactly (1e-12).
+(direct solve: 1e-5; our CG, float32 to a relative residual of 1e-5: 1e-4), localisation exactly (1e-12).
 Quantus's curves start after the first step, ours at the unperturbed input (point 0).
 """
 
@@ -87,7 +87,8 @@ def test_region_perturbation_equals_our_patch_deletion(side):
     np.testing.assert_allclose(ours.deletion[:, :1] - ours.deletion[:, 1:], theirs, atol=CURVE_TOL)
 
 
-def test_noisy_linear_imputation_equals_quantus():
+@pytest.mark.parametrize("solver", ["direct", "cg"])
+def test_noisy_linear_imputation_equals_quantus(solver):
     from quantus.functions.perturb_func import noisy_linear_imputation
 
     x, maps = batch(side=12)
@@ -96,10 +97,10 @@ def test_noisy_linear_imputation_equals_quantus():
         count = int(144 * percent / 100)
         removed = torch.zeros(len(x), 144, dtype=torch.bool)
         removed.scatter_(1, torch.as_tensor(order[:, :count]), True)
-        ours = F.noisy_linear_imputation(x, removed.view(-1, 12, 12), noise=0.0).numpy()
+        ours = F.noisy_linear_imputation(x, removed.view(-1, 12, 12), noise=0.0, solver=solver).numpy()
         theirs = np.stack([noisy_linear_imputation(arr=image, indices=index[:count], noise=0.0)
                            for image, index in zip(x.numpy(), order)])
-        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+        np.testing.assert_allclose(ours, theirs, atol=1e-5 if solver == "direct" else 1e-4)
 
 
 @pytest.mark.parametrize("order", ["morf", "lerf"])
