@@ -18,8 +18,8 @@ with one torch thread; ``--clock wall`` (default on CUDA) wall seconds, GPU-sync
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+
+from medinterp_widgets.bench.options import add_common_arguments, emit
 
 METRICS = ("deletion", "insertion", "road", "max_sensitivity", "randomisation", "pointing_game", "relevance_mass")
 
@@ -29,12 +29,7 @@ def _csv(text: str) -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="auto", help="cpu | cuda | auto (default)")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
-    parser.add_argument("--output", help="also write the JSON results to this file")
-    parser.add_argument("--batch", type=int, default=16, help="batch size (default 16)")
-    parser.add_argument("--size", type=int, default=128, help="image side (default 128)")
-    parser.add_argument("--width", type=int, default=16, help="channels of the first VGG stage (default 16)")
+    add_common_arguments(parser, what="the VGG")
     parser.add_argument("--method", default="gradcam", help="attribution method of the maps (default gradcam)")
     parser.add_argument("--steps", type=int, default=128, help="deletion / insertion steps (default 128)")
     parser.add_argument("--baseline", default="zero", help="deletion / insertion baseline (default zero)")
@@ -63,11 +58,7 @@ def run(args: argparse.Namespace) -> int:
         results = run_suite(args)
     finally:
         torch.set_num_threads(threads)
-    text = json.dumps(results, indent=2)
-    if args.output:
-        with open(args.output, "w") as handle:
-            handle.write(text + "\n")
-    print(text if args.json else format_table(results), file=sys.stdout)
+    emit(results, args, format_table)
     return 0
 
 
