@@ -92,7 +92,8 @@ def _our_calls(args, model, x, maps, target) -> dict[str, tuple[str, Callable[[]
     steps, percentages, samples = args.steps, args.road_percentages, args.samples
     curve = lambda mode: F.deletion_insertion(model, x, maps, target=target, steps=steps,  # noqa: E731
                                               baseline=args.baseline, modes=(mode,))
-    attributions = lambda: [attribute(model, x, method=args.method, target=target) for _ in range(samples)]  # noqa: E731
+    attributions = lambda: [attribute(model, x, method=args.method, target=target)  # noqa: E731
+                            for _ in range(samples)]
     forward_and = lambda other: lambda: (_forwards(model, x, 1)(), other())  # noqa: E731
     mask = _mask(x)
     return {

@@ -56,8 +56,8 @@ def test_grid_cards_and_the_click_to_open_curve(sample):
         card = viewer.faith.cards[method]
         assert card.report is not None and card.key == viewer.cache_key(method)
         assert viewer.grid.footers[method] is card
-    assert all(card in box.children for box, card in zip(viewer.grid.children,
-                                                          [viewer.faith.cards["saliency"], viewer.faith.cards["hirescam"]]))
+    cards = [viewer.faith.cards["saliency"], viewer.faith.cards["hirescam"]]
+    assert all(card in box.children for box, card in zip(viewer.grid.children, cards))
     card = viewer.faith.cards["saliency"]
     assert card.curve is None and not card.toggle.disabled
     card.toggle.value = True
@@ -127,5 +127,6 @@ def test_grid_maps_keep_matching_the_engine(sample):
     model = tiny_segmenter()
     viewer = AttributionViewer(model, x, masks=masks, methods=("gradcam", "saliency"), faithfulness=True)
     viewer.compare = ["saliency"]
-    saliency = attribute(model, x, method="saliency", target=RegionTarget(1, torch.from_numpy(masks == 1).float()[None]))
+    target = RegionTarget(1, torch.from_numpy(masks == 1).float()[None])
+    saliency = attribute(model, x, method="saliency", target=target)
     np.testing.assert_allclose(viewer.cache.get(viewer.cache_key("saliency")), saliency[0].numpy(), rtol=1e-5)

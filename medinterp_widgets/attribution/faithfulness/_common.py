@@ -68,7 +68,8 @@ class Scorer:
         self.model, self.output, self.forwards = model, output, 0
         clean = self.forward(x)
         self.target = as_target(target).bind(clean)
-        self.scale = self.target.score(torch.ones_like(clean)).clamp_min(1.0) if output == "probability" else None  # (B,)
+        probability = output == "probability"
+        self.scale = self.target.score(torch.ones_like(clean)).clamp_min(1.0) if probability else None  # (B,)
         self.clean = self.read(clean)  # (B,)
         self.clean_output = clean
 

@@ -9,7 +9,8 @@ The map Φ(x; θ) is compared with the map of the same method on the fully, casc
 A map that still looks the same once the weights are noise does not explain the model (guided backprop
 and Guided Grad-CAM are the known cases). ``passed`` = |similarity| < ``threshold``, default 0.5: a
 rank correlation of ±0.5 or more means at least a quarter of the rank variance (ρ² ≥ 0.25) survives
-the randomisation (a strongly negative ρ also says the map is tied to the input, not to the weights). A randomised map that is constant has nan similarity and passes (nothing survived);
+the randomisation (a strongly negative ρ also says the map is tied to the input, not to the weights).
+A randomised map that is constant has nan similarity and passes (nothing survived);
 the target is bound on the trained model's output, so a predicted region is the same for both models.
 """
 

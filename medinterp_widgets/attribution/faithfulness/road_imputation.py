@@ -55,7 +55,8 @@ def noisy_linear_imputation(x: Tensor, removed: Tensor, *, noise: float = 0.01,
     if noise:
         values = values + noise * torch.randn(values.shape, generator=generator, dtype=torch.float64).to(values)
     imputed = x.detach().clone()
-    imputed[torch.as_tensor(sample), :, torch.as_tensor(row), torch.as_tensor(col)] = values
+    index = [torch.as_tensor(i, device=x.device) for i in (sample, row, col)]
+    imputed[index[0], :, index[1], index[2]] = values
     return imputed
 
 
