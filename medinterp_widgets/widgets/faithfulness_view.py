@@ -5,8 +5,8 @@ Each map shown (the selected method's, and every map of the method-comparison gr
 the sample has a mask, pointing game, energy pointing game and relevance mass) and a toggle that opens
 the map's deletion / insertion curve. The scores come from ``attribution.faithfulness.evaluate_maps``
 (no maths here) and are computed after the map appears: inside a kernel in one background worker
-thread, on a private deep copy of the model taken under the viewer's engine lock (so hooks of a map
-being computed meanwhile never see the worker's forwards), polled for cancellation between steps; a
+thread, on a private deep copy of the model taken once under the viewer's engine lock (so hooks of a
+map being computed meanwhile never see the worker's forwards), polled for cancellation between steps; a
 new sample (slice change) cancels what is queued or running. Results are cached per (method, layer,
 target, region, sample) like the maps. A method whose map fails the randomisation check gets a ✗ in
 the method list and the compare list.
@@ -140,6 +140,7 @@ class FaithfulnessPanel:
         self._generation = 0
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._worker: threading.Thread | None = None
+        self._model = None
 
     # -- requests (main thread) --------------------------------------------------------------------
     def request(self, method: str, value: Any, card: ScoreCard) -> None:
@@ -208,6 +209,14 @@ class FaithfulnessPanel:
                     mask=None if mask is None else torch.from_numpy(mask)[None],
                     method_kwargs=method_options(method, spatial, progress=False), metrics=metrics)
 
+    def _model_copy(self):
+        """The worker's own copy of the viewer's model, made once, under the engine lock (no engine call
+        is running then, so the copy carries no hooks); only the worker uses it."""
+        if self._model is None:
+            with self.viewer._lock:
+                self._model = copy.deepcopy(self.viewer.model)
+        return self._model
+
     def _ensure_worker(self) -> None:
         if self._worker is None or not self._worker.is_alive():
             self._worker = threading.Thread(target=self._serve, daemon=True, name="faithfulness")
@@ -230,8 +239,7 @@ class FaithfulnessPanel:
         options = dict(job.options)
         x = options.pop("x")
         try:
-            with self.viewer._lock:  # no engine call is running: the copy carries no hooks
-                model = copy.deepcopy(self.viewer.model)
+            model = self._model_copy()
             report = evaluate_maps(model, x, torch.from_numpy(np.asarray(job.heatmap))[None].to(x.device),
                                    method=job.method, steps=self.steps, road_percentages=self.road_percentages,
                                    should_stop=stale, **options)

@@ -4,6 +4,8 @@ and a new sample cancels the scores still being computed."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
@@ -104,9 +106,11 @@ def test_a_new_sample_cancels_the_scores_in_flight(sample):
     first_key = viewer.cache_key("gradcam")
     assert viewer.faith.results.get(first_key) is not None
     viewer.faith.results.clear()
-    with viewer._lock:  # the worker waits for the engine lock before copying the model
-        viewer.faith.request("gradcam", viewer.heatmap, viewer.faith.main)
-        viewer.faith.cancel()
+    gate, real_copy = threading.Event(), viewer.faith._model_copy
+    viewer.faith._model_copy = lambda: (gate.wait(60), real_copy())[1]  # hold the worker at its job's start
+    viewer.faith.request("gradcam", viewer.heatmap, viewer.faith.main)
+    viewer.faith.cancel()  # the slice changes while the job waits
+    gate.set()
     viewer.set_sample(x.flip(-1), masks=masks[:, ::-1])
     assert viewer.faith.wait(120)
     second_key = viewer.cache_key("gradcam")
