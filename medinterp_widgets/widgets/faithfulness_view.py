@@ -138,7 +138,7 @@ class FaithfulnessPanel:
         self._lock = threading.Lock()  # guards results, _queued and the cards' keys
         self._queued: set[tuple] = set()
         self._generation = 0
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._jobs: queue.Queue[_Job | object] = queue.Queue()  # jobs, or _STOP
         self._worker: threading.Thread | None = None
         self._model = None
 

@@ -3,21 +3,21 @@
     s_p v_p - Σ_{q ∈ N(p), q removed} w_pq v_q = Σ_{q ∈ N(p), q kept} w_pq x_q   (8-neighbours, w = 1/6, 1/12),
 
 a symmetric positive definite system A v = b (weakly diagonally dominant, anchored by the kept pixels).
-Two exact solvers, picked per image by ``solve_images`` (``solver="auto"``):
 
-- ``direct``: one sparse matrix for those images (block diagonal, one right-hand side per channel),
-  unknowns in a geometric nested-dissection order of the grid (separator rows / columns last, fill
-  near n log n), factorised by SuperLU without pivoting. Cheapest for scattered or few removed pixels.
-- ``cg``: conjugate gradients on the pixel grid (stencil by array shifts), preconditioned by the inverse
-  of the whole-grid operator with mirrored borders, I - K ⊗ K + I/3 with K = (1, 2, 1)/√12, which the
-  DCT-II diagonalises (eigenvalues 4/3 - (2 + 2 cos θ_i)(2 + 2 cos θ_j) / 12, plus 1e-4): inside a large
-  hole A equals that operator, so about 25 iterations reach ‖r‖ ≤ 1e-5 ‖b‖ whatever the hole size.
-  It runs in float32 (sums in float64): imputed values agree with the direct solve to about 1e-4 of the
-  image's scale, far below the imputation noise (σ = 0.01). An image not converged within
-  ``CG_MAX_ITERATIONS`` falls back to the direct solver.
-
-"auto" takes cg for an image with at least ``CG_MIN_REMOVED`` of its pixels removed, most of them
-(``CG_MIN_INTERIOR``) with all 8 neighbours removed too (large holes); else direct.
+- ``solver="auto"``: conjugate gradients on the pixel grid, every image and channel at once (the
+  stencil by array shifts), to ‖r‖ ≤ 1e-5 ‖b‖, in float32 with sums in float64: imputed values agree
+  with the direct solve to about 1e-4 of the image's scale, far below the imputation noise (σ = 0.01).
+  The preconditioner is chosen per image. Large holes (most removed pixels, ``LARGE_MIN_INTERIOR``,
+  have all 8 neighbours removed too): the inverse of the
+  whole-grid operator with mirrored borders, I - K ⊗ K + I/3 with K = (1, 2, 1)/√12, which the DCT-II
+  diagonalises (eigenvalues 4/3 - (2 + 2 cos θ_i)(2 + 2 cos θ_j) / 12, plus 1e-4); inside a large hole A
+  is that operator, so about 25 iterations do whatever the hole size. Scattered holes: the diagonal
+  (Jacobi), a few tens of iterations, as each hole is small. Large holes covering less than
+  ``DIRECT_BELOW`` of the image go to the direct solver (fewer unknowns than one DCT-CG run costs), and
+  so does an image not converged within ``CG_MAX_ITERATIONS``.
+- ``solver="direct"``: one sparse matrix for the images (block diagonal, one right-hand side per
+  channel), unknowns in a geometric nested-dissection order of the grid (separator rows / columns
+  last, fill near n log n), factorised by SuperLU without pivoting, in float64.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ __all__ = ["NEIGHBOUR_WEIGHTS", "SOLVERS", "solve_images", "nested_dissection_ke
 
 NEIGHBOUR_WEIGHTS = (((-1, -1), 1 / 12), ((-1, 0), 1 / 6), ((-1, 1), 1 / 12), ((0, -1), 1 / 6),
                      ((0, 1), 1 / 6), ((1, -1), 1 / 12), ((1, 0), 1 / 6), ((1, 1), 1 / 12))
-SOLVERS = ("auto", "direct", "cg")
-CG_TOLERANCE, CG_MAX_ITERATIONS, CG_SHIFT = 1e-5, 150, 1e-4
-CG_MIN_REMOVED, CG_MIN_INTERIOR = 0.3, 0.5
+SOLVERS = ("auto", "direct")
+CG_TOLERANCE, CG_MAX_ITERATIONS, CG_SHIFT = 1e-5, 200, 1e-4
+LARGE_MIN_INTERIOR, DIRECT_BELOW = 0.5, 0.3
 
 
 @lru_cache(maxsize=8)
@@ -133,17 +133,16 @@ def _grid_eigenvalues(height: int, width: int) -> np.ndarray:
     return (4 / 3 - np.outer(*lines) / 12 + CG_SHIFT).astype(np.float32)
 
 
-def _cg(image: np.ndarray, removed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Imputed images (N, H, W) and which converged (N,), by DCT-preconditioned CG on (N, H, W) systems."""
+def _cg(image: np.ndarray, removed: np.ndarray, large: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Imputed images (N, H, W) and which converged (N,), by preconditioned CG on (N, H, W) systems;
+    ``large`` (N,) picks the DCT preconditioner, else Jacobi (module docstring)."""
     image = image.astype(np.float32)
     inside = removed.astype(np.float32)
     weights = _neighbour_sum(np.ones((1, *image.shape[1:]), np.float32))  # s_p
     kept = image * (1 - inside)
     rhs = _neighbour_sum(kept) * inside
     apply = lambda v: (weights * v - _neighbour_sum(v * inside)) * inside  # noqa: E731  A v, zero outside
-    eigenvalues = _grid_eigenvalues(*image.shape[1:])
-    precondition = lambda r: inside * fft.idctn(  # noqa: E731
-        fft.dctn(r, axes=(1, 2), norm="ortho") / eigenvalues, axes=(1, 2), norm="ortho")
+    precondition = _preconditioner(inside, weights, large)
     norm = lambda a: np.sqrt((a * a).sum((1, 2), dtype=np.float64))  # noqa: E731  (N,)
     goal = CG_TOLERANCE * np.maximum(norm(rhs), 1e-300)
     solution, residual = np.zeros_like(image), rhs.copy()
@@ -165,16 +164,28 @@ def _cg(image: np.ndarray, removed: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return (solution * inside + kept).astype(np.float64), norm(residual) <= goal
 
 
-def _prefers_cg(removed: np.ndarray) -> np.ndarray:
+def _preconditioner(inside: np.ndarray, weights: np.ndarray, large: np.ndarray):
+    """r -> M⁻¹ r: the grid operator's inverse by DCT for the ``large`` systems, 1 / s_p for the others."""
+    eigenvalues = _grid_eigenvalues(*inside.shape[1:])
+
+    def apply(residual: np.ndarray) -> np.ndarray:
+        out = residual / weights
+        if large.any():
+            spectrum = fft.dctn(residual[large], axes=(1, 2), norm="ortho") / eigenvalues
+            out[large] = fft.idctn(spectrum, axes=(1, 2), norm="ortho")
+        return out * inside
+
+    return apply
+
+
+def _large_holes(removed: np.ndarray) -> np.ndarray:
     """(B,) True for images whose removed pixels form large holes (module docstring)."""
     count = removed.reshape(len(removed), -1).sum(1)
     padded = np.pad(removed, ((0, 0), (1, 1), (1, 1)), constant_values=True)  # the border counts as removed
     interior = removed.copy()
     for (d_row, d_col), _ in NEIGHBOUR_WEIGHTS:
         interior &= padded[:, 1 + d_row: padded.shape[1] - 1 + d_row, 1 + d_col: padded.shape[2] - 1 + d_col]
-    fraction = count / removed[0].size
-    interior_share = interior.reshape(len(removed), -1).sum(1) / np.maximum(count, 1)
-    return (fraction >= CG_MIN_REMOVED) & (interior_share >= CG_MIN_INTERIOR)
+    return interior.reshape(len(removed), -1).sum(1) / np.maximum(count, 1) >= LARGE_MIN_INTERIOR
 
 
 def solve_images(image: np.ndarray, removed: np.ndarray, solver: str = "auto") -> np.ndarray:
@@ -183,16 +194,18 @@ def solve_images(image: np.ndarray, removed: np.ndarray, solver: str = "auto") -
         raise ValueError(f"solver: got {solver!r}, expected one of {SOLVERS}")
     out = image.copy()
     channels = image.shape[1]
-    by_cg = np.zeros(len(image), bool) if solver == "direct" else (
-        np.ones(len(image), bool) if solver == "cg" else _prefers_cg(removed))
+    fraction = removed.reshape(len(removed), -1).mean(1)
+    large = _large_holes(removed)
+    by_cg = (fraction > 0) & (solver == "auto") & ~(large & (fraction < DIRECT_BELOW))
     if by_cg.any():
         systems = image[by_cg].reshape(-1, *image.shape[2:])  # (B' · C, H, W): one system per channel
-        solved, converged = _cg(systems, np.repeat(removed[by_cg], channels, axis=0))
+        repeat = lambda a: np.repeat(a[by_cg], channels, axis=0)  # noqa: E731
+        solved, converged = _cg(systems, repeat(removed), repeat(large))
         converged = converged.reshape(-1, channels).all(1)
         chosen = np.flatnonzero(by_cg)
         out[chosen[converged]] = solved.reshape(-1, channels, *image.shape[2:])[converged]
         by_cg[chosen[~converged]] = False  # not converged: the direct solver takes them
-    rest = np.flatnonzero(~by_cg & removed.reshape(len(removed), -1).any(1))
+    rest = np.flatnonzero(~by_cg & (fraction > 0))
     if len(rest):
         sample, row, col = np.nonzero(removed[rest])
         out[rest[sample], :, row, col] = _direct(image[rest], removed[rest])
