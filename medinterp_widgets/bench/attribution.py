@@ -23,7 +23,7 @@ def _csv(text: str) -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_common_arguments(parser, what="the models")
+    add_common_arguments(parser, what="the models'")
     parser.add_argument("--batch-3d", type=int, default=4, help="3-D batch size (default 4)")
     parser.add_argument("--size-3d", type=int, default=32, help="3-D volume side (default 32)")
     parser.add_argument("--occlusion-steps", type=int, default=8,

@@ -29,7 +29,7 @@ def _csv(text: str) -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_common_arguments(parser, what="the VGG")
+    add_common_arguments(parser, what="the VGG's")
     parser.add_argument("--method", default="gradcam", help="attribution method of the maps (default gradcam)")
     parser.add_argument("--steps", type=int, default=128, help="deletion / insertion steps (default 128)")
     parser.add_argument("--baseline", default="zero", help="deletion / insertion baseline (default zero)")
