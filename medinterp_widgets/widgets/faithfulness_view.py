@@ -14,11 +14,13 @@ the method list and the compare list.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import html
 import math
 import queue
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +40,16 @@ _STOP = object()  # tells the worker thread to end
 ROWS = (("deletion_auc", "deletion AUC ↓"), ("insertion_auc", "insertion AUC ↑"), ("road", "ROAD LeRF−MoRF ↑"),
         ("pointing_game", "pointing game ↑"), ("energy_pointing_game", "energy pointing g. ↑"),
         ("relevance_mass", "relevance mass ↑"))
+_LIVE_PANELS: weakref.WeakSet = weakref.WeakSet()  # panels whose worker may still run at interpreter exit
+EXIT_JOIN_TIMEOUT_S = 10.0
+
+
+@atexit.register
+def _stop_workers_at_exit() -> None:
+    """Cancel and join every panel's worker before the interpreter finalises: a daemon thread still
+    inside a torch op while the runtime tears down aborts the process ("terminate called ...")."""
+    for panel in list(_LIVE_PANELS):
+        panel.stop_worker(EXIT_JOIN_TIMEOUT_S)
 
 
 def _number(value: float) -> str:
@@ -191,10 +203,16 @@ class FaithfulnessPanel:
         threading.Thread(target=lambda: (self._jobs.join(), done.set()), daemon=True).start()
         return done.wait(timeout)
 
-    def close(self) -> None:
+    def stop_worker(self, timeout: float | None = None) -> None:
+        """Cancel every job and end the worker thread (waiting up to ``timeout`` s for it)."""
         self.cancel()
-        if self._worker is not None:
+        worker = self._worker
+        if worker is not None and worker.is_alive():
             self._jobs.put(_STOP)
+            worker.join(timeout)
+
+    def close(self) -> None:
+        self.stop_worker(timeout=0)
         for card in [self.main, *self.cards.values()]:
             card.close()
 
@@ -221,6 +239,7 @@ class FaithfulnessPanel:
         if self._worker is None or not self._worker.is_alive():
             self._worker = threading.Thread(target=self._serve, daemon=True, name="faithfulness")
             self._worker.start()
+            _LIVE_PANELS.add(self)
 
     def _serve(self) -> None:
         while True:
