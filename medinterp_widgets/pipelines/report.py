@@ -44,6 +44,7 @@ class Report:
     figures: dict[str, bytes] = field(default_factory=dict)  # name -> PNG bytes
     notes: list[str] = field(default_factory=list)
     checkpoints: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> path, datasets, note
+    faithfulness: dict[str, Any] = field(default_factory=dict)  # faithfulness scores of the figures' maps
 
     def compare(self, name: str, ours, paper=None, unit: str = "", note: str = "") -> None:
         self.comparisons.append(Comparison(name, _plain(ours), _plain(paper), unit, note))
@@ -81,6 +82,7 @@ class Report:
             "notes": list(self.notes),
             "checkpoints": _plain(self.checkpoints),
             "evaluate_commands": self.evaluate_commands(),
+            "faithfulness": _plain(self.faithfulness),
         }
 
     def write(self, out_dir: str | Path) -> Path:

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from medinterp_widgets.pipelines import heatmap_loss as hl
+from medinterp_widgets.pipelines.heatmap_loss import faithfulness as hf
 from medinterp_widgets.pipelines.heatmap_loss import statistics as stats
 from medinterp_widgets.pipelines.heatmap_loss.pipeline import torch_threads
 from medinterp_widgets.pipelines.heatmap_loss.study import example_indices, make_loss
@@ -131,6 +132,30 @@ def test_smoke_run_writes_report(smoke_report):
     row = report.tables["exp2:hirescam models"][0]
     assert 0.0 <= row["heart_overlap"] <= 1.0 and 0.0 <= row["val_acc"] <= 1.0
     assert all(entry["path"].endswith(".pt") for entry in saved["checkpoints"].values())
+
+
+def test_smoke_report_carries_the_faithfulness_of_both_groups(smoke_report):
+    report, out = smoke_report
+    section = report.faithfulness
+    assert section["method"] == "hirescam" and section["mask"] == "heart"
+    assert [(r["dataset"], r["loss"]) for r in section["rows"]] == [("exp2", "ce"), ("exp2", "hirescam")]
+    for row in section["rows"]:
+        assert row["n"] == section["images"] and 0.0 <= row["deletion_auc"] <= 1.0
+        assert 0.0 <= row["relevance_mass"] <= 1.0 and 0.0 <= row["randomisation_passed"] <= 1.0
+    for key in ("ce", "hm"):
+        assert {f"faithfulness_exp2_{key}_{c}" for c in hf.FLAT_COLUMNS} <= set(report.metrics)
+    assert any(name.startswith("faithfulness") for name in report.tables)
+    saved = json.loads((report.write(out / "faith").parent / "report.json").read_text())
+    assert saved["faithfulness"]["rows"][1]["loss"] == "hirescam"
+
+
+def test_faithfulness_metrics_are_flat_and_nan_safe():
+    section = {"rows": [{"dataset": "exp1", "loss": "hirescam", "deletion_auc": 0.25, "road": None}]}
+    metrics = hf.faithfulness_metrics(section)
+    assert metrics["faithfulness_exp1_hm_deletion_auc"] == 0.25
+    assert math.isnan(metrics["faithfulness_exp1_hm_road"])
+    assert math.isnan(metrics["faithfulness_exp1_hm_insertion_auc"])
+    assert hf.representative([]) is None
 
 
 def test_reproduce_command_runs_smoke_config(monkeypatch, tmp_path):

@@ -3,8 +3,8 @@ the heart (and off a sex marker)?  ``run(Config.preset("quick")) -> Report``.
 
 Modules: ``config`` (Config, presets, studies), ``data`` (synthetic experiments 1/2), ``study`` (Optuna LR
 search per model, grouped training, test overlaps), ``statistics`` (the thesis's tests and numbers),
-``acdc`` / ``acdc_arm`` (normal vs diseased ACDC classifiers, their evaluator), ``figures``, ``notes``,
-``pipeline`` (run, report).
+``acdc`` / ``acdc_arm`` (normal vs diseased ACDC classifiers, their evaluator), ``faithfulness`` (issue
+16's scores of the CE and heatmap-loss models' maps), ``figures``, ``notes``, ``pipeline`` (run, report).
 """
 
 from .config import Config

@@ -21,6 +21,7 @@ from . import statistics as stats
 from .acdc_arm import AcdcResult, run_acdc
 from .config import Config
 from .data import StudyData, load_study_data
+from .faithfulness import faithfulness_metrics, faithfulness_section
 from .figures import acdc_figure, class_sex_figure, distribution_figure, overlay_figure
 from .notes import method_notes
 from .study import ModelResult, run_group
@@ -37,6 +38,7 @@ class StudyResults:
     acdc_diagnoses: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     run_root: str = ""
+    faithfulness: dict = field(default_factory=dict)  # report.json's faithfulness object (see .faithfulness)
 
 
 @contextmanager
@@ -74,6 +76,8 @@ def run_studies(config: Config) -> StudyResults:
             results.data[dataset] = data
             results.groups[dataset] = {loss: run_group(data, loss, config, run_root, device)
                                        for loss in config.studies_of(dataset)}
+        results.faithfulness = faithfulness_section(results.data, results.groups, method=config.eval_method,
+                                                    seed=config.seed)
     return results
 
 
@@ -132,11 +136,27 @@ def _synthetic_report(report: Report, results: StudyResults) -> list[dict]:
     return rows
 
 
+def _faithfulness_report(report: Report, section: dict) -> None:
+    if not section.get("rows"):
+        return
+    report.faithfulness = section
+    report.metrics.update(faithfulness_metrics(section))
+    report.tables[f"faithfulness ({section['method']} maps, heart mask)"] = section["rows"]
+    report.notes.append(
+        f"Faithfulness (issue 16): {section['method']} maps of the true class of one model per group (its "
+        f"first kept model) on {section['images']} class-balanced test images; deletion / insertion AUC "
+        f"({section['deletion_steps']} steps, {section['baseline']} baseline; deletion lower is better), ROAD "
+        "(LeRF - MoRF, higher is better), randomisation passed when |Spearman rho| to the randomised model's "
+        f"map < {section['randomisation_threshold']}, and localisation with the heart as the mask "
+        "(relevance mass = share of the positive map inside the heart). A spot check, not a group test.")
+
+
 def build_report(results: StudyResults) -> Report:
     """Tables per group, statistics, our-vs-thesis comparisons, figures and notes."""
     report = Report(name="heatmap-loss", title="Heatmap loss: attribution inside the training loss",
                     config=results.config.to_dict())
     rows = _synthetic_report(report, results)
+    _faithfulness_report(report, results.faithfulness)
     _acdc_report(report, results)
     report.notes += results.notes + method_notes(results, rows) + dry_run_note(results.config.limit_steps)
     return report
