@@ -151,3 +151,14 @@ def test_evaluate_rejects_a_checkpoint_without_acdc_preprocessing(tmp_path, acdc
                        tmp_path / "plain.pt")
     with pytest.raises(DataFormatError, match="preprocessing"):
         evaluate_acdc_diagnosis(path, acdc_folder)
+
+
+def test_patient_limit_spreads_over_the_diagnosis_blocks():
+    numbers = list(range(1, 101))
+    picked = acdc.spread(numbers, 5)
+    assert picked == [1, 26, 51, 75, 100] and {acdc_block(n) for n in picked} == {0, 1, 2, 3, 4}
+    assert acdc.spread(numbers, None) == numbers and acdc.spread(numbers[:3], 10) == numbers[:3]
+
+
+def acdc_block(number: int) -> int:
+    return (number - 1) // 20  # DCM, HCM, MINF, NOR, RV

@@ -110,14 +110,22 @@ def middle_slices(indices: list[int], middle=PREPROCESSING["middle"]) -> list[in
     return chosen or [indices[count // 2]]
 
 
+def spread(items: list, limit: int | None) -> list:
+    """``limit`` items evenly spaced over ``items`` (first and last included); all of them without a limit."""
+    if limit is None or limit >= len(items):
+        return list(items)
+    return [items[i] for i in np.linspace(0, len(items) - 1, max(0, limit)).round().astype(int)]
+
+
 def read_patients(root, split: str | None = None, *, crop: int = PREPROCESSING["crop"],
                   size: int = PREPROCESSING["size"], middle=(0.0, 1.0), limit: int | None = None) -> list[PatientStack]:
     """Every patient of an ACDC folder (a split list, or all files) as a preprocessed ED/ES stack of the
-    ``middle`` part of its slices."""
+    ``middle`` part of its slices; ``limit``: that many patients evenly spaced over the sorted patient
+    numbers (so every diagnosis block of 20 numbers stays in)."""
     root = Path(root)
     frames = _frames_by_patient(root, _case_names(root, split))
     patients = []
-    for patient in sorted(frames)[:limit]:
+    for patient in spread(sorted(frames), limit):
         by_frame = frames[patient]
         if len(by_frame) != 2:
             raise DataFormatError(root, f"{patient}: frames {sorted(by_frame)}; expected two (ED and ES)")
