@@ -45,8 +45,9 @@ def method_notes(results, rows: list[dict]) -> list[str]:
             f"ACDC: normal (NOR) vs diseased (DCM, HCM, MINF, RV) per patient, as the thesis. Input: ED and ES "
             f"slice at the same level as two channels (centre crop {config.acdc_crop} px -> {config.acdc_size} px, "
             f"z-score per frame), patient = mean softmax over its slices. {config.acdc_repeats} x {config.acdc_folds}"
-            "-fold cross-validation over the 70 training patients (stratified by diagnosis) gives the out-of-fold "
-            "balanced accuracy; a final classifier trained on all of them is saved (evaluate: acdc-diagnosis) and "
-            "scored on the 10 shared validation volumes (only one of them NOR: its balanced accuracy is coarse). "
+            f"-fold cross-validation over the {len(results.acdc_diagnoses)} training patients used (stratified by "
+            "diagnosis; a preset's patient limit takes them evenly spaced over the patient numbers) gives the "
+            "out-of-fold balanced accuracy; a final classifier trained on all of them is saved (evaluate: "
+            "acdc-diagnosis) and scored on the 10 shared validation volumes (only one of them NOR: its balanced accuracy is coarse). "
             f"Class weights n / (2 n_c), random affine + contrast augmentation, {config.acdc_epochs} epochs.")
     return notes
