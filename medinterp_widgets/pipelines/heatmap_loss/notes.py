@@ -48,6 +48,7 @@ def method_notes(results, rows: list[dict]) -> list[str]:
             f"-fold cross-validation over the {len(results.acdc_diagnoses)} training patients used (stratified by "
             "diagnosis; a preset's patient limit takes them evenly spaced over the patient numbers) gives the "
             "out-of-fold balanced accuracy; a final classifier trained on all of them is saved (evaluate: "
-            "acdc-diagnosis) and scored on the 10 shared validation volumes (only one of them NOR: its balanced accuracy is coarse). "
+            "acdc-diagnosis) and scored on the 10 shared validation volumes (only one of them NOR: its balanced "
+            "accuracy is coarse). "
             f"Class weights n / (2 n_c), random affine + contrast augmentation, {config.acdc_epochs} epochs.")
     return notes
