@@ -10,6 +10,7 @@ from torch import nn
 
 from .alexnet import AlexNetClassifier
 from .gap_fcn import GapFCN
+from .resnet import SmallResNet
 from .unet import UNet
 from .vgg import VGGClassifier
 
@@ -18,6 +19,7 @@ MODELS: dict[str, type[nn.Module]] = {
     "unet": UNet,
     "vgg": VGGClassifier,
     "alexnet": AlexNetClassifier,
+    "small_resnet": SmallResNet,
 }
 
 
@@ -26,7 +28,7 @@ def _canonical(name: str) -> str:
 
 
 def build_model(name: str, **kwargs) -> nn.Module:
-    """Instantiate the model registered as ``name`` (gap_fcn, unet, vgg, alexnet; '-' == '_')."""
+    """Instantiate the model registered as ``name`` (gap_fcn, unet, vgg, alexnet, small_resnet; '-' == '_')."""
     key = _canonical(name)
     by_class = {cls.__name__.lower(): k for k, cls in MODELS.items()}
     key = by_class.get(key, key)
