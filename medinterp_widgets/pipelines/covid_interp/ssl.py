@@ -68,7 +68,7 @@ def simclr_pretrain(encoder: nn.Module, images: torch.Tensor, *, epochs: int, ba
             loss.backward()
             optimizer.step()
             schedule.step()
-            losses.append(float(loss))
+            losses.append(loss.item())
             step += 1
             if max_steps is not None and step >= max_steps:
                 break
