@@ -54,8 +54,11 @@ def test_identity_affine_keeps_the_image_and_augmentation_is_seeded():
     again = train_view(x, 1.0, torch.Generator().manual_seed(1))
     torch.testing.assert_close(first, again)
     assert not torch.allclose(first, x) and torch.equal(train_view(x, 0.0), x)
-    items = AugmentedImages(x, torch.tensor([0, 1, 1]), [2, 0], strength=0.0)
-    assert len(items) == 2 and torch.equal(items[0]["image"], x[2]) and int(items[0]["label"]) == 1
+    items = AugmentedImages(x, torch.tensor([0, 1, 1]), [2, 0], Preprocess(16), strength=0.0)
+    assert len(items) == 2 and int(items[0]["label"]) == 1
+    torch.testing.assert_close(items[0]["image"], Preprocess(16).apply(x[2:3])[0])
+    moved = AugmentedImages(x, torch.tensor([0, 1, 1]), [2, 0], Preprocess(16), strength=1.0)[0]["image"]
+    assert moved.shape == (1, 16, 16) and not torch.allclose(moved, items[0]["image"])
 
 
 def test_nt_xent_of_two_orthogonal_images():

@@ -1,6 +1,7 @@
 """Random augmentation of normalised CT batches (B, 1, H, W): training views and SimCLR views.
 
-Geometry: one affine map per image, x_out(p) = x_in(A p + t) with A = zoom * R(angle) * diag(flip, 1)
+Intensity before the model's per-image mapping: a random gamma (``random_gamma``, another display
+window). Geometry: one affine map per image, x_out(p) = x_in(A p + t) with A = zoom * R(angle) * diag(flip, 1)
 (``torch.nn.functional.affine_grid`` / ``grid_sample``, bilinear); pixels from outside the image take
 the image's minimum (the background). Intensity: y = a x + b + n, a ~ U(1 - c, 1 + c), b ~ U(-c, c),
 n ~ N(0, noise^2), and with probability ``blur`` a 5 x 5 binomial blur. All draws come from
@@ -79,21 +80,33 @@ def ssl_view(x: torch.Tensor, generator=None) -> torch.Tensor:
     return jitter_intensity(moved, generator, contrast=0.4, noise=0.05, blur_probability=0.5)
 
 
-class AugmentedImages(Dataset):
-    """``{"image", "label"}`` items of ``inputs[indices]`` (N, 1, H, W), each drawn through ``train_view``
-    (torch's global generator, which the Trainer seeds) when ``strength`` > 0."""
+def random_gamma(images: torch.Tensor, strength: float = 1.0, generator=None) -> torch.Tensor:
+    """x ** g per image with log g ~ U(-0.35 s, 0.35 s) (g in 0.70..1.42 at s = 1): a different display
+    window / gamma of a grey image in 0..1, before the per-image intensity mapping."""
+    n = images.shape[0]
+    gamma = torch.exp(_uniform(n, -0.35 * strength, 0.35 * strength, generator)).view(n, 1, 1, 1)
+    return images.clamp(min=0.0) ** gamma.to(images)
 
-    def __init__(self, inputs: torch.Tensor, labels: torch.Tensor, indices, strength: float = 1.0,
+
+class AugmentedImages(Dataset):
+    """``{"image", "label"}`` items: ``images[indices]`` (N, 1, H, W) in 0..1 through ``random_gamma``, the
+    model's ``preprocess`` (per-image intensity mapping), then ``train_view`` at ``strength`` (torch's
+    global generator, which the Trainer seeds). ``strength`` 0: the preprocessed image unchanged.
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, indices, preprocess, strength: float = 1.0,
                  rot90: bool = False):
-        self.inputs, self.labels = inputs, labels
+        self.images, self.labels, self.preprocess = images, labels, preprocess
         self.indices = [int(i) for i in indices]
         self.strength, self.rot90 = strength, rot90
+        self.clean = preprocess.apply(images[self.indices]) if strength <= 0 else None  # (n, 1, H, W)
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def __getitem__(self, i: int) -> dict:
         index = self.indices[i]
-        image = self.inputs[index:index + 1]  # (1, 1, H, W)
-        image = train_view(image, self.strength, rot90=self.rot90)[0] if self.strength > 0 else image[0]
-        return {"image": image, "label": self.labels[index]}
+        if self.clean is not None:
+            return {"image": self.clean[i], "label": self.labels[index]}
+        image = self.preprocess.apply(random_gamma(self.images[index:index + 1], self.strength))  # (1, 1, H, W)
+        return {"image": train_view(image, self.strength, rot90=self.rot90)[0], "label": self.labels[index]}

@@ -73,12 +73,12 @@ def train_alexnet_fold(config: Config, images, train_ids: np.ndarray, val_ids: n
                        run_dir: Path, callbacks=()) -> dict:
     """Train one fold; the model of its best validation-loss epoch (best.pt), that epoch's rates, curves,
     pool5 features of every image, and the stability check."""
-    inputs = preprocess_of(config).apply(images.images)  # (N, 1, S, S)
+    preprocess = preprocess_of(config)
     labels = images.labels
     model = build_alexnet(config)
     folder = run_dir / f"alexnet-fold{fold}"
-    trainer = Trainer(model, AugmentedImages(inputs, labels, train_ids, strength=0.0),
-                      AugmentedImages(inputs, labels, val_ids, strength=0.0),
+    trainer = Trainer(model, AugmentedImages(images.images, labels, train_ids, preprocess, strength=0.0),
+                      AugmentedImages(images.images, labels, val_ids, preprocess, strength=0.0),
                       train_config(config, folder, fold, len(train_ids)), callbacks=callbacks)
     history = trainer.fit()
     best = load_checkpoint(folder / BEST_CHECKPOINT)
@@ -87,7 +87,7 @@ def train_alexnet_fold(config: Config, images, train_ids: np.ndarray, val_ids: n
     epoch = int(best["epoch"])
     reported = history[epoch - 1]
     scores = {name: float(reported["val"][name]) for name in (*features.RATES, "auc")}
-    deep = features.deep_features(model, inputs, config.feature_layer)  # (N, 9216) pool5
+    deep = features.deep_features(model, preprocess.apply(images.images), config.feature_layer)  # (N, 9216) pool5
     return {"model": model, "history": history, "best_epoch": epoch, "scores": scores, "deep": deep,
             "checkpoint": folder / BEST_CHECKPOINT, "stability": stability(reported, history[-1], labels[train_ids])}
 

@@ -95,7 +95,6 @@ def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids
     """Fine-tune one fold from ``init_state`` (None: from scratch); the last epoch's model after BN
     re-estimation, its validation rates / AUC / P(COVID), curves and ``final.pt``."""
     preprocess = preprocess_of(config, intensity)
-    inputs = preprocess.apply(images.images)  # (N, 1, S, S)
     labels = images.labels
     torch.manual_seed(config.seed + fold)
     model = build_classifier(config)
@@ -103,13 +102,13 @@ def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids
         model.load_state_dict(init_state)
     folder = run_dir / f"{name}-fold{fold}"
     train = fine_tune_config(config, folder, fold, len(train_ids), preprocess, name)
-    trainer = Trainer(model, AugmentedImages(inputs, labels, train_ids, strength=augment),
-                      AugmentedImages(inputs, labels, val_ids, strength=0.0), train,
+    trainer = Trainer(model, AugmentedImages(images.images, labels, train_ids, preprocess, strength=augment),
+                      AugmentedImages(images.images, labels, val_ids, preprocess, strength=0.0), train,
                       loss=nn.CrossEntropyLoss(label_smoothing=config.label_smoothing), callbacks=callbacks)
     history = trainer.fit()
-    recalibrate_batchnorm(model, inputs[train_ids])
+    recalibrate_batchnorm(model, preprocess.apply(images.images[train_ids]))
     model.eval()
-    p_val = probabilities(model, inputs[val_ids])
+    p_val = probabilities(model, preprocess.apply(images.images[val_ids]))
     scores = classification_scores(labels[val_ids].numpy(), p_val)
     payload = checkpoint_payload(model, epoch=len(history), step=trainer.step, best_value=None,
                                  config=plain_data(train.to_dict()), metrics=plain_data({"val": scores}))

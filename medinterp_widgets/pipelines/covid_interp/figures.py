@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -27,7 +29,9 @@ def fold_curves(histories: list[list[dict]], title: str, marks: list[int] | None
     for ax, key in zip(axes.ravel(), ("loss", *features.RATES)):
         for split, label in (("train", "train"), ("val", "test")):
             values = np.array([[h[split][key] for h in history[:epochs]] for history in histories], dtype=float)
-            mean, sd = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
+            with warnings.catch_warnings():  # an epoch where no fold defines PPV / NPV stays a gap
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean, sd = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
             ax.plot(x, mean, label=label)
             ax.fill_between(x, mean - sd, mean + sd, alpha=0.2)
         for epoch in marks or []:

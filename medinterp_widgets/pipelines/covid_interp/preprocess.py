@@ -36,8 +36,8 @@ class Preprocess:
     def __post_init__(self) -> None:
         if self.intensity not in INTENSITIES:
             raise ValueError(f"preprocess intensity: got {self.intensity!r}, expected one of {INTENSITIES}")
-        if int(self.size) < 32:
-            raise ValueError(f"preprocess size: got {self.size!r}, expected at least 32 pixels")
+        if int(self.size) < 8:
+            raise ValueError(f"preprocess size: got {self.size!r}, expected at least 8 pixels")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

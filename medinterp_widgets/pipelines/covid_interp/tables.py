@@ -125,9 +125,10 @@ def flat_metrics(summary: dict, trained: dict, found: dict, cpu_seconds: dict[st
     metrics = {}
     for rate in RATES_AUC:
         values = np.array([r["scores"][rate] for r in final], dtype=float)
-        metrics[rate] = float(np.nanmean(values))
-        metrics[f"{rate}_sd"] = float(np.nanstd(values, ddof=1)) if len(values) > 1 else 0.0
-        metrics[f"{rate}_min"] = float(np.nanmin(values))
+        finite = values[np.isfinite(values)]
+        metrics[rate] = float(finite.mean()) if finite.size else float("nan")
+        metrics[f"{rate}_sd"] = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
+        metrics[f"{rate}_min"] = float(finite.min()) if finite.size else float("nan")
     for fold, result in enumerate(final):
         metrics.update({f"fold{fold}_accuracy": result["scores"]["accuracy"], f"fold{fold}_auc": result["scores"]["auc"]})
     for key in ("lbp", "deep", "alexnet"):
