@@ -9,6 +9,11 @@ first ``LungInfection-*`` (binary) or ``MultiClassInfection-*`` folder below it,
 deep. ``load_covid_lesions(root, multiclass=False)`` prefers a binary folder and falls back to a
 multi-class one (read as class ids; lesion = any class > 0); ``multiclass=True`` asks for class ids.
 
+Orientation: the Inf-Net JPGs are stored turned by 90 degrees (spine on the right, sternum on the left).
+``radiological_view(array)`` turns an image or mask a quarter turn clockwise into the usual axial view
+(spine down), the orientation of the UCSD COVID-CT figures; ``LesionSlice.read(radiological=True)``
+returns both that way.
+
 The multi-class GT files are palette PNGs: the palette *indices* are the class ids (read with Pillow,
 not OpenCV, which would return the palette colours). Grey GT files with values 0..2 are accepted too.
 """
@@ -38,13 +43,19 @@ class LesionSlice:
     case_id: str
     multiclass: bool
 
-    def read(self) -> tuple[np.ndarray, np.ndarray]:
-        """(image (H, W) float32 0..1, mask (H, W) uint8: 0/1, or 0/1/2 when multiclass)."""
+    def read(self, radiological: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(image (H, W) float32 0..1, mask (H, W) uint8: 0/1, or 0/1/2 when multiclass); with
+        ``radiological`` both turned into the usual axial view (module docstring)."""
         image = read_grey_image(self.image_path)
         mask = read_multiclass_mask(self.mask_path) if self.multiclass else read_binary_mask(self.mask_path)
         if mask.shape != image.shape:
             raise DataFormatError(self.mask_path, f"mask shape {mask.shape} differs from image shape {image.shape}")
-        return image, mask
+        return (radiological_view(image), radiological_view(mask)) if radiological else (image, mask)
+
+
+def radiological_view(array: np.ndarray) -> np.ndarray:
+    """A stored MedSeg slice (H, W) turned a quarter turn clockwise: (W, H), spine down."""
+    return np.ascontiguousarray(np.rot90(array, k=-1))
 
 
 def read_binary_mask(path: str | os.PathLike) -> np.ndarray:

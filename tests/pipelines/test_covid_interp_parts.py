@@ -166,3 +166,18 @@ def test_lesion_evaluator_takes_any_split_folder(tmp_path, layout):
         assert result["n"] == 3 and result["cam_layer"] == "stages.2"
         assert 0.0 <= result["consistent_degree_mean"] <= 1.0 and 0.0 < result["chance_support_area"] <= 1.0
         assert 0.0 <= result["p_covid_mean"] <= 1.0
+
+
+def test_topk_head_pools_the_largest_evidence_cells():
+    """evidence m = channel 0 of the feature map: cells 1, 2, 3, 4; top 50 % -> s = 3.5, logits (-s/2, s/2)."""
+    model = SmallResNet(widths=(2, 2, 2, 2), pooling="topk", topk_fraction=0.5).eval()
+    with torch.no_grad():
+        model.head[1].weight.zero_()
+        model.head[1].weight[0, 0] = 1.0
+        model.head[1].bias.zero_()
+    features = torch.zeros(1, 2, 2, 2)
+    features[0, 0] = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    model.feature_map = lambda x: features  # the stages are not under test here
+    torch.testing.assert_close(model(torch.zeros(1, 1, 32, 32)), torch.tensor([[-1.75, 1.75]]))
+    with pytest.raises(ValueError, match="topk"):
+        SmallResNet(n_classes=3, pooling="topk")

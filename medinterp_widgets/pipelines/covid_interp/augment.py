@@ -63,12 +63,14 @@ def jitter_intensity(x: torch.Tensor, generator=None, *, contrast: float = 0.25,
     return x * gain + offset + noise * torch.randn(x.shape, generator=generator).to(x)
 
 
-def train_view(x: torch.Tensor, strength: float = 1.0, generator=None, rot90: bool = False) -> torch.Tensor:
+def train_view(x: torch.Tensor, strength: float = 1.0, generator=None, rot90: bool = False,
+               max_zoom: float | None = None) -> torch.Tensor:
     """The classifier's training augmentation at ``strength`` (0: none; 1: +-15 deg, zoom 0.83-1.25,
-    shift 0.1, contrast/brightness 0.25, noise 0.05)."""
+    shift 0.1, contrast/brightness 0.25, noise 0.05). ``max_zoom`` > 1.25 s makes crops: zooming in up
+    to ``max_zoom`` shows 1 / max_zoom of the field of view, so the label must come from local texture."""
     if strength <= 0:
         return x
-    zoom = (1.0 / (1.0 + 0.2 * strength), 1.0 + 0.25 * strength)
+    zoom = (1.0 / (1.0 + 0.2 * strength), max_zoom or 1.0 + 0.25 * strength)
     moved = random_affine(x, generator, degrees=15.0 * strength, zoom=zoom, shift=0.1 * strength, rot90=rot90)
     return jitter_intensity(moved, generator, contrast=0.25 * strength, noise=0.05 * strength)
 
@@ -95,10 +97,10 @@ class AugmentedImages(Dataset):
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, indices, preprocess, strength: float = 1.0,
-                 rot90: bool = False):
+                 rot90: bool = False, max_zoom: float | None = None):
         self.images, self.labels, self.preprocess = images, labels, preprocess
         self.indices = [int(i) for i in indices]
-        self.strength, self.rot90 = strength, rot90
+        self.strength, self.rot90, self.max_zoom = strength, rot90, max_zoom
         self.clean = preprocess.apply(images[self.indices]) if strength <= 0 else None  # (n, 1, H, W)
 
     def __len__(self) -> int:
@@ -109,4 +111,5 @@ class AugmentedImages(Dataset):
         if self.clean is not None:
             return {"image": self.clean[i], "label": self.labels[index]}
         image = self.preprocess.apply(random_gamma(self.images[index:index + 1], self.strength))  # (1, 1, H, W)
-        return {"image": train_view(image, self.strength, rot90=self.rot90)[0], "label": self.labels[index]}
+        moved = train_view(image, self.strength, rot90=self.rot90, max_zoom=self.max_zoom)[0]
+        return {"image": moved, "label": self.labels[index]}

@@ -35,11 +35,12 @@ ROLE = "explained classifier"
 
 
 def build_classifier(config: Config) -> SmallResNet:
-    return SmallResNet(in_channels=1, n_classes=2, widths=config.widths, blocks=config.blocks, dropout=config.dropout)
+    return SmallResNet(in_channels=1, n_classes=2, widths=config.widths, blocks=config.blocks, dropout=config.dropout,
+                       stem_pool=config.stem_pool, pooling=config.pooling, topk_fraction=config.topk_fraction)
 
 
-def preprocess_of(config: Config, intensity: str | None = None) -> Preprocess:
-    return Preprocess(size=config.image_size, intensity=intensity or config.intensity)
+def preprocess_of(config: Config) -> Preprocess:
+    return Preprocess(size=config.image_size, intensity=config.intensity)
 
 
 def pretrain(config: Config, inputs: torch.Tensor, progress=None) -> tuple[dict, list[dict]]:
@@ -90,11 +91,11 @@ def fine_tune_config(config: Config, run_dir: Path, fold: int, n_train: int, pre
 
 
 def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids: np.ndarray, fold: int,
-                          run_dir: Path, *, init_state: dict | None, augment: float, intensity: str | None = None,
-                          name: str = "final", callbacks=()) -> dict:
+                          run_dir: Path, *, init_state: dict | None = None, name: str = "final",
+                          callbacks=()) -> dict:
     """Fine-tune one fold from ``init_state`` (None: from scratch); the last epoch's model after BN
     re-estimation, its validation rates / AUC / P(COVID), curves and ``final.pt``."""
-    preprocess = preprocess_of(config, intensity)
+    preprocess = preprocess_of(config)
     labels = images.labels
     torch.manual_seed(config.seed + fold)
     model = build_classifier(config)
@@ -102,7 +103,9 @@ def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids
         model.load_state_dict(init_state)
     folder = run_dir / f"{name}-fold{fold}"
     train = fine_tune_config(config, folder, fold, len(train_ids), preprocess, name)
-    trainer = Trainer(model, AugmentedImages(images.images, labels, train_ids, preprocess, strength=augment),
+    train_items = AugmentedImages(images.images, labels, train_ids, preprocess, strength=config.augment,
+                                  max_zoom=config.max_zoom)
+    trainer = Trainer(model, train_items,
                       AugmentedImages(images.images, labels, val_ids, preprocess, strength=0.0), train,
                       loss=nn.CrossEntropyLoss(label_smoothing=config.label_smoothing), callbacks=callbacks)
     history = trainer.fit()

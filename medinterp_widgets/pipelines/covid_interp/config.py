@@ -21,7 +21,16 @@ from dataclasses import dataclass
 from typing import Any
 
 PAPER_TITLE = "An Interpretation Architecture for Deep Learning Models with the Application of COVID-19 Diagnosis"
-ABLATIONS = ("scratch", "no_augment", "zscore")  # each row drops one choice of the explained classifier
+# Ablation rows of the explained classifier: name -> (title, Config fields changed from the final model's).
+VARIANTS = {
+    "avg_pooling": ("average pooling + linear head instead of top-k evidence pooling", {"pooling": "avg"}),
+    "no_crops": ("without crops (zoom in at most 1.25x)", {"max_zoom": None}),
+    "no_augment": ("without augmentation", {"augment": 0.0, "max_zoom": None}),
+    "simclr": ("with SimCLR pretraining on the unlabelled images", {"ssl_epochs": 40}),
+    "no_simclr": ("without SimCLR pretraining", {"ssl_epochs": 0}),
+    "window": ("robust lung window instead of the per-image z-score", {"intensity": "window"}),
+}
+ABLATIONS = ("avg_pooling", "no_crops", "simclr")
 
 
 @dataclass
@@ -57,6 +66,9 @@ class Config:
     intensity: str = "window"  # preprocess.INTENSITIES
     widths: tuple[int, ...] = (16, 32, 64, 128)
     blocks: int = 1
+    stem_pool: bool = False  # a max pool after the stem: twice the input size for about the same cost
+    pooling: str = "avg"  # SmallResNet head: "avg", or "topk" (multiple-instance pooling of an evidence map)
+    topk_fraction: float = 0.1
     dropout: float = 0.2
     ssl_epochs: int = 40
     ssl_batch_size: int = 128
@@ -68,6 +80,7 @@ class Config:
     weight_decay: float = 5e-4
     label_smoothing: float = 0.1
     augment: float = 0.5  # augment.train_view strength (0: none)
+    max_zoom: float | None = None  # > 1.25: training crops down to 1 / max_zoom of the field of view
     ablations: tuple[str, ...] = ABLATIONS
     # baselines: 59-bin uniform LBP + SVM vs AlexNet pool5 features + SVM
     feature_layer: str = "avgpool"  # AlexNet pool5 (256 x 6 x 6 = 9216-d)
@@ -87,9 +100,9 @@ class Config:
     def __post_init__(self) -> None:
         if not isinstance(self.preset, str):  # Config() directly: the field default is the classmethod below
             self.preset = "custom"
-        unknown = sorted(set(self.ablations) - set(ABLATIONS))
+        unknown = sorted(set(self.ablations) - set(VARIANTS))
         if unknown:
-            raise ValueError(f"Config.ablations: unknown {unknown}, expected some of {ABLATIONS}")
+            raise ValueError(f"Config.ablations: unknown {unknown}, expected some of {sorted(VARIANTS)}")
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> "Config":
@@ -103,6 +116,10 @@ class Config:
             raise TypeError(f"Config.preset: unknown field(s) {unknown}")
         return cls(**values)
 
+    def variant(self, name: str) -> "Config":
+        """This config with ablation row ``name``'s changes ("final": unchanged)."""
+        return self if name == "final" else dataclasses.replace(self, **VARIANTS[name][1])
+
     def to_dict(self) -> dict[str, Any]:
         values = dataclasses.asdict(self)
         return {key: (list(value) if isinstance(value, tuple) else value) for key, value in values.items()}
@@ -112,7 +129,7 @@ _PRESETS: dict[str, dict[str, Any]] = {
     "smoke": dict(max_images=48, synthetic_images=24, max_lesion_slices=4, folds=2, folds_to_run=1, lbp_size=64,
                   alexnet_size=64, alexnet_channels=(8, 8, 8, 8, 8), alexnet_hidden=16, alexnet_epochs=1,
                   alexnet_batch_size=8, image_size=64, widths=(4, 4, 8, 8), ssl_epochs=1, ssl_batch_size=8,
-                  epochs=1, batch_size=8, ablations=("scratch",), embedding_points=24, neurons_per_layer=1,
+                  epochs=1, batch_size=8, ablations=("no_augment",), embedding_points=24, neurons_per_layer=1,
                   layer_images=2, gradcam_images=2),
     "quick": dict(folds_to_run=2, alexnet_size=96, alexnet_channels=(96, 64, 96, 96, 64), alexnet_hidden=256,
                   alexnet_epochs=8, image_size=96, ssl_epochs=6, epochs=10, ablations=(), lbp_size=128,

@@ -87,7 +87,7 @@ def load_lesion_set(data_root: str | Path | None, image_size: int, *, max_slices
     if folder is not None and folder.is_dir():
         slices = load_covid_lesions(folder)
         slices = [slices[i] for i in _subset_indices(len(slices), max_slices, seed)]
-        pairs = [item.read() for item in slices]
+        pairs = [item.read(radiological=True) for item in slices]  # spine down, as the UCSD figures
         native = [(mask > 0).astype(np.uint8) for _, mask in pairs]
         resized = [resize_pair(image, mask, (image_size, image_size)) for (image, _), mask in zip(pairs, native)]
         images = torch.stack([torch.from_numpy(np.ascontiguousarray(image, np.float32))[None] for image, _ in resized])

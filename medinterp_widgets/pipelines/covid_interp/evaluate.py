@@ -6,8 +6,8 @@ scored exactly as the model was trained. ``size`` is used only for checkpoints t
 
 - covid-ct: a folder holding ``CT_COVID`` / ``CT_NonCOVID``; P(COVID) >= 0.5 is a COVID call; accuracy,
   AUC, sensitivity, specificity, PPV, NPV, cross-entropy loss.
-- covid-lesions: any MedSeg folder in the Inf-Net layout (``data.covid_lesions.find_lesion_folder``);
-  Grad-CAM of the COVID class at the checkpoint's ``extra.cam_layer`` (default: the model's cam layer),
+- covid-lesions: any MedSeg folder in the Inf-Net layout (``data.covid_lesions.find_lesion_folder``),
+  slices turned to the usual axial view (``LesionSlice.read(radiological=True)``); Grad-CAM of the COVID class at the checkpoint's ``extra.cam_layer`` (default: the model's cam layer),
   resized to each slice's own size; consistent degree |S ∩ L| / |L| with S = {minmax(CAM) >= 0.7}, its
   chance level |S| / |image| (``chance_support_area``), their ratio, and the mean P(COVID).
 """
@@ -87,7 +87,7 @@ def lesion_inputs(slices, preprocess: Preprocess) -> tuple[torch.Tensor, torch.T
     """(images (N, 1, S, S) in 0..1, network inputs, native 0/1 lesion masks) of MedSeg slices."""
     images, masks = [], []
     for item in slices:
-        image, mask = item.read()
+        image, mask = item.read(radiological=True)  # spine down, as the UCSD figures the model learnt from
         resized, _ = resize_pair(image, None, (preprocess.size, preprocess.size))
         images.append(torch.from_numpy(np.ascontiguousarray(resized, np.float32))[None])  # (1, S, S)
         masks.append((mask > 0).astype(np.uint8))

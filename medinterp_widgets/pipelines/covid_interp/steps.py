@@ -69,38 +69,32 @@ def svm_rows(config: Config, lbp: np.ndarray, deep: np.ndarray, labels: np.ndarr
                                                                **svm)}
 
 
-def variants(config: Config, state: dict | None) -> dict[str, dict]:
-    """The explained classifier ("final") and its ablations: keyword arguments of train_classifier_fold."""
-    chosen = {"final": dict(init_state=state, augment=config.augment)}
-    options = {"scratch": dict(init_state=None, augment=config.augment),
-               "no_augment": dict(init_state=state, augment=0.0),
-               "zscore": dict(init_state=state, augment=config.augment, intensity="zscore")}
-    chosen.update({name: options[name] for name in config.ablations})
-    return chosen
-
-
 def train_all(config: Config, sets: dict, folds, run_dir: Path, clock: Clock, callbacks=()) -> dict:
-    """SimCLR once, then per fold: AlexNet + SVMs, the explained classifier and its ablations."""
+    """SimCLR once (when the final model or an ablation row uses it), then per fold: AlexNet + SVMs, the
+    explained classifier and its ablation rows (``Config.variant``)."""
     net, lesions = sets["net"], sets["lesions"]
     dev, _ = split_lesions(lesions.case_ids, config.lesion_dev_fraction, config.seed)
     lbp = features.lbp_features(sets["lbp"].images, config.lbp_points, config.lbp_radius)  # (N, 59)
     clock.lap("load + LBP")
+    variants = {name: config.variant(name) for name in ("final", *config.ablations)}
+    pretraining = next((v for v in variants.values() if v.ssl_epochs > 0), None)
     state, ssl_history = None, []
-    if config.ssl_epochs > 0:
-        prep = classifier.preprocess_of(config)
+    if pretraining is not None:
+        prep = classifier.preprocess_of(pretraining)
         unlabeled = torch.cat([prep.apply(net.images), prep.apply(lesions.images[dev])])  # labels never read
-        state, ssl_history = classifier.pretrain(config, unlabeled)
+        state, ssl_history = classifier.pretrain(pretraining, unlabeled)
     clock.lap("self-supervised pretraining")
     labels = net.labels.numpy()
-    alexnet, svms, explained = [], [], {name: [] for name in variants(config, state)}
+    alexnet, svms, explained = [], [], {name: [] for name in variants}
     for fold, (train, val) in enumerate(folds):
         result = baseline.train_alexnet_fold(config, sets["alexnet"], train, val, fold, run_dir, callbacks)
         alexnet.append(result)
         svms.append(svm_rows(config, lbp, result["deep"], labels, train, val))
         clock.lap("paper AlexNet + SVMs")
-        for name, kwargs in variants(config, state).items():
-            explained[name].append(classifier.train_classifier_fold(config, net, train, val, fold, run_dir,
-                                                                    name=name, callbacks=callbacks, **kwargs))
+        for name, variant in variants.items():
+            init = state if variant.ssl_epochs > 0 else None
+            explained[name].append(classifier.train_classifier_fold(variant, net, train, val, fold, run_dir,
+                                                                    init_state=init, name=name, callbacks=callbacks))
             clock.lap("explained classifier" if name == "final" else "ablations")
     return {"lbp": lbp, "ssl_history": ssl_history, "alexnet": alexnet, "svms": svms, "explained": explained,
             "dev": dev, "unlabeled_count": len(net) + len(dev) if state is not None else 0}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import features
-from .config import Config
+from .config import VARIANTS, Config
 
 RATES_AUC = (*features.RATES, "auc")
 # Table 1 of the paper (percent). AlexNet: the abstract. LBP + SVM: the abstract's "traditional method",
@@ -17,10 +17,12 @@ PAPER_RATES = {
 }
 PAPER_CONSISTENT_DEGREE = 60.02  # percent, Grad-CAM support vs radiologists' lesions, 500 images
 METHOD_NAMES = {"lbp": "LBP + SVM", "deep": "Deep features (pool5) + SVM", "alexnet": "AlexNet",
-                "final": "Explained classifier (SmallResNet + SimCLR)"}
-VARIANT_TITLES = {"final": "SmallResNet + SimCLR + augmentation (ours)",
-                  "scratch": "  without SimCLR pretraining (from scratch)",
-                  "no_augment": "  without augmentation", "zscore": "  per-image z-score instead of the robust lung window"}
+                "final": "Explained classifier (SmallResNet)"}
+FINAL_TITLE = "Explained classifier (ours, final)"
+
+
+def variant_title(name: str) -> str:
+    return FINAL_TITLE if name == "final" else "  " + VARIANTS[name][0]
 
 
 def _summary(per_fold: list[dict]) -> dict[str, tuple[float, float]]:
@@ -39,7 +41,7 @@ def method_summary(trained: dict) -> dict[str, dict[str, tuple[float, float]]]:
                METHOD_NAMES["deep"]: _summary([row["Deep features (pool5) + SVM"] for row in trained["svms"]]),
                METHOD_NAMES["alexnet"]: _summary([r["scores"] for r in trained["alexnet"]])}
     for name, results in trained["explained"].items():
-        summary[VARIANT_TITLES[name]] = _summary([r["scores"] for r in results])
+        summary[variant_title(name)] = _summary([r["scores"] for r in results])
     return summary
 
 
@@ -58,7 +60,7 @@ def table1_rows(summary: dict) -> list[dict]:
                      **{rate: (f"{paper[rate]:.2f}" if paper else "not found") for rate in features.RATES},
                      "auc": "not given"})
         rows.append({"method": name, "source": "ours", **{rate: _percent(summary[name][rate]) for rate in RATES_AUC}})
-    final = VARIANT_TITLES["final"]
+    final = FINAL_TITLE
     rows.append({"method": METHOD_NAMES["final"], "source": "ours (not in the paper)",
                  **{rate: _percent(summary[final][rate]) for rate in RATES_AUC}})
     return rows
@@ -72,7 +74,7 @@ def ablation_rows(summary: dict, trained: dict, found: dict) -> list[dict]:
     rows = [_ablation(METHOD_NAMES["alexnet"] + " (paper training: SGD, 50 epochs, no augmentation)",
                       summary[METHOD_NAMES["alexnet"]], [r["scores"] for r in trained["alexnet"]], None)]
     for name, results in trained["explained"].items():
-        rows.append(_ablation(VARIANT_TITLES[name], summary[VARIANT_TITLES[name]], [r["scores"] for r in results],
+        rows.append(_ablation(variant_title(name), summary[variant_title(name)], [r["scores"] for r in results],
                               degree.get(name)))
     return rows
 
@@ -161,7 +163,7 @@ def add_comparisons(report, summary: dict, metrics: dict) -> None:
         for rate in features.RATES:
             note = "" if paper else "the paper's deep-feature row could not be retrieved (see notes)"
             report.compare(f"{name} {rate}", 100 * summary[name][rate][0], paper.get(rate), "%", note)
-    final = VARIANT_TITLES["final"]
+    final = FINAL_TITLE
     for rate in features.RATES:
         report.compare(f"explained classifier {rate}", 100 * summary[final][rate][0], PAPER_RATES["AlexNet"][rate], "%",
                        "paper column: the paper's AlexNet (its best model)")
