@@ -181,3 +181,19 @@ def test_topk_head_pools_the_largest_evidence_cells():
     torch.testing.assert_close(model(torch.zeros(1, 1, 32, 32)), torch.tensor([[-1.75, 1.75]]))
     with pytest.raises(ValueError, match="topk"):
         SmallResNet(n_classes=3, pooling="topk")
+
+
+def test_lung_field_keeps_dark_cells_and_the_gate_zeroes_the_rest():
+    from medinterp_widgets.models.resnet import lung_field
+
+    image = torch.ones(1, 1, 32, 32)
+    image[..., :, :16] = -1.0  # left half dark (lung), right half bright (mediastinum)
+    cells = lung_field(image, (2, 2))
+    torch.testing.assert_close(cells, torch.tensor([[[[1.0, 0.0], [1.0, 0.0]]]]))
+    model = SmallResNet(widths=(2, 2, 2, 2), pooling="topk", topk_fraction=0.5, lung_gate=True).eval()
+    assert model.cam_layer_name == "gate"
+    gated = model.gate(torch.ones(1, 3, 2, 2), image)
+    torch.testing.assert_close(gated[0, :, :, 1], torch.zeros(3, 2))
+    assert model.gate(torch.ones(1, 3, 2, 2), image, min_cells=3).sum() == 12  # too few lung cells: all kept
+    with pytest.raises(ValueError, match="lung_gate"):
+        SmallResNet(lung_gate=True)  # needs top-k pooling

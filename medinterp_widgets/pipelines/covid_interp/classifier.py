@@ -36,7 +36,8 @@ ROLE = "explained classifier"
 
 def build_classifier(config: Config) -> SmallResNet:
     return SmallResNet(in_channels=1, n_classes=2, widths=config.widths, blocks=config.blocks, dropout=config.dropout,
-                       stem_pool=config.stem_pool, pooling=config.pooling, topk_fraction=config.topk_fraction)
+                       stem_pool=config.stem_pool, pooling=config.pooling, topk_fraction=config.topk_fraction,
+                       lung_gate=config.lung_gate)
 
 
 def preprocess_of(config: Config) -> Preprocess:

@@ -69,6 +69,7 @@ class Config:
     stem_pool: bool = False  # a max pool after the stem: twice the input size for about the same cost
     pooling: str = "avg"  # SmallResNet head: "avg", or "topk" (multiple-instance pooling of an evidence map)
     topk_fraction: float = 0.1
+    lung_gate: bool = False  # top-k evidence only from the lung fields (SmallResNet.gate); Grad-CAM at "gate"
     dropout: float = 0.2
     ssl_epochs: int = 40
     ssl_batch_size: int = 128
