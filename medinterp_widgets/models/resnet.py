@@ -133,16 +133,28 @@ class SmallResNet(nn.Module):
         """(B, C, H, W) -> (B, feature_dim) average-pooled features of the last stage."""
         return torch.flatten(self.pool(self.feature_map(x)), 1)
 
+    def evidence(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Top-k head: (evidence map (B, h * w) of class 1, 0/1 cells that may enter the top k (B, h * w))."""
+        features = self.feature_map(x)  # (B, C, h, w)
+        size = features.shape[-2:]
+        allowed = torch.ones(features.shape[0], size[0] * size[1], dtype=torch.bool, device=features.device)
+        if self.gate is not None:
+            k = self.topk_count(size)
+            features = self.gate(features, x, k)
+            allowed = lung_cells(x, size, self.gate.fraction, k).flatten(1) > 0
+        return self.head(features).flatten(1), allowed
+
+    def topk_count(self, size) -> int:
+        return max(1, math.ceil(self.topk_fraction * size[0] * size[1]))
+
+    def pool_evidence(self, evidence: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        """(B, h * w) evidence and allowed cells -> logits (-s / 2, s / 2), s = mean of the top k allowed cells."""
+        k = self.topk_count((1, evidence.shape[1]))
+        evidence = evidence.masked_fill(~allowed, torch.finfo(evidence.dtype).min)
+        score = evidence.topk(k, dim=1).values.mean(dim=1, keepdim=True)  # (B, 1)
+        return torch.cat([-score / 2, score / 2], dim=1)  # (B, 2)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.pooling == "avg":
             return self.head(self.embed(x))  # (B, n_classes)
-        features = self.feature_map(x)  # (B, C, h, w)
-        k = max(1, math.ceil(self.topk_fraction * features.shape[-2] * features.shape[-1]))
-        if self.gate is not None:
-            features = self.gate(features, x, k)
-            outside = lung_cells(x, features.shape[-2:], self.gate.fraction, k).flatten(1) == 0  # (B, h * w)
-        evidence = self.head(features).flatten(1)  # (B, h * w)
-        if self.gate is not None:
-            evidence = evidence.masked_fill(outside, torch.finfo(evidence.dtype).min)
-        score = evidence.topk(k, dim=1).values.mean(dim=1, keepdim=True)  # (B, 1)
-        return torch.cat([-score / 2, score / 2], dim=1)  # (B, 2)
+        return self.pool_evidence(*self.evidence(x))

@@ -3,7 +3,7 @@
 Intensity before the model's per-image mapping: a random gamma (``random_gamma``, another display
 window). Geometry: one affine map per image, x_out(p) = x_in(A p + t) with A = zoom * R(angle) * diag(flip, 1)
 (``torch.nn.functional.affine_grid`` / ``grid_sample``, bilinear); pixels from outside the image take
-the image's minimum (the background). Intensity: y = a x + b + n, a ~ U(1 - c, 1 + c), b ~ U(-c, c),
+each channel's minimum (the background). Intensity: y = a x + b + n, a ~ U(1 - c, 1 + c), b ~ U(-c, c),
 n ~ N(0, noise^2), and with probability ``blur`` a 5 x 5 binomial blur. All draws come from
 ``generator`` (or torch's global generator), so a seeded run repeats exactly.
 """
@@ -38,7 +38,7 @@ def random_affine(x: torch.Tensor, generator=None, *, degrees: float = 15.0, zoo
     cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
     theta = torch.stack([torch.stack([cos * mirror, -sin, tx], 1), torch.stack([sin * mirror, cos, ty], 1)], 1)
     grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)  # (B, H, W, 2)
-    background = x.amin(dim=(1, 2, 3), keepdim=True)  # (B, 1, 1, 1)
+    background = x.amin(dim=(2, 3), keepdim=True)  # (B, C, 1, 1): each channel's own minimum
     return F.grid_sample(x - background, grid, align_corners=False) + background
 
 

@@ -28,6 +28,7 @@ from .augment import AugmentedImages
 from .config import Config
 from .evaluate import classification_scores, probabilities
 from .preprocess import Preprocess
+from . import synthetic
 from .ssl import simclr_pretrain
 
 FINAL_CHECKPOINT = "final.pt"
@@ -53,6 +54,30 @@ def pretrain(config: Config, inputs: torch.Tensor, progress=None) -> tuple[dict,
                               lr=config.ssl_lr, temperature=config.ssl_temperature, seed=config.seed,
                               max_steps=config.limit_steps, bf16=bf16, progress=progress)
     return {key: value.detach().cpu().clone() for key, value in encoder.state_dict().items()}, history
+
+
+def fine_tune_loss(config: Config, preprocess: Preprocess):
+    """Cross-entropy with label smoothing, plus simulated lesions alongside when ``lesion_multitask`` > 0."""
+    if config.lesion_multitask <= 0:
+        return nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    inputs, labels, masks = synthetic.simulated_set(max(64, config.lesion_pretrain_images), config.image_size,
+                                                    preprocess, config.seed + 2)
+    return synthetic.SimulatedLesionLoss(inputs, labels, masks, batch_size=max(2, config.batch_size // 4),
+                                         weight=config.lesion_multitask, label_smoothing=config.label_smoothing)
+
+
+def pretrain_on_simulated_lesions(config: Config) -> tuple[dict, list[dict]]:
+    """``synthetic.lesion_pretrain`` of a fresh classifier on ``lesion_pretrain_images`` simulated slices:
+    (state dict, per-epoch history)."""
+    torch.manual_seed(config.seed)
+    model = build_classifier(config).to(resolve_device(config.device))
+    inputs, labels, masks = synthetic.simulated_set(config.lesion_pretrain_images, config.image_size,
+                                                    preprocess_of(config), config.seed + 1)
+    bf16 = cpu_bf16_enabled(next(model.parameters()).device, TrainConfig(cpu_bf16=config.cpu_bf16))
+    history = synthetic.lesion_pretrain(model, inputs, labels, masks, epochs=config.lesion_pretrain_epochs,
+                                        batch_size=config.batch_size, lr=config.lr, seed=config.seed,
+                                        max_steps=config.limit_steps, bf16=bf16)
+    return {key: value.detach().cpu().clone() for key, value in model.state_dict().items()}, history
 
 
 def recalibrate_batchnorm(model: nn.Module, inputs: torch.Tensor, batch_size: int = 64) -> None:
@@ -108,7 +133,7 @@ def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids
                                   max_zoom=config.max_zoom)
     trainer = Trainer(model, train_items,
                       AugmentedImages(images.images, labels, val_ids, preprocess, strength=0.0), train,
-                      loss=nn.CrossEntropyLoss(label_smoothing=config.label_smoothing), callbacks=callbacks)
+                      loss=fine_tune_loss(config, preprocess), callbacks=callbacks)
     history = trainer.fit()
     recalibrate_batchnorm(model, preprocess.apply(images.images[train_ids]))
     model.eval()
@@ -118,4 +143,4 @@ def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids
                                  config=plain_data(train.to_dict()), metrics=plain_data({"val": scores}))
     path = atomic_save(payload, folder / FINAL_CHECKPOINT)
     return {"model": model, "history": history, "scores": scores, "p_val": p_val, "checkpoint": path,
-            "preprocess": preprocess}
+            "preprocess": preprocess, "cam_layer": config.cam_layer}

@@ -5,9 +5,11 @@
 - smoke: tests (seconds, tiny, synthetic when no data);
 - quick: <= 3 min on 2 CPU cores: 2 of the 5 folds, short runs, a narrow AlexNet;
 - paper: <= 30 min on 2 CPU cores: all 5 folds, the paper's AlexNet conv layers (96 first-layer 11 x 11
-  filters, pool5 9216-d) with SGD + momentum for 50 epochs at 112 px (FC 1024 wide), the explained
-  classifier (SmallResNet, SimCLR-pretrained once on all images) and its ablation rows;
-- full: paper scale for one GPU: AlexNet at 224 px with 4096-wide FC layers, longer pretraining.
+  filters, pool5 9216-d) with SGD + momentum for 50 epochs at 96 px (FC 1024 wide), the explained
+  classifier (SmallResNet with top-k evidence pooling from the lung fields, pretrained on simulated
+  lesions) and three ablation rows;
+- full: paper scale for one GPU: AlexNet at 224 px with 4096-wide FC layers, a wider explained
+  classifier at 160 px, and a SimCLR ablation row too.
 
 Two models are trained per fold: the paper's AlexNet (the baseline row of Table 1, whose pool5
 features feed the deep-feature SVM and whose filters / neurons make Figs. 8-10) and the classifier
@@ -23,14 +25,17 @@ from typing import Any
 PAPER_TITLE = "An Interpretation Architecture for Deep Learning Models with the Application of COVID-19 Diagnosis"
 # Ablation rows of the explained classifier: name -> (title, Config fields changed from the final model's).
 VARIANTS = {
-    "avg_pooling": ("average pooling + linear head instead of top-k evidence pooling", {"pooling": "avg"}),
+    "plain": ("a plain SmallResNet: average pooling + linear head, no lung gate, no pretraining",
+              {"pooling": "avg", "lung_gate": False, "lesion_pretrain_images": 0, "cam_layer": "stages.3"}),
+    "no_gate": ("without the lung-field gate", {"lung_gate": False, "cam_layer": "stages.3"}),
+    "no_lesion_pretrain": ("without simulated-lesion pretraining", {"lesion_pretrain_images": 0}),
     "no_crops": ("without crops (zoom in at most 1.25x)", {"max_zoom": None}),
     "no_augment": ("without augmentation", {"augment": 0.0, "max_zoom": None}),
-    "simclr": ("with SimCLR pretraining on the unlabelled images", {"ssl_epochs": 40}),
-    "no_simclr": ("without SimCLR pretraining", {"ssl_epochs": 0}),
+    "simclr": ("SimCLR (40 epochs) instead of simulated-lesion pretraining",
+               {"ssl_epochs": 40, "lesion_pretrain_images": 0}),
     "window": ("robust lung window instead of the per-image z-score", {"intensity": "window"}),
 }
-ABLATIONS = ("avg_pooling", "no_crops", "simclr")
+ABLATIONS = ("plain", "no_gate", "no_lesion_pretrain")
 
 
 @dataclass
@@ -52,7 +57,7 @@ class Config:
     folds: int = 5
     folds_to_run: int | None = None
     # the paper's AlexNet (baseline row): SGD + momentum, warmup then cosine, best epoch by validation loss
-    alexnet_size: int = 112
+    alexnet_size: int = 96
     alexnet_channels: tuple[int, ...] = (96, 256, 384, 384, 256)
     alexnet_hidden: int = 1024
     alexnet_dropout: float = 0.5
@@ -63,25 +68,28 @@ class Config:
     alexnet_weight_decay: float = 5e-4
     # the explained classifier: SmallResNet, SimCLR pretraining shared by all folds, then fine-tuning
     image_size: int = 128
-    intensity: str = "window"  # preprocess.INTENSITIES
+    intensity: str = "zscore"  # preprocess.INTENSITIES
     widths: tuple[int, ...] = (16, 32, 64, 128)
     blocks: int = 1
     stem_pool: bool = False  # a max pool after the stem: twice the input size for about the same cost
-    pooling: str = "avg"  # SmallResNet head: "avg", or "topk" (multiple-instance pooling of an evidence map)
-    topk_fraction: float = 0.1
-    lung_gate: bool = False  # top-k evidence only from the lung fields (SmallResNet.gate); Grad-CAM at "gate"
+    pooling: str = "topk"  # SmallResNet head: "avg", or "topk" (multiple-instance pooling of an evidence map)
+    topk_fraction: float = 0.25
+    lung_gate: bool = True  # top-k evidence only from the lung fields (SmallResNet.gate); Grad-CAM at "gate"
     dropout: float = 0.2
-    ssl_epochs: int = 40
+    ssl_epochs: int = 0  # SimCLR pretraining epochs (0: none; an ablation row uses 40)
+    lesion_pretrain_images: int = 2000  # simulated CT slices for lesion-evidence pretraining (0: none; top-k only)
+    lesion_pretrain_epochs: int = 10
+    lesion_multitask: float = 0.0  # > 0: fine-tuning also fits a batch of simulated lesions, this weight
     ssl_batch_size: int = 128
     ssl_lr: float = 1e-3
     ssl_temperature: float = 0.2
-    epochs: int = 30
+    epochs: int = 25
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 5e-4
     label_smoothing: float = 0.1
     augment: float = 0.5  # augment.train_view strength (0: none)
-    max_zoom: float | None = None  # > 1.25: training crops down to 1 / max_zoom of the field of view
+    max_zoom: float | None = 2.0  # > 1.25: training crops down to 1 / max_zoom of the field of view
     ablations: tuple[str, ...] = ABLATIONS
     # baselines: 59-bin uniform LBP + SVM vs AlexNet pool5 features + SVM
     feature_layer: str = "avgpool"  # AlexNet pool5 (256 x 6 x 6 = 9216-d)
@@ -92,7 +100,7 @@ class Config:
     # feature embeddings (metrics.embedding: PCA, kernel PCA linear/RBF, t-SNE) in 2-D and 3-D
     embedding_points: int | None = None
     # interpretation
-    cam_layer: str = "stages.2"  # Grad-CAM layer of the explained classifier (stride 8)
+    cam_layer: str = "gate"  # Grad-CAM layer of the explained classifier (the gated last stage, stride 16)
     neurons_per_layer: int = 8  # Fig. 9: hidden neurons shown by guided backprop per conv layer
     layer_images: int = 8  # Fig. 10: images shown through the five conv layers
     gradcam_images: int = 6  # Figs. 11-12: highest consistent-degree cases
@@ -129,13 +137,13 @@ class Config:
 _PRESETS: dict[str, dict[str, Any]] = {
     "smoke": dict(max_images=48, synthetic_images=24, max_lesion_slices=4, folds=2, folds_to_run=1, lbp_size=64,
                   alexnet_size=64, alexnet_channels=(8, 8, 8, 8, 8), alexnet_hidden=16, alexnet_epochs=1,
-                  alexnet_batch_size=8, image_size=64, widths=(4, 4, 8, 8), ssl_epochs=1, ssl_batch_size=8,
-                  epochs=1, batch_size=8, ablations=("no_augment",), embedding_points=24, neurons_per_layer=1,
-                  layer_images=2, gradcam_images=2),
+                  alexnet_batch_size=8, image_size=64, widths=(4, 4, 8, 8), lesion_pretrain_images=16,
+                  lesion_pretrain_epochs=1, ssl_batch_size=8, epochs=1, batch_size=8, ablations=("plain",),
+                  embedding_points=24, neurons_per_layer=1, layer_images=2, gradcam_images=2),
     "quick": dict(folds_to_run=2, alexnet_size=96, alexnet_channels=(96, 64, 96, 96, 64), alexnet_hidden=256,
-                  alexnet_epochs=8, image_size=96, ssl_epochs=6, epochs=10, ablations=(), lbp_size=128,
-                  embedding_points=200, neurons_per_layer=4, layer_images=4),
+                  alexnet_epochs=8, image_size=96, lesion_pretrain_images=400, lesion_pretrain_epochs=3, epochs=10,
+                  ablations=(), lbp_size=128, embedding_points=200, neurons_per_layer=4, layer_images=4),
     "paper": {},
-    "full": dict(alexnet_size=224, alexnet_hidden=4096, image_size=160, widths=(24, 48, 96, 192), ssl_epochs=200,
-                 epochs=40, lbp_size=224),
+    "full": dict(alexnet_size=224, alexnet_hidden=4096, image_size=160, widths=(24, 48, 96, 192),
+                 lesion_pretrain_images=4000, epochs=40, ablations=(*ABLATIONS, "simclr"), lbp_size=224),
 }

@@ -16,7 +16,7 @@ from . import baseline, interpret
 from .config import Config
 from .data import LesionSet, split_lesions
 
-LAYER_CANDIDATES = ("stages.1", "stages.2", "stages.3")  # strides 4, 8, 16 of the SmallResNet
+LAYER_CANDIDATES = ("stages.1", "stages.2", "stages.3")  # strides 4, 8, 16 of the SmallResNet (+ its lung gate)
 
 
 def best_fold(results: list[dict]) -> int:
@@ -53,7 +53,8 @@ def layer_study(config: Config, sets: dict, trained: dict, parts: dict) -> list[
     rows.append({"model": "paper AlexNet (best fold)", "layer": "features.11 (conv5)", **degree_row(found, parts)})
     final = trained["explained"]["final"]
     model = final[best_fold(final)]
-    for layer in LAYER_CANDIDATES:
+    gate = ("gate",) if getattr(model["model"], "gate", None) is not None else ()
+    for layer in (*LAYER_CANDIDATES, *gate):
         found = lesion_degrees(config, model["model"], sets["lesions"], model["preprocess"], layer)
         chosen = " (configured)" if layer == config.cam_layer else ""
         rows.append({"model": "explained classifier (best fold)", "layer": layer + chosen, **degree_row(found, parts)})
@@ -68,7 +69,7 @@ def explain(config: Config, sets: dict, trained: dict, folds) -> dict:
     per_variant = []
     for name, results in trained["explained"].items():
         for fold, result in enumerate(results):
-            found = lesion_degrees(config, result["model"], lesions, result["preprocess"], config.cam_layer)
+            found = lesion_degrees(config, result["model"], lesions, result["preprocess"], result["cam_layer"])
             per_variant.append({"variant": name, "fold": fold, **degree_row(found, parts)})
     final = trained["explained"]["final"]
     best = best_fold(final)

@@ -77,13 +77,12 @@ def train_all(config: Config, sets: dict, folds, run_dir: Path, clock: Clock, ca
     lbp = features.lbp_features(sets["lbp"].images, config.lbp_points, config.lbp_radius)  # (N, 59)
     clock.lap("load + LBP")
     variants = {name: config.variant(name) for name in ("final", *config.ablations)}
-    pretraining = next((v for v in variants.values() if v.ssl_epochs > 0), None)
-    state, ssl_history = None, []
-    if pretraining is not None:
-        prep = classifier.preprocess_of(pretraining)
-        unlabeled = torch.cat([prep.apply(net.images), prep.apply(lesions.images[dev])])  # labels never read
-        state, ssl_history = classifier.pretrain(pretraining, unlabeled)
-    clock.lap("self-supervised pretraining")
+    pretrained: dict[tuple, tuple[dict, list[dict]]] = {}
+    for variant in variants.values():
+        key = pretraining_key(variant)
+        if key and key not in pretrained:
+            pretrained[key] = pretrain(variant, net, lesions.images[dev])
+    clock.lap("pretraining")
     labels = net.labels.numpy()
     alexnet, svms, explained = [], [], {name: [] for name in variants}
     for fold, (train, val) in enumerate(folds):
@@ -92,12 +91,34 @@ def train_all(config: Config, sets: dict, folds, run_dir: Path, clock: Clock, ca
         svms.append(svm_rows(config, lbp, result["deep"], labels, train, val))
         clock.lap("paper AlexNet + SVMs")
         for name, variant in variants.items():
-            init = state if variant.ssl_epochs > 0 else None
+            init = pretrained[pretraining_key(variant)][0] if pretraining_key(variant) else None
             explained[name].append(classifier.train_classifier_fold(variant, net, train, val, fold, run_dir,
                                                                     init_state=init, name=name, callbacks=callbacks))
             clock.lap("explained classifier" if name == "final" else "ablations")
-    return {"lbp": lbp, "ssl_history": ssl_history, "alexnet": alexnet, "svms": svms, "explained": explained,
-            "dev": dev, "unlabeled_count": len(net) + len(dev) if state is not None else 0}
+    histories = {f"{key[0]} ({key[1]} epochs)": rows for key, (_, rows) in pretrained.items()}
+    return {"lbp": lbp, "pretraining": histories, "alexnet": alexnet, "svms": svms, "explained": explained,
+            "dev": dev, "unlabeled_count": len(net) + len(dev)}
+
+
+def pretraining_key(variant: Config) -> tuple | None:
+    """Which pretraining a variant starts from: ("simclr", epochs, ...), ("simulated lesions", epochs, ...)
+    or None (from scratch); variants with equal keys share one pretraining."""
+    if variant.ssl_epochs > 0 and variant.lesion_pretrain_images > 0:
+        raise ValueError("Config: choose SimCLR (ssl_epochs) or simulated-lesion pretraining, not both")
+    shape = (variant.image_size, variant.intensity, tuple(variant.widths), variant.pooling, variant.lung_gate)
+    if variant.ssl_epochs > 0:
+        return ("simclr", variant.ssl_epochs, *shape)
+    if variant.lesion_pretrain_images > 0:
+        return ("simulated lesions", variant.lesion_pretrain_epochs, variant.lesion_pretrain_images, *shape)
+    return None
+
+
+def pretrain(variant: Config, net: ImageSet, lesion_images: torch.Tensor) -> tuple[dict, list[dict]]:
+    """SimCLR on every UCSD image + the MedSeg dev half (labels never read), or simulated-lesion pretraining."""
+    if variant.ssl_epochs > 0:
+        prep = classifier.preprocess_of(variant)
+        return classifier.pretrain(variant, torch.cat([prep.apply(net.images), prep.apply(lesion_images)]))
+    return classifier.pretrain_on_simulated_lesions(variant)
 
 
 def embeddings(config: Config, images: ImageSet, lbp: np.ndarray, deep: np.ndarray) -> dict[str, np.ndarray]:

@@ -180,7 +180,7 @@ def all_tables(config: Config, summary: dict, trained: dict, found: dict, lesion
               "Consistent degree per model (MedSeg dev / untouched halves)": found["degree_rows"],
               "Grad-CAM layer study (why the maps sat on the mediastinum)": found["layer_rows"],
               "Consistent degree per lesion slice (best fold)": lesion_rows(found, lesions),
-              "Self-supervised pretraining (SimCLR) per epoch": trained["ssl_history"],
+              **{f"Pretraining: {name}, per epoch": rows for name, rows in trained["pretraining"].items()},
               "CPU seconds per stage (one process)": [{"stage": k, "cpu_seconds": round(v, 1)}
                                                       for k, v in cpu_seconds.items()],
               "Paper AlexNet checkpoints (baseline row, best validation epoch)": [
@@ -216,13 +216,10 @@ def notes(config: Config, images, trained: dict, found: dict) -> list[str]:
         f"AlexNet rates, curves and the deep features come from the epoch with the lowest validation loss, which is "
         f"the epoch its best.pt holds (epochs {epochs}); this selects on the test fold as the paper did, so they are "
         "optimistic. Folds stuck at one class: " + (", ".join(map(str, stuck)) if stuck else "none") + ".",
-        f"Explained classifier: SmallResNet widths {list(config.widths)} at {config.image_size} px, intensity "
-        f"'{config.intensity}'; SimCLR pretraining ({config.ssl_epochs} epochs) once on {trained['unlabeled_count']} "
-        "unlabelled images (all UCSD images, the validation folds' included, plus the MedSeg dev half; labels never "
-        "read), so the cross-validation estimate is somewhat optimistic for the held-out source groups, which no step "
-        f"has seen; then per fold {config.epochs} epochs AdamW, warmup + cosine, label smoothing "
-        f"{config.label_smoothing}, augmentation strength {config.augment}. The reported model is the last epoch "
-        "(no epoch is picked on the test fold) after re-estimating BatchNorm statistics on the clean training images.",
+        explained_note(config, trained),
+        "Ablation rows (each on the same folds): " + "; ".join(
+            f"'{name}' = {VARIANTS[name][0]}" for name in config.ablations) + ". A row with SimCLR pretraining "
+        "uses all UCSD images (the validation folds' included) and the MedSeg dev half, labels never read.",
         "Deep features + SVM: pool5 of each fold's AlexNet (best epoch) -> StandardScaler + SVC; LBP + SVM: 59-bin "
         f"non-rotation-invariant uniform LBP (P={config.lbp_points}, R={config.lbp_radius}) at {config.lbp_size} px "
         f"-> StandardScaler + SVC({config.svm_kernel}, C={config.svm_c}); both fitted on the fold's training images.",
@@ -232,9 +229,11 @@ def notes(config: Config, images, trained: dict, found: dict) -> list[str]:
         f"Consistent degree: Grad-CAM of the COVID class at '{config.cam_layer}' of the best fold's explained "
         f"classifier, support = minmax(CAM) >= {config.cam_threshold}, scored at each MedSeg slice's native size "
         "against the radiologists' infection mask; chance level = the share of the image the support covers. The "
-        "MedSeg slices are split once into a dev half (seen label-free by the pretraining, used to pick the layer) "
-        "and an untouched half (the headline number). The paper's 60.02 % is on 500 images of its own data; MedSeg "
-        "slices are whole CT slices stored rotated by 90 degrees, unlike the cropped paper figures of UCSD COVID-CT.",
+        "MedSeg slices are split once into a dev half (used in development to choose the layer and the design; "
+        "seen label-free by a SimCLR row) and an untouched half (the headline number). MedSeg slices are whole CT "
+        "slices stored turned by 90 degrees (spine on the right); they are turned back (spine down, as in the UCSD "
+        "figures) before the model sees them, which raised P(COVID) and the consistent degree in development. The "
+        "paper's 60.02 % is on 500 images of its own data.",
         f"Grad-CAM layer study (dev / untouched MedSeg halves): the paper AlexNet's conv5 is a {_conv5_cells(config)}"
         f" x {_conv5_cells(config)} map at {config.alexnet_size} px (untouched CD / chance "
         f"{alex.get('untouched CD / chance', float('nan')):.2f}); the explained classifier at '{config.cam_layer}' "
@@ -247,6 +246,31 @@ def notes(config: Config, images, trained: dict, found: dict) -> list[str]:
         text.append("No real COVID-CT data was found: synthetic_covid_ct stands in, so numbers are not comparable "
                     "with the paper.")
     return text
+
+
+def explained_note(config: Config, trained: dict) -> str:
+    """How the explained classifier was built, from its config."""
+    head = (f"top-k evidence pooling (an evidence map from a 1 x 1 conv, image score = mean of its top "
+            f"{100 * config.topk_fraction:.0f} % cells: multiple-instance pooling)" if config.pooling == "topk"
+            else "global average pooling and a linear head")
+    gate = (" only from the lung fields (cells darker than the image mean: the mediastinum, bone and chest wall "
+            "cannot be evidence; Grad-CAM at the gate)" if config.lung_gate else "")
+    if config.lesion_pretrain_images:
+        start = (f"pretrained for {config.lesion_pretrain_epochs} epochs on {config.lesion_pretrain_images} simulated "
+                 "chest CT slices (data.synthetic_covid_ct: ground-glass / consolidation lesions vs nodules; image "
+                 "label + lesion cells; no real image or label)")
+    elif config.ssl_epochs:
+        start = (f"SimCLR-pretrained for {config.ssl_epochs} epochs on {trained['unlabeled_count']} unlabelled images "
+                 "(all UCSD images, the validation folds' included, plus the MedSeg dev half)")
+    else:
+        start = "trained from scratch"
+    crops = f", crops down to 1/{config.max_zoom:g} of the field of view" if config.max_zoom else ""
+    return (f"Explained classifier (a different net from the paper's AlexNet, which stays the baseline row): "
+            f"SmallResNet widths {list(config.widths)} at {config.image_size} px, '{config.intensity}' intensities, "
+            f"{head}{gate}; {start}; then per fold {config.epochs} epochs AdamW (lr {config.lr}), warmup + cosine, "
+            f"label smoothing {config.label_smoothing}, augmentation strength {config.augment} (rotation, zoom, "
+            f"shift, mirror, gamma, contrast, noise{crops}). The reported model is the last epoch (no epoch is "
+            "picked on the test fold) after re-estimating BatchNorm statistics on the clean training images.")
 
 
 def _conv5_cells(config: Config) -> int:
