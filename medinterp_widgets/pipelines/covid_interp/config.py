@@ -6,8 +6,9 @@
 - quick: <= 3 min on 2 CPU cores: 2 of the 5 folds, short runs, a narrow AlexNet;
 - paper: <= 30 min on 2 CPU cores: all 5 folds, the paper's AlexNet conv layers (96 first-layer 11 x 11
   filters, pool5 9216-d) with SGD + momentum for 50 epochs at 96 px (FC 1024 wide), the explained
-  classifier (SmallResNet with top-k evidence pooling from the lung fields, pretrained on simulated
-  lesions) and three ablation rows;
+  classifier (SmallResNet, augmentation, BatchNorm re-estimated) and three ablation rows (no
+  augmentation; SimCLR pretraining; lesion-evidence design: top-k pooling from the lung fields, crops,
+  simulated-lesion pretraining);
 - full: paper scale for one GPU: AlexNet at 224 px with 4096-wide FC layers, a wider explained
   classifier at 160 px, and a SimCLR ablation row too.
 
@@ -25,17 +26,15 @@ from typing import Any
 PAPER_TITLE = "An Interpretation Architecture for Deep Learning Models with the Application of COVID-19 Diagnosis"
 # Ablation rows of the explained classifier: name -> (title, Config fields changed from the final model's).
 VARIANTS = {
-    "plain": ("a plain SmallResNet: average pooling + linear head, no lung gate, no pretraining",
-              {"pooling": "avg", "lung_gate": False, "lesion_pretrain_images": 0, "cam_layer": "stages.3"}),
-    "no_gate": ("without the lung-field gate", {"lung_gate": False, "cam_layer": "stages.3"}),
-    "no_lesion_pretrain": ("without simulated-lesion pretraining", {"lesion_pretrain_images": 0}),
-    "no_crops": ("without crops (zoom in at most 1.25x)", {"max_zoom": None}),
     "no_augment": ("without augmentation", {"augment": 0.0, "max_zoom": None}),
-    "simclr": ("SimCLR (40 epochs) instead of simulated-lesion pretraining",
-               {"ssl_epochs": 40, "lesion_pretrain_images": 0}),
+    "simclr": ("with SimCLR pretraining (40 epochs) on the unlabelled images", {"ssl_epochs": 40}),
+    "topk": ("top-k evidence pooling instead of average pooling", {"pooling": "topk", "cam_layer": "stages.3"}),
+    "lesion_evidence": ("top-k evidence from the lung fields only, crops, simulated-lesion pretraining",
+                        {"pooling": "topk", "lung_gate": True, "max_zoom": 2.0, "lesion_pretrain": True,
+                         "cam_layer": "gate"}),
     "window": ("robust lung window instead of the per-image z-score", {"intensity": "window"}),
 }
-ABLATIONS = ("plain", "no_gate", "no_lesion_pretrain")
+ABLATIONS = ("no_augment", "simclr", "lesion_evidence")
 
 
 @dataclass
@@ -72,12 +71,13 @@ class Config:
     widths: tuple[int, ...] = (16, 32, 64, 128)
     blocks: int = 1
     stem_pool: bool = False  # a max pool after the stem: twice the input size for about the same cost
-    pooling: str = "topk"  # SmallResNet head: "avg", or "topk" (multiple-instance pooling of an evidence map)
+    pooling: str = "avg"  # SmallResNet head: "avg", or "topk" (multiple-instance pooling of an evidence map)
     topk_fraction: float = 0.25
-    lung_gate: bool = True  # top-k evidence only from the lung fields (SmallResNet.gate); Grad-CAM at "gate"
+    lung_gate: bool = False  # top-k evidence only from the lung fields (SmallResNet.gate); Grad-CAM at "gate"
     dropout: float = 0.2
     ssl_epochs: int = 0  # SimCLR pretraining epochs (0: none; an ablation row uses 40)
-    lesion_pretrain_images: int = 2000  # simulated CT slices for lesion-evidence pretraining (0: none; top-k only)
+    lesion_pretrain: bool = False  # pretrain on simulated lesions (synthetic.py; top-k pooling only)
+    lesion_pretrain_images: int = 2000  # simulated CT slices for it
     lesion_pretrain_epochs: int = 10
     lesion_multitask: float = 0.0  # > 0: fine-tuning also fits a batch of simulated lesions, this weight
     ssl_batch_size: int = 128
@@ -89,7 +89,7 @@ class Config:
     weight_decay: float = 5e-4
     label_smoothing: float = 0.1
     augment: float = 0.5  # augment.train_view strength (0: none)
-    max_zoom: float | None = 2.0  # > 1.25: training crops down to 1 / max_zoom of the field of view
+    max_zoom: float | None = None  # > 1.25: training crops down to 1 / max_zoom of the field of view
     ablations: tuple[str, ...] = ABLATIONS
     # baselines: 59-bin uniform LBP + SVM vs AlexNet pool5 features + SVM
     feature_layer: str = "avgpool"  # AlexNet pool5 (256 x 6 x 6 = 9216-d)
@@ -100,7 +100,7 @@ class Config:
     # feature embeddings (metrics.embedding: PCA, kernel PCA linear/RBF, t-SNE) in 2-D and 3-D
     embedding_points: int | None = None
     # interpretation
-    cam_layer: str = "gate"  # Grad-CAM layer of the explained classifier (the gated last stage, stride 16)
+    cam_layer: str = "stages.1"  # Grad-CAM layer of the explained classifier (stride 4; chosen on the MedSeg dev half)
     neurons_per_layer: int = 8  # Fig. 9: hidden neurons shown by guided backprop per conv layer
     layer_images: int = 8  # Fig. 10: images shown through the five conv layers
     gradcam_images: int = 6  # Figs. 11-12: highest consistent-degree cases
@@ -138,12 +138,12 @@ _PRESETS: dict[str, dict[str, Any]] = {
     "smoke": dict(max_images=48, synthetic_images=24, max_lesion_slices=4, folds=2, folds_to_run=1, lbp_size=64,
                   alexnet_size=64, alexnet_channels=(8, 8, 8, 8, 8), alexnet_hidden=16, alexnet_epochs=1,
                   alexnet_batch_size=8, image_size=64, widths=(4, 4, 8, 8), lesion_pretrain_images=16,
-                  lesion_pretrain_epochs=1, ssl_batch_size=8, epochs=1, batch_size=8, ablations=("plain",),
+                  lesion_pretrain_epochs=1, ssl_batch_size=8, epochs=1, batch_size=8, ablations=("lesion_evidence",),
                   embedding_points=24, neurons_per_layer=1, layer_images=2, gradcam_images=2),
     "quick": dict(folds_to_run=2, alexnet_size=96, alexnet_channels=(96, 64, 96, 96, 64), alexnet_hidden=256,
-                  alexnet_epochs=8, image_size=96, lesion_pretrain_images=400, lesion_pretrain_epochs=3, epochs=10,
+                  alexnet_epochs=8, image_size=96, epochs=10,
                   ablations=(), lbp_size=128, embedding_points=200, neurons_per_layer=4, layer_images=4),
     "paper": {},
     "full": dict(alexnet_size=224, alexnet_hidden=4096, image_size=160, widths=(24, 48, 96, 192),
-                 lesion_pretrain_images=4000, epochs=40, ablations=(*ABLATIONS, "simclr"), lbp_size=224),
+                 epochs=40, ablations=(*ABLATIONS, "topk", "window"), lbp_size=224),
 }

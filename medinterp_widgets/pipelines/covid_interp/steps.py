@@ -103,12 +103,12 @@ def train_all(config: Config, sets: dict, folds, run_dir: Path, clock: Clock, ca
 def pretraining_key(variant: Config) -> tuple | None:
     """Which pretraining a variant starts from: ("simclr", epochs, ...), ("simulated lesions", epochs, ...)
     or None (from scratch); variants with equal keys share one pretraining."""
-    if variant.ssl_epochs > 0 and variant.lesion_pretrain_images > 0:
+    if variant.ssl_epochs > 0 and variant.lesion_pretrain:
         raise ValueError("Config: choose SimCLR (ssl_epochs) or simulated-lesion pretraining, not both")
     shape = (variant.image_size, variant.intensity, tuple(variant.widths), variant.pooling, variant.lung_gate)
     if variant.ssl_epochs > 0:
         return ("simclr", variant.ssl_epochs, *shape)
-    if variant.lesion_pretrain_images > 0:
+    if variant.lesion_pretrain:
         return ("simulated lesions", variant.lesion_pretrain_epochs, variant.lesion_pretrain_images, *shape)
     return None
 

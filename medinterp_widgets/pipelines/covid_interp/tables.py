@@ -71,7 +71,7 @@ def ablation_rows(summary: dict, trained: dict, found: dict) -> list[dict]:
     degree = {}
     for row in found["degree_rows"]:
         degree.setdefault(row["variant"], []).append(row["untouched CD / chance"])
-    rows = [_ablation(METHOD_NAMES["alexnet"] + " (paper training: SGD, 50 epochs, no augmentation)",
+    rows = [_ablation(METHOD_NAMES["alexnet"] + " (the paper's training: SGD + momentum, no augmentation)",
                       summary[METHOD_NAMES["alexnet"]], [r["scores"] for r in trained["alexnet"]], None)]
     for name, results in trained["explained"].items():
         rows.append(_ablation(variant_title(name), summary[variant_title(name)], [r["scores"] for r in results],
@@ -255,7 +255,7 @@ def explained_note(config: Config, trained: dict) -> str:
             else "global average pooling and a linear head")
     gate = (" only from the lung fields (cells darker than the image mean: the mediastinum, bone and chest wall "
             "cannot be evidence; Grad-CAM at the gate)" if config.lung_gate else "")
-    if config.lesion_pretrain_images:
+    if config.lesion_pretrain:
         start = (f"pretrained for {config.lesion_pretrain_epochs} epochs on {config.lesion_pretrain_images} simulated "
                  "chest CT slices (data.synthetic_covid_ct: ground-glass / consolidation lesions vs nodules; image "
                  "label + lesion cells; no real image or label)")
