@@ -197,3 +197,16 @@ def test_lung_field_keeps_dark_cells_and_the_gate_zeroes_the_rest():
     assert model.gate(torch.ones(1, 3, 2, 2), image, min_cells=3).sum() == 12  # too few lung cells: all kept
     with pytest.raises(ValueError, match="lung_gate"):
         SmallResNet(lung_gate=True)  # needs top-k pooling
+
+
+def test_simulated_lesion_pretraining_learns_lesion_cells():
+    from medinterp_widgets.pipelines.covid_interp import synthetic
+
+    torch.manual_seed(0)
+    model = SmallResNet(widths=(4, 4, 8, 8), pooling="topk", topk_fraction=0.25, lung_gate=True)
+    inputs, labels, masks = synthetic.simulated_set(16, 64, Preprocess(64), seed=0)
+    assert inputs.shape == masks.shape == (16, 1, 64, 64) and set(labels.tolist()) == {0, 1}
+    history = synthetic.lesion_pretrain(model, inputs, labels, masks, epochs=3, batch_size=8, lr=3e-3)
+    assert len(history) == 3 and all(np.isfinite(row["loss"]) for row in history)
+    image, lesion = synthetic.simulated_views(inputs[:2], masks[:2], torch.Generator().manual_seed(0))
+    assert image.shape == lesion.shape and set(lesion.unique().tolist()) <= {0.0, 1.0}

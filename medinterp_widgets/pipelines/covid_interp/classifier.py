@@ -56,16 +56,6 @@ def pretrain(config: Config, inputs: torch.Tensor, progress=None) -> tuple[dict,
     return {key: value.detach().cpu().clone() for key, value in encoder.state_dict().items()}, history
 
 
-def fine_tune_loss(config: Config, preprocess: Preprocess):
-    """Cross-entropy with label smoothing, plus simulated lesions alongside when ``lesion_multitask`` > 0."""
-    if config.lesion_multitask <= 0:
-        return nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    inputs, labels, masks = synthetic.simulated_set(max(64, config.lesion_pretrain_images), config.image_size,
-                                                    preprocess, config.seed + 2)
-    return synthetic.SimulatedLesionLoss(inputs, labels, masks, batch_size=max(2, config.batch_size // 4),
-                                         weight=config.lesion_multitask, label_smoothing=config.label_smoothing)
-
-
 def pretrain_on_simulated_lesions(config: Config) -> tuple[dict, list[dict]]:
     """``synthetic.lesion_pretrain`` of a fresh classifier on ``lesion_pretrain_images`` simulated slices:
     (state dict, per-epoch history)."""
@@ -133,7 +123,7 @@ def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids
                                   max_zoom=config.max_zoom)
     trainer = Trainer(model, train_items,
                       AugmentedImages(images.images, labels, val_ids, preprocess, strength=0.0), train,
-                      loss=fine_tune_loss(config, preprocess), callbacks=callbacks)
+                      loss=nn.CrossEntropyLoss(label_smoothing=config.label_smoothing), callbacks=callbacks)
     history = trainer.fit()
     recalibrate_batchnorm(model, preprocess.apply(images.images[train_ids]))
     model.eval()

@@ -79,7 +79,6 @@ class Config:
     lesion_pretrain: bool = False  # pretrain on simulated lesions (synthetic.py; top-k pooling only)
     lesion_pretrain_images: int = 2000  # simulated CT slices for it
     lesion_pretrain_epochs: int = 10
-    lesion_multitask: float = 0.0  # > 0: fine-tuning also fits a batch of simulated lesions, this weight
     ssl_batch_size: int = 128
     ssl_lr: float = 1e-3
     ssl_temperature: float = 0.2

@@ -77,30 +77,6 @@ def simulated_views(inputs: torch.Tensor, masks: torch.Tensor, generator=None) -
     return image, (both[:, 1:] > 0.5).float()
 
 
-class SimulatedLesionLoss:
-    """The Trainer's loss for fine-tuning with simulated lesions alongside (``lesion_multitask`` > 0):
-
-        loss = CE(real logits, labels; label smoothing) + weight * lesion_loss(a batch of simulated slices),
-
-    so the evidence map keeps marking lesion-like patches while the real labels train the classifier.
-    The simulated batch is drawn with torch's global generator (which the Trainer seeds)."""
-
-    def __init__(self, inputs: torch.Tensor, labels: torch.Tensor, masks: torch.Tensor, *, batch_size: int = 8,
-                 weight: float = 1.0, label_smoothing: float = 0.0):
-        self.inputs, self.labels, self.masks = inputs, labels, masks
-        self.batch_size, self.weight, self.label_smoothing = batch_size, weight, label_smoothing
-
-    def __call__(self, logits: torch.Tensor, target: torch.Tensor, model) -> torch.Tensor:
-        loss = F.cross_entropy(logits.float(), target.long(), label_smoothing=self.label_smoothing)
-        if not model.training:
-            return loss
-        rows = torch.randint(len(self.inputs), (self.batch_size,))
-        image, lesion = simulated_views(self.inputs[rows], self.masks[rows])
-        device = logits.device
-        return loss + self.weight * lesion_loss(model, image.to(device), self.labels[rows].to(device),
-                                                lesion.to(device))
-
-
 def lesion_loss(model, image: torch.Tensor, labels: torch.Tensor, lesion: torch.Tensor) -> torch.Tensor:
     """Image CE of the top-k logits + BCE of the evidence cells against lesion cells (module docstring)."""
     evidence, allowed = model.evidence(image)  # (b, h * w) each
