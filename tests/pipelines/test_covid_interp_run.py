@@ -50,6 +50,21 @@ def test_reproduce_writes_the_report(smoke_report, capsys):
     assert any("synthetic" in note for note in report["notes"])
 
 
+def test_report_carries_faithfulness_of_the_maps(smoke_report):
+    report = json.loads((smoke_report / "report.json").read_text())
+    faithfulness = report["faithfulness"]
+    assert [row["method"] for row in faithfulness["rows"]] == ["gradcam", "guided_backprop", "saliency"]
+    assert len(faithfulness["slices"]) == 2 and faithfulness["settings"]["gradcam_layer"] == report["config"]["cam_layer"]
+    for row in faithfulness["rows"]:
+        assert row["n"] == 2 and 0.0 <= row["deletion_auc"] <= 1.0 and 0.0 <= row["insertion_auc"] <= 1.0
+        assert row["randomisation_passed"] in (0.0, 0.5, 1.0) and 0.0 <= row["consistent_degree"] <= 1.0
+    metrics = report["metrics"]
+    assert metrics["faithfulness/gradcam/deletion_auc"] == faithfulness["rows"][0]["deletion_auc"]
+    assert {"faithfulness/saliency/road", "faithfulness/guided_backprop/relevance_mass"} <= set(metrics)
+    assert any(name.startswith("Faithfulness") for name in report["tables"])
+    assert any(note.startswith("Faithfulness") for note in report["notes"])
+
+
 def test_report_arrays_hold_the_embeddings(smoke_report):
     with np.load(smoke_report / "arrays.npz") as arrays:
         assert arrays["embedding/deep/tsne/3d"].shape == (16, 3)

@@ -104,6 +104,8 @@ class Config:
     layer_images: int = 8  # Fig. 10: images shown through the five conv layers
     gradcam_images: int = 6  # Figs. 11-12: highest consistent-degree cases
     cam_threshold: float = 0.7  # consistent degree support threshold
+    faithfulness_slices: int = 8  # untouched MedSeg slices whose maps get faithfulness scores (0: none)
+    faithfulness_steps: int = 32  # deletion / insertion steps
 
     def __post_init__(self) -> None:
         if not isinstance(self.preset, str):  # Config() directly: the field default is the classmethod below
@@ -138,10 +140,12 @@ _PRESETS: dict[str, dict[str, Any]] = {
                   alexnet_size=64, alexnet_channels=(8, 8, 8, 8, 8), alexnet_hidden=16, alexnet_epochs=1,
                   alexnet_batch_size=8, image_size=64, widths=(4, 4, 8, 8), lesion_pretrain_images=16,
                   lesion_pretrain_epochs=1, ssl_batch_size=8, epochs=1, batch_size=8, ablations=("lesion_evidence",),
-                  embedding_points=24, neurons_per_layer=1, layer_images=2, gradcam_images=2),
+                  embedding_points=24, faithfulness_slices=2, faithfulness_steps=4, neurons_per_layer=1, layer_images=2,
+                  gradcam_images=2),
     "quick": dict(folds_to_run=2, alexnet_size=96, alexnet_channels=(96, 64, 96, 96, 64), alexnet_hidden=256,
                   alexnet_epochs=8, image_size=96, epochs=10,
-                  ablations=(), lbp_size=128, embedding_points=200, neurons_per_layer=4, layer_images=4),
+                  ablations=(), lbp_size=128, embedding_points=200, neurons_per_layer=4, layer_images=4,
+                  faithfulness_slices=4, faithfulness_steps=16),
     "paper": {},
     "full": dict(alexnet_size=224, alexnet_hidden=4096, image_size=160, widths=(24, 48, 96, 192),
                  epochs=40, ablations=(*ABLATIONS, "topk", "window"), lbp_size=224),

@@ -5,18 +5,23 @@ MedSeg slices are split once (``data.split_lesions``) into a *dev* half (seen la
 pretraining; may inform choices such as the Grad-CAM layer) and an *untouched* half that is only
 scored; the headline consistent degree is the untouched half's. Chance level = the share of the
 image the support {minmax(CAM) >= 0.7} covers: a support region placed at random covers that share
-of the lesion on average.
+of the lesion on average. ``faithfulness_rows`` scores the best fold's maps on a few untouched slices
+(``attribution.faithfulness.faithfulness_table``, lesion mask as the localisation mask).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import torch
+
+from medinterp_widgets.attribution.faithfulness import faithfulness_table
 
 from . import baseline, interpret
 from .config import Config
 from .data import LesionSet, split_lesions
 
 LAYER_CANDIDATES = ("stages.1", "stages.2", "stages.3")  # strides 4, 8, 16 of the SmallResNet (+ its lung gate)
+FAITHFULNESS_METHODS = ("gradcam", "guided_backprop", "saliency")  # Fig. 11's, Fig. 12's and plain gradients
 
 
 def best_fold(results: list[dict]) -> int:
@@ -81,7 +86,39 @@ def explain(config: Config, sets: dict, trained: dict, folds) -> dict:
     figures = alexnet_figures(config, sets["alexnet"], trained["alexnet"][alexnet_fold], folds[alexnet_fold][1])
     return {"best_fold": best, "alexnet_best_fold": alexnet_fold, "lesions": found, "dev": dev,
             "untouched": untouched, "shown": shown, "guided": guided, "degree_rows": per_variant,
-            "layer_rows": layer_study(config, sets, trained, parts), **figures}
+            "layer_rows": layer_study(config, sets, trained, parts),
+            "faithfulness": faithfulness_rows(config, model, preprocess, lesions, untouched), **figures}
+
+
+def faithfulness_slices(rows: np.ndarray, count: int) -> np.ndarray:
+    """``count`` of ``rows`` spread evenly over them (all when there are fewer)."""
+    if count <= 0 or not len(rows):
+        return rows[:0]
+    return rows[np.unique(np.linspace(0, len(rows) - 1, min(count, len(rows))).round().astype(int))]
+
+
+def faithfulness_rows(config: Config, model, preprocess, lesions: LesionSet, rows: np.ndarray) -> list[dict]:
+    """``faithfulness_table`` of the COVID-class maps (``FAITHFULNESS_METHODS``; Grad-CAM at ``config.cam_layer``)
+    on ``config.faithfulness_slices`` untouched MedSeg slices, the radiologists' lesion mask as the
+    localisation mask: deletion / insertion AUC (blur baseline), ROAD, randomisation, localisation.
+    One row per method (means over the slices); [] when no slice is scored."""
+    chosen = faithfulness_slices(rows, config.faithfulness_slices)
+    if not len(chosen):
+        return []
+    device = next(model.parameters()).device
+    x = preprocess.apply(lesions.images[chosen]).to(device)  # (n, 1, S, S)
+    layers = {"gradcam": config.cam_layer}
+    maps = {name: torch.from_numpy(interpret.gradcam_maps(model, x, method=name, layer=layers.get(name))[0])
+            for name in FAITHFULNESS_METHODS}
+    was_training = model.training
+    model.eval()
+    try:
+        table = faithfulness_table(model, x, maps, target=interpret.COVID_CLASS, mask=lesions.masks[chosen] > 0,
+                                   layers=layers, steps=config.faithfulness_steps,
+                                   support_threshold=config.cam_threshold, seed=config.seed)
+    finally:
+        model.train(was_training)
+    return [{**row, "slices": [lesions.case_ids[i] for i in chosen]} for row in table]
 
 
 def _top_cases(degrees: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:

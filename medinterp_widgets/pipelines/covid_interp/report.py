@@ -27,6 +27,10 @@ ARRAYS_FILE = "arrays.npz"
 @dataclass
 class CovidReport(Report):
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    faithfulness: dict = field(default_factory=dict)  # tables.faithfulness_summary: report.json's "faithfulness"
+
+    def to_json(self) -> dict:
+        return {**super().to_json(), "faithfulness": self.faithfulness}
 
     def write(self, out_dir) -> Path:
         """Report.write, plus ``arrays.npz`` beside report.json."""
@@ -57,6 +61,7 @@ def fill_report(report: CovidReport, config: Config, sets: dict, trained: dict, 
     report.metrics.update(tables.flat_metrics(summary, trained, found, cpu_seconds))
     tables.add_comparisons(report, summary, report.metrics)
     report.tables.update(tables.all_tables(config, summary, trained, found, lesions, folds, cpu_seconds))
+    report.faithfulness = tables.faithfulness_summary(config, found)
     report.tables["Embedding separation (silhouette, 2-D)"] = _separation_rows(arrays)
     report.arrays.update(arrays)
     best = found["best_fold"]

@@ -150,6 +150,9 @@ def flat_metrics(summary: dict, trained: dict, found: dict, cpu_seconds: dict[st
                     "chance_support_area_all_slices": float(np.mean(lesion["areas"])),
                     "degree_over_chance_min_fold": float(np.nanmin(every)) if every else float("nan"),
                     "paper_consistent_degree": PAPER_CONSISTENT_DEGREE / 100})
+    for row in found.get("faithfulness", []):
+        metrics.update({f"faithfulness/{row['method']}/{key}": value for key, value in row.items()
+                        if isinstance(value, float)})
     metrics.update({f"cpu_seconds/{name}": round(value, 1) for name, value in cpu_seconds.items()})
     metrics["cpu_seconds_total"] = round(sum(cpu_seconds.values()), 1)
     return metrics
@@ -172,6 +175,33 @@ def add_comparisons(report, summary: dict, metrics: dict) -> None:
                    f"(support area); ratio {metrics['degree_over_chance']:.2f}; paper: 500 images of its own data")
 
 
+FAITHFULNESS_TABLE = "Faithfulness of the explained classifier's maps (best fold, untouched MedSeg slices, lesion mask)"
+
+
+def faithfulness_summary(config: Config, found: dict) -> dict:
+    """report.json's ``faithfulness`` object: what was scored, with which settings, and one row per method."""
+    rows = found["faithfulness"]
+    return {"model": f"explained classifier, fold {found['best_fold']} (best)", "target": "COVID class",
+            "mask": "MedSeg radiologists' infection mask (untouched half)",
+            "slices": rows[0]["slices"] if rows else [],
+            "settings": {"steps": config.faithfulness_steps, "baseline": "blur", "output": "probability",
+                         "support_threshold": config.cam_threshold, "gradcam_layer": config.cam_layer},
+            "rows": [{k: v for k, v in row.items() if k != "slices"} for row in rows]}
+
+
+def faithfulness_note(config: Config, found: dict) -> str:
+    rows = {row["method"]: row for row in found["faithfulness"]}
+    scored = ", ".join(f"{name} deletion {row['deletion_auc']:.2f} / insertion {row['insertion_auc']:.2f} / "
+                       f"randomisation {'passed' if row['randomisation_passed'] >= 0.5 else 'failed'}"
+                       for name, row in rows.items())
+    return (f"Faithfulness (issue #16; attribution.faithfulness.faithfulness_table): Grad-CAM at '{config.cam_layer}', "
+            f"guided backprop and saliency of the COVID class on {config.faithfulness_slices} untouched MedSeg slices "
+            f"of the best fold, the lesion mask as the localisation mask; deletion / insertion over "
+            f"{config.faithfulness_steps} steps with a blurred baseline (lower / higher is better), ROAD (LeRF - MoRF), "
+            "randomisation (similarity to the fully randomised model's map; passed = dissimilar), pointing game, "
+            f"relevance mass and the consistent degree. {scored or 'No slice was scored.'}")
+
+
 def all_tables(config: Config, summary: dict, trained: dict, found: dict, lesions, folds,
                cpu_seconds: dict[str, float]) -> dict[str, list[dict]]:
     tables = {"Table 1: test rates, mean ± sd over folds (%), the paper's beside ours": table1_rows(summary),
@@ -180,6 +210,7 @@ def all_tables(config: Config, summary: dict, trained: dict, found: dict, lesion
               "Consistent degree per model (MedSeg dev / untouched halves)": found["degree_rows"],
               "Grad-CAM layer study (why the maps sat on the mediastinum)": found["layer_rows"],
               "Consistent degree per lesion slice (best fold)": lesion_rows(found, lesions),
+              FAITHFULNESS_TABLE: [{k: v for k, v in row.items() if k != "slices"} for row in found["faithfulness"]],
               **{f"Pretraining: {name}, per epoch": rows for name, rows in trained["pretraining"].items()},
               "CPU seconds per stage (one process)": [{"stage": k, "cpu_seconds": round(v, 1)}
                                                       for k, v in cpu_seconds.items()],
@@ -217,6 +248,7 @@ def notes(config: Config, images, trained: dict, found: dict) -> list[str]:
         f"the epoch its best.pt holds (epochs {epochs}); this selects on the test fold as the paper did, so they are "
         "optimistic. Folds stuck at one class: " + (", ".join(map(str, stuck)) if stuck else "none") + ".",
         explained_note(config, trained),
+        faithfulness_note(config, found),
         "Ablation rows (each on the same folds): " + "; ".join(
             f"'{name}' = {VARIANTS[name][0]}" for name in config.ablations) + ". A row with SimCLR pretraining "
         "uses all UCSD images (the validation folds' included) and the MedSeg dev half, labels never read.",
