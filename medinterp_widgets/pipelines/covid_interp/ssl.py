@@ -11,15 +11,12 @@ take part (the classifier's validation images included, see the report's note).
 
 from __future__ import annotations
 
-import time
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from medinterp_widgets.training.schedules import warmup_cosine_scheduler
-
 from .augment import ssl_view
+from .pretrain_loop import pretrain_epochs
 
 
 def nt_xent(z: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -45,37 +42,16 @@ def simclr_pretrain(encoder: nn.Module, images: torch.Tensor, *, epochs: int, ba
     row per epoch: ``{"epoch", "loss", "cpu_seconds"}``. ``max_steps`` caps the steps (dry runs).
     """
     device = next(encoder.parameters()).device
-    generator = torch.Generator().manual_seed(seed)
     head = projection_head(encoder.feature_dim).to(device)
-    parameters = [*encoder.parameters(), *head.parameters()]
-    optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=1e-4)
-    batch_size = min(batch_size, len(images))
-    per_epoch = max(1, len(images) // batch_size)
-    total = epochs * per_epoch
-    schedule = warmup_cosine_scheduler(optimizer, warmup=max(1, total // 10), total=total)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
-    history, step, started = [], 0, time.process_time()
     encoder.train()
-    for epoch in range(epochs):
-        order = torch.randperm(len(images), generator=generator)
-        losses = []
-        for start in range(0, per_epoch * batch_size, batch_size):
-            batch = images[order[start:start + batch_size]]  # (b, 1, H, W)
-            views = torch.cat([ssl_view(batch, generator), ssl_view(batch, generator)]).to(device)  # (2b, 1, H, W)
-            with autocast:
-                loss = nt_xent(head(encoder.embed(views)), temperature)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            losses.append(loss.item())
-            step += 1
-            if max_steps is not None and step >= max_steps:
-                break
-        history.append({"epoch": epoch + 1, "loss": float(sum(losses) / len(losses)),
-                        "cpu_seconds": time.process_time() - started})
-        if progress is not None:
-            progress(history[-1])
-        if max_steps is not None and step >= max_steps:
-            break
-    return history
+
+    def batch_loss(rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        batch = images[rows]  # (b, 1, H, W)
+        views = torch.cat([ssl_view(batch, generator), ssl_view(batch, generator)]).to(device)  # (2b, 1, H, W)
+        with autocast:
+            return nt_xent(head(encoder.embed(views)), temperature)
+
+    return pretrain_epochs([*encoder.parameters(), *head.parameters()], len(images), batch_loss, epochs=epochs,
+                           batch_size=min(batch_size, len(images)), lr=lr, weight_decay=1e-4,
+                           warmup_epochs=epochs / 10, seed=seed, max_steps=max_steps, progress=progress)

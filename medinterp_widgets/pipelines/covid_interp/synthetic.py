@@ -14,16 +14,14 @@ that fine-tuning on UCSD COVID-CT then adapts. Views: the same random affine for
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from medinterp_widgets.data import synthetic_covid_ct
-from medinterp_widgets.training.schedules import warmup_cosine_scheduler
 
 from .augment import jitter_intensity, random_affine
+from .pretrain_loop import pretrain_epochs
 
 CELL_COVER = 0.1  # a cell is a lesion cell when the lesion covers more than this share of it
 
@@ -39,34 +37,17 @@ def lesion_pretrain(model, inputs: torch.Tensor, labels: torch.Tensor, masks: to
                     batch_size: int = 32, lr: float = 1e-3, seed: int = 0, max_steps: int | None = None,
                     bf16: bool = False) -> list[dict]:
     """Train ``model`` (top-k SmallResNet) in place; one row per epoch: ``{"epoch", "loss", "cpu_seconds"}``."""
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
-    per_epoch = max(1, len(inputs) // batch_size)
-    schedule = warmup_cosine_scheduler(optimizer, warmup=per_epoch, total=max(1, epochs * per_epoch))
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
     device = next(model.parameters()).device
-    history, step, started = [], 0, time.process_time()
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
     model.train()
-    for epoch in range(epochs):
-        order = torch.randperm(len(inputs), generator=generator)
-        losses = []
-        for start in range(0, per_epoch * batch_size, batch_size):
-            rows = order[start:start + batch_size]
-            image, lesion = simulated_views(inputs[rows], masks[rows], generator)
-            with autocast:
-                loss = lesion_loss(model, image.to(device), labels[rows].to(device), lesion.to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            losses.append(loss.item())
-            step += 1
-            if max_steps is not None and step >= max_steps:
-                break
-        history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "cpu_seconds": time.process_time() - started})
-        if max_steps is not None and step >= max_steps:
-            break
-    return history
+
+    def batch_loss(rows: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        image, lesion = simulated_views(inputs[rows], masks[rows], generator)
+        with autocast:
+            return lesion_loss(model, image.to(device), labels[rows].to(device), lesion.to(device))
+
+    return pretrain_epochs(model.parameters(), len(inputs), batch_loss, epochs=epochs, batch_size=batch_size, lr=lr,
+                           weight_decay=5e-4, seed=seed, max_steps=max_steps)
 
 
 def simulated_views(inputs: torch.Tensor, masks: torch.Tensor, generator=None) -> tuple[torch.Tensor, torch.Tensor]:
