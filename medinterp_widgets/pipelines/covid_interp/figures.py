@@ -102,13 +102,19 @@ def neuron_grid(probe: np.ndarray, neurons: list[dict]):
     return fig
 
 
-def heatmap_overlays(images: np.ndarray, maps: np.ndarray, probabilities: np.ndarray, masks=None,
-                     degrees=None, title: str = ""):
-    """Image + Grad-CAM overlay per column; lesion contour (green) and consistent degree when given."""
-    n = max(len(images), 1)
+def _two_rows(count: int):
+    """A figure with two rows of ``count`` (at least 1) empty axes, axis lines off."""
+    n = max(count, 1)
     fig, axes = plt.subplots(2, n, figsize=(2.2 * n, 4.6), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
+    return fig, axes
+
+
+def heatmap_overlays(images: np.ndarray, maps: np.ndarray, probabilities: np.ndarray, masks=None,
+                     degrees=None, title: str = ""):
+    """Image + Grad-CAM overlay per column; lesion contour (green) and consistent degree when given."""
+    fig, axes = _two_rows(len(images))
     for i, (image, heat) in enumerate(zip(images, maps)):
         axes[0, i].imshow(image, cmap="gray")
         axes[1, i].imshow(image, cmap="gray")
@@ -151,10 +157,7 @@ def _signed(ax, gradient: np.ndarray) -> None:
 
 def gradient_grid(images: np.ndarray, maps: np.ndarray, masks: np.ndarray, degrees: np.ndarray, title: str):
     """Image with its lesion contour above, the signed guided-backprop map below, per case."""
-    n = max(len(images), 1)
-    fig, axes = plt.subplots(2, n, figsize=(2.2 * n, 4.6), squeeze=False)
-    for ax in axes.ravel():
-        ax.axis("off")
+    fig, axes = _two_rows(len(images))
     for i, (image, gradient) in enumerate(zip(images, maps)):
         axes[0, i].imshow(image, cmap="gray")
         axes[0, i].contour(masks[i], levels=[0.5], colors="lime", linewidths=0.8)
