@@ -6,10 +6,11 @@
 
 Per grouped fold: the paper's AlexNet (96 first-layer filters, SGD + momentum, 50 epochs; curves of
 loss / accuracy / sensitivity / specificity / PPV / NPV), LBP + SVM and pool5 deep features + SVM
-(Table 1), and a classifier worth explaining (SmallResNet, SimCLR-pretrained on the unlabelled images,
-then fine-tuned) with its ablations. Then PCA / kernel PCA / t-SNE of LBP and deep features (Figs.
-6-7), AlexNet's filters and hidden neurons (Figs. 8-10), and Grad-CAM / guided backprop of the
-explained classifier with their consistent degree against MedSeg lesion masks (Figs. 11-12).
+(Table 1), and a classifier worth explaining (SmallResNet from scratch with augmentation and BatchNorm
+re-estimation) with its ablation rows (no augmentation, SimCLR pretraining, lesion-evidence design).
+Then PCA / kernel PCA / t-SNE of LBP and deep features (Figs. 6-7), AlexNet's filters and hidden neurons
+(Figs. 8-10), Grad-CAM / guided backprop of the explained classifier with their consistent degree
+against MedSeg lesion masks (Figs. 11-12), and the faithfulness scores of those maps.
 """
 
 from .config import Config
