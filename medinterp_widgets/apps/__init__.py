@@ -35,7 +35,7 @@ def build_app(name: str = "workbench", **kwargs):
     if name not in APPS:
         raise ValueError(f"unknown app {name!r}; expected one of {available_apps()}")
     if name in PIPELINES and kwargs.get("report_dir") is None:
-        kwargs["report_dir"] = latest_report(reports_root(), name)
+        kwargs["report_dir"] = latest_report(reports_root(), name, prefer="paper")
     load_bokehjs()
     module = importlib.import_module(APPS[name][0])
     return module.build(**kwargs)

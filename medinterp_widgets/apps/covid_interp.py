@@ -2,7 +2,7 @@
 and an interactive Grad-CAM / lesion overlay view.
 
 ``build(report_dir=None, data_root=None)``: shows the report written under ``report_dir`` (``build_app``
-passes the newest one under the reports root); the "run" button runs the smoke or quick preset (real
+passes the ``--paper`` report under the reports root when there is one, else the newest); the "run" button runs the smoke or quick preset (real
 data under ``data_root`` / ``$MEDINTERP_DATA`` when present) and shows the result. The embeddings tab
 shows the coordinates the pipeline saved in arrays.npz (PCA, kernel PCA, t-SNE; 2-D and 3-D) with the
 images as hover thumbnails; method and dims are linked between the two feature sets.
@@ -28,10 +28,10 @@ from medinterp_widgets.widgets.embedding_viewer import EmbeddingViewer, link_set
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
 VIEWER_CLASSES = ["COVID", "non-COVID"]  # viewer class k gets render.LABEL_COLORS[k]: COVID red, as in the figures
-FEATURE_TITLES = {"lbp": "LBP: 59-bin uniform histograms", "deep": "AlexNet hidden-layer features"}
+FEATURE_TITLES = {"lbp": "LBP: 59-bin uniform histograms", "deep": "AlexNet pool5 features (9216-d)"}
 OVERLAYS = {  # choice -> (images, masks or None, heatmaps)
     "MedSeg lesion slices: Grad-CAM vs lesion": ("lesion_images", "lesion_masks", "lesion_cams"),
-    "COVID test images: Grad-CAM": ("gradcam_images", None, "gradcam_maps"),
+    "Highest consistent degrees (Fig. 11): Grad-CAM": ("gradcam_images", None, "gradcam_maps"),
 }
 
 
@@ -69,8 +69,9 @@ class CovidInterpApp(widgets.VBox):
         self.observe(lambda change: setattr(self.status_label, "value", html.escape(change["new"])), names="status")
         self.children = [
             widgets.HTML("<h3 style='margin:4px 0'>Paper 4: COVID-19 CT interpretation</h3>"
-                         "<small>AlexNet vs LBP + SVM, feature embeddings, filters, hidden neurons, Grad-CAM "
-                         "and its consistent degree with lesion masks</small>"),
+                         "<small>Table 1 (AlexNet, pool5 features + SVM, LBP + SVM) beside the paper, the "
+                         "explained classifier's ablations, feature embeddings, AlexNet's filters and hidden "
+                         "neurons, Grad-CAM and its consistent degree with lesion masks</small>"),
             widgets.HBox([self.folder_box, self.load_button]),
             widgets.HBox([widgets.Label("preset"), self.preset, self.run_button]),
             self.status_label, self.tabs,

@@ -129,20 +129,37 @@ def _heatmap_plans(device: str) -> list[RunPlan]:
 
 
 def _covid_plans(device: str) -> list[RunPlan]:
-    from medinterp_widgets.pipelines.covid_interp import steps
+    """The paper AlexNet per fold and the explained classifier's fine-tuning per fold and variant (the
+    SimCLR pretraining, run once, is timed as fine-tuning steps of the same net with two views)."""
+    from medinterp_widgets.pipelines.covid_interp import baseline, classifier
     from medinterp_widgets.pipelines.covid_interp.config import Config
     from medinterp_widgets.training import Trainer
 
     config = Config.preset("full", device=device)
-
-    def make(train, run_dir):
-        return Trainer(steps.build_model(config), train, None, steps.train_config(config, Path(run_dir), 0))
-
     train_items, val_items = TRAIN_ITEMS["covid-interp"]
     folds = config.folds_to_run or config.folds
-    return [RunPlan(f"AlexNet x {folds} folds", make, config.batch_size, (1, config.image_size, config.image_size),
-                    2, False, _epochs_steps(train_items, config.batch_size, config.epochs * folds, drop_last=False),
-                    math.ceil(val_items / config.batch_size) * config.epochs * folds)]
+    runs = folds * (1 + len(config.ablations))
+
+    def alexnet(train, run_dir):
+        return Trainer(baseline.build_alexnet(config), train, None,
+                       baseline.train_config(config, Path(run_dir), 0, train_items))
+
+    def explained(train, run_dir):
+        prep = classifier.preprocess_of(config)
+        return Trainer(classifier.build_classifier(config), train, None,
+                       classifier.fine_tune_config(config, Path(run_dir), 0, train_items, prep, "final"))
+
+    ssl_steps = config.ssl_epochs * max(1, (train_items + val_items) // config.ssl_batch_size)
+    return [RunPlan(f"AlexNet x {folds} folds", alexnet, config.alexnet_batch_size,
+                    (1, config.alexnet_size, config.alexnet_size), 2, False,
+                    _epochs_steps(train_items, config.alexnet_batch_size, config.alexnet_epochs * folds, False),
+                    math.ceil(val_items / config.alexnet_batch_size) * config.alexnet_epochs * folds),
+            RunPlan(f"SmallResNet x {runs} fold runs", explained, config.batch_size,
+                    (1, config.image_size, config.image_size), 2, False,
+                    _epochs_steps(train_items, config.batch_size, config.epochs * runs),
+                    math.ceil(val_items / config.batch_size) * config.epochs * runs),
+            RunPlan("SimCLR (as 2-view steps)", explained, 2 * config.ssl_batch_size,
+                    (1, config.image_size, config.image_size), 2, False, ssl_steps, 0)]
 
 
 PLANS = {"lv-gap-cam": _lv_plans, "rodent-gbp": _rodent_plans, "heatmap-loss": _heatmap_plans,

@@ -21,8 +21,8 @@ GENERIC = "medinterp_widgets.training.evaluate:evaluate_checkpoint"
 EVALUATORS = {  # --dataset kind: "module:function" (imported only when used)
     "sunnybrook": GENERIC,
     "acdc": GENERIC,
-    "covid-ct": GENERIC,
-    "covid-lesions": GENERIC,
+    "covid-ct": "medinterp_widgets.pipelines.covid_interp.evaluate:evaluate_covid_ct",
+    "covid-lesions": "medinterp_widgets.pipelines.covid_interp.evaluate:evaluate_covid_lesions",
     "mouse-brain": GENERIC,
     "acdc-diagnosis": "medinterp_widgets.pipelines.heatmap_loss.acdc_arm:evaluate_acdc_diagnosis",
 }

@@ -1,7 +1,18 @@
 """COVID-19 CT lesion masks (MedSeg, radiologist-drawn) in the Inf-Net layout (Fan et al., TMI 2020).
 
-    <root>/LungInfection-Train/Doctor-label/Imgs/<n>.jpg, GT/<n>.png (0/255 infection mask)
-    <root>/MultiClassInfection-Train/Imgs/<n>.jpg, GT/<n>.png (0 bg, 1 ground-glass, 2 consolidation)
+    <root>/LungInfection-<split>/[Doctor-label/]Imgs/<n>.jpg, GT/<n>.png (0/255 infection mask)
+    <root>/MultiClassInfection-<split>/Imgs/<n>.jpg, GT/<n>.png (0 bg, 1 ground-glass, 2 consolidation)
+
+The split name does not matter (Inf-Net ships ``-Train`` with a ``Doctor-label`` level and ``-Test``
+without one): ``find_lesion_folder`` takes ``root`` itself when it holds ``Imgs`` + ``GT``, else the
+first ``LungInfection-*`` (binary) or ``MultiClassInfection-*`` folder below it, searched two levels
+deep. ``load_covid_lesions(root, multiclass=False)`` prefers a binary folder and falls back to a
+multi-class one (read as class ids; lesion = any class > 0); ``multiclass=True`` asks for class ids.
+
+Orientation: the Inf-Net JPGs are stored turned by 90 degrees (spine on the right, sternum on the left).
+``radiological_view(array)`` turns an image or mask a quarter turn clockwise into the usual axial view
+(spine down), the orientation of the UCSD COVID-CT figures; ``LesionSlice.read(radiological=True)``
+returns both that way.
 
 The multi-class GT files are palette PNGs: the palette *indices* are the class ids (read with Pillow,
 not OpenCV, which would return the palette colours). Grey GT files with values 0..2 are accepted too.
@@ -21,8 +32,7 @@ from medinterp_widgets.data.errors import DataFormatError, wrap_errors
 from medinterp_widgets.data.images import read_grey_image
 from medinterp_widgets.data.picture_header import read_picture
 
-BINARY_DIR = Path("LungInfection-Train") / "Doctor-label"
-MULTICLASS_DIR = Path("MultiClassInfection-Train")
+BINARY_PREFIX, MULTICLASS_PREFIX = "LungInfection", "MultiClassInfection"
 LESION_CLASSES = {0: "background", 1: "ground-glass opacity", 2: "consolidation"}
 
 
@@ -35,13 +45,19 @@ class LesionSlice:
     case_id: str
     multiclass: bool
 
-    def read(self) -> tuple[np.ndarray, np.ndarray]:
-        """(image (H, W) float32 0..1, mask (H, W) uint8: 0/1, or 0/1/2 when multiclass)."""
+    def read(self, radiological: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(image (H, W) float32 0..1, mask (H, W) uint8: 0/1, or 0/1/2 when multiclass); with
+        ``radiological`` both turned into the usual axial view (module docstring)."""
         image = read_grey_image(self.image_path)
         mask = read_multiclass_mask(self.mask_path) if self.multiclass else read_binary_mask(self.mask_path)
         if mask.shape != image.shape:
             raise DataFormatError(self.mask_path, f"mask shape {mask.shape} differs from image shape {image.shape}")
-        return image, mask
+        return (radiological_view(image), radiological_view(mask)) if radiological else (image, mask)
+
+
+def radiological_view(array: np.ndarray) -> np.ndarray:
+    """A stored MedSeg slice (H, W) turned a quarter turn clockwise: (W, H), spine down."""
+    return np.ascontiguousarray(np.rot90(array, k=-1))
 
 
 def read_binary_mask(path: str | os.PathLike) -> np.ndarray:
@@ -87,7 +103,44 @@ def _pairs(folder: Path, multiclass: bool) -> list[LesionSlice]:
     return slices
 
 
-def load_covid_lesions(root: str | os.PathLike, multiclass: bool = False) -> list[LesionSlice]:
-    """MedSeg lesion slices: binary infection masks (default) or the GGO/consolidation classes."""
+def _holds_pairs(folder: Path) -> bool:
+    return (folder / "Imgs").is_dir() and (folder / "GT").is_dir()
+
+
+def _candidates(root: Path, prefix: str) -> list[Path]:
+    """Folders named ``<prefix>*`` below ``root`` (or ``root`` itself) that hold Imgs + GT, directly or in
+    a ``Doctor-label`` subfolder; sorted by path."""
+    tops = sorted([root, *root.glob(f"{prefix}*"), *root.glob(f"*/{prefix}*")])
+    found = []
+    for top in tops:
+        if not top.name.startswith(prefix):
+            continue
+        for folder in (top / "Doctor-label", top):
+            if _holds_pairs(folder):
+                found.append(folder)
+                break
+    return found
+
+
+def find_lesion_folder(root: str | os.PathLike, multiclass: bool = False) -> tuple[Path, bool]:
+    """(folder holding Imgs + GT, whether its GT holds class ids) for ``root`` (see the module docstring)."""
     root = Path(root)
-    return _pairs(root / (MULTICLASS_DIR if multiclass else BINARY_DIR), multiclass)
+    if not root.is_dir():
+        raise FileNotFoundError(f"lesion folder not found: {root}")
+    if _holds_pairs(root):
+        named_multiclass = any(name.startswith(MULTICLASS_PREFIX) for name in (root.name, root.parent.name))
+        return root, multiclass or named_multiclass
+    order = (MULTICLASS_PREFIX,) if multiclass else (BINARY_PREFIX, MULTICLASS_PREFIX)
+    for prefix in order:
+        found = _candidates(root, prefix)
+        if found:
+            return found[0], prefix == MULTICLASS_PREFIX
+    wanted = "MultiClassInfection-*" if multiclass else "LungInfection-* or MultiClassInfection-*"
+    raise FileNotFoundError(f"lesion folder not found: no {wanted} folder with Imgs/ and GT/ under {root}")
+
+
+def load_covid_lesions(root: str | os.PathLike, multiclass: bool = False) -> list[LesionSlice]:
+    """MedSeg lesion slices of any split: binary infection masks (default; a multi-class folder is used
+    when no binary one exists) or, with ``multiclass``, the GGO/consolidation classes."""
+    folder, has_classes = find_lesion_folder(root, multiclass)
+    return _pairs(folder, has_classes)

@@ -2,7 +2,10 @@
 
 Module names follow the common AlexNet layout (features.0/3/6/8/10 convs, classifier.1/4/6 linears)
 so a user's locally saved AlexNet state dict loads with ``from_local_weights``; nothing is downloaded.
-``width`` scales the conv channels (64, 192, 384, 256, 256 at width=64), ``hidden`` the FC size.
+``width`` scales the conv channels (64, 192, 384, 256, 256 at width=64, torchvision's layout), or
+``channels`` names all five: ``PAPER_CHANNELS`` = (96, 256, 384, 384, 256) is the original AlexNet
+(Krizhevsky et al. 2012) that Wan et al. modify: 96 first-layer 11 x 11 filters, pool5 256 x 6 x 6 = 9216-d.
+``hidden`` is the FC size.
 Inputs should be at least 63 x 63 pixels (224 x 224 in the paper). ``cam_layer``: the last conv's ReLU.
 """
 
@@ -20,6 +23,8 @@ from medinterp_widgets.data.limits import check_torch_file
 from .blocks import check_input
 
 _CONV_MULTIPLIERS = (1.0, 3.0, 6.0, 4.0, 4.0)  # x width/64 * 64 -> 64, 192, 384, 256, 256
+PAPER_CHANNELS = (96, 256, 384, 384, 256)
+_CONV_NAMES = ("features.0", "features.3", "features.6", "features.8", "features.10")
 
 
 class AlexNetClassifier(nn.Module):
@@ -28,12 +33,16 @@ class AlexNetClassifier(nn.Module):
     cam_layer_name = "features.11"
 
     def __init__(self, in_channels: int = 3, n_classes: int = 2, width: int = 64, hidden: int = 4096,
-                 dropout: float = 0.5):
+                 dropout: float = 0.5, channels: tuple[int, ...] | list[int] | None = None):
         super().__init__()
+        if channels is not None and (len(channels) != 5 or min(channels) < 1):
+            raise ValueError(f"AlexNetClassifier: channels needs five positive conv widths, got {channels!r}")
         self.init_kwargs = dict(in_channels=in_channels, n_classes=n_classes, width=width, hidden=hidden,
                                 dropout=dropout)
+        if channels is not None:
+            self.init_kwargs["channels"] = [int(c) for c in channels]
         self.in_channels = in_channels
-        c1, c2, c3, c4, c5 = (int(m * width) for m in _CONV_MULTIPLIERS)
+        c1, c2, c3, c4, c5 = channels if channels is not None else (int(m * width) for m in _CONV_MULTIPLIERS)
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, c1, kernel_size=11, stride=4, padding=2), nn.ReLU(),
             nn.MaxPool2d(kernel_size=3, stride=2),
@@ -66,16 +75,23 @@ class AlexNetClassifier(nn.Module):
                            **kwargs) -> "AlexNetClassifier":
         """Build a model from a local state dict file; never downloads.
 
-        ``width`` and ``hidden`` are read from the tensors' shapes unless given. A 3-channel first
-        conv is summed over RGB for ``in_channels=1`` (a 1-channel one is repeated / 3 for 3 channels).
+        ``channels`` (the five conv widths) and ``hidden`` are read from the tensors' shapes unless given.
+        A 3-channel first conv is summed over RGB for ``in_channels=1`` (a 1-channel one is repeated / 3
+        for 3 channels).
         A final layer whose class count differs from ``n_classes`` is left freshly initialised (warns).
         """
         state = _read_state_dict(path)
         try:
-            kwargs.setdefault("width", int(state["features.0.weight"].shape[0]))
             kwargs.setdefault("hidden", int(state["classifier.1.weight"].shape[0]))
+            channels = [int(state[f"{name}.weight"].shape[0]) for name in _CONV_NAMES]
         except KeyError as missing:
             raise DataFormatError(path, f"state dict has no {missing} entry; expected an AlexNet state dict") from None
+        if "width" in kwargs:  # a caller's width scales the torchvision layout instead
+            kwargs.setdefault("channels", None)
+        elif channels == [int(m * channels[0]) for m in _CONV_MULTIPLIERS]:
+            kwargs["width"] = channels[0]  # torchvision layout: keep describing it by its width
+        else:
+            kwargs.setdefault("channels", channels)
         model = cls(in_channels=in_channels, n_classes=n_classes, **kwargs)
         state["features.0.weight"] = _adapt_first_conv(state["features.0.weight"], in_channels, path)
         own = model.state_dict()

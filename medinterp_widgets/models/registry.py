@@ -1,6 +1,6 @@
 """Model registry: the only place a checkpoint's model class is looked up; nothing named in a file is imported.
 
-- the project's models by name: gap_fcn, unet, vgg, alexnet (``build_model(name, **kw)``);
+- the project's models by name: gap_fcn, unet, vgg, alexnet, small_resnet (``build_model(name, **kw)``);
 - a user's classes registered in code: ``register_model("tiny", TinyNet)`` or ``@register_model("tiny")``;
 - classes of a module the user names explicitly: ``trust_model_module("mypkg.models")`` (the CLI's
   ``--trust-model-module``, the workbench's "this runs code from module X" button) imports that module
@@ -19,6 +19,7 @@ from torch import nn
 
 from .alexnet import AlexNetClassifier
 from .gap_fcn import GapFCN
+from .resnet import SmallResNet
 from .unet import UNet
 from .vgg import VGGClassifier
 
@@ -27,6 +28,7 @@ MODELS: dict[str, type[nn.Module]] = {
     "unet": UNet,
     "vgg": VGGClassifier,
     "alexnet": AlexNetClassifier,
+    "small_resnet": SmallResNet,
 }
 # class paths older checkpoints carry for the project's own models (compared as strings, never imported)
 LEGACY_CLASS_PATHS = {
@@ -113,7 +115,7 @@ def trust_model_module(module_name: str) -> list[str]:
 
 
 def build_model(name: str, **kwargs) -> nn.Module:
-    """Instantiate the model registered as ``name`` (gap_fcn, unet, vgg, alexnet, or a user's; '-' == '_')."""
+    """Instantiate the model registered as ``name`` (a project model or a user's; '-' == '_')."""
     return model_class(name)(**kwargs)
 
 

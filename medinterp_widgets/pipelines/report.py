@@ -110,9 +110,12 @@ def read_report(folder: str | Path) -> tuple[dict[str, Any], dict[str, bytes]]:
     return payload, figures
 
 
-def latest_report(root: str | Path, name: str) -> Path | None:
-    """The newest folder ``root/NAME`` or ``root/NAME-<preset>`` holding a report.json (None when none does)."""
+def latest_report(root: str | Path, name: str, prefer: str | None = None) -> Path | None:
+    """The newest folder ``root/NAME`` or ``root/NAME-<preset>`` holding a report.json (None when none does);
+    ``root/NAME-<prefer>`` first when it holds one (the apps prefer the ``--paper`` report)."""
     root = Path(root)
+    if prefer and (root / f"{name}-{prefer}" / "report.json").is_file():
+        return root / f"{name}-{prefer}"
     candidates = [root / name, *root.glob(f"{name}-*")] if root.is_dir() else []
     written = [folder for folder in candidates if (folder / "report.json").is_file()]
     return max(written, key=lambda folder: (folder / "report.json").stat().st_mtime, default=None)

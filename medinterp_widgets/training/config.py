@@ -15,7 +15,9 @@ class TrainConfig:
     ``schedule="exponential"``: lr * decay_rate ** floor(step / decay_steps) (LV paper; smooth exponent
     when not ``staircase``; constant when ``decay_steps == 0``); ``"inverse_time"``: lr / (1 + time_decay
     * step) (rodent paper, with ``optimizer="sgd"`` and ``momentum``); ``"step"``: lr * decay_rate **
-    floor(step / decay_steps); ``"constant"``.
+    floor(step / decay_steps); ``"cosine"``: linear warmup over ``warmup_steps``, then a cosine decay to 0
+    at ``decay_steps`` (covid-interp); ``"constant"``.
+    ``cpu_bf16``: bfloat16 autocast on CPUs with native bf16 instructions (AVX512-BF16; ignored elsewhere).
     ``best_metric`` is ``"<split>/<name>"`` (e.g. ``"val/loss"``, ``"val/dice_mean"``).
     ``max_steps`` caps the run's optimisation steps (a dry run of a long preset): the epoch in which the
     cap is reached ends early, is evaluated and checkpointed as usual, and no further epoch starts.
@@ -27,15 +29,17 @@ class TrainConfig:
     decay_rate: float = 1.0
     decay_steps: int = 0
     staircase: bool = True
-    schedule: Literal["exponential", "inverse_time", "step", "constant"] = "exponential"
+    schedule: Literal["exponential", "inverse_time", "step", "cosine", "constant"] = "exponential"
+    warmup_steps: int = 0  # "cosine" schedule only
     time_decay: float = 0.0
-    optimizer: Literal["adam", "sgd"] = "adam"
+    optimizer: Literal["adam", "sgd", "adamw"] = "adam"
     momentum: float = 0.9
     weight_decay: float = 0.0
     seed: int = 0
     device: str = "auto"
     amp: bool = True  # only takes effect on CUDA
     channels_last: bool = True  # only takes effect on CUDA
+    cpu_bf16: bool = False  # bfloat16 autocast on a CPU with native bf16 (see class docstring)
     monitor_every: int = 0  # layer statistics every N steps; 0 = never
     best_metric: str = "val/loss"
     best_mode: Literal["min", "max"] = "min"
@@ -57,8 +61,9 @@ class TrainConfig:
             "lr": self.lr > 0,
             "decay_rate": 0 < self.decay_rate <= 1,
             "decay_steps": self.decay_steps >= 0,
-            "optimizer": self.optimizer in ("adam", "sgd"),
-            "schedule": self.schedule in ("exponential", "inverse_time", "step", "constant"),
+            "optimizer": self.optimizer in ("adam", "sgd", "adamw"),
+            "schedule": self.schedule in ("exponential", "inverse_time", "step", "cosine", "constant"),
+            "warmup_steps": self.warmup_steps >= 0,
             "time_decay": self.time_decay >= 0,
             "best_mode": self.best_mode in ("min", "max"),
             "task": self.task in ("segmentation", "classification"),

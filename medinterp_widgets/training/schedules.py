@@ -9,6 +9,8 @@ then holds only plain data (``last_epoch`` etc.), so checkpoints load with ``wei
   or lr0 * decay_rate ** (step / decay_steps) (smooth).
 - Rodent paper (SGD with momentum and Keras-style time decay): lr(step) = lr0 / (1 + decay * step);
   or step decay: lr(step) = lr0 * drop ** floor(step / every).
+- Warmup + cosine (covid-interp): lr0 * (step + 1) / warmup during the first ``warmup`` steps, then
+  lr0 * (1 + cos(pi * t)) / 2 with t = (step - warmup) / (total - warmup) clipped to [0, 1].
 """
 
 from __future__ import annotations
@@ -45,6 +47,22 @@ def step_decay_lr(step: int, lr0: float, drop: float, every: int) -> float:
     return lr0 * drop ** (step // every)
 
 
+def warmup_cosine_factor(step: int, warmup: int, total: int) -> float:
+    """(step + 1) / warmup while step < warmup, then (1 + cos(pi t)) / 2, t = (step - warmup) / (total - warmup)."""
+    _check_positive(total=total)
+    _check_non_negative(warmup=warmup)
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def warmup_cosine_scheduler(optimizer: torch.optim.Optimizer, warmup: int, total: int) -> LambdaLR:
+    """LambdaLR with ``warmup_cosine_factor`` (linear warmup, then cosine decay to 0 at ``total`` steps)."""
+    _check_positive(total=total)
+    return LambdaLR(optimizer, partial(warmup_cosine_factor, warmup=warmup, total=total))
+
+
 def exponential_decay_scheduler(optimizer: torch.optim.Optimizer, decay_rate: float, decay_steps: int,
                                 staircase: bool = True) -> LambdaLR:
     """LambdaLR with factor decay_rate ** floor(step / decay_steps) (smooth exponent if not staircase)."""
@@ -76,6 +94,7 @@ SCHEDULES: dict[str, Callable[..., LambdaLR]] = {
     "exponential": exponential_decay_scheduler,
     "inverse_time": inverse_time_decay_scheduler,
     "step": step_decay_scheduler,
+    "cosine": warmup_cosine_scheduler,
 }
 
 

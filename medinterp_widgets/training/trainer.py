@@ -4,11 +4,12 @@
     trainer.fit()                                  # or: for event in trainer.events(): ...
 
 Per step: forward (under float16 autocast on CUDA when ``amp`` and the loss allows it, see
-``amp_enabled``), loss, backward through a GradScaler, optimizer step, per-step LR schedule. Per
-epoch: train/val metrics, ``last.pt`` (+ ``best.pt``), metrics.jsonl. ``config.max_steps`` ends the
-run after that step's epoch. ``stop()`` (thread-safe) ends the run after the current step.
-``resume=True`` continues from ``run_dir/last.pt`` with model, optimizer, scheduler, scaler, RNG and
-epoch counter, so the finished run matches an uninterrupted one with the same seed.
+``amp_enabled``; bfloat16 on a bf16-capable CPU with ``cpu_bf16``), loss, backward through a GradScaler,
+optimizer step, per-step LR schedule. Per epoch: train/val metrics, ``last.pt`` (+ ``best.pt``),
+metrics.jsonl. ``config.max_steps`` ends the run after that step's epoch. ``stop()`` (thread-safe)
+ends the run after the current step. ``resume=True`` continues from ``run_dir/last.pt`` with model,
+optimizer, scheduler, scaler, RNG and epoch counter, so the finished run matches an uninterrupted one
+with the same seed.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class Trainer:
         self.on_cuda = self.device.type == "cuda"
         self.loss_fn = loss or nn.CrossEntropyLoss()
         self.amp = amp_enabled(self.device, self.config, self.loss_fn)
+        self.cpu_bf16 = cpu_bf16_enabled(self.device, self.config)
         self.model_kwargs = model_kwargs
         self.base_model = model.to(self.device)
         if self.on_cuda and self.config.channels_last:
@@ -248,6 +250,8 @@ class Trainer:
     def _autocast(self):
         if self.amp:
             return torch.autocast(device_type="cuda", dtype=torch.float16)
+        if self.cpu_bf16:
+            return torch.autocast(device_type="cpu", dtype=torch.bfloat16)
         return nullcontext()
 
     def _step_budget_spent(self) -> bool:
@@ -324,6 +328,11 @@ def amp_enabled(device: torch.device, config: TrainConfig, loss_fn: Callable) ->
     GradScaler's scale (dY/dA can underflow), so heatmap-loss runs train in float32 (TF32 on Ampere+).
     """
     return device.type == "cuda" and bool(config.amp) and bool(getattr(loss_fn, "amp_safe", True))
+
+
+def cpu_bf16_enabled(device: torch.device, config: TrainConfig) -> bool:
+    """bfloat16 autocast on the CPU: when ``config.cpu_bf16`` and the CPU has AVX512-BF16 (else it would be slow)."""
+    return device.type == "cpu" and bool(config.cpu_bf16) and bool(torch.cpu._is_avx512_bf16_supported())
 
 
 def _loss_keywords(loss_fn: Callable) -> tuple[str, ...]:

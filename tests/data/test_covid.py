@@ -13,6 +13,7 @@ from medinterp_widgets.data import (
     read_grey_image,
 )
 from medinterp_widgets.data.covid_ct import covid_paper_key
+from medinterp_widgets.data.covid_lesions import radiological_view
 
 
 def test_grey_rgb_rgba_give_one_channel(tmp_path):
@@ -94,6 +95,10 @@ def test_tiny_lesions_binary_and_multiclass(tmp_path):
     root = make_lesions(tmp_path / "les")
     image, mask = load_covid_lesions(root)[0].read()
     assert image.shape == mask.shape == (6, 7) and mask.sum() == 6 and mask.max() == 1
+    turned, turned_mask = load_covid_lesions(root)[0].read(radiological=True)
+    assert turned.shape == turned_mask.shape == (7, 6) and turned_mask.sum() == 6
+    top_left_goes_top_right = radiological_view(np.arange(6).reshape(2, 3))  # a quarter turn clockwise
+    np.testing.assert_array_equal(top_left_goes_top_right, [[3, 0], [4, 1], [5, 2]])
     _, classes = load_covid_lesions(root, multiclass=True)[1].read()
     assert set(np.unique(classes)) == {0, 1, 2}
     sample = CovidLesionDataset(load_covid_lesions(root), size=(12, 14))[0]

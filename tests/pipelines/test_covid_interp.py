@@ -14,7 +14,7 @@ from medinterp_widgets.pipelines.covid_interp import (Config, CovidReport, consi
                                                       first_layer_filters, lbp_histogram, load_arrays,
                                                       neuron_guided_backprop, summarise_folds, svm_scores)
 from medinterp_widgets.pipelines.covid_interp.features import lbp_bins
-from medinterp_widgets.pipelines.covid_interp.report import curve_rows, table1_rows
+from medinterp_widgets.pipelines.covid_interp.tables import curve_rows
 
 
 def _hook_count(model: nn.Module) -> int:
@@ -45,8 +45,7 @@ def test_fold_summary_is_mean_and_sample_sd():
     assert summary["accuracy"][0] == pytest.approx(0.6)
     assert summary["accuracy"][1] == pytest.approx(np.std([0.5, 0.7], ddof=1))
     assert summary["npv"] == (0.8, 0.0)  # the NaN fold is left out
-    row = table1_rows({"LBP + SVM": summary})[0]
-    assert row["method"] == "LBP + SVM" and row["accuracy"] == "60.00 ± 14.14"
+    assert summary["accuracy"][1] == pytest.approx(0.1414, abs=1e-4)
 
 
 def test_deep_features_come_from_the_hooked_layer_and_leave_the_model_as_found():
@@ -89,11 +88,16 @@ def test_consistent_degree_of_a_map_covering_half_the_lesion():
 def test_presets_and_overrides():
     smoke = Config.preset("smoke", seed=3, data_root=None)
     assert smoke.preset == "smoke" and smoke.seed == 3 and smoke.folds_to_run == 1
-    assert Config.preset("full").image_size == 224 and Config.preset("full").folds_to_run is None
+    full, paper = Config.preset("full"), Config.preset("paper")
+    assert full.alexnet_size == 224 and full.alexnet_hidden == 4096 and full.folds_to_run is None
+    assert paper.alexnet_channels[0] == 96 and paper.alexnet_epochs == 50 and paper.folds == 5
+    with pytest.raises(ValueError, match="ablations"):
+        Config.preset("quick", ablations=("no_such_row",))
     with pytest.raises(ValueError, match="preset"):
         Config.preset("huge")
     with pytest.raises(TypeError, match="unknown field"):
         Config.preset("quick", learning_rate=1.0)
+    assert Config.preset("quick").to_dict()["alexnet_channels"][0] == 96  # plain lists in report.json
 
 
 def test_report_writes_and_reloads_its_arrays(tmp_path):
@@ -111,17 +115,6 @@ def test_curve_rows_name_the_validation_split_test():
     assert rows[0]["epoch"] == 1 and rows[0]["test_loss"] == 0.5 and rows[0]["train_npv"] == 0.5
 
 
-def test_pretrained_weights_are_loaded_from_a_local_file(tmp_path):
-    from medinterp_widgets.pipelines.covid_interp.steps import build_model
-
-    source = AlexNetClassifier(in_channels=1, width=2, hidden=8)
-    torch.save(source.state_dict(), tmp_path / "alexnet.pt")
-    model = build_model(Config.preset("smoke", pretrained_weights=str(tmp_path / "alexnet.pt")))
-    assert model.init_kwargs["hidden"] == 8
-    torch.testing.assert_close(model.features[0].weight, source.features[0].weight)
-    assert build_model(Config.preset("smoke")).init_kwargs["width"] == 4
-
-
 def test_real_images_and_lesions_load_small(real_dataset):
     from medinterp_widgets.pipelines.covid_interp import load_image_set, load_lesion_set
 
@@ -130,6 +123,6 @@ def test_real_images_and_lesions_load_small(real_dataset):
     images = load_image_set(root, 64, max_images=8)
     assert tuple(images.images.shape) == (8, 1, 64, 64) and "UCSD" in images.source
     assert 0.0 <= float(images.images.min()) and float(images.images.max()) <= 1.0
-    assert abs(float(images.inputs.mean())) < 1e-4  # per-image z-scores
     lesions = load_lesion_set(root, 64, max_slices=2)
     assert lesions.masks.shape == (2, 64, 64) and lesions.masks.max() == 1 and "MedSeg" in lesions.source
+    assert lesions.native_masks[0].shape != (64, 64) and set(np.unique(lesions.native_masks[0])) == {0, 1}

@@ -9,6 +9,11 @@ import pytest
 
 from medinterp_widgets.apps import build_app
 from medinterp_widgets.cli import main
+from medinterp_widgets.pipelines.covid_interp import config as covid_config
+
+
+def _smoke() -> dict:
+    return dict(covid_config._PRESETS["smoke"])
 
 
 @pytest.fixture(scope="module")
@@ -18,10 +23,8 @@ def smoke_report(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("MEDINTERP_DATA", raising=False)
         patch.setattr("medinterp_widgets.pipelines.covid_interp.config._PRESETS",
-                      {"quick": dict(image_size=64, synthetic_images=16, max_lesion_slices=2, folds=2,
-                                     folds_to_run=1, epochs=1, batch_size=8, width=2, hidden=8,
-                                     embedding_points=16,
-                                     neurons_per_layer=1, gradcam_images=1)})
+                      {"quick": dict(_smoke(), synthetic_images=16, max_lesion_slices=4, embedding_points=16,
+                                     gradcam_images=1)})
         assert main(["reproduce", "covid-interp", "--quick", "--out", str(out), "--seed", "1"]) == 0
     return out
 
@@ -29,16 +32,37 @@ def smoke_report(tmp_path_factory):
 def test_reproduce_writes_the_report(smoke_report, capsys):
     report = json.loads((smoke_report / "report.json").read_text())
     assert report["name"] == "covid-interp" and report["config"]["seed"] == 1
-    assert "Table 1: test rates, mean ± sd over folds (%)" in report["tables"]
-    methods = [row["method"] for row in report["tables"]["Table 1: test rates, mean ± sd over folds (%)"]]
-    assert methods == ["LBP + SVM", "AlexNet", "AlexNet features + SVM"]
+    table = report["tables"]["Table 1: test rates, mean ± sd over folds (%), the paper's beside ours"]
+    methods = [(row["method"], row["source"]) for row in table]
+    assert ("AlexNet", "paper (Wan et al.)") in methods and ("Deep features (pool5) + SVM", "ours") in methods
+    assert ("LBP + SVM", "ours") in methods and methods[-1][0].startswith("Explained classifier")
     names = {c["name"] for c in report["comparisons"]}
-    assert {"AlexNet accuracy", "LBP + SVM npv", "consistent degree (mean over lesion slices)"} <= names
-    for figure in ("training_curves_fold0", "embeddings_2d", "embeddings_3d", "first_layer_filters",
-                   "hidden_neurons_guided_backprop", "gradcam_covid_test", "consistent_degree_overlays"):
+    assert {"AlexNet accuracy", "LBP + SVM npv", "consistent degree (untouched MedSeg slices)"} <= names
+    for figure in ("fig4_5_alexnet_training_curves", "fig6_embeddings_2d", "fig7_embeddings_3d",
+                   "fig8_first_layer_filters", "fig9_hidden_neurons_guided_backprop", "fig10_conv_layers_by_image",
+                   "fig11_gradcam_top_consistent_degree", "fig12_guided_backprop_top_consistent_degree"):
         assert (smoke_report / "figures" / f"{figure}.png").stat().st_size > 1000
-    assert 0.0 <= report["metrics"]["consistent_degree_mean"] <= 1.0
+    metrics = report["metrics"]
+    assert 0.0 <= metrics["consistent_degree_mean"] <= 1.0 and metrics["chance_support_area"] > 0
+    assert {"accuracy", "auc", "p_covid_mean", "alexnet_accuracy", "lbp_svm_accuracy", "deep_svm_accuracy"} <= set(
+        metrics)
+    assert len(report["checkpoints"]) == 1 and "best fold" in next(iter(report["checkpoints"]))
     assert any("synthetic" in note for note in report["notes"])
+
+
+def test_report_carries_faithfulness_of_the_maps(smoke_report):
+    report = json.loads((smoke_report / "report.json").read_text())
+    faithfulness = report["faithfulness"]
+    assert [row["method"] for row in faithfulness["rows"]] == ["gradcam", "guided_backprop", "saliency"]
+    assert len(faithfulness["slices"]) == 2 and faithfulness["settings"]["gradcam_layer"] == report["config"]["cam_layer"]
+    for row in faithfulness["rows"]:
+        assert row["n"] == 2 and 0.0 <= row["deletion_auc"] <= 1.0 and 0.0 <= row["insertion_auc"] <= 1.0
+        assert row["randomisation_passed"] in (0.0, 0.5, 1.0) and 0.0 <= row["consistent_degree"] <= 1.0
+    metrics = report["metrics"]
+    assert metrics["faithfulness/gradcam/deletion_auc"] == faithfulness["rows"][0]["deletion_auc"]
+    assert {"faithfulness/saliency/road", "faithfulness/guided_backprop/relevance_mass"} <= set(metrics)
+    assert any(name.startswith("Faithfulness") for name in report["tables"])
+    assert any(note.startswith("Faithfulness") for note in report["notes"])
 
 
 def test_report_arrays_hold_the_embeddings(smoke_report):
@@ -48,15 +72,16 @@ def test_report_arrays_hold_the_embeddings(smoke_report):
         assert arrays["embedding_thumbnails"].shape == (16, 32, 32)
         assert arrays["embedding_features/lbp"].shape == (16, 59)
         assert arrays["embedding_features/deep"].dtype == np.float32
+        assert arrays["embedding_features/deep"].shape[1] == 8 * 36  # pool5 of the smoke AlexNet
         assert arrays["lesion_cams"].shape == arrays["lesion_masks"].shape
 
 
 def test_app_shows_a_written_report(smoke_report):
     app = build_app("covid-interp", report_dir=smoke_report)
     assert app.folder == str(smoke_report) and "loaded" in app.status
-    assert "LBP + SVM" in app.tables.value and len(app.figures.children) >= 7
-    assert app.browser is not None and app.browser.slice_count == 2
-    app.overlay_choice.value = "COVID test images: Grad-CAM"
+    assert "LBP + SVM" in app.tables.value and len(app.figures.children) >= 10
+    assert app.browser is not None and app.browser.slice_count == 4
+    app.overlay_choice.value = "Highest consistent degrees (Fig. 11): Grad-CAM"
     assert app.browser.slice_count == 1
 
 

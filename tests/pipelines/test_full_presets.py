@@ -29,8 +29,9 @@ SIZE_KEYS = {
     "rodent-gbp": ("image_size", "n_train", "n_test", "base_channels", "depth", "shifts"),
     "heatmap-loss": ("size", "n_train", "n_val", "n_test", "width", "hidden", "studies", "models_per_group", "min_kept",
                      "max_models", "secondary_models", "keep_maps"),
-    "covid-interp": ("image_size", "synthetic_images", "max_lesion_slices", "width", "hidden", "embedding_points",
-                     "neurons_per_layer", "gradcam_images"),
+    "covid-interp": ("image_size", "synthetic_images", "max_lesion_slices", "lbp_size", "alexnet_size",
+                     "alexnet_channels", "alexnet_hidden", "alexnet_batch_size", "widths", "ssl_batch_size",
+                     "batch_size", "embedding_points", "neurons_per_layer", "layer_images", "gradcam_images"),
 }
 EXPECTED_CHECKPOINTS = {"lv-gap-cam": 2, "rodent-gbp": 1, "heatmap-loss": 4, "covid-interp": 5}
 
@@ -54,8 +55,9 @@ def test_full_presets_hold_the_papers_settings():
     assert heatmap.min_kept >= 30 and heatmap.sweep_trials > 1 and heatmap.val_accuracy_bar == 0.95
     assert heatmap.cfg == "vgg16" and {"acdc:ce", "acdc:hirescam", "exp2:gradcam"} <= set(heatmap.studies)
     covid = _module("covid-interp").Config.preset("full")
-    assert (covid.folds, covid.folds_to_run, covid.image_size, covid.width, covid.hidden) == (5, None, 224, 64, 4096)
-    assert covid.lbp_points == 8  # 59-bin uniform LBP
+    assert (covid.folds, covid.folds_to_run, covid.alexnet_size, covid.alexnet_hidden) == (5, None, 224, 4096)
+    assert covid.alexnet_channels[0] == 96 and covid.alexnet_epochs == 50  # 96 first-layer filters, 50 epochs
+    assert covid.lbp_points == 8 and covid.ablations  # 59-bin uniform LBP; the ablation rows run too
     assert set(EVAL_FOLDERS) == set(KINDS)  # every evaluate command names a known data folder
 
 

@@ -43,3 +43,7 @@ def test_latest_report_picks_the_newest_written_folder(tmp_path):
     os.utime(tmp_path / "lv-gap-cam-quick" / "report.json", (5000, 5000))
     assert latest_report(tmp_path, "lv-gap-cam") == tmp_path / "lv-gap-cam-quick"
     assert latest_report(tmp_path, "rodent-gbp") is None
+    assert latest_report(tmp_path, "lv-gap-cam", prefer="paper") == tmp_path / "lv-gap-cam-quick"  # none written
+    (tmp_path / "lv-gap-cam-paper").mkdir()
+    (tmp_path / "lv-gap-cam-paper" / "report.json").write_text("{}")
+    assert latest_report(tmp_path, "lv-gap-cam", prefer="paper") == tmp_path / "lv-gap-cam-paper"

@@ -16,7 +16,7 @@ CASES = [  # (folder, --dataset, task, extra args, expects APD)
     ("acdc", "acdc", "segmentation", [], False),
     ("mouse_brain", "mouse-brain", "segmentation", [], True),
     ("covid_ct", "covid-ct", "classification", ["--size", "32", "32"], False),
-    ("covid_ct_lesions", "covid-lesions", "segmentation", ["--size", "32", "32"], False),
+    ("covid_ct_lesions", "covid-lesions", "consistent degree", ["--size", "32", "32"], False),  # Grad-CAM vs lesions
 ]
 
 
@@ -24,7 +24,7 @@ def _tiny_checkpoint(path, task: str) -> str:
     from medinterp_widgets.models import GapFCN, VGGClassifier
 
     torch.manual_seed(0)
-    if task == "classification":
+    if task in ("classification", "consistent degree"):  # covid-lesions scores a classifier's Grad-CAM
         model = VGGClassifier(in_channels=1, n_classes=2, width=4, cfg=[1, "M", 2], batch_norm=False, dropout=0.0)
         classes = 2
     else:
@@ -45,6 +45,10 @@ def test_evaluate_reads_real_folder(tmp_path, capsys, real_dataset, folder, kind
     results = json.loads(capsys.readouterr().out)
     assert results["n"] == 3 and results["task"] == task
     assert ("apd_mm_mean" in results) == has_apd
+    if task == "consistent degree":
+        assert 0.0 <= results["consistent_degree_mean"] <= 1.0 and results["chance_support_area"] >= 0.0
+        assert 0.0 <= results["p_covid_mean"] <= 1.0
+        return
     key = "dice_mean" if task == "segmentation" else "accuracy"
     assert results[key] is None or 0.0 <= results[key] <= 1.0
     assert not math.isnan(results["loss"])

@@ -9,7 +9,7 @@ import torch
 
 from medinterp_widgets.training.schedules import (
     build_scheduler, exponential_decay_lr, exponential_decay_scheduler, inverse_time_decay_lr, sgd_with_decay,
-    step_decay_lr,
+    step_decay_lr, warmup_cosine_factor,
 )
 
 
@@ -44,6 +44,15 @@ def test_lambda_lr_follows_the_formula_per_optimizer_step():
     assert _lrs(optimizer, scheduler, 7) == pytest.approx([0.2, 0.2, 0.2, 0.1, 0.1, 0.1, 0.05])
 
 
+def test_warmup_cosine_values():
+    """warmup 2, total 6: 1/2, 2/2, then (1 + cos(pi t)) / 2 for t = 0, 1/4, 1/2, 3/4, 1 (and 0 after)."""
+    factors = [warmup_cosine_factor(step, warmup=2, total=6) for step in range(8)]
+    assert factors == pytest.approx([0.5, 1.0, 1.0, 0.5 + 0.5 ** 1.5, 0.5, 0.5 - 0.5 ** 1.5, 0.0, 0.0])
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.4)
+    scheduler = build_scheduler(optimizer, "cosine", warmup=0, total=2)
+    assert _lrs(optimizer, scheduler, 3) == pytest.approx([0.4, 0.2, 0.0])
+
+
 def test_sgd_with_decay_and_weights_only_state_dict():
     optimizer, scheduler = sgd_with_decay([torch.nn.Parameter(torch.zeros(1))], lr=0.01, momentum=0.9, decay=0.5)
     assert optimizer.param_groups[0]["momentum"] == 0.9
@@ -62,6 +71,6 @@ def test_build_scheduler_and_bad_values():
     assert build_scheduler(optimizer, "constant") is None
     assert build_scheduler(optimizer, "step", drop=0.5, every=2) is not None
     with pytest.raises(ValueError, match="schedule name"):
-        build_scheduler(optimizer, "cosine")
+        build_scheduler(optimizer, "cyclic")
     with pytest.raises(ValueError, match="schedule decay_steps: expected a positive"):
         exponential_decay_scheduler(optimizer, decay_rate=0.9, decay_steps=0)

@@ -206,3 +206,17 @@ def test_amp_only_on_cuda_and_never_with_the_heatmap_loss():
     assert not amp_enabled(cuda, config, HeatmapLoss())  # double backward stays float32
     assert not amp_enabled(torch.device("cpu"), config, torch.nn.CrossEntropyLoss())
     assert not amp_enabled(cuda, TrainConfig(amp=False), torch.nn.CrossEntropyLoss())
+
+
+def test_adamw_cosine_and_cpu_bf16_train_a_classifier(cls_data, make_classifier):
+    from medinterp_widgets.training.trainer import cpu_bf16_enabled
+
+    train, val = cls_data
+    config = _config(task="classification", epochs=3, optimizer="adamw", schedule="cosine", warmup_steps=2,
+                     decay_steps=12, cpu_bf16=True)
+    trainer = Trainer(make_classifier(), train, val, config)
+    history = trainer.fit()
+    assert isinstance(trainer.optimizer, torch.optim.AdamW)
+    assert history[-1]["val"]["accuracy"] >= 0.75
+    assert not cpu_bf16_enabled(torch.device("cpu"), TrainConfig())  # off unless asked for
+    assert not cpu_bf16_enabled(torch.device("cuda"), TrainConfig(cpu_bf16=True))

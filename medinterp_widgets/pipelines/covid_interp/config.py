@@ -1,8 +1,20 @@
 """`Config`: one dataclass per covid-interp run (Wan, Zhou & Zhang, Entropy 2021, 23(2):204).
 
-``Config.preset("smoke" | "quick" | "full", **overrides)``: smoke is for tests (seconds, tiny),
-quick for CI and laptops (about a minute on 2 CPU cores, 2 of the 5 folds, 96 x 96 images, a narrow
-AlexNet), full for a GPU (224 x 224, the AlexNet widths, all 5 folds).
+``Config.preset("smoke" | "quick" | "paper" | "full", **overrides)``:
+
+- smoke: tests (seconds, tiny, synthetic when no data);
+- quick: <= 3 min on 2 CPU cores: 2 of the 5 folds, short runs, a narrow AlexNet;
+- paper: <= 30 min on 2 CPU cores: all 5 folds, the paper's AlexNet conv layers (96 first-layer 11 x 11
+  filters, pool5 9216-d) with SGD + momentum for 50 epochs at 96 px (FC 1024 wide), the explained
+  classifier (SmallResNet, augmentation, BatchNorm re-estimated) and three ablation rows (no
+  augmentation; SimCLR pretraining; lesion-evidence design: top-k pooling from the lung fields, crops,
+  simulated-lesion pretraining);
+- full: paper scale for one GPU: AlexNet at 224 px with 4096-wide FC layers, a wider explained
+  classifier at 160 px, and a SimCLR ablation row too.
+
+Two models are trained per fold: the paper's AlexNet (the baseline row of Table 1, whose pool5
+features feed the deep-feature SVM and whose filters / neurons make Figs. 8-10) and the classifier
+that is explained (Grad-CAM, guided backprop, consistent degree; Figs. 11-12).
 """
 
 from __future__ import annotations
@@ -12,6 +24,17 @@ from dataclasses import dataclass
 from typing import Any
 
 PAPER_TITLE = "An Interpretation Architecture for Deep Learning Models with the Application of COVID-19 Diagnosis"
+# Ablation rows of the explained classifier: name -> (title, Config fields changed from the final model's).
+VARIANTS = {
+    "no_augment": ("without augmentation", {"augment": 0.0, "max_zoom": None}),
+    "simclr": ("with SimCLR pretraining (40 epochs) on the unlabelled images", {"ssl_epochs": 40}),
+    "topk": ("top-k evidence pooling instead of average pooling", {"pooling": "topk", "cam_layer": "stages.3"}),
+    "lesion_evidence": ("top-k evidence from the lung fields only, crops, simulated-lesion pretraining",
+                        {"pooling": "topk", "lung_gate": True, "max_zoom": 2.0, "lesion_pretrain": True,
+                         "cam_layer": "gate"}),
+    "window": ("robust lung window instead of the per-image z-score", {"intensity": "window"}),
+}
+ABLATIONS = ("no_augment", "simclr", "lesion_evidence")
 
 
 @dataclass
@@ -21,40 +44,75 @@ class Config:
     device: str | None = None  # None -> resolve_device
     seed: int = 0
     out_dir: str | None = None  # training run folders; None -> a temporary folder
+    limit_steps: int | None = None  # dry run: stop each training run after this many steps (dry_run.py)
+    cpu_bf16: bool = True  # bfloat16 autocast on CPUs with native bf16 (training only; evaluation is float32)
     # data
-    image_size: int = 96
-    max_images: int | None = None  # random subset of the real COVID-CT images (None: all 498)
+    max_images: int | None = None  # random subset of the real COVID-CT images (None: all)
     synthetic_images: int = 120  # size of the synthetic stand-in set when no real data is found
-    max_lesion_slices: int | None = None  # MedSeg lesion slices scored (None: all 50)
+    max_lesion_slices: int | None = None  # MedSeg lesion slices scored (None: all)
+    lesion_dev_fraction: float = 0.5  # MedSeg slices used for choices (layer, SSL); the rest stay untouched
+    lbp_size: int = 224  # LBP histograms are taken at this size (the paper's input size)
     # 5-fold group cross-validation; folds_to_run < folds trains only the first ones
     folds: int = 5
-    folds_to_run: int | None = 2
-    # AlexNet training (Adam, cross-entropy)
-    epochs: int = 12
-    batch_size: int = 16
-    lr: float = 3e-4
-    weight_decay: float = 0.0
-    width: int = 16
-    hidden: int = 256
-    dropout: float = 0.5
-    pretrained_weights: str | None = None  # a local AlexNet state dict to fine-tune (width/hidden from it)
-    # baselines: 59-bin uniform LBP + SVM vs deep features (a hidden layer of the trained AlexNet) + SVM
-    feature_layer: str = "classifier.5"  # ReLU after the second fully connected layer
+    folds_to_run: int | None = None
+    # the paper's AlexNet (baseline row): SGD + momentum, warmup then cosine, best epoch by validation loss
+    alexnet_size: int = 96
+    alexnet_channels: tuple[int, ...] = (96, 256, 384, 384, 256)
+    alexnet_hidden: int = 1024
+    alexnet_dropout: float = 0.5
+    alexnet_epochs: int = 50
+    alexnet_batch_size: int = 32
+    alexnet_lr: float = 0.01
+    alexnet_momentum: float = 0.9
+    alexnet_weight_decay: float = 5e-4
+    # the explained classifier: SmallResNet, SimCLR pretraining shared by all folds, then fine-tuning
+    image_size: int = 128
+    intensity: str = "zscore"  # preprocess.INTENSITIES
+    widths: tuple[int, ...] = (16, 32, 64, 128)
+    blocks: int = 1
+    stem_pool: bool = False  # a max pool after the stem: twice the input size for about the same cost
+    pooling: str = "avg"  # SmallResNet head: "avg", or "topk" (multiple-instance pooling of an evidence map)
+    topk_fraction: float = 0.25
+    lung_gate: bool = False  # top-k evidence only from the lung fields (SmallResNet.gate); Grad-CAM at "gate"
+    dropout: float = 0.2
+    ssl_epochs: int = 0  # SimCLR pretraining epochs (0: none; an ablation row uses 40)
+    lesion_pretrain: bool = False  # pretrain on simulated lesions (synthetic.py; top-k pooling only)
+    lesion_pretrain_images: int = 2000  # simulated CT slices for it
+    lesion_pretrain_epochs: int = 10
+    ssl_batch_size: int = 128
+    ssl_lr: float = 1e-3
+    ssl_temperature: float = 0.2
+    epochs: int = 25
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    augment: float = 0.5  # augment.train_view strength (0: none)
+    max_zoom: float | None = None  # > 1.25: training crops down to 1 / max_zoom of the field of view
+    ablations: tuple[str, ...] = ABLATIONS
+    # baselines: 59-bin uniform LBP + SVM vs AlexNet pool5 features + SVM
+    feature_layer: str = "avgpool"  # AlexNet pool5 (256 x 6 x 6 = 9216-d)
     lbp_points: int = 8
     lbp_radius: float = 1.0
     svm_kernel: str = "rbf"
     svm_c: float = 1.0
     # feature embeddings (metrics.embedding: PCA, kernel PCA linear/RBF, t-SNE) in 2-D and 3-D
-    embedding_points: int | None = 200
+    embedding_points: int | None = None
     # interpretation
-    neurons_per_layer: int = 4  # random hidden neurons shown by guided backprop per conv layer
-    gradcam_images: int = 6
+    cam_layer: str = "stages.1"  # Grad-CAM layer of the explained classifier (stride 4; chosen on the MedSeg dev half)
+    neurons_per_layer: int = 8  # Fig. 9: hidden neurons shown by guided backprop per conv layer
+    layer_images: int = 8  # Fig. 10: images shown through the five conv layers
+    gradcam_images: int = 6  # Figs. 11-12: highest consistent-degree cases
     cam_threshold: float = 0.7  # consistent degree support threshold
-    limit_steps: int | None = None  # dry run: stop each fold's training after this many steps (dry_run.py)
+    faithfulness_slices: int = 8  # untouched MedSeg slices whose maps get faithfulness scores (0: none)
+    faithfulness_steps: int = 32  # deletion / insertion steps
 
     def __post_init__(self) -> None:
         if not isinstance(self.preset, str):  # Config() directly: the field default is the classmethod below
             self.preset = "custom"
+        unknown = sorted(set(self.ablations) - set(VARIANTS))
+        if unknown:
+            raise ValueError(f"Config.ablations: unknown {unknown}, expected some of {sorted(VARIANTS)}")
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> "Config":
@@ -68,17 +126,27 @@ class Config:
             raise TypeError(f"Config.preset: unknown field(s) {unknown}")
         return cls(**values)
 
+    def variant(self, name: str) -> "Config":
+        """This config with ablation row ``name``'s changes ("final": unchanged)."""
+        return self if name == "final" else dataclasses.replace(self, **VARIANTS[name][1])
+
     def to_dict(self) -> dict[str, Any]:
-        return {key: (str(value) if key == "data_root" and value is not None else value)
-                for key, value in dataclasses.asdict(self).items()}
+        values = dataclasses.asdict(self)
+        return {key: (list(value) if isinstance(value, tuple) else value) for key, value in values.items()}
 
 
 _PRESETS: dict[str, dict[str, Any]] = {
-    "smoke": dict(image_size=64, max_images=48, synthetic_images=24, max_lesion_slices=3, folds=2,
-                  folds_to_run=1, epochs=1, batch_size=8, width=4, hidden=16, embedding_points=24,
-                  neurons_per_layer=1, gradcam_images=2),
-    "quick": {},
-    "full": dict(image_size=224, max_images=None, synthetic_images=400, folds_to_run=None, epochs=60,
-                 batch_size=32, lr=1e-4, width=64, hidden=4096, embedding_points=None, neurons_per_layer=8,
-                 gradcam_images=12),
+    "smoke": dict(max_images=48, synthetic_images=24, max_lesion_slices=4, folds=2, folds_to_run=1, lbp_size=64,
+                  alexnet_size=64, alexnet_channels=(8, 8, 8, 8, 8), alexnet_hidden=16, alexnet_epochs=1,
+                  alexnet_batch_size=8, image_size=64, widths=(4, 4, 8, 8), lesion_pretrain_images=16,
+                  lesion_pretrain_epochs=1, ssl_batch_size=8, epochs=1, batch_size=8, ablations=("lesion_evidence",),
+                  embedding_points=24, faithfulness_slices=2, faithfulness_steps=4, neurons_per_layer=1, layer_images=2,
+                  gradcam_images=2),
+    "quick": dict(folds_to_run=2, alexnet_size=96, alexnet_channels=(96, 64, 96, 96, 64), alexnet_hidden=256,
+                  alexnet_epochs=8, image_size=96, epochs=10,
+                  ablations=(), lbp_size=128, embedding_points=200, neurons_per_layer=4, layer_images=4,
+                  faithfulness_slices=4, faithfulness_steps=16),
+    "paper": {},
+    "full": dict(alexnet_size=224, alexnet_hidden=4096, image_size=160, widths=(24, 48, 96, 192),
+                 epochs=40, ablations=(*ABLATIONS, "topk", "window"), lbp_size=224),
 }

@@ -1,8 +1,9 @@
 """Images for the covid-interp pipeline: UCSD COVID-CT + MedSeg lesion slices, or synthetic stand-ins.
 
-Real images are read once through the data layer (``load_covid_ct`` / ``CovidCtDataset``,
-``load_covid_lesions`` / ``CovidLesionDataset``, resized to ``image_size``) and kept in memory, so the
-folds and the feature extractors do not decode the PNGs again.
+Real images are read through the data layer (``load_covid_ct`` / ``CovidCtDataset``,
+``load_covid_lesions``), resized to the size a model needs and kept in memory (grey, 0..1); each
+model's ``Preprocess`` maps them to network inputs. Lesion slices also keep their native-size masks,
+on which the consistent degree is scored.
 """
 
 from __future__ import annotations
@@ -12,52 +13,49 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from medinterp_widgets.data import (CovidCtDataset, CovidLesionDataset, load_covid_ct, load_covid_lesions,
-                                    synthetic_covid_ct)
-from medinterp_widgets.data.intensity import standardise  # the network input: per-image z-score
+from medinterp_widgets.data import CovidCtDataset, load_covid_ct, load_covid_lesions, synthetic_covid_ct
+from medinterp_widgets.data.images import resize_pair
 
 CT_FOLDER = "covid_ct"
 LESION_FOLDER = "covid_ct_lesions"
 
 
-class ImageSet(Dataset):
-    """In-memory classification set: ``images`` (N, 1, H, W) float32 in 0..1 (for LBP and display),
-    ``inputs`` their per-image z-scores (what the network sees), ``labels`` (N,), ``groups``."""
+@dataclass(frozen=True)
+class ImageSet:
+    """Classification set: ``images`` (N, 1, H, W) float32 in 0..1, ``labels`` (N,) int64 (1 COVID), ``groups``."""
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, groups: list[str], source: str):
-        if not (len(images) == len(labels) == len(groups)):
-            raise ValueError(f"ImageSet: {len(images)} images, {len(labels)} labels, {len(groups)} groups")
-        self.images, self.labels, self.groups, self.source = images, labels, list(groups), source
-        self.inputs = standardise(images)
+    images: torch.Tensor
+    labels: torch.Tensor
+    groups: list[str]
+    source: str
+
+    def __post_init__(self) -> None:
+        if not (len(self.images) == len(self.labels) == len(self.groups)):
+            raise ValueError(f"ImageSet: {len(self.images)} images, {len(self.labels)} labels, "
+                             f"{len(self.groups)} groups")
 
     def __len__(self) -> int:
         return len(self.labels)
 
-    def __getitem__(self, i: int) -> dict:
-        return {"image": self.inputs[i], "label": self.labels[i]}
-
 
 @dataclass(frozen=True)
 class LesionSet:
-    """Lesion slices for the consistent degree: images (N, 1, H, W) in 0..1, lesion masks (N, H, W) 0/1, ids."""
+    """Lesion slices: images (N, 1, S, S) in 0..1, masks (N, S, S) 0/1, native masks (one (h, w) 0/1 each), ids."""
 
     images: torch.Tensor
     masks: np.ndarray
+    native_masks: list[np.ndarray]
     case_ids: list[str]
     source: str
 
-    @property
-    def inputs(self) -> torch.Tensor:
-        return standardise(self.images)
+    def __len__(self) -> int:
+        return len(self.case_ids)
 
-
-def _stack(dataset, indices) -> tuple[torch.Tensor, torch.Tensor]:
-    samples = [dataset[i] for i in indices]
-    images = torch.stack([s["image"] for s in samples])  # (N, 1, H, W)
-    labels = torch.stack([s["label"] for s in samples])  # (N,) or (N, H, W)
-    return images, labels
+    def subset(self, indices) -> "LesionSet":
+        chosen = [int(i) for i in indices]
+        return LesionSet(self.images[chosen], self.masks[chosen], [self.native_masks[i] for i in chosen],
+                         [self.case_ids[i] for i in chosen], self.source)
 
 
 def _subset_indices(n: int, limit: int | None, seed: int) -> list[int]:
@@ -70,35 +68,45 @@ def load_image_set(data_root: str | Path | None, image_size: int, *, max_images:
                    synthetic_images: int = 120, seed: int = 0) -> ImageSet:
     """The real COVID-CT set under ``data_root/covid_ct`` when present, else ``synthetic_covid_ct``."""
     folder = Path(data_root) / CT_FOLDER if data_root is not None else None
-    size = (image_size, image_size)
     if folder is not None and folder.is_dir():
-        dataset = CovidCtDataset(load_covid_ct(folder), size=size)
+        dataset = CovidCtDataset(load_covid_ct(folder), size=(image_size, image_size))
         chosen = _subset_indices(len(dataset), max_images, seed)
-        images, labels = _stack(dataset, chosen)
+        images = torch.stack([dataset[i]["image"] for i in chosen])  # (N, 1, S, S)
+        labels = torch.tensor([dataset.labels[i] for i in chosen], dtype=torch.int64)
         return ImageSet(images, labels, [dataset.groups[i] for i in chosen], f"UCSD COVID-CT ({folder})")
     pictures, labels, _ = synthetic_covid_ct(synthetic_images, seed=seed, size=image_size)
-    images = torch.from_numpy(pictures)[:, None]  # (N, H, W) -> (N, 1, H, W)
     groups = [f"synthetic-{i}" for i in range(len(labels))]
-    return ImageSet(images, torch.from_numpy(labels), groups, "synthetic_covid_ct")
+    return ImageSet(torch.from_numpy(pictures)[:, None], torch.from_numpy(labels).long(), groups,
+                    "synthetic_covid_ct")
 
 
 def load_lesion_set(data_root: str | Path | None, image_size: int, *, max_slices: int | None = None,
                     seed: int = 0) -> LesionSet:
     """MedSeg lesion slices under ``data_root/covid_ct_lesions`` when present, else synthetic COVID slices."""
     folder = Path(data_root) / LESION_FOLDER if data_root is not None else None
-    size = (image_size, image_size)
     if folder is not None and folder.is_dir():
-        dataset = CovidLesionDataset(load_covid_lesions(folder), size=size)
-        chosen = _subset_indices(len(dataset), max_slices, seed)
-        images, masks = _stack(dataset, chosen)
-        ids = [dataset.groups[i] for i in chosen]
-        return LesionSet(images, (masks.numpy() > 0).astype(np.uint8), ids, f"MedSeg lesions ({folder})")
+        slices = load_covid_lesions(folder)
+        slices = [slices[i] for i in _subset_indices(len(slices), max_slices, seed)]
+        pairs = [item.read(radiological=True) for item in slices]  # spine down, as the UCSD figures
+        native = [(mask > 0).astype(np.uint8) for _, mask in pairs]
+        resized = [resize_pair(image, mask, (image_size, image_size)) for (image, _), mask in zip(pairs, native)]
+        images = torch.stack([torch.from_numpy(np.ascontiguousarray(image, np.float32))[None] for image, _ in resized])
+        masks = np.stack([mask for _, mask in resized]).astype(np.uint8)  # (N, S, S)
+        return LesionSet(images, masks, native, [item.case_id for item in slices], f"MedSeg lesions ({folder})")
     count = 2 * (max_slices or 10)
     pictures, labels, masks = synthetic_covid_ct(count, seed=seed + 1, size=image_size)
     keep = np.flatnonzero((labels == 1) & (masks.reshape(count, -1).max(axis=1) > 0))[:max_slices or count]
-    images = torch.from_numpy(pictures[keep])[:, None]  # (N, H, W) -> (N, 1, H, W)
-    return LesionSet(images, (masks[keep] > 0).astype(np.uint8), [f"synthetic-{i}" for i in keep],
-                     "synthetic_covid_ct lesions")
+    binary = (masks[keep] > 0).astype(np.uint8)
+    return LesionSet(torch.from_numpy(pictures[keep])[:, None], binary, list(binary),
+                     [f"synthetic-{i}" for i in keep], "synthetic_covid_ct lesions")
+
+
+def split_lesions(case_ids: list[str], dev_fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(dev indices, untouched indices): a seeded random ``dev_fraction`` of the slices may inform choices
+    (Grad-CAM layer, self-supervised pretraining); the others are only scored."""
+    order = np.random.default_rng(seed + 7919).permutation(len(case_ids))
+    n_dev = int(round(dev_fraction * len(case_ids)))
+    return np.sort(order[:n_dev]), np.sort(order[n_dev:])
 
 
 def thumbnails(images: torch.Tensor, size: int = 32) -> np.ndarray:

@@ -10,6 +10,7 @@ after min-max scaling} and L the radiologist's lesion mask (``metrics.consistent
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 from torch import nn
@@ -73,6 +74,29 @@ def hidden_neuron_maps(model: nn.Module, image: torch.Tensor, neurons_per_layer:
     return rows
 
 
+def strongest_neuron_maps(model: nn.Module, images: torch.Tensor, layers: list[str] | None = None) -> list[dict]:
+    """Per image and conv layer: guided backprop of the channel with the largest activation anywhere,
+    at that location (Fig. 10's "what each layer sees"). images (n, C, H, W) on the model's device.
+
+    Returns rows ``{"image": i, "layer", "channel", "map" (H, W)}`` image by image, layers in order.
+    """
+    rows = []
+    was_training = model.training
+    model.eval()
+    try:
+        for index in range(len(images)):
+            image = images[index:index + 1]  # (1, C, H, W)
+            for layer in layers or conv_activation_layers(model):
+                with torch.no_grad():
+                    activation = LayerOutput(model, layer)(image)  # (1, K, h, w)
+                channel = int(activation[0].flatten(1).amax(dim=1).argmax())
+                rows.append({"image": index, "layer": layer, "channel": channel,
+                             "map": neuron_guided_backprop(model, image, layer, channel)})
+    finally:
+        model.train(was_training)
+    return rows
+
+
 def _conv_before(model: nn.Module, layer: str) -> str:
     names = [name for name, _ in model.named_modules()]
     return names[names.index(layer) - 1]
@@ -84,9 +108,10 @@ def first_layer_filters(model: nn.Module) -> np.ndarray:
     return first.weight.detach().float().mean(dim=1).cpu().numpy()
 
 
-def gradcam_maps(model: nn.Module, images: torch.Tensor, target: int = COVID_CLASS, batch_size: int = 16
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Grad-CAM of class ``target`` at the model's cam layer, upsampled: (N, H, W), and P(target) (N,).
+def gradcam_maps(model: nn.Module, images: torch.Tensor, target: int = COVID_CLASS, batch_size: int = 16,
+                 layer: str | None = None, method: str = "gradcam") -> tuple[np.ndarray, np.ndarray]:
+    """Grad-CAM (or another ``method``) of class ``target`` at ``layer`` (default: the model's cam layer),
+    upsampled to the input: (N, H, W), and P(target) (N,).
 
     Runs in eval mode (dropout off) and restores the model's mode.
     """
@@ -97,12 +122,31 @@ def gradcam_maps(model: nn.Module, images: torch.Tensor, target: int = COVID_CLA
     try:
         for start in range(0, len(images), batch_size):
             batch = images[start:start + batch_size].to(device)  # (b, C, H, W)
-            maps.append(attribute(model, batch, method="gradcam", target=target).detach().cpu())
+            maps.append(attribute(model, batch, method=method, target=target, layer=layer).detach().float().cpu())
             with torch.no_grad():
-                probabilities.append(torch.softmax(model(batch), dim=1)[:, target].cpu())
+                probabilities.append(torch.softmax(model(batch).float(), dim=1)[:, target].cpu())
     finally:
         model.train(was_training)
     return torch.cat(maps).numpy(), torch.cat(probabilities).numpy()
+
+
+def support_area(heatmap: np.ndarray, threshold: float = 0.7) -> float:
+    """Share of the image in the support S = {minmax(h) >= threshold} (the consistent degree's chance level)."""
+    unit = metrics.normalise_unit(heatmap)
+    return float(np.mean((unit >= threshold) & (unit > 0)))
+
+
+def native_scores(maps: np.ndarray, lesions: list[np.ndarray], threshold: float = 0.7
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Consistent degree and support area of each map (H, W) resized (bilinear) to its lesion mask's own
+    shape, so slices of any size are scored at their native resolution."""
+    degrees, areas = [], []
+    for heat, lesion in zip(maps, lesions):
+        native = cv2.resize(np.asarray(heat, np.float32), (lesion.shape[1], lesion.shape[0]),
+                            interpolation=cv2.INTER_LINEAR)
+        degrees.append(metrics.consistent_degree(native, lesion > 0, threshold=threshold))
+        areas.append(support_area(native, threshold))
+    return np.array(degrees), np.array(areas)
 
 
 def consistent_degrees(heatmaps: np.ndarray, lesions: np.ndarray, threshold: float = 0.7
@@ -113,6 +157,4 @@ def consistent_degrees(heatmaps: np.ndarray, lesions: np.ndarray, threshold: flo
     the lesion on average.
     """
     degrees = np.array([metrics.consistent_degree(h, m, threshold=threshold) for h, m in zip(heatmaps, lesions)])
-    units = [metrics.normalise_unit(h) for h in heatmaps]
-    areas = np.array([np.mean((unit >= threshold) & (unit > 0)) for unit in units])
-    return degrees, areas
+    return degrees, np.array([support_area(h, threshold) for h in heatmaps])

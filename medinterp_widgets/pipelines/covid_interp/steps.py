@@ -1,85 +1,129 @@
-"""The covid-interp run: k-fold AlexNet training, LBP/deep-feature SVM baselines, embeddings, interpretation.
+"""The covid-interp run: pretraining, per-fold training of both models, the SVM baselines, ablations,
+embeddings, interpretation and the report.
 
-``run(config, *, callbacks=()) -> CovidReport``. Every fold trains a fresh AlexNetClassifier through
-``training.Trainer`` (the callbacks see its events), then both SVM baselines are fitted on that fold's
-training images and scored on its test images. The embeddings and the interpretation use the model
-of the first fold.
+``run(config, *, callbacks=()) -> CovidReport``. Folds are grouped by source (``data.splits``:
+StratifiedGroupKFold over the loader's group keys), so no paper or scan is on both sides. Per fold:
+the paper's AlexNet (baseline row; pool5 features -> SVM), 59-bin LBP -> SVM, and the explained
+classifier (fine-tuned from the SimCLR encoder that all folds share) plus its ablation variants.
+The interpretation uses the best fold of each model (highest validation AUC).
 """
 
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Subset
 
-from medinterp_widgets.data import fold_subsets
-from medinterp_widgets.devices import resolve_device
+from medinterp_widgets.data.splits import patient_folds, select_indices
 from medinterp_widgets.metrics.embedding import EMBEDDING_DIMS, EMBEDDING_METHODS, embed, subsample_indices
-from medinterp_widgets.models import AlexNetClassifier
 from medinterp_widgets.pipelines.dry_run import dry_run_note
-from medinterp_widgets.training import TrainConfig, Trainer
-from medinterp_widgets.training.runs import BEST_CHECKPOINT
-from medinterp_widgets.training.seeding import seed_everything
 
-from . import features, interpret
+from . import baseline, classifier, features, interpretation
 from .config import Config
-from .data import ImageSet, load_image_set, load_lesion_set, thumbnails
+from .data import ImageSet, load_image_set, load_lesion_set, split_lesions, thumbnails
+from .interpretation import best_fold
 from .report import CovidReport, fill_report
 
-METHODS = ("LBP + SVM", "AlexNet", "AlexNet features + SVM")
+
+class Clock:
+    """Process CPU seconds per named stage (what the presets' budgets are measured in)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self._start = time.process_time()
+
+    def lap(self, name: str) -> None:
+        now = time.process_time()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self._start
+        self._start = now
 
 
-def build_model(config: Config) -> AlexNetClassifier:
-    """A fresh 1-channel, 2-class AlexNet, or one started from ``config.pretrained_weights`` (never downloads)."""
-    if config.pretrained_weights:
-        return AlexNetClassifier.from_local_weights(config.pretrained_weights, in_channels=1, n_classes=2,
-                                                    dropout=config.dropout)
-    return AlexNetClassifier(in_channels=1, n_classes=2, width=config.width, hidden=config.hidden,
-                             dropout=config.dropout)
+def fold_indices(images: ImageSet, config: Config) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, validation) row indices of the folds to run (grouped by source, stratified by class)."""
+    groups, labels = images.groups, images.labels.tolist()
+    folds = patient_folds(groups, k=config.folds, seed=config.seed, strata=labels)
+    folds = folds[:config.folds_to_run] if config.folds_to_run else folds
+    return [(np.array(select_indices(groups, train)), np.array(select_indices(groups, val))) for train, val in folds]
 
 
-def train_config(config: Config, run_dir: Path, fold: int) -> TrainConfig:
-    return TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                       weight_decay=config.weight_decay, seed=config.seed + fold,
-                       device=str(resolve_device(config.device)), task="classification", num_classes=2,
-                       run_dir=str(run_dir / f"fold{fold}"), progress=False, max_steps=config.limit_steps,
-                       extra={"paper": "covid-interp", "fold": fold,
-                              "input_size": [config.image_size, config.image_size], "input_normalize": "zscore"})
+def load_sets(config: Config) -> dict:
+    """The image set at each size a step needs (read once per size) and the lesion slices."""
+    sizes = {"net": config.image_size, "alexnet": config.alexnet_size, "lbp": config.lbp_size}
+    loaded: dict[int, ImageSet] = {}
+    for size in sorted(set(sizes.values())):
+        loaded[size] = load_image_set(config.data_root, size, max_images=config.max_images,
+                                      synthetic_images=config.synthetic_images, seed=config.seed)
+    lesions = {size: load_lesion_set(config.data_root, size, max_slices=config.max_lesion_slices, seed=config.seed)
+               for size in {config.image_size, config.alexnet_size}}
+    return {**{name: loaded[size] for name, size in sizes.items()}, "lesions": lesions[config.image_size],
+            "lesions_alexnet": lesions[config.alexnet_size]}
 
 
-def _indices(subset: Subset) -> np.ndarray:
-    return np.asarray(subset.indices, dtype=np.int64)
-
-
-def run_fold(config: Config, images: ImageSet, lbp: np.ndarray, train: Subset, test: Subset, fold: int,
-             run_dir: Path, callbacks=()) -> dict:
-    """Train one fold's AlexNet and score the three methods on its test images."""
-    seed_everything(config.seed + fold)
-    model = build_model(config)
-    trainer = Trainer(model, train, test, train_config(config, run_dir, fold), callbacks=callbacks)
-    history = trainer.fit()
-    train_ids, test_ids = _indices(train), _indices(test)
-    labels = images.labels.numpy()
-    deep = features.deep_features(model, images.inputs, config.feature_layer)  # (N, D)
+def svm_rows(config: Config, lbp: np.ndarray, deep: np.ndarray, labels: np.ndarray, train, val) -> dict:
     svm = dict(kernel=config.svm_kernel, c=config.svm_c, seed=config.seed)
-    scores = {
-        "LBP + SVM": features.svm_scores(lbp[train_ids], labels[train_ids], lbp[test_ids], labels[test_ids], **svm),
-        "AlexNet": {name: history[-1]["val"][name] for name in features.RATES},
-        "AlexNet features + SVM": features.svm_scores(deep[train_ids], labels[train_ids], deep[test_ids],
-                                                      labels[test_ids], **svm),
-    }
-    return {"model": model, "history": history, "scores": scores, "deep": deep, "test_ids": test_ids}
+    return {"LBP + SVM": features.svm_scores(lbp[train], labels[train], lbp[val], labels[val], **svm),
+            "Deep features (pool5) + SVM": features.svm_scores(deep[train], labels[train], deep[val], labels[val],
+                                                               **svm)}
+
+
+def train_all(config: Config, sets: dict, folds, run_dir: Path, clock: Clock, callbacks=()) -> dict:
+    """SimCLR once (when the final model or an ablation row uses it), then per fold: AlexNet + SVMs, the
+    explained classifier and its ablation rows (``Config.variant``)."""
+    net, lesions = sets["net"], sets["lesions"]
+    dev, _ = split_lesions(lesions.case_ids, config.lesion_dev_fraction, config.seed)
+    lbp = features.lbp_features(sets["lbp"].images, config.lbp_points, config.lbp_radius)  # (N, 59)
+    clock.lap("load + LBP")
+    variants = {name: config.variant(name) for name in ("final", *config.ablations)}
+    pretrained: dict[tuple, tuple[dict, list[dict]]] = {}
+    for variant in variants.values():
+        key = pretraining_key(variant)
+        if key and key not in pretrained:
+            pretrained[key] = pretrain(variant, net, lesions.images[dev])
+    clock.lap("pretraining")
+    labels = net.labels.numpy()
+    alexnet, svms, explained = [], [], {name: [] for name in variants}
+    for fold, (train, val) in enumerate(folds):
+        result = baseline.train_alexnet_fold(config, sets["alexnet"], train, val, fold, run_dir, callbacks)
+        alexnet.append(result)
+        svms.append(svm_rows(config, lbp, result["deep"], labels, train, val))
+        clock.lap("paper AlexNet + SVMs")
+        for name, variant in variants.items():
+            init = pretrained[pretraining_key(variant)][0] if pretraining_key(variant) else None
+            explained[name].append(classifier.train_classifier_fold(variant, net, train, val, fold, run_dir,
+                                                                    init_state=init, name=name, callbacks=callbacks))
+            clock.lap("explained classifier" if name == "final" else "ablations")
+    histories = {f"{key[0]} ({key[1]} epochs)": rows for key, (_, rows) in pretrained.items()}
+    return {"lbp": lbp, "pretraining": histories, "alexnet": alexnet, "svms": svms, "explained": explained,
+            "dev": dev, "unlabeled_count": len(net) + len(dev)}
+
+
+def pretraining_key(variant: Config) -> tuple | None:
+    """Which pretraining a variant starts from: ("simclr", epochs, ...), ("simulated lesions", epochs, ...)
+    or None (from scratch); variants with equal keys share one pretraining."""
+    if variant.ssl_epochs > 0 and variant.lesion_pretrain:
+        raise ValueError("Config: choose SimCLR (ssl_epochs) or simulated-lesion pretraining, not both")
+    shape = (variant.image_size, variant.intensity, tuple(variant.widths), variant.pooling, variant.lung_gate)
+    if variant.ssl_epochs > 0:
+        return ("simclr", variant.ssl_epochs, *shape)
+    if variant.lesion_pretrain:
+        return ("simulated lesions", variant.lesion_pretrain_epochs, variant.lesion_pretrain_images, *shape)
+    return None
+
+
+def pretrain(variant: Config, net: ImageSet, lesion_images: torch.Tensor) -> tuple[dict, list[dict]]:
+    """SimCLR on every UCSD image + the MedSeg dev half (labels never read), or simulated-lesion pretraining."""
+    if variant.ssl_epochs > 0:
+        prep = classifier.preprocess_of(variant)
+        return classifier.pretrain(variant, torch.cat([prep.apply(net.images), prep.apply(lesion_images)]))
+    return classifier.pretrain_on_simulated_lesions(variant)
 
 
 def embeddings(config: Config, images: ImageSet, lbp: np.ndarray, deep: np.ndarray) -> dict[str, np.ndarray]:
-    """Arrays for an EmbeddingViewer: ``embedding/<lbp|deep>/<method>/<2|3>d`` (n, d), the embedded
-    ``embedding_features/<lbp|deep>`` (n, f), labels, thumbnails.
-
-    A stratified subsample of ``config.embedding_points`` images (all when None) is embedded.
-    """
+    """``embedding/<lbp|deep>/<method>/<2|3>d`` (n, d), ``embedding_features/<lbp|deep>`` (n, f), labels,
+    thumbnails, of a stratified subsample of ``config.embedding_points`` images (all when None)."""
     labels = images.labels.numpy()
     chosen = subsample_indices(len(images), config.embedding_points or len(images), config.seed, labels)
     arrays = {"embedding_index": chosen, "embedding_labels": labels[chosen],
@@ -92,48 +136,24 @@ def embeddings(config: Config, images: ImageSet, lbp: np.ndarray, deep: np.ndarr
     return arrays
 
 
-def interpretation(config: Config, model, images: ImageSet, test_ids: np.ndarray, lesions) -> dict:
-    """Filters, hidden-neuron guided backprop, Grad-CAM on test COVID images, consistent degrees on lesions."""
-    device = next(model.parameters()).device
-    covid_test = [i for i in test_ids.tolist() if int(images.labels[i]) == interpret.COVID_CLASS]
-    shown = np.array(covid_test[:config.gradcam_images], dtype=np.int64)
-    cams, probabilities = interpret.gradcam_maps(model, images.inputs[shown])
-    probe = images.inputs[shown[:1]] if len(shown) else images.inputs[:1]  # (1, 1, H, W)
-    lesion_cams, lesion_p = interpret.gradcam_maps(model, lesions.inputs)
-    degrees, areas = interpret.consistent_degrees(lesion_cams, lesions.masks, config.cam_threshold)
-    return {
-        "filters": interpret.first_layer_filters(model),
-        "neurons": interpret.hidden_neuron_maps(model, probe.to(device), config.neurons_per_layer, seed=config.seed),
-        "probe": probe[0, 0].cpu().numpy(),
-        "gradcam_index": shown, "gradcam": cams, "gradcam_p": probabilities,
-        "lesion_cams": lesion_cams, "lesion_p": lesion_p, "degrees": degrees, "support_areas": areas,
-    }
-
-
 def run(config: Config, *, callbacks=()) -> CovidReport:
     """Reproduce the paper's pipeline at the scale of ``config``; returns the report (not yet written)."""
     torch.manual_seed(config.seed)
-    images = load_image_set(config.data_root, config.image_size, max_images=config.max_images,
-                            synthetic_images=config.synthetic_images, seed=config.seed)
-    lesions = load_lesion_set(config.data_root, config.image_size, max_slices=config.max_lesion_slices,
-                              seed=config.seed)
-    lbp = features.lbp_features(images.images, config.lbp_points, config.lbp_radius)  # (N, 59)
-    folds = fold_subsets(images, k=config.folds, seed=config.seed, strata=images.labels.tolist())
-    folds = folds[:config.folds_to_run] if config.folds_to_run else folds
+    clock = Clock()
+    sets = load_sets(config)
+    folds = fold_indices(sets["net"], config)
     with tempfile.TemporaryDirectory(prefix="covid-interp-") as scratch:
         run_dir = Path(config.out_dir) if config.out_dir else Path(scratch)
-        results = [run_fold(config, images, lbp, train, test, fold, run_dir, callbacks)
-                   for fold, (train, test) in enumerate(folds)]
-    first = results[0]
-    arrays = embeddings(config, images, lbp, first["deep"])
-    found = interpretation(config, first["model"], images, first["test_ids"], lesions)
-    report = CovidReport(name="covid-interp", title="COVID-19 CT interpretation (Wan et al., Entropy 2021)",
-                         config=config.to_dict())
-    fill_report(report, config, images, lesions, results, arrays, found)
-    report.notes += dry_run_note(config.limit_steps)
-    for fold in range(len(results) if config.out_dir else 0):
-        path = Path(config.out_dir) / f"fold{fold}" / BEST_CHECKPOINT
-        if path.is_file():
-            report.add_checkpoint(f"AlexNet fold {fold}", path, ("covid-ct",),
-                                  "lowest validation loss of the fold; inputs z-scored per image")
+        trained = train_all(config, sets, folds, run_dir, clock, callbacks)
+        found = interpretation.explain(config, sets, trained, folds)
+        clock.lap("interpretation")
+        alexnet_best = best_fold(trained["alexnet"])
+        arrays = embeddings(config, sets["lbp"], trained["lbp"], trained["alexnet"][alexnet_best]["deep"])
+        clock.lap("embeddings")
+        report = CovidReport(name="covid-interp", title="COVID-19 CT interpretation (Wan et al., Entropy 2021)",
+                             config=config.to_dict())
+        fill_report(report, config, sets, trained, found, arrays, folds, clock.seconds)
+        report.notes += dry_run_note(config.limit_steps)
+        if not config.out_dir:  # checkpoints in a temporary folder are gone after the run
+            report.checkpoints.clear()
     return report

@@ -1,0 +1,212 @@
+"""covid-interp's training parts and evaluators on hand-checkable inputs and tiny folders."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from medinterp_widgets.data.errors import DataFormatError
+from medinterp_widgets.models import AlexNetClassifier, SmallResNet
+from medinterp_widgets.pipelines.covid_interp import Config, Preprocess, native_scores, strongest_neuron_maps
+from medinterp_widgets.pipelines.covid_interp.augment import AugmentedImages, random_affine, train_view
+from medinterp_widgets.pipelines.covid_interp.baseline import build_alexnet, stability
+from medinterp_widgets.pipelines.covid_interp.classifier import recalibrate_batchnorm
+from medinterp_widgets.pipelines.covid_interp.evaluate import evaluate_covid_ct, evaluate_covid_lesions
+from medinterp_widgets.pipelines.covid_interp.preprocess import from_checkpoint_config
+from medinterp_widgets.pipelines.covid_interp.ssl import nt_xent, simclr_pretrain
+from medinterp_widgets.training.checkpoints import atomic_save, checkpoint_payload
+
+
+def test_preprocess_intensities():
+    images = torch.linspace(0, 1, 2 * 32 * 32).view(2, 1, 32, 32)
+    z = Preprocess(32, "zscore").apply(images)
+    assert z.shape == images.shape and abs(float(z[0].mean())) < 1e-5 and float(z[0].std()) == pytest.approx(1, abs=1e-3)
+    window = Preprocess(32, "window").apply(images)
+    assert float(window.min()) == pytest.approx(-2.0) and float(window.max()) == pytest.approx(2.0)  # (0|1 - .5)/.25
+    equal = Preprocess(32, "equalize").apply(images ** 4)  # equalised: about uniform on 0..1, then scaled
+    assert abs(float(equal.mean())) < 0.1 and float(equal.max()) == pytest.approx(0.5 / 0.29, abs=1e-4)
+    with pytest.raises(ValueError, match="expected 32 x 32"):
+        Preprocess(32).apply(torch.zeros(1, 1, 16, 16))
+    with pytest.raises(ValueError, match="intensity"):
+        Preprocess(32, "gamma")
+
+
+def test_preprocess_round_trips_through_a_checkpoint_config():
+    stored = {"extra": {"preprocess": Preprocess(48, "window").to_dict()}}
+    assert from_checkpoint_config(stored) == Preprocess(48, "window")
+    assert from_checkpoint_config({"extra": {"input_size": [40, 40], "input_normalize": "zscore"}}) == Preprocess(40)
+    with pytest.raises(DataFormatError, match="ckpt.pt: config.extra has neither"):
+        from_checkpoint_config({}, "ckpt.pt")
+    with pytest.raises(DataFormatError, match="preprocess: preprocess intensity"):
+        from_checkpoint_config({"extra": {"preprocess": {"size": 48, "intensity": "gamma"}}})
+
+
+def test_identity_affine_keeps_the_image_and_augmentation_is_seeded():
+    x = torch.rand(3, 1, 16, 16)
+    same = random_affine(x, torch.Generator().manual_seed(0), degrees=0, zoom=(1, 1), shift=0, flip=False)
+    torch.testing.assert_close(same, x, atol=1e-5, rtol=0)
+    first = train_view(x, 1.0, torch.Generator().manual_seed(1))
+    again = train_view(x, 1.0, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(first, again)
+    assert not torch.allclose(first, x) and torch.equal(train_view(x, 0.0), x)
+    items = AugmentedImages(x, torch.tensor([0, 1, 1]), [2, 0], Preprocess(16), strength=0.0)
+    assert len(items) == 2 and int(items[0]["label"]) == 1
+    torch.testing.assert_close(items[0]["image"], Preprocess(16).apply(x[2:3])[0])
+    moved = AugmentedImages(x, torch.tensor([0, 1, 1]), [2, 0], Preprocess(16), strength=1.0)[0]["image"]
+    assert moved.shape == (1, 16, 16) and not torch.allclose(moved, items[0]["image"])
+
+
+def test_nt_xent_of_two_orthogonal_images():
+    """z = [e1, e2, e1, e2]: each view's partner has similarity 1/t, its two negatives 0, itself is masked."""
+    z = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    t = 0.5
+    expected = -math.log(math.exp(1 / t) / (math.exp(1 / t) + 2.0))
+    assert float(nt_xent(z, t)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_simclr_pretraining_runs_and_lowers_its_loss():
+    torch.manual_seed(0)
+    encoder = SmallResNet(widths=(4, 4, 8, 8))
+    images = torch.rand(16, 1, 32, 32)
+    history = simclr_pretrain(encoder, images, epochs=3, batch_size=8, lr=3e-3, seed=0)
+    assert [row["epoch"] for row in history] == [1, 2, 3] and all(np.isfinite(r["loss"]) for r in history)
+    assert simclr_pretrain(encoder, images, epochs=5, batch_size=8, max_steps=1)[-1]["epoch"] == 1
+
+
+def test_batchnorm_is_re_estimated_on_the_given_inputs():
+    model = nn.Sequential(nn.Conv2d(1, 2, 1, bias=False), nn.BatchNorm2d(2)).eval()
+    with torch.no_grad():
+        model[0].weight.fill_(1.0)
+    inputs = torch.full((6, 1, 4, 4), 3.0) + torch.arange(6.0).view(6, 1, 1, 1)  # mean 5.5
+    recalibrate_batchnorm(model, inputs, batch_size=3)  # two equal batches: the mean of their means
+    assert not model.training and model[1].momentum == 0.1
+    torch.testing.assert_close(model[1].running_mean, torch.full((2,), 5.5))
+
+
+def test_paper_alexnet_has_96_filters_and_he_initialised_layers():
+    config = Config.preset("paper", alexnet_hidden=32)
+    model = build_alexnet(config)
+    assert model.features[0].weight.shape == (96, 1, 11, 11) and model.init_kwargs["channels"][0] == 96
+    fan_in = 96 * 5 * 5
+    assert float(model.features[3].weight.detach().std()) == pytest.approx(math.sqrt(2 / fan_in), rel=0.05)
+    assert float(model.classifier[6].weight.detach().std()) == pytest.approx(0.01, rel=0.2)
+    assert model.avgpool(model.features(torch.rand(1, 1, 112, 112))).numel() == 9216  # pool5
+
+
+def test_stability_flags_a_one_class_fold():
+    labels = torch.tensor([0] * 6 + [1] * 4)
+    good = {"val": {"sensitivity": 0.7, "specificity": 0.8}, "train": {"accuracy": 0.9}}
+    stuck = {"val": {"sensitivity": 0.0, "specificity": 1.0}, "train": {"accuracy": 0.61}}
+    assert not stability(good, good, labels)["stuck"]
+    flagged = stability(stuck, stuck, labels)
+    assert flagged["stuck"] and "one class" in flagged["reason"] and "majority share 0.60" in flagged["reason"]
+
+
+def test_native_scores_resize_the_map_to_each_mask():
+    same = np.zeros((20, 30), np.float32)
+    same[:, :15] = 1.0  # left half, already the mask's size
+    lesion = np.zeros((20, 30), np.uint8)
+    lesion[5:15, 10:20] = 1  # 100 pixels, half of them in the left half
+    small = np.zeros((8, 8), np.float32)
+    small[:, :4] = 1.0  # resized to 20 x 30: the left ~40-60 % stays above 0.7
+    left = np.zeros((20, 30), np.uint8)
+    left[5:15, 0:6] = 1
+    degrees, areas = native_scores([same, small], [lesion, left])
+    assert degrees[0] == pytest.approx(0.5) and areas[0] == pytest.approx(0.5)
+    assert degrees[1] == pytest.approx(1.0) and 0.4 <= areas[1] <= 0.6
+
+
+def test_strongest_neuron_maps_cover_every_image_and_layer():
+    model = AlexNetClassifier(in_channels=1, width=2, hidden=8)
+    rows = strongest_neuron_maps(model, torch.rand(2, 1, 64, 64))
+    assert len(rows) == 2 * 5 and rows[0]["map"].shape == (64, 64) and {r["image"] for r in rows} == {0, 1}
+
+
+def _tiny_checkpoint(path, size=32) -> str:
+    torch.manual_seed(0)
+    model = SmallResNet(widths=(2, 2, 4, 4))
+    extra = {"preprocess": Preprocess(size, "window").to_dict(), "cam_layer": "stages.2", "cam_threshold": 0.7}
+    atomic_save(checkpoint_payload(model, config={"num_classes": 2, "extra": extra}, epoch=3), path)
+    return str(path)
+
+
+def _write(path, image):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), image)
+
+
+def test_covid_ct_evaluator_reads_the_checkpoints_preprocessing(tmp_path):
+    rng = np.random.default_rng(0)
+    for folder, count in (("CT_COVID", 3), ("CT_NonCOVID", 2)):
+        for i in range(count):
+            _write(tmp_path / "ct" / folder / f"{i}.png", rng.integers(0, 255, (40, 50), dtype=np.uint8))
+    result = evaluate_covid_ct(_tiny_checkpoint(tmp_path / "c.pt"), tmp_path / "ct", device="cpu")
+    assert result["n"] == 5 and result["n_covid"] == 3 and result["preprocess"] == {"size": 32, "intensity": "window"}
+    assert set(result) >= {"accuracy", "auc", "sensitivity", "specificity", "ppv", "npv", "loss"}
+    assert 0.0 <= result["accuracy"] <= 1.0 and result["epoch"] == 3
+
+
+@pytest.mark.parametrize("layout", ["LungInfection-Test", "LungInfection-Train/Doctor-label", "MultiClassInfection-X"])
+def test_lesion_evaluator_takes_any_split_folder(tmp_path, layout):
+    rng = np.random.default_rng(1)
+    folder = tmp_path / "medseg" / layout
+    for case in range(3):
+        _write(folder / "Imgs" / f"{case}.jpg", rng.integers(0, 255, (30, 26), dtype=np.uint8))
+        mask = np.zeros((30, 26), np.uint8)
+        mask[5:12, 4:15] = 1 if "MultiClass" in layout else 255
+        _write(folder / "GT" / f"{case}.png", mask)
+    checkpoint = _tiny_checkpoint(tmp_path / "c.pt")
+    for root in (tmp_path / "medseg", tmp_path / "medseg" / layout.split("/")[0]):
+        result = evaluate_covid_lesions(checkpoint, root, device="cpu")
+        assert result["n"] == 3 and result["cam_layer"] == "stages.2"
+        assert 0.0 <= result["consistent_degree_mean"] <= 1.0 and 0.0 < result["chance_support_area"] <= 1.0
+        assert 0.0 <= result["p_covid_mean"] <= 1.0
+
+
+def test_topk_head_pools_the_largest_evidence_cells():
+    """evidence m = channel 0 of the feature map: cells 1, 2, 3, 4; top 50 % -> s = 3.5, logits (-s/2, s/2)."""
+    model = SmallResNet(widths=(2, 2, 2, 2), pooling="topk", topk_fraction=0.5).eval()
+    with torch.no_grad():
+        model.head[1].weight.zero_()
+        model.head[1].weight[0, 0] = 1.0
+        model.head[1].bias.zero_()
+    features = torch.zeros(1, 2, 2, 2)
+    features[0, 0] = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    model.feature_map = lambda x: features  # the stages are not under test here
+    torch.testing.assert_close(model(torch.zeros(1, 1, 32, 32)), torch.tensor([[-1.75, 1.75]]))
+    with pytest.raises(ValueError, match="topk"):
+        SmallResNet(n_classes=3, pooling="topk")
+
+
+def test_lung_field_keeps_dark_cells_and_the_gate_zeroes_the_rest():
+    from medinterp_widgets.models.resnet import lung_field
+
+    image = torch.ones(1, 1, 32, 32)
+    image[..., :, :16] = -1.0  # left half dark (lung), right half bright (mediastinum)
+    cells = lung_field(image, (2, 2))
+    torch.testing.assert_close(cells, torch.tensor([[[[1.0, 0.0], [1.0, 0.0]]]]))
+    model = SmallResNet(widths=(2, 2, 2, 2), pooling="topk", topk_fraction=0.5, lung_gate=True).eval()
+    assert model.cam_layer_name == "gate"
+    gated = model.gate(torch.ones(1, 3, 2, 2), image)
+    torch.testing.assert_close(gated[0, :, :, 1], torch.zeros(3, 2))
+    assert model.gate(torch.ones(1, 3, 2, 2), image, min_cells=3).sum() == 12  # too few lung cells: all kept
+    with pytest.raises(ValueError, match="lung_gate"):
+        SmallResNet(lung_gate=True)  # needs top-k pooling
+
+
+def test_simulated_lesion_pretraining_learns_lesion_cells():
+    from medinterp_widgets.pipelines.covid_interp import synthetic
+
+    torch.manual_seed(0)
+    model = SmallResNet(widths=(4, 4, 8, 8), pooling="topk", topk_fraction=0.25, lung_gate=True)
+    inputs, labels, masks = synthetic.simulated_set(16, 64, Preprocess(64), seed=0)
+    assert inputs.shape == masks.shape == (16, 1, 64, 64) and set(labels.tolist()) == {0, 1}
+    history = synthetic.lesion_pretrain(model, inputs, labels, masks, epochs=3, batch_size=8, lr=3e-3)
+    assert len(history) == 3 and all(np.isfinite(row["loss"]) for row in history)
+    image, lesion = synthetic.simulated_views(inputs[:2], masks[:2], torch.Generator().manual_seed(0))
+    assert image.shape == lesion.shape and set(lesion.unique().tolist()) <= {0.0, 1.0}
