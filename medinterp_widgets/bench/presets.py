@@ -63,6 +63,7 @@ def _epochs_steps(items: int, batch: int, epochs: int, drop_last: bool = True) -
 def _lv_plans(device: str) -> list[RunPlan]:
     from medinterp_widgets.pipelines.lv_gap_cam import training
     from medinterp_widgets.pipelines.lv_gap_cam.config import Config
+    from medinterp_widgets.pipelines.lv_gap_cam.data import make_preprocessing
 
     config = Config.preset("full", device=device)
     train_items, val_items = TRAIN_ITEMS["lv-gap-cam"]
@@ -70,8 +71,8 @@ def _lv_plans(device: str) -> list[RunPlan]:
 
     def factory(build, cam_weight):
         def make(train, run_dir):
-            tconfig = training.train_config(config, run_dir, 1, monitor_every=0)
-            return training.make_trainer(build(config), SimpleNamespace(train=train, val=None), tconfig,
+            tconfig = training.train_config(config, run_dir, 1, make_preprocessing(config), monitor_every=0)
+            return training.make_trainer(build(config), SimpleNamespace(train=train, tune=None), tconfig,
                                          config.pixel_loss, cam_weight, (), config.cam_loss_mode)
         return make
 
