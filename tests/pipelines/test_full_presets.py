@@ -31,7 +31,7 @@ SIZE_KEYS = {
     "covid-interp": ("image_size", "synthetic_images", "max_lesion_slices", "width", "hidden", "embedding_points",
                      "neurons_per_layer", "gradcam_images"),
 }
-EXPECTED_CHECKPOINTS = {"lv-gap-cam": 2, "rodent-gbp": 1, "heatmap-loss": 4, "covid-interp": 5}
+EXPECTED_CHECKPOINTS = {"lv-gap-cam": 3, "rodent-gbp": 1, "heatmap-loss": 4, "covid-interp": 5}
 
 
 def _module(name: str):
@@ -70,7 +70,7 @@ def test_full_preset_dry_run_names_loadable_checkpoints(name, tmp_path):
         payload = load_checkpoint(entry["path"])
         assert payload["step"] == 1 and payload["config"]["max_steps"] == 1
     if name == "lv-gap-cam":  # the search ran capped trials, each one step
-        assert len(report.tables["hyperparameter search (Optuna, SQLite)"]) == DRY_RUN_TRIALS
+        assert len(report.tables["hyperparameter search (Optuna TPE, SQLite)"]) == DRY_RUN_TRIALS
     page = report.write(tmp_path / "report")
     saved = json.loads(Path(page).with_name("report.json").read_text())
     assert len(saved["evaluate_commands"]) == sum(len(e["datasets"]) for e in report.checkpoints.values())

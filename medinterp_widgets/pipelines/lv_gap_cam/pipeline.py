@@ -35,6 +35,7 @@ from .training import build_gapfcn, build_unet, search_hyperparameters, train_be
 TITLE = "Paper 1: LV segmentation with an interpretable GAP-FCN (Sunnybrook / ACDC)"
 SUMMARY_KEYS = ("dice_mean", "apd_mm_mean", "apd_px_mean", "dice_slice_mean", "pixel_accuracy_mean", "good_contours",
                 "n", "slices")
+EVALUATE_SETS = ("sunnybrook", "acdc")  # `medinterp evaluate --dataset` kinds every checkpoint's label maps cover
 PAPER_SET = "sunnybrook"  # the paper's data set: its figures become the headline dice_mean / apd_mm_mean
 
 
@@ -102,9 +103,8 @@ def _train_and_score(name: str, model, config: Config, data: LvData, out: Path, 
     report.tables[f"{name}: per-epoch metrics (train / tune)"] = log.epochs
     best = Path(tconfig.run_dir) / BEST_CHECKPOINT
     if config.out_dir and best.is_file():
-        report.add_checkpoint(name, best, tuple(data.validation) if data.source != "synthetic" else (),
-                              "best epoch by tuning Dice; its Preprocessing (crop, size, intensity, label maps) is "
-                              "stored in the checkpoint and applied by evaluate")
+        report.add_checkpoint(name, best, EVALUATE_SETS, "best epoch by tuning Dice; its Preprocessing (crop, size, "
+                              "intensity, label maps) is stored in the checkpoint and applied by evaluate")
     report.add_figure(f"curves_{name.lower().replace('-', '')}", figures.training_curves(log.epochs, log.steps, name))
     return {"model": model, "log": log, "scored": scored, "device": trainer.device}
 
@@ -129,8 +129,8 @@ def _search(config: Config, data: LvData, out: Path, report: Report, callbacks) 
         model = build_gapfcn(config)
         model.load_state_dict(load_checkpoint(result.best_checkpoint)["model_state"])
         score_validation("GapFCN (search best)", model, data, report, config.device)
-        if config.out_dir and data.source != "synthetic":
-            report.add_checkpoint("GapFCN (search best)", result.best_checkpoint, tuple(data.validation),
+        if config.out_dir:
+            report.add_checkpoint("GapFCN (search best)", result.best_checkpoint, EVALUATE_SETS,
                                   "the search's best trial (best epoch by tuning Dice)")
 
 
