@@ -12,10 +12,13 @@ it from ``config.extra["preprocessing"]``) says, in order:
 3. size: resize the crop to ``size`` x ``size`` (area when shrinking, else bilinear; labels nearest).
 4. channels: the grey image repeated ``channels`` times.
 5. labels: ``label_maps[kind]`` maps a data set's labels to model classes (unnamed labels -> 0).
+6. output (``largest_component``): after the argmax on the native grid, keep only the largest
+   connected component of each foreground class per scoring unit (a volume's slices stacked: 3-D,
+   26-connectivity; a single slice: 2-D), as segmentation pipelines commonly do for one-object classes.
 
 ``prepare`` applies 1-5 (training, validation and ``evaluate`` all call it); ``restore_probabilities``
 takes class probabilities on the model grid back to the native image (bilinear, outside the crop:
-background), so metrics can be measured at native resolution.
+background), so metrics can be measured at native resolution; ``keep_largest_component`` is step 6.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 
 from medinterp_widgets.data.errors import DataFormatError
 from medinterp_widgets.data.images import resize_pair
@@ -46,6 +50,7 @@ class Preprocessing:
     percentiles: tuple[float, float] = (1.0, 99.0)
     channels: int = 1
     label_maps: Mapping[str, Mapping[int, int]] = field(default_factory=dict)
+    largest_component: bool = False
 
     def __post_init__(self) -> None:
         problem = _problem(self)
@@ -65,7 +70,7 @@ class Preprocessing:
         """Rebuild from ``to_dict`` output; DataFormatError naming ``source`` and the field otherwise."""
         if not isinstance(values, Mapping):
             raise DataFormatError(source, f"expected a mapping of preprocessing fields, got {type(values).__name__}")
-        known = {"size", "crop", "intensity", "percentiles", "channels", "label_maps"}
+        known = {"size", "crop", "intensity", "percentiles", "channels", "label_maps", "largest_component"}
         unknown = sorted(set(values) - known)
         if unknown:
             raise DataFormatError(source, f"unknown preprocessing field(s) {', '.join(unknown)}")
@@ -75,7 +80,8 @@ class Preprocessing:
             spec = cls(size=None if values.get("size") is None else int(values["size"]),
                        crop=float(values.get("crop", 1.0)), intensity=str(values.get("intensity", "minmax")),
                        percentiles=tuple(float(p) for p in values.get("percentiles", (1.0, 99.0))),
-                       channels=int(values.get("channels", 1)), label_maps=maps)
+                       channels=int(values.get("channels", 1)), label_maps=maps,
+                       largest_component=bool(values.get("largest_component", False)))
         except (TypeError, ValueError, AttributeError) as error:
             raise DataFormatError(source, f"invalid preprocessing: {error}") from error
         return spec
@@ -204,6 +210,20 @@ def restore_probabilities(probabilities: torch.Tensor, geometry: Geometry) -> to
     native[:, top:bottom, left:right] = grid[:, top - geometry.top:bottom - geometry.top,
                                              left - geometry.left:right - geometry.left]
     return native
+
+
+def keep_largest_component(labels: np.ndarray) -> np.ndarray:
+    """Step 6 on one label map (2-D or a stack of slices, 3-D): each foreground class keeps only its
+    largest connected component (full connectivity); background fills the rest. Returns a copy."""
+    labels = np.asarray(labels)
+    out = np.where(labels > 0, 0, labels).astype(labels.dtype)
+    structure = np.ones((3,) * labels.ndim, dtype=bool)
+    for c in np.unique(labels[labels > 0]):
+        components, count = ndimage.label(labels == c, structure=structure)
+        if count:
+            sizes = np.bincount(components.ravel())[1:]  # voxels of components 1..count
+            out[components == 1 + int(np.argmax(sizes))] = c
+    return out
 
 
 def from_checkpoint(payload: Mapping[str, Any], source: str = "checkpoint") -> Preprocessing | None:

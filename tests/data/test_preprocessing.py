@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from medinterp_widgets.data import DataFormatError
-from medinterp_widgets.data.preprocessing import (Preprocessing, crop_box, from_checkpoint, map_labels, prepare,
-                                                  restore_probabilities, scale_intensity)
+from medinterp_widgets.data.preprocessing import (Preprocessing, crop_box, from_checkpoint, keep_largest_component,
+                                                  map_labels, prepare, restore_probabilities, scale_intensity)
 
 
 def test_crop_box_is_a_central_square_of_the_longer_side():
@@ -89,3 +89,16 @@ def test_legacy_checkpoint_keys_become_a_preprocessing():
                                     "eval_label_map": {"acdc": {"3": 1}}}}}
     spec = from_checkpoint(payload)
     assert (spec.size, spec.crop, spec.intensity, spec.label_map("acdc")) == (64, 1.0, "minmax", {3: 1})
+
+
+def test_keep_largest_component_in_2d_and_across_stacked_slices():
+    labels = np.zeros((6, 6), np.uint8)
+    labels[0:2, 0:2] = 1  # 4 pixels
+    labels[3:6, 3:6] = 1  # 9 pixels: kept
+    labels[0, 5] = 2  # another class keeps its own largest part
+    kept = keep_largest_component(labels)
+    assert kept.sum() == 9 + 2 and kept[0, 0] == 0 and kept[0, 5] == 2 and labels[0, 0] == 1  # input untouched
+    stack = np.zeros((3, 4, 4), np.uint8)
+    stack[0, 0, 0] = stack[1, 1, 1] = stack[2, 2, 2] = 1  # diagonal neighbours across slices: one 3-D component
+    stack[0, 3, 3] = 1  # an isolated voxel
+    assert keep_largest_component(stack).sum() == 3

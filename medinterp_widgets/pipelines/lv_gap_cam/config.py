@@ -34,6 +34,7 @@ class Config:
     crop_fraction: float = 0.5  # central square crop before resizing (the LV sits near the centre of the field)
     intensity: str = "percentile"  # per-image scaling of the crop (data/preprocessing.py)
     augment: bool = True  # flips / quarter turns, small affine, gamma (augment.py)
+    largest_component: bool = True  # keep the largest LV component per slice / volume (Preprocessing step 6)
     val_fraction: float = 0.34  # synthetic phantoms held out
     sunnybrook_val_fraction: float = 0.34  # Sunnybrook studies held out for validation (1 of the 3 shared)
     sunnybrook_repeat: int = 4  # copies of each Sunnybrook training slice per epoch
@@ -109,7 +110,7 @@ PRESETS: dict[str, dict[str, Any]] = {
                   sweep_max_train_slices=300, unet_epochs=2, monitor_every=20),
     # the targets on 2 CPU cores: the paper's LR / decay / 50 epochs, batch 2 so 10,000-step decays happen
     "paper": dict(image_size=96, crop_fraction=0.5, base_channels=12, depth=3, convs_per_stage=2, epochs=PAPER["epochs"],
-                  batch_size=2, sweep_trials=4, sweep_epochs=2, sweep_max_train_slices=400, unet_epochs=6,
+                  batch_size=2, sweep_trials=4, sweep_epochs=2, sweep_max_train_slices=400, unet_epochs=4,
                   unet_base_channels=8, monitor_every=200, cam_examples=6),
     # the paper's scale on one GPU
     "full": dict(image_size=256, crop_fraction=1.0, base_channels=64, depth=4, convs_per_stage=3, epochs=PAPER["epochs"],

@@ -9,6 +9,7 @@ best trial scored the same way -> CAM of the LV class on the GAP layer, layer ta
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from contextlib import ExitStack
@@ -97,6 +98,8 @@ def _train_and_score(name: str, model, config: Config, data: LvData, out: Path, 
     model, log, trainer = train_best(model, data, tconfig, config.pixel_loss, config.cam_loss_weight if is_gap else None,
                                      callbacks, config.cam_loss_mode)
     scored = score_validation(name, model, data, report, trainer.device)
+    if is_gap and data.spec.largest_component:
+        _postprocessing_ablation(model, data, report, trainer.device)
     prefix = metric_prefix(name)
     report.metrics.update({f"{prefix}parameters": parameter_count(model), f"{prefix}best_epoch_tune_dice": trainer.best_value,
                            f"{prefix}steps": trainer.step})
@@ -107,6 +110,16 @@ def _train_and_score(name: str, model, config: Config, data: LvData, out: Path, 
                               "intensity, label maps) is stored in the checkpoint and applied by evaluate")
     report.add_figure(f"curves_{name.lower().replace('-', '')}", figures.training_curves(log.epochs, log.steps, name))
     return {"model": model, "log": log, "scored": scored, "device": trainer.device}
+
+
+def _postprocessing_ablation(model, data: LvData, report: Report, device) -> None:
+    """The same model scored without the largest-component step, so its effect is visible."""
+    raw = dataclasses.replace(data.spec, largest_component=False)
+    for source, cases in data.validation.items():
+        summary = score_cases(model, raw, cases, device=device)[0]
+        report.tables.setdefault("validation scores (native resolution)", []).append(
+            {"model": "GapFCN without the largest-component step", "data set": source,
+             **{key: summary[key] for key in SUMMARY_KEYS}})
 
 
 def _search(config: Config, data: LvData, out: Path, report: Report, callbacks) -> None:

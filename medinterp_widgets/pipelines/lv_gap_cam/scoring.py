@@ -25,7 +25,8 @@ import torch
 from torch import nn
 
 from medinterp_widgets import metrics
-from medinterp_widgets.data.preprocessing import Preprocessing, from_checkpoint, map_labels, prepare, restore_probabilities
+from medinterp_widgets.data.preprocessing import (Preprocessing, from_checkpoint, keep_largest_component, map_labels,
+                                                  prepare, restore_probabilities)
 from medinterp_widgets.devices import resolve_device
 
 from .cases import LvCase, load_cases
@@ -35,7 +36,8 @@ GOOD_CONTOUR_MM = 5.0  # the Sunnybrook challenge's "good contour": APD below 5 
 
 def predict_native(model: nn.Module, spec: Preprocessing, cases: Sequence[LvCase], *, device=None,
                    batch_size: int = 8) -> list[np.ndarray]:
-    """Predicted model classes (H, W) uint8 of each case on its native grid (eval mode, no gradients)."""
+    """Predicted model classes (H, W) uint8 of each case on its native grid (eval mode, no gradients),
+    post-processed per scoring unit when ``spec.largest_component`` (``postprocess``)."""
     device = resolve_device(device)
     model = model.to(device).eval()
     batch_size = batch_size if spec.size is not None else 1  # native-size crops differ in size
@@ -47,7 +49,27 @@ def predict_native(model: nn.Module, spec: Preprocessing, cases: Sequence[LvCase
             probabilities = torch.softmax(model(x).float(), dim=1).cpu()  # (b, C, h, w)
             for item, probs in zip(prepared, probabilities):
                 masks.append(restore_probabilities(probs, item.geometry).argmax(dim=0).numpy().astype(np.uint8))
-    return masks
+    return postprocess(masks, spec, cases)
+
+
+def postprocess(masks: list[np.ndarray], spec: Preprocessing, cases: Sequence[LvCase]) -> list[np.ndarray]:
+    """Step 6 of the Preprocessing (largest component) on each scoring unit's slices stacked (3-D)."""
+    if not spec.largest_component:
+        return masks
+    units: dict[str, list[int]] = defaultdict(list)
+    for index, case in enumerate(cases):
+        units[case.unit].append(index)
+    out = list(masks)
+    for indices in units.values():
+        shapes = {masks[i].shape for i in indices}
+        if len(shapes) > 1:  # slices of different sizes cannot stack: each on its own
+            for i in indices:
+                out[i] = keep_largest_component(masks[i])
+            continue
+        kept = keep_largest_component(np.stack([masks[i] for i in indices]))  # (S, H, W)
+        for position, i in enumerate(indices):
+            out[i] = kept[position]
+    return out
 
 
 def case_rows(predictions: Sequence[np.ndarray], spec: Preprocessing, cases: Sequence[LvCase],
