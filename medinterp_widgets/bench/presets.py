@@ -25,7 +25,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 # training / validation items per run on the shared data (held-out copies are of the same kinds and sizes)
-TRAIN_ITEMS = {"lv-gap-cam": (746, 180), "rodent-gbp": (255, 0), "heatmap-acdc": (450, 150),
+TRAIN_ITEMS = {"lv-gap-cam": (1234, 222), "rodent-gbp": (255, 0), "heatmap-acdc": (450, 150),
                "covid-interp": (398, 100)}
 NAMES = ("lv-gap-cam", "rodent-gbp", "heatmap-loss", "covid-interp")
 
@@ -78,10 +78,12 @@ def _lv_plans(device: str) -> list[RunPlan]:
 
     shape = (1, config.image_size, config.image_size)
     sweep_epochs = config.sweep_trials * config.sweep_epochs
+    sweep_items = min(train_items, config.sweep_max_train_slices or train_items)
+    gap_steps = (_epochs_steps(train_items, config.batch_size, config.epochs)
+                 + _epochs_steps(sweep_items, config.batch_size, sweep_epochs))
     return [
         RunPlan("GapFCN (search + final)", factory(training.build_gapfcn, config.cam_loss_weight), config.batch_size,
-                shape, 2, True, _epochs_steps(train_items, config.batch_size, sweep_epochs + config.epochs),
-                val_batches * (sweep_epochs + config.epochs)),
+                shape, 2, True, gap_steps, val_batches * (sweep_epochs + config.epochs)),
         RunPlan("U-Net baseline", factory(training.build_unet, None), config.batch_size, shape, 2, True,
                 _epochs_steps(train_items, config.batch_size, config.unet_epochs), val_batches * config.unet_epochs),
     ]

@@ -32,6 +32,7 @@ from .cases import LABEL_MAPS, LvCase, acdc_cases, sunnybrook_cases, synthetic_c
 from .scoring import first_units
 
 REAL_SETS = ("acdc", "sunnybrook")
+PAPER_SET = "sunnybrook"  # the paper's data set: its validation figures are the headline dice_mean / apd_mm_mean
 
 
 class LvDataset(Dataset):
@@ -73,6 +74,12 @@ class LvData:
     source: str  # "acdc+sunnybrook", "sunnybrook", "acdc" or "synthetic"
     description: str
     splits: dict[str, list[str]] = field(default_factory=dict)
+
+
+def headline_set(names) -> str:
+    """The validation set whose figures stand beside the paper's: Sunnybrook when present, else the first."""
+    names = list(names)
+    return PAPER_SET if PAPER_SET in names else names[0]
 
 
 def make_preprocessing(config) -> Preprocessing:

@@ -15,14 +15,14 @@ from medinterp_widgets.models import layer_table
 
 from . import evaluation, figures
 from .artifacts import LvReport
-from .data import LvDataset
+from .data import LvDataset, headline_set
 
 MAX_OVERLAYS = 64  # validation slices kept for the interactive browser
 
 
 def explain(gap: dict, config, data, report: LvReport) -> None:
     """Accuracy-vs-Dice table, layer table with gradient norms, CAM overlays and CAM-in-LV share."""
-    source = "sunnybrook" if "sunnybrook" in gap["scored"] else next(iter(gap["scored"]))
+    source = headline_set(gap["scored"])
     cases, scored = data.validation[source], gap["scored"][source]
     truths = [map_labels(c.label, data.spec.label_map(c.kind)) == 1 for c in cases]
     table = evaluation.accuracy_vs_dice([p == 1 for p in scored["predictions"]], truths)
