@@ -143,3 +143,12 @@ def test_evaluate_any_sunnybrook_studies(trained, capsys, tmp_path):
     result = _evaluate(capsys, checkpoint, tmp_path / "other", "sunnybrook")
     assert result["n"] == result["slices"] == 2 and 0.0 <= result["dice_mean"] <= 1.0
     assert set(result) >= {"dice_mean", "apd_mm_mean", "dice_0", "dice_1", "apd_mm_1", "n"}
+
+
+def test_evaluate_skips_and_counts_a_broken_sunnybrook_pair(trained, capsys, tmp_path):
+    _, _, checkpoint = trained
+    _write_sunnybrook(tmp_path / "broken", {"SCD7000101": "SC-X-1"})
+    next((tmp_path / "broken" / "dicoms" / "SCD7000101").glob("*.dcm")).unlink()
+    with pytest.warns(UserWarning, match="skipped 1"):
+        result = _evaluate(capsys, checkpoint, tmp_path / "broken", "sunnybrook")
+    assert result["n"] == 1 and result["skipped"] == 1 and ".dcm" in result["skipped_examples"][0]

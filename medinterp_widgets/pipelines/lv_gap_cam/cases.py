@@ -41,10 +41,19 @@ class LvCase:
     group: str  # the split unit: study / patient / phantom
 
 
-def sunnybrook_cases(root: str | Path, studies: Sequence[str] | None = None) -> list[LvCase]:
-    """Every inner-contoured slice of ``root`` (a Sunnybrook folder with ``link.csv``), or of ``studies``."""
+def sunnybrook_cases(root: str | Path, studies: Sequence[str] | None = None, skipped: list | None = None
+                     ) -> list[LvCase]:
+    """Every inner-contoured slice of ``root`` (a Sunnybrook folder with ``link.csv``), or of ``studies``.
+
+    With a ``skipped`` list, unreadable contour / DICOM pairs are left out (with a warning) and listed
+    there as (path, reason); without it they raise their named error.
+    """
     cases = []
-    for s in data.load_sunnybrook(root, studies=list(studies) if studies is not None else None):
+    slices = data.load_sunnybrook(root, studies=list(studies) if studies is not None else None,
+                                  skip_bad=skipped is not None)
+    if skipped is not None:
+        skipped.extend(slices.skipped)
+    for s in slices:
         case_id = f"{s.study_id}/{s.file_number}"
         cases.append(LvCase(s.image, s.lv_mask.astype(np.uint8), tuple(map(float, s.spacing)), "sunnybrook",
                             case_id, case_id, s.study_id))
@@ -96,13 +105,14 @@ def synthetic_cases(n_cases: int, n_phases: int, n_slices: int, seed: int) -> li
     return cases
 
 
-def load_cases(kind: str, root: str | Path, split: str | None = None) -> list[LvCase]:
-    """The cases of a folder in data set ``kind``'s layout (``medinterp evaluate``)."""
+def load_cases(kind: str, root: str | Path, split: str | None = None, skipped: list | None = None) -> list[LvCase]:
+    """The cases of a folder in data set ``kind``'s layout (``medinterp evaluate``); ``skipped``: see
+    ``sunnybrook_cases`` (ACDC files are always checked strictly)."""
     if kind == "sunnybrook":
         if split not in (None, "all"):
             raise ValueError(f"--split {split!r}: Sunnybrook folders have no split lists; every study of link.csv "
                              "is scored (make a folder whose link.csv names the studies you want)")
-        return sunnybrook_cases(root)
+        return sunnybrook_cases(root, skipped=skipped)
     if kind == "acdc":
         return acdc_cases(root, split)
     raise ValueError(f"LV cases: expected a data set kind in ('sunnybrook', 'acdc'), got {kind!r}")

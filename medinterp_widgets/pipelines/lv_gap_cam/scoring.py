@@ -151,7 +151,8 @@ def evaluate_checkpoint(checkpoint, root, kind: str, *, device=None, split: str 
 
     A checkpoint without a stored ``Preprocessing`` (not an LV pipeline model) goes to the generic
     evaluator. ``split``: an ACDC list name (None: test.list, else val.list, else every file); Sunnybrook
-    reads every study of ``link.csv``. ``size`` (H, W) overrides the stored model input size (square).
+    reads every study of ``link.csv`` (a contour whose DICOM is missing or unreadable is skipped with a
+    warning and counted in ``skipped``). ``size`` (H, W) overrides the stored model input size (square).
     """
     from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_checkpoint
 
@@ -164,7 +165,9 @@ def evaluate_checkpoint(checkpoint, root, kind: str, *, device=None, split: str 
                        batch_size=batch_size, limit=limit)
     if size is not None:
         spec = dataclasses.replace(spec, size=int(size[0]))
-    cases = first_units(load_cases(kind, root, split), limit)
+    skipped: list = []
+    cases = first_units(load_cases(kind, root, split, skipped), limit)
     summary, _, _ = score_cases(model_from_checkpoint(payload), spec, cases, device=device, batch_size=batch_size)
     return {"checkpoint": str(checkpoint), "model_class": payload["model_class"], "dataset": kind, "data": str(root),
-            "epoch": payload.get("epoch"), "task": "segmentation", **summary, "preprocessing": spec.to_dict()}
+            "epoch": payload.get("epoch"), "task": "segmentation", **summary, "skipped": len(skipped),
+            "skipped_examples": [f"{path}: {reason}" for path, reason in skipped[:3]], "preprocessing": spec.to_dict()}
