@@ -109,12 +109,12 @@ PRESETS: dict[str, dict[str, Any]] = {
     "quick": dict(epochs=4, batch_size=4, lr=0.01, decay_steps=200, sweep_trials=2, sweep_epochs=1,
                   sweep_max_train_slices=300, unet_epochs=2, monitor_every=20),
     # the targets on 2 CPU cores: the paper's LR / decay / 50 epochs, batch 2 so 10,000-step decays happen
-    "paper": dict(image_size=96, crop_fraction=0.5, base_channels=12, depth=3, convs_per_stage=2, epochs=PAPER["epochs"],
-                  batch_size=2, sweep_trials=4, sweep_epochs=2, sweep_max_train_slices=400, unet_epochs=4,
-                  unet_base_channels=8, monitor_every=200, cam_examples=6),
+    "paper": dict(image_size=96, crop_fraction=0.5, base_channels=12, depth=3, convs_per_stage=2,
+                  epochs=PAPER["epochs"], batch_size=2, sweep_trials=4, sweep_epochs=2, sweep_max_train_slices=400,
+                  unet_epochs=4, unet_base_channels=8, monitor_every=200, cam_examples=6),
     # the paper's scale on one GPU: full 256^2 fields of view, a 64-wide 4-level VGG-style encoder; ~5 min on
     # one H100 by FLOPs (README), unmeasured
-    "full": dict(image_size=256, crop_fraction=1.0, base_channels=64, depth=4, convs_per_stage=3, epochs=PAPER["epochs"],
-                 batch_size=2, sweep_trials=12, sweep_epochs=2, sweep_max_train_slices=400, unet_epochs=PAPER["epochs"],
-                 unet_base_channels=32, monitor_every=500, cam_examples=6),
+    "full": dict(image_size=256, crop_fraction=1.0, base_channels=64, depth=4, convs_per_stage=3,
+                 epochs=PAPER["epochs"], batch_size=2, sweep_trials=12, sweep_epochs=2, sweep_max_train_slices=400,
+                 unet_epochs=PAPER["epochs"], unet_base_channels=32, monitor_every=500, cam_examples=6),
 }

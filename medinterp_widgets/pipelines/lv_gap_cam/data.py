@@ -141,9 +141,10 @@ def _acdc(config):
     strata = [data.acdc_diagnosis(int(g[-3:])) or "unknown" for g in groups]
     train_ids, tune_ids = data.patient_split(groups, config.acdc_tune_fraction, config.seed, strata=strata)
     validation = acdc_cases(root, "val")
+    volumes, patients = len({c.unit for c in validation}), len({c.group for c in validation})
     text = (f"ACDC LV cavity (label 3): {len(slices)} training slices of {len(train_ids) + len(tune_ids)} patients, "
-            f"{len(tune_ids)} of them (stratified by diagnosis) for tuning; validation: {len({c.unit for c in validation})} "
-            f"volumes (val.list) of {len({c.group for c in validation})} other patients")
+            f"{len(tune_ids)} of them (stratified by diagnosis) for tuning; validation: {volumes} volumes (val.list) "
+            f"of {patients} other patients")
     return ([c for c in slices if c.group in train_ids], [c for c in slices if c.group in tune_ids], validation,
             {"acdc_tune": tune_ids, "acdc_validation": sorted({c.group for c in validation})}, text)
 

@@ -63,8 +63,9 @@ def _cams(gap: dict, config, view: LvDataset, report: LvReport, rows: list[dict]
     indices = _example_indices(rows[:len(view)], config.cam_examples)
     localisation = evaluation.cam_localisation(cams, masks)
     report.metrics.update({f"cam_{k}": v for k, v in localisation.items()})
-    report.add_figure("cam_overlays", figures.cam_overlays(
-        [report.overlays["images"][i] for i in indices], cams[indices], [masks[i] for i in indices], predictions[indices]))
+    images = [report.overlays["images"][i] for i in indices]
+    report.add_figure("cam_overlays", figures.cam_overlays(images, cams[indices], [masks[i] for i in indices],
+                                                           predictions[indices]))
     report.notes.append(
         "CAM (Eq. 2): CAM_LV = sum_k w_(LV,k) A_k with A the bottleneck features whose global average is the GAP "
         "context vector and w the weights of the classifier on that vector (attribute(method='cam')). The per-pixel "

@@ -19,7 +19,8 @@ from .config import PAPER
 
 TABLE1_ROWS = 14  # methods in the paper's Table 1
 TABLE1 = [  # (method, APD mm, Dice %) as printed in the paper
-    {"method": "GAP-FCN from scratch (Liu et al., the paper)", "apd_mm": PAPER["apd_mm"], "dice_percent": PAPER["dice_percent"]},
+    {"method": "GAP-FCN from scratch (Liu et al., the paper)", "apd_mm": PAPER["apd_mm"],
+     "dice_percent": PAPER["dice_percent"]},
 ]
 TABLE1_SOURCED = len(TABLE1)
 TARGETS = {"sunnybrook_dice_mean": 0.93, "sunnybrook_apd_mm_mean": PAPER["apd_mm"], "acdc_dice_mean": 0.90}

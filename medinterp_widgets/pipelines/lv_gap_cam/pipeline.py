@@ -49,7 +49,8 @@ def run(config: Config, *, callbacks: Iterable[Callable] = ()) -> LvReport:
         data = load_lv_data(config, augmentation(config))
         report.metrics.update(data_source=data.source, train_slices=len(data.train.cases),
                               train_items_per_epoch=len(data.train), tune_slices=len(data.tune))
-        report.tables["data splits (patients / studies)"] = [{"set": k, "ids": ", ".join(v)} for k, v in data.splits.items()]
+        report.tables["data splits (patients / studies)"] = [{"set": k, "ids": ", ".join(v)}
+                                                             for k, v in data.splits.items()]
         report.notes += [data.description, *dry_run_note(config.limit_steps)]
         models = {"GapFCN": _train_and_score("GapFCN", build_gapfcn(config), config, data, out, report, callbacks)}
         _search(config, data, out, report, callbacks)
@@ -94,14 +95,15 @@ def _train_and_score(name: str, model, config: Config, data: LvData, out: Path, 
     is_gap = name == "GapFCN"
     tconfig = train_config(config, out / name.lower().replace("-", ""), config.epochs if is_gap else config.unet_epochs,
                            data.spec)
-    model, log, trainer = train_best(model, data, tconfig, config.pixel_loss, config.cam_loss_weight if is_gap else None,
-                                     callbacks, config.cam_loss_mode)
+    cam_weight = config.cam_loss_weight if is_gap else None
+    model, log, trainer = train_best(model, data, tconfig, config.pixel_loss, cam_weight, callbacks,
+                                     config.cam_loss_mode)
     scored = score_validation(name, model, data, report, trainer.device)
     if is_gap and data.spec.largest_component:
         _postprocessing_ablation(model, data, report, trainer.device)
     prefix = metric_prefix(name)
-    report.metrics.update({f"{prefix}parameters": parameter_count(model), f"{prefix}best_epoch_tune_dice": trainer.best_value,
-                           f"{prefix}steps": trainer.step})
+    report.metrics.update({f"{prefix}parameters": parameter_count(model), f"{prefix}steps": trainer.step,
+                           f"{prefix}best_epoch_tune_dice": trainer.best_value})
     report.tables[f"{name}: per-epoch metrics (train / tune)"] = log.epochs
     best = Path(tconfig.run_dir) / BEST_CHECKPOINT
     if config.out_dir and best.is_file():
