@@ -45,6 +45,21 @@ def test_reproduce_writes_report_with_paper_comparison(report_dir, capsys):
     assert (report_dir / "report.html").is_file()
 
 
+def test_report_carries_the_faithfulness_of_the_lv_maps(report_dir):
+    """Issue #16: CAM vs Grad-CAM vs guided backprop scored on a few validation slices, LV mask as mask."""
+    data = json.loads((report_dir / "report.json").read_text())
+    faith = data["faithfulness"]
+    assert set(faith) == {"cam", "gradcam", "guided_backprop"}
+    for method, scores in faith.items():
+        assert 1 <= scores["n"] <= 8
+        assert 0.0 <= scores["deletion_auc"] <= 1.0 and 0.0 <= scores["insertion_auc"] <= 1.0
+        assert {"road", "randomisation_passed", "pointing_game", "relevance_mass"} <= set(scores)
+        assert data["metrics"][f"faith_{method}_deletion_auc"] == pytest.approx(scores["deletion_auc"])
+    rows = data["tables"]["faithfulness of the LV maps (validation slices, model grid)"]
+    assert [row["method"] for row in rows] == ["cam", "gradcam", "guided_backprop"]
+    assert any(note.startswith("Faithfulness (issue #16") for note in data["notes"])
+
+
 def test_overlays_are_written_with_matching_shapes(report_dir):
     overlays = read_overlays(report_dir)
     shape = overlays["images"].shape

@@ -16,6 +16,7 @@ from medinterp_widgets.models import layer_table
 from . import evaluation, figures
 from .artifacts import LvReport
 from .data import LvDataset, headline_set
+from .faithfulness import SLICES as FAITH_SLICES, add_faithfulness
 
 MAX_OVERLAYS = 64  # validation slices kept for the interactive browser
 
@@ -64,6 +65,7 @@ def _cams(gap: dict, config, view: LvDataset, report: LvReport, rows: list[dict]
     localisation = evaluation.cam_localisation(cams, masks)
     report.metrics.update({f"cam_{k}": v for k, v in localisation.items()})
     images = [report.overlays["images"][i] for i in indices]
+    add_faithfulness(report, model, view, _example_indices(rows[:len(view)], FAITH_SLICES), device)
     report.add_figure("cam_overlays", figures.cam_overlays(images, cams[indices], [masks[i] for i in indices],
                                                            predictions[indices]))
     report.notes.append(
