@@ -53,7 +53,7 @@ def test_report_carries_the_faithfulness_of_the_lv_maps(report_dir):
     for method, scores in faith.items():
         assert 1 <= scores["n"] <= 8
         assert 0.0 <= scores["deletion_auc"] <= 1.0 and 0.0 <= scores["insertion_auc"] <= 1.0
-        assert {"road", "randomisation_passed", "pointing_game", "relevance_mass"} <= set(scores)
+        assert {"road", "randomisation_passed", "pointing_game", "relevance_mass", "zero_maps"} <= set(scores)
         assert data["metrics"][f"faith_{method}_deletion_auc"] == pytest.approx(scores["deletion_auc"])
     rows = data["tables"]["faithfulness of the LV maps (validation slices, model grid)"]
     assert [row["method"] for row in rows] == ["cam", "gradcam", "guided_backprop"]

@@ -34,8 +34,11 @@ def faithfulness_scores(model, x: torch.Tensor, masks: np.ndarray, device) -> li
     layers = {"gradcam": layer}
     maps = {name: attribute(model, x, method=name, target=LV, layer=layers.get(name), **kwargs[name]).detach()
             for name in METHODS}
-    return faithfulness_table(model, x, maps, target=LV, mask=torch.as_tensor(masks), layers=layers,
+    rows = faithfulness_table(model, x, maps, target=LV, mask=torch.as_tensor(masks), layers=layers,
                               method_kwargs=kwargs, steps=STEPS)
+    for row in rows:  # a map that is 0 everywhere has no ranking: its curves are the input order's
+        row["zero_maps"] = float((maps[row["method"]].flatten(1).abs().amax(1) == 0).float().mean())
+    return rows
 
 
 def add_faithfulness(report, model, view, indices, device) -> None:
@@ -52,4 +55,16 @@ def add_faithfulness(report, model, view, indices, device) -> None:
         f"Faithfulness (issue #16; attribution.faithfulness.faithfulness_table) of CAM, Grad-CAM (on the GAP "
         f"layer's features) and guided backprop for the LV class on {len(indices)} validation slices with LV, the "
         f"LV mask as localisation mask, {STEPS} deletion / insertion steps (blur baseline): lowest deletion AUC "
-        f"(most faithful by deletion) {best}. Few slices and coarse curves: a sanity check, not a benchmark.")
+        f"(most faithful by deletion) {best}. Few slices and coarse curves: a sanity check, not a benchmark."
+        + _zero_note(rows, model))
+
+
+def _zero_note(rows: list[dict], model) -> str:
+    """Why a method's maps can be all zero here (guided backprop when every LV weight of the classifier < 0)."""
+    zero = [row["method"] for row in rows if row["zero_maps"] == 1.0]
+    if not zero:
+        return ""
+    why = ("the 1x1 classifier reads the LV from the absence of the last ReLU layer's features (all its LV weights "
+           "are negative) and guided backprop drops every negative gradient at a ReLU"
+           if bool((model.classifier.weight[LV] < 0).all()) else "see the method's ReLU rule")
+    return f" All maps of {', '.join(zero)} are zero (nan localisation, no ranking for the curves): {why}."
