@@ -82,13 +82,28 @@ class LvGapCamApp(widgets.VBox):
             self.run_button.disabled = False
 
     def show_report(self, data: dict, figures: dict[str, bytes], overlays: dict | None) -> None:
-        parts: list[widgets.Widget] = [report_html(comparison_html(data.get("comparisons", [])))]
+        parts: list[widgets.Widget] = [widgets.HTML(headline(data)),
+                                       report_html(comparison_html(data.get("comparisons", [])))]
         if overlays:
             parts += [widgets.HTML(f"<small>{LEGEND}</small>"), overlay_browser(overlays)]
         tabs = figure_tabs(figures, tables=tables_html(data.get("tables", {})))
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in data.get("notes", []))
         parts += [tabs, widgets.HTML(f"<h4>Notes</h4><ul>{notes}</ul>")]
         self.body.children = parts
+
+
+def headline(data: dict) -> str:
+    """One line: the preset and the validation figures beside the paper's (Dice %, APD mm)."""
+    metrics, preset = data.get("metrics", {}), (data.get("config") or {}).get("preset", "?")
+    parts = [f"<b>{html.escape(str(preset))}</b> preset"]
+    for key, label, scale, unit in (("dice_mean", "Dice", 100, " %"), ("apd_mm_mean", "APD", 1, " mm"),
+                                    ("acdc_dice_mean", "ACDC Dice", 100, " %")):
+        value = metrics.get(key)
+        if isinstance(value, (int, float)):
+            parts.append(f"{label} {scale * value:.2f}{unit}")
+    if isinstance(metrics.get("paper_dice_mean"), (int, float)):
+        parts.append(f"(paper: Dice {100 * metrics['paper_dice_mean']:.2f} %, APD {metrics['paper_apd_mm_mean']} mm)")
+    return "<p>" + " · ".join(parts) + "</p>"
 
 
 def build(report_dir: str | os.PathLike | None = None, **kwargs) -> LvGapCamApp:

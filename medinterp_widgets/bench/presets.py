@@ -25,7 +25,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 # training / validation items per run on the shared data (held-out copies are of the same kinds and sizes)
-TRAIN_ITEMS = {"lv-gap-cam": (746, 180), "rodent-gbp": (255, 0), "heatmap-acdc": (450, 150),
+TRAIN_ITEMS = {"lv-gap-cam": (1234, 222), "rodent-gbp": (255, 0), "heatmap-acdc": (450, 150),
                "covid-interp": (398, 100)}
 NAMES = ("lv-gap-cam", "rodent-gbp", "heatmap-loss", "covid-interp")
 
@@ -63,6 +63,7 @@ def _epochs_steps(items: int, batch: int, epochs: int, drop_last: bool = True) -
 def _lv_plans(device: str) -> list[RunPlan]:
     from medinterp_widgets.pipelines.lv_gap_cam import training
     from medinterp_widgets.pipelines.lv_gap_cam.config import Config
+    from medinterp_widgets.pipelines.lv_gap_cam.data import make_preprocessing
 
     config = Config.preset("full", device=device)
     train_items, val_items = TRAIN_ITEMS["lv-gap-cam"]
@@ -70,17 +71,19 @@ def _lv_plans(device: str) -> list[RunPlan]:
 
     def factory(build, cam_weight):
         def make(train, run_dir):
-            tconfig = training.train_config(config, run_dir, 1, monitor_every=0)
-            return training.make_trainer(build(config), SimpleNamespace(train=train, val=None), tconfig,
+            tconfig = training.train_config(config, run_dir, 1, make_preprocessing(config), monitor_every=0)
+            return training.make_trainer(build(config), SimpleNamespace(train=train, tune=None), tconfig,
                                          config.pixel_loss, cam_weight, (), config.cam_loss_mode)
         return make
 
     shape = (1, config.image_size, config.image_size)
     sweep_epochs = config.sweep_trials * config.sweep_epochs
+    sweep_items = min(train_items, config.sweep_max_train_slices or train_items)
+    gap_steps = (_epochs_steps(train_items, config.batch_size, config.epochs)
+                 + _epochs_steps(sweep_items, config.batch_size, sweep_epochs))
     return [
         RunPlan("GapFCN (search + final)", factory(training.build_gapfcn, config.cam_loss_weight), config.batch_size,
-                shape, 2, True, _epochs_steps(train_items, config.batch_size, sweep_epochs + config.epochs),
-                val_batches * (sweep_epochs + config.epochs)),
+                shape, 2, True, gap_steps, val_batches * (sweep_epochs + config.epochs)),
         RunPlan("U-Net baseline", factory(training.build_unet, None), config.batch_size, shape, 2, True,
                 _epochs_steps(train_items, config.batch_size, config.unet_epochs), val_batches * config.unet_epochs),
     ]

@@ -18,9 +18,10 @@ import math
 import sys
 
 GENERIC = "medinterp_widgets.training.evaluate:evaluate_checkpoint"
+LV = "medinterp_widgets.pipelines.lv_gap_cam.scoring:evaluate_checkpoint"  # LV checkpoints; others -> GENERIC
 EVALUATORS = {  # --dataset kind: "module:function" (imported only when used)
-    "sunnybrook": GENERIC,
-    "acdc": GENERIC,
+    "sunnybrook": LV,
+    "acdc": LV,
     "covid-ct": "medinterp_widgets.pipelines.covid_interp.evaluate:evaluate_covid_ct",
     "covid-lesions": "medinterp_widgets.pipelines.covid_interp.evaluate:evaluate_covid_lesions",
     "mouse-brain": GENERIC,
@@ -43,8 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, help="a .pt checkpoint written by the Trainer")
     parser.add_argument("--data", required=True, help="data folder in the data set's own layout")
     parser.add_argument("--dataset", required=True, choices=KINDS, help="how to read --data")
-    parser.add_argument("--split", default="val", help="ACDC split: val (volumes, default) or train (slices); "
-                        "acdc-diagnosis: any <split>.list, every file when the folder has none")
+    parser.add_argument("--split", default=None,
+                        help="split list to read (ACDC: NAME.list; default: the evaluator's own, e.g. ACDC "
+                             "test.list, else val.list, else every file; acdc-diagnosis: <split>.list or every file)")
     parser.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), default=None,
                         help="resize images (default: the size stored in the checkpoint, else native)")
     parser.add_argument("--batch-size", type=int, default=8)
@@ -72,10 +74,10 @@ def run(args: argparse.Namespace) -> int:
 
     trust_modules(args.trust_model_module)
     size = tuple(args.size) if args.size else None
+    chosen = {"split": args.split} if args.split is not None else {}  # else each evaluator's own default
     try:
         results = evaluator(args.dataset)(args.checkpoint, args.data, args.dataset, device=args.device,
-                                      split=args.split, size=size, batch_size=args.batch_size,
-                                      limit=args.limit)
+                                          size=size, batch_size=args.batch_size, limit=args.limit, **chosen)
     except DataError as error:
         print(f"medinterp evaluate: error: {type(error).__name__}: {error}", file=sys.stderr)
         return 2

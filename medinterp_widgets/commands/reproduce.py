@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     preset.add_argument("--quick", dest="preset", action="store_const", const="quick",
                         help="minutes on 2 CPU cores (default)")
     preset.add_argument("--paper", dest="preset", action="store_const", const="paper",
-                        help="<= 30 min on 2 CPU cores (45 for heatmap-loss): the preset that reaches the issue's targets")
+                        help="<= 30 min on 2 CPU cores (45 for heatmap-loss): the preset for the issue's targets")
     preset.add_argument("--full", dest="preset", action="store_const", const="full", help="paper scale, for a GPU")
     parser.set_defaults(preset="quick")
     parser.add_argument("--data", default=None, help="real-data root (default: $MEDINTERP_DATA; else synthetic)")

@@ -22,7 +22,7 @@ from medinterp_widgets.data.dicom import read_dicom, read_dicom_series
 from medinterp_widgets.data.sunnybrook import SunnybrookDataset, SunnybrookSlice, load_sunnybrook
 
 # -- real data sets, splits, manifests (datasets branch) --------------------------------------------
-from medinterp_widgets.data.acdc import AcdcCase, acdc_diagnosis, load_acdc, read_acdc_h5
+from medinterp_widgets.data.acdc import AcdcCase, acdc_diagnosis, list_acdc, load_acdc, read_acdc_h5
 from medinterp_widgets.data.covid_ct import CovidCtImage, load_covid_ct
 from medinterp_widgets.data.covid_lesions import LesionSlice, load_covid_lesions
 from medinterp_widgets.data.datasets import (
@@ -60,7 +60,7 @@ __all__ += [
 __all__ += [
     "AcdcCase", "AcdcSliceDataset", "CovidCtDataset", "CovidCtImage", "CovidLesionDataset", "LesionSlice",
     "MouseBrain", "MouseBrainSliceDataset", "VerifyResult", "acdc_diagnosis", "fold_subsets",
-    "load_acdc", "load_covid_ct", "load_covid_lesions", "load_manifest", "load_mouse_brain",
+    "list_acdc", "load_acdc", "load_covid_ct", "load_covid_lesions", "load_manifest", "load_mouse_brain",
     "manifest_names", "patient_folds", "patient_split", "read_acdc_h5", "read_grey_image",
     "select_indices", "split_by_group", "tissue_map", "verify_manifest",
 ]

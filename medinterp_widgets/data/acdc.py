@@ -2,7 +2,7 @@
 
     <root>/data/patientXXX_frameYY_slice_N.h5   2-D training slices
     <root>/data/patientXXX_frameYY.h5           validation volumes (slices, H, W)
-    <root>/train_slices.list, train.list, val.list
+    <root>/train_slices.list, train.list, val.list   (any ``<name>.list``: ``list_acdc(root, name)``)
 
 Each file holds ``image`` (float32, 0..1) and ``label`` (uint8: 0 background, 1 right ventricle,
 2 myocardium, 3 LV cavity). The ACDC training patients are ordered by diagnosis in blocks of 20
@@ -143,14 +143,52 @@ def load_acdc(root: str | os.PathLike, split: str = "train") -> list[AcdcCase]:
     list_path = root / _SPLIT_LISTS[split]
     cases = []
     for name in _read_list(list_path):
-        try:
-            patient_id, number, frame, slice_index = parse_acdc_name(name)
-        except ValueError as error:
-            raise DataFormatError(list_path, str(error)) from error
-        if (split == "train") != (slice_index is not None):
+        case = _case(root / "data" / f"{name}.h5", name, list_path)
+        if (split == "train") != (case.slice_index is not None):
             raise DataFormatError(list_path, f"{name!r}: expected {'slice' if split == 'train' else 'volume'} names")
-        path = root / "data" / f"{name}.h5"
-        if not path.is_file():
-            raise DataFormatError(list_path, f"lists {name!r} but {path} does not exist")
-        cases.append(AcdcCase(path, patient_id, number, frame, slice_index, acdc_diagnosis(number)))
+        if not case.path.is_file():
+            raise DataFormatError(list_path, f"lists {name!r} but {case.path} does not exist")
+        cases.append(case)
     return cases
+
+
+AUTO_LISTS = ("test", "val")  # list_acdc(root) reads the first of these that exists, else every file
+
+
+def list_acdc(root: str | os.PathLike, split: str | None = None) -> list[AcdcCase]:
+    """The cases of any ACDC folder, whatever its lists are called.
+
+    ``split``: read ``<root>/<split>.list`` (DataFormatError naming it when missing). None: the first of
+    ``test.list`` / ``val.list`` that exists, else every ``data/*.h5``. A listed volume name without its
+    own file (e.g. ``train.list`` beside 2-D slice files) stands for its ``<name>_slice_N.h5`` slices,
+    in slice order.
+    """
+    root = Path(root)
+    folder = root / "data"
+    if not folder.is_dir():
+        raise DataFormatError(folder, "missing: expected the ACDC layout <root>/data/*.h5")
+    if split is None:
+        split = next((name for name in AUTO_LISTS if (root / f"{name}.list").is_file()), None)
+    if split is None:
+        return [_case(path, path.stem, path) for path in sorted(folder.glob("*.h5"))]
+    list_path = root / f"{split}.list"
+    if not list_path.is_file():
+        lists = sorted(p.name for p in root.glob("*.list"))
+        raise DataFormatError(list_path, f"no such split list; this folder has {lists or 'none'} "
+                                         "(omit the split to read test.list / val.list or every file)")
+    cases = []
+    for name in _read_list(list_path):
+        path = folder / f"{name}.h5"
+        slices = sorted(folder.glob(f"{name}_slice_*.h5"), key=lambda p: parse_acdc_name(p.stem)[3])
+        if not path.is_file() and not slices:
+            raise DataFormatError(list_path, f"lists {name!r} but neither {path.name} nor {name}_slice_*.h5 exists")
+        cases += [_case(item, item.stem, list_path) for item in ([path] if path.is_file() else slices)]
+    return cases
+
+
+def _case(path: Path, name: str, source: Path) -> AcdcCase:
+    try:
+        patient_id, number, frame, slice_index = parse_acdc_name(name)
+    except ValueError as error:
+        raise DataFormatError(source, str(error)) from error
+    return AcdcCase(path, patient_id, number, frame, slice_index, acdc_diagnosis(number))

@@ -2,23 +2,61 @@
 
 Encoder: ``depth`` VGG-style stages of ``convs_per_stage`` x (3x3 conv, optional BN, ReLU), each
 followed by 2x2 max-pooling that keeps its indices. Bottleneck: one more conv stack whose output A
-(B, K, h, w) is the CAM feature map. GAP(A) -> context vector (B, K), broadcast back to (B, K, h, w)
-and concatenated with A, fused by a 1x1 conv, then decoded by max-unpooling with the saved indices
-(or bilinear upsampling) + conv stacks to a per-pixel output (B, n_classes, H, W).
+(B, K, h, w) is the CAM feature map.
 
-CAM (for the attribution engine): ``model.cam_layer`` (module name ``model.cam_layer_name`` =
-"bottleneck") produces A; ``model.cam_head`` is the linear layer on GAP(A) giving image-level logits
-(B, n_classes) "is class c present". CAM_c = sum_k w_{c,k} A_k with w = ``cam_head.weight``.
-``forward_with_image_logits`` returns both outputs so a trainer can put a loss on the image logits.
+GAP context block (ParseNet-style, as the paper describes it): the context vector g = GAP(A) (B, K)
+is normalised, "unpooled" (broadcast) back to (B, K, h, w) and concatenated with the normalised local
+features, then fused by a 1x1 conv and decoded by max-unpooling with the saved indices (or bilinear
+upsampling) + conv stacks to per-pixel logits (B, n_classes, H, W).
+
+Normalisation (``context_norm="l2"``): L2 over channels with a learned per-channel scale, as in
+ParseNet, on both branches: v / ||v||_2 * gamma (per pixel for A, per image for g). g averages h x w
+activations, so its magnitude differs from a single pixel's feature vector and drifts with image
+content; without normalisation whichever branch is larger dominates the fuse layer's gradients.
+L2 puts both on the unit sphere and gamma (initialised to sqrt(K), so each element starts at unit RMS,
+the scale BatchNorm'd activations have) lets training re-weight them. ``"none"`` concatenates raw.
+
+CAM (Eq. 2 of the paper): CAM_c(x, y) = sum_k w_{c,k} A_k(x, y), with w = ``cam_head.weight`` the
+classifier on the context vector g = GAP(A) (image logits z_c = w_c . g + b_c = mean_{x,y} CAM_c + b_c).
+``model.cam_layer`` / ``cam_layer_name`` = "bottleneck" produce A for the attribution engine;
+``forward(x, with_cam=True)`` returns segmentation logits, image logits and the CAM logits
+(CAM_c + b_c, (B, C, h, w)) from the same forward, so a loss on the CAM head runs through the
+(possibly DistributedDataParallel-wrapped) module call and its gradients are all-reduced.
 """
 
 from __future__ import annotations
+
+import math
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .blocks import check_input, conv_stack
+
+CONTEXT_NORMS = ("l2", "none")
+
+
+class GapOutput(NamedTuple):
+    """``forward(x, with_cam=True)``: (B, C, H, W) pixel logits, (B, C) image logits, (B, C, h, w) CAM logits."""
+
+    segmentation: torch.Tensor
+    image_logits: torch.Tensor
+    cam_logits: torch.Tensor
+
+
+class L2Norm(nn.Module):
+    """y = x / max(||x||_2 over dim 1, eps) * gamma (per channel, learned; ParseNet's normalisation)."""
+
+    def __init__(self, channels: int, init_scale: float | None = None, eps: float = 1e-6):
+        super().__init__()
+        self.eps = eps
+        self.scale = nn.Parameter(torch.full((channels,), init_scale or math.sqrt(channels)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        return F.normalize(x, p=2.0, dim=1, eps=self.eps) * self.scale.view(shape)
 
 
 class GapFCN(nn.Module):
@@ -28,13 +66,15 @@ class GapFCN(nn.Module):
 
     def __init__(self, in_channels: int = 1, n_classes: int = 2, base_channels: int = 64, depth: int = 4,
                  convs_per_stage: int = 3, batch_norm: bool = True, upsampling: str = "unpool",
-                 max_channels: int = 512):
+                 max_channels: int = 512, context_norm: str = "l2"):
         super().__init__()
         if upsampling not in ("unpool", "bilinear"):
             raise ValueError(f"GapFCN upsampling: expected 'unpool' or 'bilinear', got {upsampling!r}")
+        if context_norm not in CONTEXT_NORMS:
+            raise ValueError(f"GapFCN context_norm: expected one of {CONTEXT_NORMS}, got {context_norm!r}")
         self.init_kwargs = dict(in_channels=in_channels, n_classes=n_classes, base_channels=base_channels,
                                 depth=depth, convs_per_stage=convs_per_stage, batch_norm=batch_norm,
-                                upsampling=upsampling, max_channels=max_channels)
+                                upsampling=upsampling, max_channels=max_channels, context_norm=context_norm)
         self.in_channels, self.upsampling = in_channels, upsampling
         widths = [min(base_channels * 2**i, max_channels) for i in range(depth + 1)]
         stage = dict(n_convs=convs_per_stage, batch_norm=batch_norm)
@@ -44,6 +84,9 @@ class GapFCN(nn.Module):
         self.bottleneck = conv_stack(widths[-2], widths[-1], **stage)
         self.gap = nn.AdaptiveAvgPool2d(1)
         self.cam_head = nn.Linear(widths[-1], n_classes)
+        normalise = context_norm == "l2"
+        self.local_norm = L2Norm(widths[-1]) if normalise else nn.Identity()
+        self.context_norm = L2Norm(widths[-1]) if normalise else nn.Identity()
         self.fuse = conv_stack_1x1(2 * widths[-1], widths[-2], batch_norm)
         self.unpool = nn.MaxUnpool2d(2)
         self.decoder = nn.ModuleList(
@@ -55,12 +98,8 @@ class GapFCN(nn.Module):
         """The module whose output A feeds GAP -> ``cam_head`` (CAM feature layer)."""
         return self.bottleneck
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-pixel logits (B, n_classes, H, W)."""
-        return self.forward_with_image_logits(x)[0]
-
-    def forward_with_image_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(segmentation logits (B, n_classes, H, W), image logits (B, n_classes) from cam_head(GAP(A)))."""
+    def forward(self, x: torch.Tensor, with_cam: bool = False) -> torch.Tensor | GapOutput:
+        """Per-pixel logits (B, n_classes, H, W); with ``with_cam`` a ``GapOutput`` (module docstring)."""
         check_input(x, self.in_channels, 2, "GapFCN")
         skips = []  # (pre-pool size, indices) per stage
         for stage in self.encoder:
@@ -69,14 +108,23 @@ class GapFCN(nn.Module):
             skips.append((x.shape[-2:], indices))
             x = pooled  # (B, C_i, H/2^(i+1), W/2^(i+1))
         features = self.bottleneck(x)  # A: (B, K, h, w)
-        context = self.gap(features)  # (B, K, 1, 1)
+        context = self.gap(features)  # g: (B, K, 1, 1)
         image_logits = self.cam_head(context.flatten(1))  # (B, n_classes)
-        x = torch.cat([features, context.expand_as(features)], dim=1)  # (B, 2K, h, w)
-        x = self.fuse(x)  # (B, C_last, h, w)
+        unpooled = self.context_norm(context).expand_as(features)  # (B, K, h, w)
+        x = self.fuse(torch.cat([self.local_norm(features), unpooled], dim=1))  # (B, 2K, h, w) -> (B, C_last, h, w)
         for stage, (size, indices) in zip(self.decoder, reversed(skips)):
             x = self._upsample(x, indices, size)  # (B, C_i, H_i, W_i)
             x = stage(x)
-        return self.classifier(x), image_logits  # (B, n_classes, H, W), (B, n_classes)
+        segmentation = self.classifier(x)  # (B, n_classes, H, W)
+        if not with_cam:
+            return segmentation
+        cam_logits = F.conv2d(features, self.cam_head.weight[:, :, None, None], self.cam_head.bias)  # (B, C, h, w)
+        return GapOutput(segmentation, image_logits, cam_logits)
+
+    def forward_with_image_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(segmentation logits (B, n_classes, H, W), image logits (B, n_classes) from cam_head(GAP(A)))."""
+        output = self.forward(x, with_cam=True)
+        return output.segmentation, output.image_logits
 
     def _upsample(self, x: torch.Tensor, indices: torch.Tensor, size) -> torch.Tensor:
         if self.upsampling == "unpool":

@@ -25,20 +25,23 @@ def size_mb(model: nn.Module) -> float:
 
 @dataclass(frozen=True)
 class LayerRow:
-    """One leaf module of a forward pass: dotted name, class name, output shape, own parameters."""
+    """One leaf module of a forward pass: dotted name, class name, output shape, own parameters, and the
+    mean / standard deviation of its output over the batch (DIGITS' layer view)."""
 
     name: str
     type: str
     output_shape: tuple[int, ...]
     params: int
+    mean: float = float("nan")
+    std: float = float("nan")
 
 
-def _output_shape(output) -> tuple[int, ...]:
+def _first_tensor(output) -> torch.Tensor | None:
     if isinstance(output, torch.Tensor):
-        return tuple(output.shape)
+        return output
     if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
-        return tuple(output[0].shape)  # e.g. MaxPool with return_indices: (values, indices)
-    return ()
+        return output[0]  # e.g. MaxPool with return_indices: (values, indices)
+    return None
 
 
 def layer_table(model: nn.Module, x: torch.Tensor) -> list[LayerRow]:
@@ -53,7 +56,13 @@ def layer_table(model: nn.Module, x: torch.Tensor) -> list[LayerRow]:
     def make_hook(name: str):
         def hook(module, _inputs, output):
             own = sum(p.numel() for p in module.parameters(recurse=False))
-            rows.append(LayerRow(name, type(module).__name__, _output_shape(output), own))
+            tensor = _first_tensor(output)
+            if tensor is None:
+                rows.append(LayerRow(name, type(module).__name__, (), own))
+                return
+            values = tensor.detach().float()
+            std = float(values.std()) if values.numel() > 1 else float("nan")
+            rows.append(LayerRow(name, type(module).__name__, tuple(tensor.shape), own, float(values.mean()), std))
 
         return hook
 

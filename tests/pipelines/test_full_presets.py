@@ -33,7 +33,7 @@ SIZE_KEYS = {
                      "alexnet_channels", "alexnet_hidden", "alexnet_batch_size", "widths", "ssl_batch_size",
                      "batch_size", "embedding_points", "neurons_per_layer", "layer_images", "gradcam_images"),
 }
-EXPECTED_CHECKPOINTS = {"lv-gap-cam": 2, "rodent-gbp": 1, "heatmap-loss": 4, "covid-interp": 5}
+EXPECTED_CHECKPOINTS = {"lv-gap-cam": 3, "rodent-gbp": 1, "heatmap-loss": 4, "covid-interp": 5}
 
 
 def _module(name: str):
@@ -73,7 +73,7 @@ def test_full_preset_dry_run_names_loadable_checkpoints(name, tmp_path):
         payload = load_checkpoint(entry["path"])
         assert payload["step"] == 1 and payload["config"]["max_steps"] == 1
     if name == "lv-gap-cam":  # the search ran capped trials, each one step
-        assert len(report.tables["hyperparameter search (Optuna, SQLite)"]) == DRY_RUN_TRIALS
+        assert len(report.tables["hyperparameter search (Optuna TPE, SQLite)"]) == DRY_RUN_TRIALS
     page = report.write(tmp_path / "report")
     saved = json.loads(Path(page).with_name("report.json").read_text())
     assert len(saved["evaluate_commands"]) == sum(len(e["datasets"]) for e in report.checkpoints.values())

@@ -10,11 +10,13 @@ import torch
 from medinterp_widgets.models import GapFCN
 from medinterp_widgets.pipelines.lv_gap_cam import Config
 from medinterp_widgets.pipelines.lv_gap_cam.artifacts import overlay_labels
-from medinterp_widgets.pipelines.lv_gap_cam.data import LvDataset, LvSlice, choose_source, load_lv_data, make_slice
-from medinterp_widgets.pipelines.lv_gap_cam.evaluation import (accuracy_vs_dice, cam_localisation, per_slice_metrics,
-                                                         summarise)
+from medinterp_widgets.data.preprocessing import Preprocessing
+from medinterp_widgets.pipelines.lv_gap_cam.cases import LvCase
+from medinterp_widgets.pipelines.lv_gap_cam.data import choose_sources, load_lv_data
+from medinterp_widgets.pipelines.lv_gap_cam.evaluation import accuracy_vs_dice, cam_localisation
 from medinterp_widgets.pipelines.lv_gap_cam.losses import (CamAreaLoss, area_fraction_loss, cell_fractions,
                                                            class_fractions, dense_cam_loss)
+from medinterp_widgets.pipelines.lv_gap_cam.scoring import case_rows, summarise
 from medinterp_widgets.pipelines.lv_gap_cam.training import EventLog, apply_best
 from medinterp_widgets.training import EpochEnd, LayerStat, LayerStats, StepEnd
 
@@ -25,8 +27,11 @@ def _square(size=16, lo=4, hi=10) -> np.ndarray:
     return mask
 
 
-def _dataset(masks) -> LvDataset:
-    return LvDataset([LvSlice(m.astype(np.float32), m, (1.5, 1.5), "a") for m in masks])
+SPEC = Preprocessing(label_maps={"k": {1: 1}})
+
+
+def _cases(masks, unit=None) -> list[LvCase]:
+    return [LvCase(m.astype(np.float32), m, (1.5, 1.5), "k", f"a/{i}", unit or f"a/{i}", "a") for i, m in enumerate(masks)]
 
 
 def test_class_fractions_and_area_loss_by_hand():
@@ -45,10 +50,7 @@ def test_cell_fractions_and_dense_loss_by_hand():
     target[0, :2, :2] = 1  # the top-left cell of a 2 x 2 grid is all LV
     fractions = cell_fractions(target, 2, (2, 2))
     assert fractions[0, 1].tolist() == [[1.0, 0.0], [0.0, 0.0]] and fractions[0, 0].tolist() == [[0.0, 1.0], [1.0, 1.0]]
-    head = torch.nn.Linear(3, 2)
-    torch.nn.init.zeros_(head.weight)
-    torch.nn.init.zeros_(head.bias)
-    loss = dense_cam_loss(torch.rand(1, 3, 2, 2), head, target)  # zero logits: ln 2 at every cell
+    loss = dense_cam_loss(torch.zeros(1, 2, 2, 2), target)  # zero CAM logits: ln 2 at every cell
     assert math.isclose(loss.item(), math.log(2), rel_tol=1e-6)
 
 
@@ -64,54 +66,61 @@ def test_area_term_trains_the_cam_head_that_pixel_loss_leaves_alone(mode):
     result.total.backward()
     assert model.cam_head.weight.grad.abs().sum() > 0
     assert result.logits.shape == (2, 2, 16, 16)
-    assert not model.cam_layer._forward_hooks  # the feature hook lives for one call only
     assert math.isclose(float(result.total.detach()), float(result.classification) + 0.5 * float(result.attribution),
                         rel_tol=1e-5)
 
 
 def test_all_background_predictor_has_high_accuracy_and_zero_dice():
     truth = _square()  # 36 of 256 pixels
-    dataset = _dataset([truth])
-    table = {row["predictor"]: row for row in accuracy_vs_dice(truth[None], dataset)}
+    table = {row["predictor"]: row for row in accuracy_vs_dice([truth], [truth])}
     assert table["all background"]["pixel_accuracy"] == pytest.approx(1 - 36 / 256)
     assert table["all background"]["dice_mean"] == 0.0
     assert table["GapFCN (ours)"]["dice_mean"] == 1.0 and table["GapFCN (ours)"]["pixel_accuracy"] == 1.0
 
 
-def test_per_slice_metrics_perfect_and_shifted():
+def test_case_rows_and_summary_perfect_and_shifted():
     truth = _square()
     shifted = np.roll(truth, 1, axis=1)
-    rows = per_slice_metrics(np.stack([truth, shifted]), _dataset([truth, truth]))
-    assert rows[0]["dice"] == 1.0 and rows[0]["apd_mm"] == pytest.approx(0.0, abs=1e-9)
-    assert rows[1]["dice"] == pytest.approx(2 * 30 / 72)  # 6x6 squares overlapping on 6x5
-    assert 0 < rows[1]["apd_mm"] <= 1.5  # at most one pixel (1.5 mm) apart
+    rows = case_rows([truth, shifted], SPEC, _cases([truth, truth]))
+    assert rows[0]["dice_1"] == 1.0 and rows[0]["apd_mm_1"] == pytest.approx(0.0, abs=1e-9)
+    assert rows[1]["dice_1"] == pytest.approx(2 * 30 / 72)  # 6x6 squares overlapping on 6x5
+    assert 0 < rows[1]["apd_mm_1"] <= 1.5 and rows[1]["apd_px_1"] == pytest.approx(rows[1]["apd_mm_1"] / 1.5)
     summary = summarise(rows)
-    assert summary["slices"] == 2 and summary["apd_slices"] == 2
+    assert (summary["n"], summary["slices"], summary["apd_slices_1"]) == (2, 2, 2)
+    assert summary["dice_mean"] == pytest.approx((1 + 60 / 72) / 2) == summary["dice_slice_mean"]
 
 
-def test_make_slice_rescales_spacing_and_binarises():
-    image = np.arange(64 * 64, dtype=np.float32).reshape(64, 64)
-    made = make_slice(image, _square(64, 10, 40) * 3, (1.2, 1.0), 32, "s1")
-    assert made.image.shape == (32, 32) and made.spacing == (2.4, 2.0)
-    assert set(np.unique(made.mask)) == {0, 1} and 0.0 <= made.image.min() and made.image.max() <= 1.0
+def test_volume_dice_pools_the_slices_of_a_unit():
+    truth, empty = _square(), np.zeros((16, 16), np.uint8)
+    half = truth.copy()
+    half[4:7] = 0  # 18 of the 36 pixels
+    rows = case_rows([half, truth], SPEC, _cases([truth, empty], unit="vol"))  # slice 2: LV predicted, none true
+    summary = summarise(rows)
+    assert summary["n"] == 1 and summary["dice_1"] == pytest.approx(2 * 18 / (54 + 36))  # one 3-D Dice
+    assert summary["dice_slice_mean"] == pytest.approx((2 * 18 / 54 + 0.0) / 2)
 
 
-def test_choose_source(tmp_path):
-    assert choose_source("auto", None, "quick") == "synthetic"
+def test_choose_sources(tmp_path):
+    assert choose_sources("auto", None) == ("synthetic",)
     (tmp_path / "sunnybrook").mkdir()
+    assert choose_sources("auto", tmp_path) == ("sunnybrook",)
     (tmp_path / "acdc").mkdir()
-    assert choose_source("auto", tmp_path, "quick") == "sunnybrook"
-    assert choose_source("auto", tmp_path, "full") == "acdc"
-    assert choose_source("synthetic", tmp_path, "full") == "synthetic"
+    assert choose_sources("auto", tmp_path) == ("acdc", "sunnybrook")
+    assert choose_sources("synthetic", tmp_path) == ("synthetic",)
 
 
 def test_config_presets_and_checks():
-    assert Config.preset("full").lr == 0.02 and Config.preset("full").decay_steps == 10_000
+    for name in ("paper", "full"):
+        config = Config.preset(name)
+        assert (config.lr, config.decay_rate, config.decay_steps, config.epochs) == (0.02, 0.73, 10_000, 50)
+        assert config.optimizer == "sgd" and config.batch_size <= 2  # so 10,000-step decays happen
     assert Config.preset("quick", seed=3).seed == 3
     with pytest.raises(ValueError, match="preset"):
         Config.preset("huge")
     with pytest.raises(ValueError, match="image_size"):
         Config(image_size=30, depth=3)
+    with pytest.raises(ValueError, match="intensity"):
+        Config(intensity="log")
     assert apply_best(Config(), {"lr": 0.5, "other": 1}).lr == 0.5
 
 
@@ -135,28 +144,35 @@ def test_overlay_labels():
 def test_synthetic_data_split_by_phantom():
     data = load_lv_data(Config.preset("smoke"))
     assert data.source == "synthetic"
-    assert {s.group for s in data.train.slices}.isdisjoint({s.group for s in data.val.slices})
+    train_groups = {c.group for c in data.train.cases}
+    assert train_groups.isdisjoint({c.group for c in data.tune.cases})
+    assert train_groups.isdisjoint({c.group for c in data.validation["synthetic"]})
     x, y = data.train[0]
     assert x.shape == (1, 32, 32) and y.dtype == torch.int64
 
 
-def test_sunnybrook_split_by_study(data_root):
-    if not (data_root / "sunnybrook").is_dir():
-        pytest.skip("sunnybrook not present")
+def test_real_data_splits_by_patient_and_study(data_root):
+    if not ((data_root / "sunnybrook").is_dir() and (data_root / "acdc").is_dir()):
+        pytest.skip("sunnybrook and acdc not both present")
     config = Config.preset("quick", data_root=data_root)
     data = load_lv_data(config)
-    assert data.source == "sunnybrook"
-    assert {s.group for s in data.train.slices}.isdisjoint({s.group for s in data.val.slices})
-    scale = 256 * config.crop_fraction / config.image_size  # original pixels per resized pixel
-    assert all(1.2 * scale < s.spacing[0] < 1.5 * scale for s in data.val.slices)  # mm per resized pixel
-    assert len(data.train) + len(data.val) == 56
+    assert data.source == "acdc+sunnybrook"
+    train = {c.group for c in data.train.cases}
+    assert train.isdisjoint({c.group for c in data.tune.cases})
+    for cases in data.validation.values():
+        assert train.isdisjoint({c.group for c in cases})
+    assert {c.kind for c in data.tune.cases} == {"acdc"}  # the Sunnybrook study is validation only
+    assert len(data.validation["sunnybrook"]) + sum(c.kind == "sunnybrook" for c in data.train.cases) == 56
+    assert len({c.unit for c in data.validation["acdc"]}) == 20  # the val.list volumes
+    sunny = sum(c.kind == "sunnybrook" for c in data.train.cases)
+    assert len(data.train) == len(data.train.cases) + (config.sunnybrook_repeat - 1) * sunny
 
 
 def test_cam_localisation_by_hand():
     truth = _square()  # LV share 36 / 256
     inside = truth.astype(np.float32)  # all mass on the LV, peak inside
     outside = 1.0 - inside  # all mass outside, peak outside
-    result = cam_localisation(np.stack([inside, outside]), _dataset([truth, truth]), [0, 1])
+    result = cam_localisation(np.stack([inside, outside]), np.stack([truth, truth]))
     assert result["mass_inside_lv"] == pytest.approx(0.5)  # mean of 1 and 0
     assert result["peak_in_lv"] == pytest.approx(0.5)
     assert result["lv_area_share"] == pytest.approx(36 / 256)

@@ -25,19 +25,39 @@ def report_dir(tmp_path_factory):
 
 def test_reproduce_writes_report_with_paper_comparison(report_dir, capsys):
     data = json.loads((report_dir / "report.json").read_text())
-    names = [c["name"] for c in data["comparisons"]]
-    assert "Dice (LV, validation)" in names and "APD" in names
     paper = {c["name"]: c["paper"] for c in data["comparisons"]}
-    assert paper["Dice (LV, validation)"] == 94.48 and paper["APD"] == 1.93
-    for key in ("GapFCN", "U-Net", "cam", "search_best", "data_source"):
-        assert key in data["metrics"]
-    assert data["metrics"]["GapFCN"]["parameters"] < data["metrics"]["U-Net"]["parameters"] * 10
-    for table in ("pixel accuracy vs Dice (validation)", "layer table (DIGITS style)", "GapFCN vs U-Net",
-                  "hyperparameter search (Optuna, SQLite)"):
+    assert paper["Dice (LV, synthetic validation)"] == 94.48 and paper["APD (synthetic validation)"] == 1.93
+    metrics = data["metrics"]
+    assert all(not isinstance(v, (dict, list)) for v in metrics.values())  # flat
+    for key in ("dice_mean", "apd_mm_mean", "paper_dice_mean", "paper_apd_mm_mean", "unet_dice_mean",
+                "search_dice_mean", "cam_mass_inside_lv", "data_source", "cpu_seconds"):
+        assert key in metrics
+    assert metrics["paper_dice_mean"] == pytest.approx(0.9448) and metrics["paper_apd_mm_mean"] == 1.93
+    assert metrics["parameters"] < metrics["unet_parameters"] * 10
+    for table in ("layer table (DIGITS style)", "hyperparameter search (Optuna TPE, SQLite)",
+                  "validation scores (native resolution)", "Table 1: APD (mm) and Dice (%) on Sunnybrook"):
         assert data["tables"][table]
+    layer = data["tables"]["layer table (DIGITS style)"][0]
+    assert {"layer", "output", "mean", "std", "params", "grad_norm"} <= set(layer)
+    assert any(name.startswith("pixel accuracy vs Dice") for name in data["tables"])
     for figure in ("curves_gapfcn", "accuracy_vs_dice", "cam_overlays", "per_slice_distributions"):
         assert (report_dir / "figures" / f"{figure}.png").read_bytes()[:4] == b"\x89PNG"
     assert (report_dir / "report.html").is_file()
+
+
+def test_report_carries_the_faithfulness_of_the_lv_maps(report_dir):
+    """Issue #16: CAM vs Grad-CAM vs guided backprop scored on a few validation slices, LV mask as mask."""
+    data = json.loads((report_dir / "report.json").read_text())
+    faith = data["faithfulness"]
+    assert set(faith) == {"cam", "gradcam", "guided_backprop"}
+    for method, scores in faith.items():
+        assert 1 <= scores["n"] <= 8
+        assert 0.0 <= scores["deletion_auc"] <= 1.0 and 0.0 <= scores["insertion_auc"] <= 1.0
+        assert {"road", "randomisation_passed", "pointing_game", "relevance_mass", "zero_maps"} <= set(scores)
+        assert data["metrics"][f"faith_{method}_deletion_auc"] == pytest.approx(scores["deletion_auc"])
+    rows = data["tables"]["faithfulness of the LV maps (validation slices, model grid)"]
+    assert [row["method"] for row in rows] == ["cam", "gradcam", "guided_backprop"]
+    assert any(note.startswith("Faithfulness (issue #16") for note in data["notes"])
 
 
 def test_overlays_are_written_with_matching_shapes(report_dir):

@@ -1,172 +1,158 @@
-"""LV data for the pipeline: binary (background / LV cavity) slices at one size, with their spacing.
+"""The pipeline's data: training / tuning datasets on the model grid and validation cases at native size.
 
-Sources (each slice optionally centre-cropped, then resized): Sunnybrook inner contours (study-level split), ACDC label 3 (train slices / val volumes),
-or ``synthetic_cine_lv`` phantoms (case-level split). Resizing to ``image_size`` scales the pixel
-spacing by original / new size, so APD stays in millimetres of the original image.
+Splits (all by patient or study, so nothing of a validation patient is trained on):
+
+- Sunnybrook: ``sunnybrook_val_fraction`` of the studies (1 of the 3 shared) are validation; the others
+  train, each slice repeated ``sunnybrook_repeat`` times per epoch (a few dozen slices beside ~1,100
+  ACDC ones, and the paper's own data set).
+- ACDC: the 2-D training slices' patients are split, stratified by diagnosis, into training and a
+  *tuning* set (``acdc_tune_fraction``) that picks the best epoch and scores the Optuna trials; the
+  validation volumes (``val.list``, 10 other patients) are validation only.
+- synthetic phantoms (no real data): a phantom-level split; the held-out phantoms tune and validate.
+
+Validation cases (``LvData.validation``) are never used for a choice: they are scored once at the end,
+at native resolution (``scoring``), exactly as ``medinterp evaluate`` scores a folder.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from medinterp_widgets import data
-from medinterp_widgets.data.images import resize_pair
-from medinterp_widgets.data.sunnybrook import minmax_normalize
+from medinterp_widgets.data.preprocessing import Preprocessing, prepare
 from medinterp_widgets.pipelines.dry_run import capped_items
 
-ACDC_LV_LABEL = 3
-SYNTHETIC_LV_LABEL = 1
-SYNTHETIC_SIZE = 128  # phantom field of view 128 x 1.4 mm; resized to image_size
+from .cases import LABEL_MAPS, LvCase, acdc_cases, sunnybrook_cases, synthetic_cases
+from .scoring import first_units
 
-
-@dataclass(frozen=True)
-class LvSlice:
-    """One resized slice: image (H, W) float32 in 0..1, mask (H, W) uint8 {0, 1}, spacing (dy, dx) mm."""
-
-    image: np.ndarray
-    mask: np.ndarray
-    spacing: tuple[float, float]
-    group: str  # study / patient / phantom id (the split unit)
+REAL_SETS = ("acdc", "sunnybrook")
+PAPER_SET = "sunnybrook"  # the paper's data set: its validation figures are the headline dice_mean / apd_mm_mean
 
 
 class LvDataset(Dataset):
-    """Torch view: item = (image (1, H, W) float32, mask (H, W) int64)."""
+    """Torch view of prepared cases: item = (x (C, h, w) float32, y (h, w) int64), optionally augmented.
 
-    def __init__(self, slices: list[LvSlice]):
-        self.slices = list(slices)
+    ``repeats[i]`` copies of case i per epoch (oversampling); ``augment(x, y)`` is applied on each access.
+    """
+
+    def __init__(self, cases: Sequence[LvCase], spec: Preprocessing, repeats: Sequence[int] | None = None,
+                 augment: Callable | None = None):
+        self.cases = list(cases)
+        self.spec, self.augment = spec, augment
+        prepared = [prepare(spec, case.image, case.label, case.kind) for case in self.cases]
+        self.x = [torch.from_numpy(p.x) for p in prepared]  # (C, h, w) each
+        self.y = [torch.from_numpy(p.y) for p in prepared]  # (h, w) each
+        repeats = repeats or [1] * len(self.cases)
+        self.index = [i for i, count in enumerate(repeats) for _ in range(count)]
 
     def __len__(self) -> int:
-        return len(self.slices)
+        return len(self.index)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        item = self.slices[index]
-        return torch.from_numpy(item.image)[None], torch.from_numpy(item.mask.astype(np.int64))  # (1, H, W), (H, W)
+    def __getitem__(self, item: int) -> tuple[torch.Tensor, torch.Tensor]:
+        i = self.index[item]
+        x, y = self.x[i], self.y[i]
+        return self.augment(x, y) if self.augment is not None else (x, y)
 
     @property
-    def spacings(self) -> list[tuple[float, float]]:
-        return [s.spacing for s in self.slices]
+    def masks(self) -> np.ndarray:
+        """LV masks (N, h, w) uint8 of the distinct cases on the model grid."""
+        return np.stack([(y.numpy() == 1).astype(np.uint8) for y in self.y])
 
 
 @dataclass
 class LvData:
     train: LvDataset
-    val: LvDataset
-    source: str  # "sunnybrook", "acdc" or "synthetic"
+    tune: LvDataset  # the Trainer's validation: best epoch, search objective
+    validation: dict[str, list[LvCase]]  # data set -> cases scored once at native resolution
+    spec: Preprocessing
+    source: str  # "acdc+sunnybrook", "sunnybrook", "acdc" or "synthetic"
     description: str
+    splits: dict[str, list[str]] = field(default_factory=dict)
 
 
-def center_crop(array: np.ndarray, fraction: float) -> np.ndarray:
-    """The central ``fraction`` of each side of a 2-D array (1.0: the array itself, not copied)."""
-    if fraction >= 1.0:
-        return array
-    height, width = array.shape
-    crop_h, crop_w = max(1, round(height * fraction)), max(1, round(width * fraction))
-    top, left = (height - crop_h) // 2, (width - crop_w) // 2
-    return array[top:top + crop_h, left:left + crop_w]
+def headline_set(names) -> str:
+    """The validation set whose figures stand beside the paper's: Sunnybrook when present, else the first."""
+    names = list(names)
+    return PAPER_SET if PAPER_SET in names else names[0]
 
 
-def make_slice(image: np.ndarray, mask: np.ndarray, spacing, size: int, group: str,
-               crop_fraction: float = 1.0) -> LvSlice:
-    """Normalise to 0..1, crop the central ``crop_fraction``, resize image (area/bilinear) and mask
-    (nearest) to size x size; spacing scales by (cropped side / size)."""
-    image, mask = center_crop(np.asarray(image, np.float32), crop_fraction), center_crop(mask, crop_fraction)
-    height, width = image.shape
-    resized, resized_mask = resize_pair(minmax_normalize(image), mask.astype(np.uint8), (size, size))
-    scaled = (float(spacing[0]) * height / size, float(spacing[1]) * width / size)
-    return LvSlice(np.ascontiguousarray(resized, np.float32), (resized_mask > 0).astype(np.uint8), scaled, group)
+def make_preprocessing(config) -> Preprocessing:
+    """The run's one Preprocessing (stored in every checkpoint it writes)."""
+    return Preprocessing(size=config.image_size, crop=config.crop_fraction, intensity=config.intensity,
+                         channels=1, label_maps=LABEL_MAPS, largest_component=config.largest_component)
 
 
-def choose_source(dataset: str, data_root, preset: str) -> str:
-    """The data set a run uses: ``dataset`` unless "auto" (real data when present, else synthetic)."""
+def choose_sources(dataset: str, data_root) -> tuple[str, ...]:
+    """The data sets a run uses: ``dataset`` ("auto": every real set under ``data_root``, else synthetic)."""
     if dataset != "auto":
-        return dataset
+        return tuple(dataset.split("+"))
     root = Path(data_root) if data_root else None
-    preferred = ("acdc", "sunnybrook") if preset == "full" else ("sunnybrook", "acdc")
-    for name in preferred:
-        if root is not None and (root / name).is_dir():
-            return name
-    return "synthetic"
+    present = tuple(name for name in REAL_SETS if root is not None and (root / name).is_dir())
+    return present or ("synthetic",)
 
 
-def load_lv_data(config) -> LvData:
-    """Train / validation LvDatasets for ``config`` (a pipeline Config)."""
-    source = choose_source(config.dataset, config.data_root, config.preset)
-    if source != "synthetic" and not config.data_root:
-        raise ValueError(f"Config.dataset={source!r} needs data_root (a folder holding {source}/)")
-    loaders = {"sunnybrook": _sunnybrook, "acdc": _acdc, "synthetic": _synthetic}
-    train, val, description = loaders[source](config)
+def load_lv_data(config, augment: Callable | None = None) -> LvData:
+    """Train / tune datasets and validation cases for ``config`` (a pipeline Config); see the module doc."""
+    sources = choose_sources(config.dataset, config.data_root)
+    if sources != ("synthetic",) and not config.data_root:
+        raise ValueError(f"Config.dataset={config.dataset!r} needs data_root (a folder holding {'/'.join(sources)})")
+    spec = make_preprocessing(config)
+    train, tune, validation, splits, texts = [], [], {}, {}, []
+    for source in sources:
+        part = {"sunnybrook": _sunnybrook, "acdc": _acdc, "synthetic": _synthetic}[source](config)
+        train += part[0]
+        tune += part[1]
+        validation[source] = first_units(part[2], capped_items(len({c.unit for c in part[2]}), config.limit_steps))
+        splits.update(part[3])
+        texts.append(part[4])
     if config.max_train_slices:
         train = train[:config.max_train_slices]
-    val = val[:capped_items(len(val), config.limit_steps)]
-    if not train or not val:
-        raise ValueError(f"{source}: the split left {len(train)} training and {len(val)} validation slices")
-    return LvData(LvDataset(train), LvDataset(val), source, description)
+    tune = tune[:capped_items(len(tune), config.limit_steps)]
+    if not train or not tune:
+        raise ValueError(f"{'+'.join(sources)}: the split left {len(train)} training and {len(tune)} tuning slices")
+    repeats = [config.sunnybrook_repeat if case.kind == "sunnybrook" else 1 for case in train]
+    description = "; ".join(texts) + (f"; inputs: central square crop {spec.crop:.0%} of the longer side, "
+                                      f"{spec.intensity} intensity, resized to {spec.size}^2")
+    return LvData(LvDataset(train, spec, repeats, augment), LvDataset(tune, spec), validation, spec,
+                  "+".join(sources), description, splits)
 
 
-def external_sunnybrook(config, source: str) -> LvDataset | None:
-    """Every Sunnybrook slice (the paper's own data) as an external test set of a run that trained on
-    another source (ACDC in the full preset); None when there is no ``sunnybrook/`` folder or it trained on it."""
-    root = Path(config.data_root) / "sunnybrook" if config.data_root else None
-    if source == "sunnybrook" or root is None or not root.is_dir():
-        return None
-    train, val, _ = _sunnybrook(config)
-    slices = train + val
-    return LvDataset(slices[:capped_items(len(slices), config.limit_steps)])
+def _sunnybrook(config):
+    cases = sunnybrook_cases(Path(config.data_root) / "sunnybrook")
+    train_ids, val_ids = data.patient_split([c.group for c in cases], config.sunnybrook_val_fraction, config.seed)
+    train = [c for c in cases if c.group in train_ids]
+    val = [c for c in cases if c.group in val_ids]
+    only = config.dataset == "sunnybrook" or "acdc" not in choose_sources(config.dataset, config.data_root)
+    text = (f"Sunnybrook inner contours: {len(cases)} slices of {len(train_ids) + len(val_ids)} studies; train "
+            f"{train_ids} (x{config.sunnybrook_repeat} per epoch), validation {val_ids}")
+    return train, (val if only else []), val, {"sunnybrook_train": train_ids, "sunnybrook_validation": val_ids}, text
 
 
-def _sunnybrook(config) -> tuple[list[LvSlice], list[LvSlice], str]:
-    root = Path(config.data_root) / "sunnybrook"
-    slices = data.load_sunnybrook(root)
-    train_ids, val_ids = data.patient_split([s.study_id for s in slices], config.val_fraction, config.seed)
-    made = {s.study_id: [] for s in slices}
-    for s in slices:
-        made[s.study_id].append(make_slice(s.image, s.lv_mask, s.spacing, config.image_size, s.study_id,
-                                                  config.crop_fraction))
-    train = [item for study in train_ids for item in made[study]]
-    val = [item for study in val_ids for item in made[study]]
-    text = (f"Sunnybrook inner contours, {len(slices)} slices of {len(made)} studies; train studies {train_ids}, "
-            f"validation {val_ids}; central {config.crop_fraction:.0%} crop resized to {config.image_size}^2")
-    return train, val, text
-
-
-def _acdc(config) -> tuple[list[LvSlice], list[LvSlice], str]:
+def _acdc(config):
     root = Path(config.data_root) / "acdc"
-    sets = {split: data.AcdcSliceDataset(data.load_acdc(root, split)) for split in ("train", "val")}
-    made = {}
-    for split, dataset in sets.items():
-        made[split] = []
-        for index in range(len(dataset)):
-            item = dataset[index]
-            image, label = item["image"][0].numpy(), item["label"].numpy()  # (H, W), (H, W)
-            made[split].append(make_slice(image, label == ACDC_LV_LABEL, (1.0, 1.0), config.image_size,
-                                          item["patient_id"], config.crop_fraction))
-    text = (f"ACDC LV cavity (label 3): {len(made['train'])} training slices, {len(made['val'])} slices of the "
-            f"validation volumes; resized to {config.image_size}^2; spacing unknown in the preprocessed HDF5 "
-            "(APD in original-pixel units, 1 px = 1 'mm')")
-    return made["train"], made["val"], text
+    slices = acdc_cases(root, "train_slices")
+    groups = [c.group for c in slices]
+    strata = [data.acdc_diagnosis(int(g[-3:])) or "unknown" for g in groups]
+    train_ids, tune_ids = data.patient_split(groups, config.acdc_tune_fraction, config.seed, strata=strata)
+    validation = acdc_cases(root, "val")
+    volumes, patients = len({c.unit for c in validation}), len({c.group for c in validation})
+    text = (f"ACDC LV cavity (label 3): {len(slices)} training slices of {len(train_ids) + len(tune_ids)} patients, "
+            f"{len(tune_ids)} of them (stratified by diagnosis) for tuning; validation: {volumes} volumes (val.list) "
+            f"of {patients} other patients")
+    return ([c for c in slices if c.group in train_ids], [c for c in slices if c.group in tune_ids], validation,
+            {"acdc_tune": tune_ids, "acdc_validation": sorted({c.group for c in validation})}, text)
 
 
-def _synthetic(config) -> tuple[list[LvSlice], list[LvSlice], str]:
-    cases = []
-    for case in range(config.synthetic_cases):
-        volume, masks = data.synthetic_cine_lv(config.seed + case, n_phases=config.synthetic_phases,
-                                               n_slices=config.synthetic_slices, size=SYNTHETIC_SIZE)
-        spacing = volume.spacing[-2:]
-        for t in range(masks.shape[0]):
-            for z in range(masks.shape[1]):
-                lv = masks[t, z] == SYNTHETIC_LV_LABEL
-                if lv.any():
-                    cases.append(make_slice(volume.array[t, z], lv, spacing, config.image_size, f"phantom{case}",
-                                            config.crop_fraction))
-    groups = [s.group for s in cases]
-    train_ids, val_ids = data.patient_split(groups, config.val_fraction, config.seed)
-    train = [s for s in cases if s.group in set(train_ids)]
-    val = [s for s in cases if s.group in set(val_ids)]
+def _synthetic(config):
+    cases = synthetic_cases(config.synthetic_cases, config.synthetic_phases, config.synthetic_slices, config.seed)
+    train_ids, val_ids = data.patient_split([c.group for c in cases], config.val_fraction, config.seed)
+    val = [c for c in cases if c.group in val_ids]
     text = (f"synthetic_cine_lv phantoms: {config.synthetic_cases} cases x {config.synthetic_phases} phases x "
             f"{config.synthetic_slices} slices (LV-containing slices kept), split by phantom")
-    return train, val, text
+    return [c for c in cases if c.group in train_ids], val, val, {"synthetic_validation": val_ids}, text

@@ -1,8 +1,9 @@
-"""Per-slice evaluation: predictions, Dice vs pixel accuracy, APD in mm, and CAM maps via `attribute`."""
+"""Model-grid views for the report: predictions, CAM maps via `attribute`, CAM localisation, accuracy vs Dice."""
 
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -16,67 +17,35 @@ LV = 1
 
 
 def predict(model: nn.Module, dataset, device=None, batch_size: int = 8) -> np.ndarray:
-    """Predicted LV masks (N, H, W) uint8 (argmax over the 2 classes), model in eval mode, no gradients."""
+    """Predicted LV masks (N, H, W) uint8 on the model grid (argmax over the classes), eval mode, no gradients."""
     device = resolve_device(device)
     model = model.to(device).eval()
     masks = []
     with torch.no_grad():
         for start in range(0, len(dataset), batch_size):
             x = torch.stack([dataset[i][0] for i in range(start, min(start + batch_size, len(dataset)))])
-            masks.append(model(x.to(device)).argmax(dim=1).cpu().numpy().astype(np.uint8))  # (B, H, W)
+            masks.append((model(x.to(device)).argmax(dim=1) == LV).cpu().numpy().astype(np.uint8))  # (B, H, W)
     return np.concatenate(masks)
 
 
-def per_slice_metrics(predictions: np.ndarray, dataset) -> list[dict[str, float]]:
-    """One row per slice: Dice, IoU, pixel accuracy, APD (mm; nan if a mask is empty), LV pixel share."""
-    rows = []
-    for index, (pred, item) in enumerate(zip(predictions, dataset.slices)):
-        rows.append({
-            "slice": index,
-            "group": item.group,
-            "dice": metrics.dice(pred, item.mask),
-            "iou": metrics.iou(pred, item.mask),
-            "accuracy": metrics.pixel_accuracy(pred, item.mask),
-            "apd_mm": metrics.average_perpendicular_distance(pred, item.mask, item.spacing),
-            "lv_fraction": float(item.mask.mean()),
-        })
-    return rows
+def accuracy_vs_dice(predictions: Sequence[np.ndarray], truths: Sequence[np.ndarray]) -> list[dict[str, float]]:
+    """Why accuracy misleads under class imbalance: our model beside trivial predictors (native masks).
 
-
-def summarise(rows: list[dict[str, float]]) -> dict[str, float]:
-    """Means over slices (APD over slices where both contours exist) and the count it used."""
-    apd = [r["apd_mm"] for r in rows if not math.isnan(r["apd_mm"])]
-    return {
-        "dice_mean": float(np.mean([r["dice"] for r in rows])),
-        "dice_std": float(np.std([r["dice"] for r in rows])),
-        "iou_mean": float(np.mean([r["iou"] for r in rows])),
-        "pixel_accuracy_mean": float(np.mean([r["accuracy"] for r in rows])),
-        "apd_mm_mean": float(np.mean(apd)) if apd else math.nan,
-        "apd_slices": len(apd),
-        "slices": len(rows),
-    }
-
-
-def accuracy_vs_dice(predictions: np.ndarray, dataset) -> list[dict[str, float]]:
-    """Why accuracy misleads under class imbalance: our model beside trivial predictors.
-
-    For the all-background predictor, accuracy = 1 - LV share (high) while Dice = 0.
+    Pixel accuracy pools every pixel of every slice; Dice is the mean over slices. For the
+    all-background predictor, accuracy = 1 - LV share (high) while Dice = 0.
     """
-    truths = np.stack([s.mask for s in dataset.slices])  # (N, H, W)
+    truths = [np.asarray(t, bool) for t in truths]
     candidates = {
-        "GapFCN (ours)": predictions,
-        "all background": np.zeros_like(truths),
-        "all LV": np.ones_like(truths),
+        "GapFCN (ours)": [np.asarray(p, bool) for p in predictions],
+        "all background": [np.zeros_like(t) for t in truths],
+        "all LV": [np.ones_like(t) for t in truths],
     }
-    table = []
-    for name, preds in candidates.items():
-        table.append({
-            "predictor": name,
-            "pixel_accuracy": metrics.pixel_accuracy(preds, truths),
-            "dice_mean": float(np.mean([metrics.dice(p, t) for p, t in zip(preds, truths)])),
-            "lv_pixel_share": float(truths.mean()),
-        })
-    return table
+    pixels = sum(t.size for t in truths)
+    share = sum(int(t.sum()) for t in truths) / pixels
+    return [{"predictor": name,
+             "pixel_accuracy": sum(int((p == t).sum()) for p, t in zip(preds, truths)) / pixels,
+             "dice_mean": float(np.mean([metrics.dice(p, t) for p, t in zip(preds, truths)])),
+             "lv_pixel_share": share} for name, preds in candidates.items()]
 
 
 def cam_maps(model: nn.Module, dataset, indices, device=None, batch_size: int = 16) -> np.ndarray:
@@ -93,10 +62,10 @@ def cam_maps(model: nn.Module, dataset, indices, device=None, batch_size: int = 
     return np.concatenate(maps)
 
 
-def cam_localisation(maps: np.ndarray, dataset, indices) -> dict[str, float]:
+def cam_localisation(maps: np.ndarray, masks: np.ndarray) -> dict[str, float]:
     """How well the CAM points at the LV: mean share of its mass inside the mask (``metrics.heatmap_overlap``),
     the LV's area share (what a flat map would score), and the share of maps whose peak lies in the LV."""
-    masks = [dataset.slices[i].mask.astype(bool) for i in indices]
+    masks = np.asarray(masks).astype(bool)
     inside = [metrics.heatmap_overlap(m, mask) for m, mask in zip(maps, masks)]
     peaks = [mask.flat[int(np.argmax(m))] for m, mask in zip(maps, masks)]
     return {"mass_inside_lv": float(np.nanmean(inside)) if not np.all(np.isnan(inside)) else math.nan,

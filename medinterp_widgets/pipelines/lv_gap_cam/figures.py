@@ -12,12 +12,13 @@ import numpy as np  # noqa: E402
 
 
 def training_curves(epochs: list[dict], steps: list[dict], title: str = "GapFCN"):
-    """Loss, pixel accuracy and LV Dice per epoch (train / val) and the LR per step."""
+    """Loss, pixel accuracy and LV Dice per epoch (train / tune: the Trainer's "val" split) and the LR per step."""
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.2))
     x = [row["epoch"] for row in epochs]
     for ax, name in zip(axes[:3], ("loss", "accuracy", "dice_mean")):
         for split, style in (("train", "-o"), ("val", "--s")):
-            ax.plot(x, [row.get(f"{split}_{name}", math.nan) for row in epochs], style, label=split, ms=3)
+            ax.plot(x, [row.get(f"{split}_{name}", math.nan) for row in epochs], style, ms=3,
+                    label="tune" if split == "val" else split)
         ax.set(xlabel="epoch", title=f"{title}: {name}")
         ax.legend()
     axes[3].plot([s["step"] for s in steps], [s["lr"] for s in steps])
@@ -44,11 +45,11 @@ def per_slice_distributions(rows_by_model: dict[str, list[dict]]):
     """Box plots of per-slice Dice and APD (mm) for each model."""
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
     names = list(rows_by_model)
-    for ax, key, label in ((axes[0], "dice", "Dice"), (axes[1], "apd_mm", "APD (mm)")):
+    for ax, key, label in ((axes[0], "dice_1", "Dice"), (axes[1], "apd_mm_1", "APD (mm)")):
         values = [[r[key] for r in rows_by_model[n] if not math.isnan(r[key])] for n in names]
         ax.boxplot(values, showmeans=True)
         ax.set_xticks(range(1, len(names) + 1), names)
-        ax.set(title=f"per-slice {label} (validation)")
+        ax.set(title=f"per-slice {label} (validation, native resolution)")
     fig.tight_layout()
     return fig
 
@@ -88,12 +89,12 @@ def layer_gradients(grad_norms: dict[str, float]):
 
 
 def sweep_trials(rows: list[dict]):
-    """Validation Dice of each trial against its initial LR (colour: decay rate)."""
-    done = [r for r in rows if r.get("val_dice") is not None]
+    """Tuning Dice of each trial against its initial LR (colour: decay rate)."""
+    done = [r for r in rows if r.get("tune_dice") is not None]
     fig, ax = plt.subplots(figsize=(5, 3.3))
-    points = ax.scatter([r["lr"] for r in done], [r["val_dice"] for r in done],
+    points = ax.scatter([r["lr"] for r in done], [r["tune_dice"] for r in done],
                         c=[r["decay_rate"] for r in done], cmap="viridis", vmin=0.5, vmax=1.0)
     fig.colorbar(points, ax=ax, label="decay rate")
-    ax.set(xscale="log", xlabel="initial learning rate", ylabel="best val Dice", title="Optuna search")
+    ax.set(xscale="log", xlabel="initial learning rate", ylabel="best tuning Dice", title="Optuna search")
     fig.tight_layout()
     return fig

@@ -54,9 +54,8 @@ def cell_fractions(target: torch.Tensor, n_classes: int, size) -> torch.Tensor:
     return F.adaptive_avg_pool2d(one_hot, size)  # (B, C, h, w)
 
 
-def dense_cam_loss(features: torch.Tensor, head: nn.Linear, target: torch.Tensor) -> torch.Tensor:
-    """mean BCE(sigmoid(CAM logits), cell fractions), CAM logits = head applied at every cell of A (B, K, h, w)."""
-    cam_logits = F.conv2d(features, head.weight[:, :, None, None], head.bias)  # (B, C, h, w)
+def dense_cam_loss(cam_logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """mean BCE(sigmoid(CAM logits), cell fractions); CAM logits (B, C, h, w) = head applied at every cell of A."""
     fractions = cell_fractions(target, cam_logits.shape[1], cam_logits.shape[-2:])  # (B, C, h, w)
     return F.binary_cross_entropy_with_logits(cam_logits, fractions)
 
@@ -83,16 +82,12 @@ class CamAreaLoss:
         self.pixel_loss = pixel_loss or nn.CrossEntropyLoss()
 
     def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, mask=None) -> CamAreaResult:
-        base = getattr(model, "module", model)  # DistributedDataParallel wraps the model
-        captured: list[torch.Tensor] = []
-        handle = base.cam_layer.register_forward_hook(lambda _m, _i, output: captured.append(output))
-        try:
-            seg_logits, image_logits = base.forward_with_image_logits(x)  # (B, C, H, W), (B, C)
-        finally:
-            handle.remove()
-        pixel = self.pixel_loss(seg_logits, y.long())
+        # one call of ``model`` itself (DistributedDataParallel-wrapped under torchrun): every output,
+        # the CAM head's included, comes from the wrapped forward, so all gradients are all-reduced
+        output = model(x, with_cam=True)  # GapOutput: (B, C, H, W), (B, C), (B, C, h, w)
+        pixel = self.pixel_loss(output.segmentation, y.long())
         if self.mode == "dense":
-            area = dense_cam_loss(captured[0], base.cam_head, y)
+            area = dense_cam_loss(output.cam_logits, y)
         else:
-            area = area_fraction_loss(image_logits, y)
-        return CamAreaResult(pixel + self.weight * area, seg_logits, pixel.detach(), area.detach())
+            area = area_fraction_loss(output.image_logits, y)
+        return CamAreaResult(pixel + self.weight * area, output.segmentation, pixel.detach(), area.detach())

@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+import torch
 from torch import nn
+from torch.utils.data import Subset
 
+from medinterp_widgets.data.preprocessing import CHECKPOINT_KEY, Preprocessing
 from medinterp_widgets.models import GapFCN, UNet
 from medinterp_widgets.training import (EpochEnd, FloatRange, LayerStats, StepEnd, Trainer, TrainConfig,
                                         load_checkpoint, lv_search_space, sweep, trainer_objective)
@@ -19,9 +22,7 @@ from medinterp_widgets.training.runs import BEST_CHECKPOINT
 from ..dry_run import capped_trials
 from .losses import CamAreaLoss
 
-BEST_METRIC = "val/dice_mean"
-# `medinterp evaluate`: the data set's label of our class 1 (LV cavity); every other label -> 0
-EVAL_LABEL_MAP = {"acdc": {3: 1}, "sunnybrook": {1: 1}}
+BEST_METRIC = "val/dice_mean"  # the Trainer's "val" split is the tuning set (data.py)
 
 
 @dataclass
@@ -63,15 +64,16 @@ def build_unet(config) -> UNet:
     return UNet(in_channels=1, n_classes=2, base_channels=config.unet_base_channels, depth=config.depth)
 
 
-def train_config(config, run_dir: Path, epochs: int, **overrides: Any) -> TrainConfig:
-    """The TrainConfig of one run: best checkpoint by validation Dice of the LV class."""
+def train_config(config, run_dir: Path, epochs: int, spec: Preprocessing, **overrides: Any) -> TrainConfig:
+    """The TrainConfig of one run: best checkpoint by tuning Dice of the LV class; ``spec`` (the run's
+    one Preprocessing) goes into every checkpoint as plain data, where ``medinterp evaluate`` reads it."""
     values = dict(epochs=epochs, batch_size=config.batch_size, lr=config.lr, decay_rate=config.decay_rate,
-                  decay_steps=config.decay_steps, optimizer=config.optimizer, seed=config.seed,
+                  decay_steps=config.decay_steps, staircase=True, optimizer=config.optimizer,
+                  momentum=config.momentum, weight_decay=config.weight_decay, seed=config.seed,
                   device=config.device or "auto", monitor_every=config.monitor_every, best_metric=BEST_METRIC,
                   best_mode="max", run_dir=str(run_dir), num_classes=2, drop_last=True,
                   progress=config.preset == "full", max_steps=config.limit_steps,
-                  extra={"paper": "lv-gap-cam", "input_size": [config.image_size, config.image_size],
-                         "input_normalize": "minmax", "eval_label_map": EVAL_LABEL_MAP})
+                  extra={"paper": "lv-gap-cam", CHECKPOINT_KEY: spec.to_dict()})
     values.update(overrides)
     return TrainConfig(**values)
 
@@ -82,7 +84,7 @@ def make_trainer(model: nn.Module, data, tconfig: TrainConfig, pixel_loss: str, 
     CAM area term (``CamAreaLoss``) unless cam_loss_weight is None (the U-Net baseline)."""
     pixel = build_loss(pixel_loss)
     loss = CamAreaLoss(cam_loss_weight, pixel, cam_loss_mode) if cam_loss_weight is not None else pixel
-    return Trainer(model, data.train, data.val, tconfig, loss=loss, callbacks=list(callbacks))
+    return Trainer(model, data.train, data.tune, tconfig, loss=loss, callbacks=list(callbacks))
 
 
 def train_best(model: nn.Module, data, tconfig: TrainConfig, pixel_loss: str, cam_loss_weight: float | None,
@@ -102,25 +104,45 @@ def search_space() -> dict:
     return {**lv_search_space(), "lr": FloatRange(1e-4, 3e-2, log=True)}
 
 
-def search_hyperparameters(config, data, folder: Path, callbacks: Iterable[Callable] = ()
-                           ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Optuna TPE over (lr, decay_rate, decay_steps), SQLite in ``folder/sweep.db``; maximise val Dice.
+@dataclass
+class SearchResult:
+    """The Optuna study's best params, one table row per trial, and the best trial's best checkpoint."""
 
-    Returns the best params and one table row per trial.
+    best: dict[str, Any]
+    rows: list[dict[str, Any]]
+    best_checkpoint: Path | None
+
+
+def search_hyperparameters(config, data, folder: Path, callbacks: Iterable[Callable] = ()) -> SearchResult:
+    """Optuna TPE over (lr, decay_rate, decay_steps), SQLite in ``folder/sweep.db``; maximise tuning Dice.
+
+    Each trial trains ``config.sweep_epochs`` epochs (on ``sweep_max_train_slices`` training slices when
+    set, the same subset for every trial) in ``folder/trial-<n>``, keeping its best epoch's checkpoint.
     """
-    base = train_config(config, folder, config.sweep_epochs, monitor_every=0, save_checkpoints=True)
+    base = train_config(config, folder, config.sweep_epochs, data.spec, monitor_every=0, save_checkpoints=True)
+    subset = _search_data(data, config.sweep_max_train_slices, config.seed)
 
     def make(trial_config: TrainConfig) -> Trainer:
-        return make_trainer(build_gapfcn(config), data, trial_config, config.pixel_loss, config.cam_loss_weight,
+        return make_trainer(build_gapfcn(config), subset, trial_config, config.pixel_loss, config.cam_loss_weight,
                             callbacks, config.cam_loss_mode)
 
     trials = capped_trials(config.sweep_trials, config.limit_steps)
     study = sweep(trainer_objective(base, make), search_space(), trials,
                   study_name="lv-gap-cam", direction="maximize", seed=config.seed, run_dir=folder)
-    rows = [{"trial": t.number, **t.params, "val_dice": t.value, "state": t.state.name} for t in study.trials]
+    rows = [{"trial": t.number, **t.params, "tune_dice": t.value, "state": t.state.name} for t in study.trials]
     completed = [t for t in study.trials if t.value is not None]
-    best = study.best_params if completed else {}
-    return best, rows
+    if not completed:
+        return SearchResult({}, rows, None)
+    best = folder / f"trial-{study.best_trial.number}" / BEST_CHECKPOINT
+    return SearchResult(study.best_params, rows, best if best.is_file() else None)
+
+
+def _search_data(data, limit: int | None, seed: int):
+    """``data`` with its training set cut to ``limit`` items drawn once with ``seed`` (all when None)."""
+    if limit is None or limit >= len(data.train):
+        return data
+    order = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(seed))[:limit]
+    return dataclasses.replace(data, train=Subset(data.train, order.tolist()))
 
 
 def apply_best(config, params: dict[str, Any]):
