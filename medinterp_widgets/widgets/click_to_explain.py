@@ -31,7 +31,7 @@ class ClickToExplain:
         self.browser = browser
         browser.observe(self._on_probe, names="probe")
         figure = browser.image.figure
-        target = figure.scatter(x=[], y=[], source=ColumnDataSource({"x": [], "y": []}), alpha=0)  # hit-testable
+        target = figure.scatter(x="x", y="y", source=ColumnDataSource({"x": [], "y": []}), alpha=0)  # hit-testable
         tool = BoxSelectTool(dimensions="both", renderers=[target], description="brush a region to explain")
         figure.add_tools(tool)
         figure.on_event(SelectionGeometry, self._on_selection)

@@ -51,10 +51,12 @@ def weighted_channel_sum(weights: Tensor, activation: Tensor) -> Tensor:
 
 
 def spatial_activation(activation: Tensor, layer_name: str) -> Tensor:
-    """``activation`` when shaped (B, C, *S) with S non-empty; `LayerError` otherwise (e.g. a Linear layer)."""
-    if activation.dim() < 3 or activation.shape[2:].numel() == 0:
+    """``activation`` when shaped (B, C, *S) with more than one voxel in S; `LayerError` otherwise (a Linear
+    layer, or a global pooling whose 1x1 output would give a constant map)."""
+    if activation.dim() < 3 or activation.shape[2:].numel() <= 1:
         raise LayerError(f"layer {layer_name!r}: output shape {tuple(activation.shape)} has no spatial dims; "
-                         "CAM methods need a layer with output (B, C, H, W) or (B, C, D, H, W), e.g. a conv")
+                         "CAM methods need a layer with output (B, C, H, W) or (B, C, D, H, W) before the global "
+                         "pooling, e.g. a conv block")
     return activation
 
 
