@@ -52,7 +52,7 @@ def test_name_lists_are_derived_from_the_descriptions():
     assert set(registry.PERTURBATION_METHODS) == {"occlusion", "scorecam", "rise"}
     assert set(registry.HEATMAP_METHODS) == {"gradcam", "hirescam", "gradcam++", "saliency"}  # as before #15
     assert "saliency" in registry.HIDDEN_UNIT_METHODS and "gradcam" not in registry.HIDDEN_UNIT_METHODS
-    assert registry.method_options("rise", (16, 16, 16)) == {"n_masks": 128, "cells": 6}
+    assert registry.method_options("rise", (16, 16, 16)) == {"n_masks": 128, "cells": 6, "progress": False}
     assert registry.method_options("occlusion", (64, 64), progress=True)["progress"] is True
 
 
