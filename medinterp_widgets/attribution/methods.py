@@ -91,10 +91,9 @@ class MethodInfo:
     def unavailable_on(self, access: ModelAccess) -> str | None:
         """Why the method cannot run on a model with ``access`` (None when it can)."""
         if self.needs_hooks and not access.hooks:
-            return (f"{self.name} needs to hook the model's layers (or swap its ReLUs), which a {access.kind} "
-                    "model does not allow")
+            return f"{self.name} needs to hook the model's layers (or swap its ReLUs), which {access.kind} models do not allow"
         if self.needs_gradients and not access.gradients:
-            return f"{self.name} needs gradients through the model, which a {access.kind} model does not give"
+            return f"{self.name} needs gradients through the model, which {access.kind} models do not give"
         return None
 
 

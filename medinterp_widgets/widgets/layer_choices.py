@@ -59,7 +59,7 @@ def layer_choices(model: nn.Module, x: Tensor) -> LayerChoices:
     """Every module of ``model`` with a spatial output for input ``x`` (1, C, *S), grouped by block."""
     access = model_access(model)
     if not access.hooks:
-        return LayerChoices([], "", {}, f"a {access.kind} model cannot be hooked, so layers cannot be chosen")
+        return LayerChoices([], "", {}, f"{access.kind} models cannot be hooked, so layers cannot be chosen")
     try:
         traced = trace_layers(model, x)
         default = default_layer(model, x)
@@ -84,6 +84,6 @@ def viewer_notes(model: nn.Module, layer_used: str, default: str, unavailable: d
         access = model_access(model)
         lacks = " and no ".join(what for what, ok in (("forward hooks", access.hooks), ("gradients", access.gradients))
                                 if not ok)
-        parts.append(f"a {html.escape(access.kind)} model has no {lacks}, so {html.escape(', '.join(unavailable))} "
+        parts.append(f"{html.escape(access.kind)} models have no {lacks}, so {html.escape(', '.join(unavailable))} "
                      "cannot run on it")
     return "<small>" + " · ".join(parts) + "</small>" if parts else ""
