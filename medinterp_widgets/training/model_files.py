@@ -24,7 +24,7 @@ from medinterp_widgets.data.errors import CheckpointError
 from medinterp_widgets.data.limits import check_torch_file
 from medinterp_widgets.training.checkpoints import model_from_checkpoint
 
-__all__ = ["MODEL_SUFFIXES", "input_channels", "is_torchscript", "model_kind", "open_model_file"]
+__all__ = ["MODEL_SUFFIXES", "input_channels", "input_dims", "is_torchscript", "model_kind", "open_model_file"]
 
 MODEL_SUFFIXES = (".pt", ".pth", ".ts", ".torchscript", ".onnx")
 
@@ -55,11 +55,26 @@ def input_channels(model: nn.Module) -> int:
     return 1
 
 
+def input_dims(model: nn.Module) -> int:
+    """Spatial dims the model takes (2 or 3): a declared ``spatial_dims``, an ONNX input's rank, else the rank of
+    its first conv weight (5-D: a 3-D conv), else 2."""
+    declared = getattr(model, "spatial_dims", None)
+    if isinstance(declared, int) and declared in (2, 3):
+        return declared
+    shape = getattr(model, "input_shape", None)
+    if isinstance(shape, tuple) and len(shape) in (4, 5):
+        return len(shape) - 2
+    for parameter in model.parameters():
+        if parameter.dim() in (4, 5):
+            return parameter.dim() - 2
+    return 2
+
+
 def open_model_file(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> nn.Module:
     """The model in ``path`` (see the module docstring), in eval mode."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such model file")
+        raise FileNotFoundError(f"model file not found: {path}")
     if path.suffix.lower() == ".onnx":
         from medinterp_widgets.models.onnx_model import OnnxModel  # onnxruntime is optional: imported on use
 
