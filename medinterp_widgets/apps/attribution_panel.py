@@ -48,6 +48,7 @@ class AttributionPanel(widgets.VBox):
         self.checkpoints = widgets.Combobox(options=[str(p) for p in find_checkpoints(*self.roots)], placeholder="model file (.pt, .ts, .onnx) path",
                                             description="model", layout=widgets.Layout(width="420px"),
                                             ensure_option=False)
+        self.checkpoints.add_class("mi-model-box")
         self.load_button = widgets.Button(description="load", disabled=not self.roots)
         self.demo_button = widgets.Button(description="train a demo model", button_style="info",
                                           layout=widgets.Layout(width="180px"))
