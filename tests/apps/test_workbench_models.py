@@ -3,20 +3,16 @@ the methods each allows, shows the layer used, and stays usable on a bad file.""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
 from medinterp_widgets.apps import build_app
 from medinterp_widgets.apps.cases import Case
+from medinterp_widgets.bench.byo_models import ResNetLike, randomised
 from medinterp_widgets.cli import build_parser, main
 from medinterp_widgets.data.volume import Volume
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "attribution"))
-from own_models import ResNetLike, randomised  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 

@@ -17,7 +17,7 @@ from medinterp_widgets.attribution import (
     spatial_layers,
 )
 
-from .own_models import DenseNetLike, ResNetLike, randomised
+from medinterp_widgets.bench.byo_models import DenseNetLike, ResNetLike, randomised
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 FAST = {"occlusion": {"window": 8, "stride": 8}, "rise": {"n_masks": 8, "cells": 4}}

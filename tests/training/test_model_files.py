@@ -3,20 +3,16 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
 from medinterp_widgets.attribution import MethodUnavailableError, attribute, available_methods
+from medinterp_widgets.bench.byo_models import ResNetLike, randomised
 from medinterp_widgets.data.errors import CheckpointError, DataTooLargeError
 from medinterp_widgets.models import GapFCN
 from medinterp_widgets.training.checkpoints import atomic_save, checkpoint_payload
 from medinterp_widgets.training.model_files import input_channels, is_torchscript, model_kind, open_model_file
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "attribution"))
-from own_models import ResNetLike, randomised  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 OCCLUSION = {"window": 8, "stride": 8}

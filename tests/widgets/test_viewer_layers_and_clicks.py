@@ -3,18 +3,14 @@ line), the layer used shown, and click / brush to explain a segmentation model's
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from medinterp_widgets.bench.byo_models import ResNetLike, randomised
 from medinterp_widgets.widgets.attribution_viewer import AttributionViewer
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "attribution"))
-from own_models import ResNetLike, randomised  # noqa: E402
 
 
 @pytest.fixture(scope="module")

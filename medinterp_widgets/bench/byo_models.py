@@ -1,5 +1,7 @@
 """Networks the project did not build, written the way users write them: a ResNet-like and a
-DenseNet-like classifier (2-D or 3-D), small enough for fast tests."""
+DenseNet-like classifier (2-D or 3-D), small enough for fast tests; ``medinterp bench own-models`` and the
+bring-your-own-model tests use them. Not registered: a checkpoint of them loads only once the user trusts
+this module (``trust_model_module``), as for any user class."""
 
 from __future__ import annotations
 
