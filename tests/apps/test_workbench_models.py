@@ -123,3 +123,23 @@ def test_app_command_model_argument(tmp_path, capsys):
     assert "workbench only" in capsys.readouterr().err
     assert main(["app", "--model", str(tmp_path / "missing.onnx"), "--no-browser"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+class TupleOutput(torch.nn.Module):
+    """A model whose forward returns (logits, features): not logits-shaped for any target."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.head = torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.Linear(2, 3)
+
+    def forward(self, x):
+        features = self.conv(x)
+        return self.head(features.mean((2, 3))), features
+
+
+def test_a_model_with_non_logit_output_is_one_line_and_the_page_stays(workbench, resnet2d):
+    app = workbench()
+    panel = app.attribution
+    assert not panel.set_model(TupleOutput().eval(), "tuple model")
+    assert panel.viewer is None and "model output: expected a tensor" in panel.message.value
+    assert panel.set_model(resnet2d, "resnet 2-D") and panel.viewer is not None

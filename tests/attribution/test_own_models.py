@@ -146,3 +146,21 @@ def test_monai_segmentation_nets_default_layer_and_region_target(name):
     with pytest.raises(LayerError, match="CAM is not defined"):
         attribute(model, x, method="cam", target=RegionTarget(1, region))
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+class TupleOutput(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.head = torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.Linear(2, 3)
+
+    def forward(self, x):
+        features = self.conv(x)
+        return self.head(features.mean((2, 3))), features
+
+
+@pytest.mark.parametrize("method", ["gradcam", "saliency", "occlusion"])
+def test_output_that_is_not_logits_is_a_named_error(method):
+    from medinterp_widgets.attribution import TargetError
+
+    with pytest.raises(TargetError, match="returned tuple, expected one Tensor"):
+        attribute(TupleOutput().eval(), image(), method=method, target=1, **FAST.get(method, {}))
