@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 DATA_ENV = "MEDINTERP_DATA"
+MODEL_ENV = "MEDINTERP_MODEL"  # a model file the workbench opens at start (``medinterp app workbench --model FILE``)
 REPORTS_ENV = "MEDINTERP_REPORTS"  # folder of written reports (``reports/NAME-PRESET``) the paper apps show
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

@@ -1,7 +1,10 @@
-"""The workbench's attribution panel: pick a model (a checkpoint under the data root or a runs folder,
-or a tiny demo model trained on the current case), then explain the slice the workbench shows
-(AttributionViewer) and look inside the model (LayerViewer, second tab). A checkpoint of a model class
-outside the registry loads only after the user confirms "this runs code from module X"."""
+"""The workbench's attribution panel: pick a model (a project checkpoint, TorchScript archive or ONNX file
+under the data root or a runs folder, a file the user named (``model_file``: ``medinterp app workbench
+--model FILE``), or a tiny demo model trained on the current case), then explain what the workbench shows
+(AttributionViewer) and look inside the model (LayerViewer, second tab; not for TorchScript / ONNX, which
+cannot be hooked). A 2-D model explains the slice shown; a 3-D model explains the whole volume (one
+frame), shown in the viewer's own slice browser on all three axes. A checkpoint of a model class outside
+the registry loads only after the user confirms "this runs code from module X"."""
 
 from __future__ import annotations
 
@@ -12,9 +15,12 @@ from pathlib import Path
 import ipywidgets as widgets
 from torch import nn
 
-from medinterp_widgets.apps.demo_model import find_checkpoints, load_model, slice_sample, train_demo_model
+from medinterp_widgets.apps.demo_model import (find_checkpoints, load_model, slice_sample, train_demo_model,
+                                                volume_sample)
+from medinterp_widgets.attribution import model_access
 from medinterp_widgets.data.errors import UntrustedModelError
 from medinterp_widgets.models import trust_model_module
+from medinterp_widgets.training.model_files import input_channels, input_dims, model_kind, open_model_file
 from medinterp_widgets.widgets.attribution_viewer import AttributionViewer
 from medinterp_widgets.widgets.browser_controls import error_html
 from medinterp_widgets.widgets.layer_viewer import LayerViewer
@@ -27,19 +33,22 @@ class AttributionPanel(widgets.VBox):
     """Model picker + AttributionViewer / LayerViewer tabs for the slice of ``browser`` (see ``show``)."""
 
     def __init__(self, data_root: Path | None = None, runs_dir: str | os.PathLike | None = None,
-                 demo_seconds: float = 8.0, demo_steps: int | None = None, **kwargs):
+                 demo_seconds: float = 8.0, demo_steps: int | None = None,
+                 model_file: str | os.PathLike | None = None, **kwargs):
         super().__init__(**kwargs)
         self.roots = [r for r in (data_root, runs_dir or os.environ.get(RUNS_ENV)) if r]
         self.demo_seconds = demo_seconds
         self.demo_steps = demo_steps
         self.model: nn.Module | None = None
         self.model_name = ""
+        self.named_files: set[Path] = set()  # files the user named (model_file): opened wherever they are
         self.browser: SliceBrowser | None = None
         self.viewer: AttributionViewer | None = None
         self.layers: LayerViewer | None = None
-        self.checkpoints = widgets.Combobox(options=[str(p) for p in find_checkpoints(*self.roots)], placeholder="checkpoint (.pt) path",
+        self.checkpoints = widgets.Combobox(options=[str(p) for p in find_checkpoints(*self.roots)], placeholder="model file (.pt, .ts, .onnx) path",
                                             description="model", layout=widgets.Layout(width="420px"),
                                             ensure_option=False)
+        self.checkpoints.add_class("mi-model-box")
         self.load_button = widgets.Button(description="load", disabled=not self.roots)
         self.demo_button = widgets.Button(description="train a demo model", button_style="info",
                                           layout=widgets.Layout(width="180px"))
@@ -56,17 +65,28 @@ class AttributionPanel(widgets.VBox):
                          widgets.HBox([self.checkpoints, self.load_button, self.demo_button]),
                          self.message, self.trust_button, self.tabs]
         self.add_class("mi-attribution-panel")
+        if model_file:
+            self.open_file(model_file)
 
     # -- the model ---------------------------------------------------------------------------------
+    def open_file(self, path: str | os.PathLike) -> bool:
+        """Open a model file the user named (command line or Python), wherever it is; errors go to the message."""
+        resolved = Path(path).expanduser().resolve()
+        self.named_files.add(resolved)
+        self.checkpoints.value = str(resolved)
+        return self.load(str(resolved))
+
     def load(self, path: str) -> bool:
-        """Load a checkpoint (confined to the data root / runs folder); errors go to the message.
+        """Load a model file (confined to the data root / runs folder unless the user named it); errors go to
+        the message.
 
         A checkpoint of a class from a module nobody trusted yet is not loaded: the panel says which
         module's code loading it would run and shows a "trust <module> and load" button.
         """
         self._show_trust(None)
         try:
-            model = load_model(path, self.roots)
+            named = Path(path).expanduser().resolve() in self.named_files
+            model = open_model_file(path) if named else load_model(path, self.roots)
         except UntrustedModelError as error:
             if error.module:
                 self._show_trust((path, error.module))
@@ -75,7 +95,7 @@ class AttributionPanel(widgets.VBox):
             return self._say(f"{path}: {type(error).__name__}: {error}", error=True)
         except Exception as error:
             return self._say(f"{path}: {type(error).__name__}: {error}", error=True)
-        return self.set_model(model, f"checkpoint {Path(path).name}")
+        return self.set_model(model, f"{model_kind(model)} model {Path(path).name}")
 
     def trust_and_load(self) -> bool:
         """The user confirmed: trust the pending module (``models.trust_model_module``), then load again."""
@@ -126,13 +146,15 @@ class AttributionPanel(widgets.VBox):
         self._rebuild()
 
     def _sample(self):
-        browser = self.browser
-        channels = getattr(self.model, "in_channels", 1)
+        """A 2-D model: the slice shown; a 3-D model: the whole volume of the frame shown."""
+        browser, channels = self.browser, input_channels(self.model)
+        if input_dims(self.model) == 3:
+            return volume_sample(browser.volume, browser.masks, browser.frame, channels)
         return slice_sample(browser.volume, browser.masks, browser.axis, browser.slice_index, browser.frame, channels)
 
     def _slice_changed(self, change) -> None:
-        if self.viewer is None:
-            return
+        if self.viewer is None or (input_dims(self.model) == 3 and change["name"] != "frame"):
+            return  # a 3-D model's map covers the volume: the viewer's own browser follows slices and axes
         try:
             x, masks, volume = self._sample()
             self.viewer.set_sample(x, masks=masks, volume=volume)
@@ -149,14 +171,18 @@ class AttributionPanel(widgets.VBox):
         try:
             x, masks, volume = self._sample()
             self.viewer = AttributionViewer(self.model, x, masks=masks, volume=volume)
-            self.layers = LayerViewer(self.model, x)
+            self.layers = LayerViewer(self.model, x) if model_access(self.model).hooks else None
         except Exception as error:  # a model that does not fit this case: say so, keep the page alive
             self.tabs.children = [widgets.HTML(""), widgets.HTML("")]
             self._say(f"{self.model_name}: {type(error).__name__}: {error}", error=True)
             return
-        self.tabs.children = [self.viewer, self.layers]
+        no_layers = widgets.HTML(f"<i>{html.escape(model_kind(self.model))} models cannot be hooked, so their "
+                                 "layers cannot be shown</i>")
+        self.tabs.children = [self.viewer, self.layers or no_layers]
         self.tabs.titles = ("attribution", "layers")
-        self._say(f"{self.model_name} on slice {self.browser.slice_index} ({self.browser.axis})")
+        where = ("the whole volume" if input_dims(self.model) == 3
+                 else f"slice {self.browser.slice_index} ({self.browser.axis})")
+        self._say(f"{self.model_name} on {where}")
 
     def _say(self, text: str, error: bool = False) -> bool:
         self.message.value = error_html(text) if error else f"<span>{html.escape(text)}</span>"

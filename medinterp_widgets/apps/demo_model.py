@@ -20,17 +20,18 @@ from medinterp_widgets.apps.cases import resolve_in_root
 from medinterp_widgets.data.paths import is_inside
 from medinterp_widgets.data.volume import Volume
 from medinterp_widgets.models import GapFCN
-from medinterp_widgets.training import TrainConfig, Trainer, model_from_checkpoint
+from medinterp_widgets.training import TrainConfig, Trainer
+from medinterp_widgets.training.model_files import MODEL_SUFFIXES, open_model_file
 from medinterp_widgets.training.events import RunStarted, StepEnd
 from medinterp_widgets.widgets.slice_browser import overlay_plane
 
-CHECKPOINT_SUFFIXES = (".pt", ".pth")
+CHECKPOINT_SUFFIXES = MODEL_SUFFIXES  # project checkpoints, TorchScript archives, ONNX files
 MAX_CHECKPOINTS = 200
 MAX_DEMO_SLICES = 16
 
 
 def slice_to_unit(plane: np.ndarray) -> np.ndarray:
-    """A 2-D slice as float32 in 0..1: its auto window (1st..99th percentile) mapped to 0..1."""
+    """A slice or volume as float32 in 0..1: its auto window (1st..99th percentile) mapped to 0..1."""
     return render.window_to_uint8(plane, *render.auto_window(plane)).astype(np.float32) / 255.0
 
 
@@ -41,6 +42,20 @@ def slice_sample(volume: Volume, masks: np.ndarray | None, axis: str, index: int
     x = torch.from_numpy(slice_to_unit(plane))[None, None].repeat(1, in_channels, 1, 1)  # (1, C, H, W)
     labels = None if masks is None else overlay_plane(volume, np.asarray(masks), axis, index, frame)
     return x, labels, Volume(plane, spacing=spacing, metadata=dict(volume.metadata))  # keeps window presets
+
+
+def volume_sample(volume: Volume, masks: np.ndarray | None, frame: int, in_channels: int = 1):
+    """For a 3-D model: (x (1, C, D, H, W), masks (D, H, W) or None, the still Volume) of one frame; the
+    volume's auto window (1st..99th percentile) mapped to 0..1 as for a slice."""
+    still = volume.frame(frame)
+    if not still.is_3d:
+        raise ValueError(f"a 3-D model needs a 3-D volume; this case is {still.array.ndim}-D")
+    x = torch.from_numpy(slice_to_unit(still.array))[None, None].repeat(1, in_channels, 1, 1, 1)
+    labels = None
+    if masks is not None:
+        masks = np.asarray(masks)
+        labels = masks[frame] if masks.ndim == volume.array.ndim and volume.has_time else masks
+    return x, labels, still
 
 
 def _training_slices(volume: Volume, masks: np.ndarray, frame: int) -> TensorDataset:
@@ -90,7 +105,7 @@ def train_demo_model(volume: Volume, masks: np.ndarray, *, frame: int = 0, secon
 
 
 def find_checkpoints(*folders: str | os.PathLike | None, limit: int = MAX_CHECKPOINTS) -> list[Path]:
-    """Checkpoint files (.pt/.pth) under the given folders, sorted; symlinked folders are not followed and a
+    """Model files (checkpoints, TorchScript, ONNX: ``MODEL_SUFFIXES``) under the given folders, sorted; symlinked folders are not followed and a
     file that resolves outside its folder (a symlink leading out, which ``load_model`` refuses) is not listed."""
     found: list[Path] = []
     for folder in [Path(f) for f in folders if f]:
@@ -106,7 +121,8 @@ def find_checkpoints(*folders: str | os.PathLike | None, limit: int = MAX_CHECKP
 
 
 def load_model(path: str | os.PathLike, allowed_roots: list[str | os.PathLike]):
-    """The model of a checkpoint inside one of ``allowed_roots`` (OutsideDataRootError otherwise)."""
+    """The model of a file inside one of ``allowed_roots`` (OutsideDataRootError otherwise): a project checkpoint,
+    a TorchScript archive or an ONNX file (``training.model_files.open_model_file``)."""
     errors = []
     for root in [r for r in allowed_roots if r]:
         try:
@@ -114,7 +130,7 @@ def load_model(path: str | os.PathLike, allowed_roots: list[str | os.PathLike]):
         except ValueError as error:
             errors.append(error)
             continue
-        return model_from_checkpoint(resolved)
+        return open_model_file(resolved)
     if errors:
         raise errors[0]
     raise FileNotFoundError(f"{path}: no data root or runs folder to load checkpoints from")

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from medinterp_widgets.resources import DATA_ENV, REPORTS_ENV, project_dir
+from medinterp_widgets.resources import DATA_ENV, MODEL_ENV, REPORTS_ENV, project_dir
 
 _PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 
@@ -49,24 +49,27 @@ def voila_command(root_dir: str | os.PathLike, port: int) -> list[str]:
 
 
 def voila_env(data_root: str | os.PathLike | None = None,
-              reports: str | os.PathLike | None = None) -> dict[str, str]:
-    """The environment for Voila and its kernels: this package importable, the data and reports roots if given."""
+              reports: str | os.PathLike | None = None, model: str | os.PathLike | None = None) -> dict[str, str]:
+    """The environment for Voila and its kernels: this package importable, the data and reports roots and the
+    workbench's model file if given."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PACKAGE_PARENT), env.get("PYTHONPATH", "")]))
     if data_root is not None:
         env[DATA_ENV] = str(Path(data_root).resolve())
     if reports is not None:
         env[REPORTS_ENV] = str(Path(reports).resolve())
+    if model is not None:
+        env[MODEL_ENV] = str(Path(model).resolve())
     return env
 
 
 def start_voila(root_dir: str | os.PathLike, port: int, data_root: str | os.PathLike | None = None,
                 log_path: str | os.PathLike | None = None,
-                reports: str | os.PathLike | None = None) -> subprocess.Popen:
+                reports: str | os.PathLike | None = None, model: str | os.PathLike | None = None) -> subprocess.Popen:
     """Start Voila as a child process (stop it with ``stop_voila``); its output goes to ``log_path``."""
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     try:
-        return subprocess.Popen(voila_command(root_dir, port), env=voila_env(data_root, reports), stdout=log,
+        return subprocess.Popen(voila_command(root_dir, port), env=voila_env(data_root, reports, model), stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     finally:
         if log_path:

@@ -1,5 +1,7 @@
 """The workbench page: a data picker, the slice browser, and below it the attribution panel (a model
-from a checkpoint or a demo model trained on the case, AttributionViewer and LayerViewer tabs).
+from a file (project checkpoint, TorchScript, ONNX) or a demo model trained on the case, AttributionViewer and
+LayerViewer tabs). ``model_file`` (``build``: else ``$MEDINTERP_MODEL``, set by ``medinterp app workbench
+--model FILE``) opens straight onto that model.
 
 Synthetic phantoms are always offered; entries under the data root (``data_root`` argument or
 ``$MEDINTERP_DATA``) are listed when there is one, and a typed path is opened only inside it.
@@ -15,7 +17,7 @@ from traitlets import Unicode
 
 from medinterp_widgets.apps.attribution_panel import AttributionPanel
 from medinterp_widgets.apps.cases import SYNTHETIC_CASES, Case, open_in_root, scan_data_root
-from medinterp_widgets.resources import DATA_ENV, data_root as find_data_root
+from medinterp_widgets.resources import DATA_ENV, MODEL_ENV, data_root as find_data_root
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
 REAL_PREFIX = "data: "
@@ -29,7 +31,7 @@ class Workbench(widgets.VBox):
 
     def __init__(self, data_root: str | os.PathLike | None = None, case: str | None = None,
                  runs_dir: str | os.PathLike | None = None, demo_seconds: float = 8.0,
-                 demo_steps: int | None = None, **kwargs):
+                 demo_steps: int | None = None, model_file: str | os.PathLike | None = None, **kwargs):
         super().__init__(**kwargs)
         self.root, self.root_problem = self._find_root(data_root)
         self.browser: SliceBrowser | None = None
@@ -42,7 +44,8 @@ class Workbench(widgets.VBox):
         self.open_button = widgets.Button(description="open", disabled=self.root is None)
         self.status_label = widgets.HTML()
         self.browser_area = widgets.VBox(layout=widgets.Layout(flex="0 1 auto"))
-        self.attribution = AttributionPanel(self.root, runs_dir, demo_seconds=demo_seconds, demo_steps=demo_steps)
+        self.attribution = AttributionPanel(self.root, runs_dir, demo_seconds=demo_seconds, demo_steps=demo_steps,
+                                            model_file=model_file)
         self.attribution_area = widgets.VBox([self.attribution], layout=widgets.Layout(
             border="1px solid #ccc", padding="8px", margin="12px 0 0 0"))
         self.observe(self._show_status, names="status")
@@ -105,7 +108,8 @@ class Workbench(widgets.VBox):
 
 def build(data_root: str | os.PathLike | None = None, case: str | None = None,
           runs_dir: str | os.PathLike | None = None, demo_seconds: float = 8.0,
-          demo_steps: int | None = None) -> Workbench:
-    """The workbench app (``build_app("workbench", data_root=..., case=..., runs_dir=...)``)."""
+          demo_steps: int | None = None, model_file: str | os.PathLike | None = None) -> Workbench:
+    """The workbench app (``build_app("workbench", data_root=..., case=..., runs_dir=..., model_file=...)``);
+    ``model_file`` None: ``$MEDINTERP_MODEL`` when set."""
     return Workbench(data_root=data_root, case=case, runs_dir=runs_dir, demo_seconds=demo_seconds,
-                     demo_steps=demo_steps)
+                     demo_steps=demo_steps, model_file=model_file or os.environ.get(MODEL_ENV) or None)

@@ -10,8 +10,11 @@ keep their sign. ``upsample`` resizes CAM maps to the input (bilinear / trilinea
 align_corners=False); the other methods already work at the input's resolution.
 
 Arguments are checked first: an empty batch or NaN/inf input is an `InputError`; ``layer=`` given to a
-method that uses none (saliency, guided_backprop, deconvnet, occlusion) and a layer without spatial
-output are `LayerError`s.
+method that uses none (saliency, guided_backprop, deconvnet, occlusion, rise) and a layer without spatial
+output are `LayerError`s; a method the model cannot run (hooks on a TorchScript model, gradients of an
+ONNX model: ``methods.model_access``) is a `MethodUnavailableError`. ``layer=None`` is the model's
+declared CAM layer or the one ``layers.default_layer`` finds by probing; ``layer_name`` of the result
+says which was used.
 """
 
 from __future__ import annotations
@@ -20,32 +23,14 @@ import torch
 from torch import Tensor, nn
 
 from .base.result import AttributionResult
-from .cam_methods import CAM, GradCAM, GradCAMPlusPlus, HiResCAM
-from .gradients import Saliency
-from .guided import Deconvnet, GuidedBackprop, GuidedGradCAM
 from .hooks import LayerError
+from .methods import MethodUnavailableError, model_access
 from .normalise import NORMALISATIONS, normalize_maps
-from .perturbation import Occlusion, ScoreCAM
+from .registry import LAYER_METHODS, METHODS, available_methods
 from .targets import as_target
 from .upsample import upsample_maps
 
 __all__ = ["InputError", "LAYER_METHODS", "METHODS", "attribute", "attribute_detailed"]
-
-METHODS = {
-    "cam": CAM,
-    "gradcam": GradCAM,
-    "hirescam": HiResCAM,
-    "gradcam++": GradCAMPlusPlus,
-    "scorecam": ScoreCAM,
-    "saliency": Saliency,
-    "guided_backprop": GuidedBackprop,
-    "deconvnet": Deconvnet,
-    "guided_gradcam": GuidedGradCAM,
-    "occlusion": Occlusion,
-}
-
-
-LAYER_METHODS = tuple(name for name, cls in METHODS.items() if cls.uses_layer)
 
 
 class InputError(ValueError):
@@ -70,13 +55,18 @@ def _check_call(model, x, method: str, normalize, create_graph: bool, layer=None
     _check_input(x)
     if method not in METHODS:
         raise ValueError(f"method: got {method!r}, expected one of {sorted(METHODS)}")
-    if layer is not None and not METHODS[method].uses_layer:
+    info = METHODS[method].info
+    reason = info.unavailable_on(model_access(model))
+    if reason is not None:
+        runnable = [name for name, why in available_methods(model).items() if why is None]
+        raise MethodUnavailableError(f"{reason}; methods that run on it: {', '.join(runnable) or 'none'}")
+    if layer is not None and not info.uses_layer:
         raise LayerError(f"layer: {method!r} works on the input and uses no layer (got layer={layer!r}); "
                          f"pass layer=None, or use one of {list(LAYER_METHODS)}")
     if normalize not in NORMALISATIONS:
         raise ValueError(f"normalize: got {normalize!r}, expected one of {NORMALISATIONS}")
-    if create_graph and not METHODS[method].supports_create_graph:
-        supported = sorted(name for name, cls in METHODS.items() if cls.supports_create_graph)
+    if create_graph and not info.differentiable:
+        supported = sorted(name for name, cls in METHODS.items() if cls.info.differentiable)
         raise ValueError(f"create_graph=True: {method!r} is not differentiable here; use one of {supported}")
 
 
@@ -126,10 +116,11 @@ def attribute(
     """One attribution map per sample, (B, *x.shape[2:]) on x's device (layer size if not upsample).
 
     x: (B, C, H, W) or (B, C, D, H, W). target: int, (B,) tensor, ClassTarget, RegionTarget or
-    PixelTarget. layer: module, dotted name or None (last conv). normalize: None, "max", "minmax".
+    PixelTarget. layer: module, dotted name or None (the declared or probed default layer, see
+    ``layers.default_layer``). normalize: None, "max", "minmax".
     create_graph=True keeps the map differentiable w.r.t. the parameters (cam, gradcam, hirescam,
     gradcam++, saliency). method_kwargs go to the method (e.g. occlusion's window, stride, baseline,
-    batch_size; scorecam's batch_size; cam's head; saliency's absolute).
+    batch_size; scorecam's batch_size; rise's n_masks, cells, p, seed; cam's head; saliency's absolute).
     """
     return attribute_detailed(
         model,

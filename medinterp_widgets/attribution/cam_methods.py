@@ -5,7 +5,8 @@ Notation: A (B, C, *S) the hooked activation, g = dY/dA, Y the target score, c t
 - CAM (Zhou et al.; the LV paper's eq. 2): ``map = sum_k w_{c,k} A_k`` with w the weights of the
   classifier that follows global average pooling (a Linear or 1x1 conv, K x C). For a
   fully-convolutional segmentation net with a GAP context branch this is the same: the layer must
-  feed GAP -> that 1x1 classifier, and c is the target's class. No gradients are taken.
+  feed GAP -> that 1x1 classifier, and c is the target's class. No gradients are taken. The head is
+  checked on every call (``cam_head``: mean_S(CAM) + b must equal the logit), never guessed.
 - Grad-CAM: ``w_k = mean_S g_k``; ``map = ReLU(sum_k w_k A_k)``.
 - HiResCAM: ``map = ReLU(sum_k g_k * A_k)`` elementwise (no spatial averaging).
 - Grad-CAM++ (closed form for S = exp(Y) and a piecewise-linear head, so that the higher
@@ -20,29 +21,36 @@ import torch
 from torch import Tensor
 
 from .base.cam import CamInputs, CamMethod
-from .hooks import find_cam_head
+from .cam_head import watch_heads
+from .methods import MethodInfo
 from .normalise import divide_or_zero
 
 __all__ = ["CAM", "GradCAM", "HiResCAM", "GradCAMPlusPlus"]
 
 
 class CAM(CamMethod):
-    """Class activation mapping from the GAP -> linear head weights."""
+    """Class activation mapping from the GAP -> linear head weights (``head``: module or name, else found)."""
 
-    needs_gradients = False
+    info = MethodInfo("cam", "CAM: class activation map from the weights of a GAP -> linear head", uses_layer=True,
+                      differentiable=True, cost="forward", needs_hooks=True, needs_gradients=False)
 
     def __init__(self, head=None):
         self.head = head
 
+    def watch(self, model, layer_name, module):
+        return watch_heads(model, layer_name, module, self.head)
+
     def channel_weights(self, inputs: CamInputs) -> Tensor:
-        channels = inputs.activation.shape[1]
-        _, matrix = find_cam_head(inputs.model, inputs.layer_name, channels, self.head)  # (K, C)
         classes = inputs.target.class_indices(inputs.output)  # (B,)
+        _, matrix = inputs.watched.validated(inputs.activation, classes, inputs.scores)  # (K, C)
         return matrix[classes]  # (B, C)
 
 
 class GradCAM(CamMethod):
     """w_k = mean over space of dY/dA_k."""
+
+    info = MethodInfo("gradcam", "Grad-CAM: layer activations weighted by their mean gradient", uses_layer=True,
+                      differentiable=True, cost="backward", needs_hooks=True, needs_gradients=True)
 
     def channel_weights(self, inputs: CamInputs) -> Tensor:
         return inputs.gradients.flatten(2).mean(2)  # (B, C)
@@ -50,6 +58,9 @@ class GradCAM(CamMethod):
 
 class HiResCAM(CamMethod):
     """map = sum_k dY/dA_k * A_k, elementwise."""
+
+    info = MethodInfo("hirescam", "HiResCAM: layer activations times their gradient, elementwise", uses_layer=True,
+                      differentiable=True, cost="backward", needs_hooks=True, needs_gradients=True)
 
     def combine(self, inputs: CamInputs):
         return (inputs.gradients * inputs.activation).sum(1), None  # (B, *S)
@@ -62,6 +73,9 @@ class GradCAMPlusPlus(CamMethod):
     g != 0 the factor g^2 cancels, and where g = 0 both forms give 0. Same values, half the
     full-resolution passes over g.
     """
+
+    info = MethodInfo("gradcam++", "Grad-CAM++: positive gradients weighted per location", uses_layer=True,
+                      differentiable=True, cost="backward", needs_hooks=True, needs_gradients=True)
 
     def channel_weights(self, inputs: CamInputs) -> Tensor:
         g = inputs.gradients  # (B, C, *S)

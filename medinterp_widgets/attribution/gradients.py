@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from .base.cam import prepare_input
 from .base.result import RawAttribution
+from .methods import MethodInfo
 from .state import attribution_session
 from .targets import Target
 
@@ -39,8 +40,8 @@ def reduce_channels(values: Tensor, absolute: bool) -> Tensor:
 class Saliency:
     """Simonyan et al.: ``max_c |dY/dx_c|``; ``absolute=False`` keeps the sign."""
 
-    supports_create_graph = True
-    uses_layer = False
+    info = MethodInfo("saliency", "saliency: |gradient of the score w.r.t. the input|", uses_layer=False,
+                      differentiable=True, cost="backward", needs_hooks=False, needs_gradients=True)
 
     def __init__(self, absolute: bool = True):
         self.absolute = absolute

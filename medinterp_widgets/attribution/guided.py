@@ -30,6 +30,7 @@ from torch.overrides import TorchFunctionMode
 from .base.result import RawAttribution
 from .cam_methods import GradCAM
 from .gradients import input_gradients, reduce_channels
+from .methods import MethodInfo
 from .upsample import upsample_maps
 
 __all__ = ["relu_backward_rule", "GuidedBackprop", "Deconvnet", "GuidedGradCAM"]
@@ -95,8 +96,6 @@ class _RuleGradients:
     """Input gradients under a ReLU rule, reduced over channels (signed unless ``absolute``)."""
 
     rule = "guided"
-    supports_create_graph = False
-    uses_layer = False
 
     def __init__(self, absolute: bool = False):
         self.absolute = absolute
@@ -113,16 +112,21 @@ class _RuleGradients:
 
 class GuidedBackprop(_RuleGradients):
     rule = "guided"
+    info = MethodInfo("guided_backprop", "guided backprop: input gradient passing only positive signals back",
+                      uses_layer=False, differentiable=False, cost="backward", needs_hooks=True, needs_gradients=True)
 
 
 class Deconvnet(_RuleGradients):
     rule = "deconvnet"
+    info = MethodInfo("deconvnet", "deconvnet: input gradient with the ReLU rule of Zeiler & Fergus",
+                      uses_layer=False, differentiable=False, cost="backward", needs_hooks=True, needs_gradients=True)
 
 
 class GuidedGradCAM(_RuleGradients):
     """Guided backprop x Grad-CAM upsampled to the input (bilinear / trilinear)."""
 
-    uses_layer = True
+    info = MethodInfo("guided_gradcam", "guided Grad-CAM: guided backprop times the Grad-CAM map", uses_layer=True,
+                      differentiable=False, cost="backward", needs_hooks=True, needs_gradients=True)
 
     def __call__(self, model, x, target, *, layer=None, create_graph=False, relu=True) -> RawAttribution:
         gradcam = GradCAM()(model, x, target, layer=layer, relu=relu)

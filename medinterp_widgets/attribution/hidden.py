@@ -12,12 +12,10 @@ from torch import Tensor, nn
 
 from .api import attribute
 from .hooks import capture_activation, resolve_layer
+from .registry import HIDDEN_UNIT_METHODS
 from .targets import ChannelTarget
 
 __all__ = ["HIDDEN_UNIT_METHODS", "LayerOutput", "hidden_unit_attribution"]
-
-HIDDEN_UNIT_METHODS = ("guided_backprop", "deconvnet", "saliency")
-
 
 class LayerOutput(nn.Module):
     """Wraps ``model``; ``forward(x)`` runs the whole model and returns ``layer``'s output (B, C, *S')."""

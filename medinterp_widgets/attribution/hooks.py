@@ -2,7 +2,7 @@
 
 ``resolve_layer`` accepts a module, a dotted name from ``model.named_modules()``, or None: the
 model's declared CAM layer (a ``cam_layer_name`` attribute naming a submodule, as the project's
-models have) or else the last convolution (Conv1d/2d/3d, in registration order).
+models have) or else, given the input ``x``, the layer ``layers.default_layer`` finds by probing.
 
 ``capture_activation`` registers a forward hook and removes it in ``finally``. The hook keeps the
 layer's own output tensor and hands a clone to the rest of the network, so an in-place op after
@@ -26,7 +26,7 @@ from typing import Iterator
 import torch
 from torch import Tensor, nn
 
-__all__ = ["LayerError", "resolve_layer", "capture_activation", "ActivationStore", "find_cam_head"]
+__all__ = ["LayerError", "resolve_layer", "capture_activation", "ActivationStore"]
 
 CONV_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
@@ -35,18 +35,18 @@ class LayerError(ValueError):
     """The requested layer does not exist or cannot be used by the method."""
 
 
-def resolve_layer(model: nn.Module, layer: nn.Module | str | None = None) -> tuple[str, nn.Module]:
-    """Return ``(dotted_name, module)`` for ``layer``; None: ``model.cam_layer_name`` or the last conv."""
+def resolve_layer(model: nn.Module, layer: nn.Module | str | None = None, x: Tensor | None = None
+                  ) -> tuple[str, nn.Module]:
+    """Return ``(dotted_name, module)`` for ``layer``; None: ``model.cam_layer_name`` or, with ``x``, the
+    probed default (``layers.default_layer``)."""
     named = list(model.named_modules())
-    if layer is None and isinstance(getattr(model, "cam_layer_name", None), str):
-        layer = model.cam_layer_name
     if layer is None:
-        convs = [(name, module) for name, module in named if isinstance(module, CONV_TYPES)]
-        if not convs:
-            raise LayerError(
-                f"layer: {type(model).__name__} has no Conv1d/2d/3d; pass layer=<module or name>"
-            )
-        return convs[-1]
+        if x is None and not isinstance(getattr(model, "cam_layer_name", None), str):
+            raise LayerError(f"layer: {type(model).__name__} declares no cam_layer_name; pass layer=<module or "
+                             "name>, or the input x so that the default layer can be found by probing")
+        from .layers import default_layer  # layers imports this module
+
+        layer = default_layer(model, x)
     if isinstance(layer, str):
         modules = dict(named)
         if layer not in modules:
@@ -98,41 +98,3 @@ def capture_activation(name: str, module: nn.Module, graph_from_layer: bool = Fa
         yield store
     finally:
         handle.remove()
-
-
-def _head_matrix(module: nn.Module) -> Tensor | None:
-    """Weight of a Linear or 1x1(x1) convolution as a (K, C) matrix, else None."""
-    if isinstance(module, nn.Linear):
-        return module.weight
-    if isinstance(module, CONV_TYPES) and all(k == 1 for k in module.kernel_size) and module.groups == 1:
-        return module.weight.flatten(1)  # (K, C, 1, 1) -> (K, C)
-    return None
-
-
-def find_cam_head(model: nn.Module, layer_name: str, channels: int, head=None) -> tuple[str, Tensor]:
-    """The classifier after GAP whose weights w_{c,k} define CAM: ``head``, else the model's
-    ``cam_head`` attribute, else the first Linear / 1x1 conv registered after ``layer_name`` (not
-    inside it) with ``channels`` inputs. Returns (name, (K, C) weight)."""
-    if head is None and isinstance(getattr(model, "cam_head", None), nn.Module):
-        head = model.cam_head
-    if head is not None:
-        name, module = resolve_layer(model, head)
-        weight = _head_matrix(module)
-        if weight is None or weight.shape[1] != channels:
-            raise LayerError(
-                f"cam: head {name!r} must be a Linear or 1x1 conv with {channels} input channels "
-                f"(the layer must feed GAP -> linear)"
-            )
-        return name, weight
-    seen_layer = False
-    for name, module in model.named_modules():
-        if name == layer_name or name.startswith(layer_name + "."):
-            seen_layer = True
-            continue
-        weight = _head_matrix(module) if seen_layer else None
-        if weight is not None and weight.shape[1] == channels:
-            return name, weight
-    raise LayerError(
-        f"cam: no Linear or 1x1 conv with {channels} inputs after layer {layer_name!r}; CAM needs "
-        "layer -> GAP -> linear head (pass head=<module or name>)"
-    )

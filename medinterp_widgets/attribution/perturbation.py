@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from .base.cam import CamInputs, CamMethod
 from .base.result import RawAttribution
+from .methods import MethodInfo
 from .normalise import divide_or_zero, normalize_maps
 from .state import attribution_session
 from .targets import Target
@@ -34,17 +35,21 @@ __all__ = ["batched_scores", "variants_per_forward", "Occlusion", "ScoreCAM"]
 
 
 IMAGES_PER_FORWARD = {"cuda": 256, "cpu": 16}  # the automatic chunk: images per forward pass
+VOXELS_PER_IMAGE = 128 * 128  # ... of this many voxels; larger images (3-D volumes) go fewer at a time
 
 
-def variants_per_forward(batch_size: int | None, batch: int, device: torch.device) -> int:
-    """``batch_size`` variants per forward, or None: about IMAGES_PER_FORWARD images of the device.
+def variants_per_forward(batch_size: int | None, batch: int, device: torch.device, voxels: int = 0) -> int:
+    """``batch_size`` variants per forward, or None: about IMAGES_PER_FORWARD images of the device, scaled
+    down for images of more than VOXELS_PER_IMAGE voxels (so a chunk of 3-D volumes stays small).
 
     A variant is a perturbed copy of the whole batch (``batch`` images). On a CPU small forwards run
     fastest (measured on 2 cores, 16 images of 128 px, VGG-like net: Score-CAM over 128 channels 115x
     a plain forward at 16 images per forward, 151x at 32, 193x at 512); a GPU wants large ones.
     """
     if batch_size is None:
-        return max(1, IMAGES_PER_FORWARD.get(device.type, IMAGES_PER_FORWARD["cpu"]) // max(batch, 1))
+        images = IMAGES_PER_FORWARD.get(device.type, IMAGES_PER_FORWARD["cpu"])
+        images = images * VOXELS_PER_IMAGE // max(voxels, VOXELS_PER_IMAGE)
+        return max(1, images // max(batch, 1))
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size: got {batch_size!r}, expected a positive int or None (automatic)")
     return batch_size
@@ -55,7 +60,7 @@ def batched_scores(
 ) -> Tensor:
     """Scores of ``variants`` (n, B, C, *S) in chunks of ``batch_size`` variants -> (n, B)."""
     n, b = variants.shape[:2]
-    batch_size = variants_per_forward(batch_size, b, variants.device)
+    batch_size = variants_per_forward(batch_size, b, variants.device, variants.shape[3:].numel())
     chunks = []
     with attribution_session(model, grad=False):
         for start in tqdm(range(0, n, batch_size), desc="scorecam", disable=not progress, leave=False):
@@ -71,11 +76,25 @@ def _per_dim(value, dims: int, name: str) -> tuple[int, ...]:
     return values
 
 
+def occlusion_options(spatial: tuple[int, ...], cells: int | None = None) -> dict:
+    """cells: window = stride = side / cells; None: 2-D window ~1/16 of the image with a half-window stride,
+    3-D window ~1/8 of the volume without overlap (8^3 windows)."""
+    if cells is not None:
+        window = tuple(max(1, side // cells) for side in spatial)
+        return {"window": window, "stride": window}
+    if len(spatial) >= 3:
+        window = max(2, min(spatial) // 8)
+        return {"window": window, "stride": window}
+    window = max(2, min(spatial) // 16)
+    return {"window": window, "stride": max(1, window // 2)}
+
+
 class Occlusion:
     """Mean drop of the target score when a window around each voxel is set to ``baseline``."""
 
-    supports_create_graph = False
-    uses_layer = False
+    info = MethodInfo("occlusion", "occlusion: drop of the score when a window of the input is blanked",
+                      uses_layer=False, differentiable=False, cost="perturbation", needs_hooks=False,
+                      needs_gradients=False, options=occlusion_options)
 
     def __init__(self, window=3, stride=1, baseline=0.0, batch_size: int | None = None, progress: bool = False):
         """window/stride: int or one per spatial dim; baseline: float or tensor broadcastable to x;
@@ -111,7 +130,7 @@ class Occlusion:
         baseline = torch.as_tensor(self.baseline, dtype=x.dtype, device=x.device).expand_as(x)
         total = x.new_zeros(x.shape[0], *spatial)  # (B, *S)
         count = x.new_zeros(spatial)  # (*S)
-        chunk = variants_per_forward(self.batch_size, x.shape[0], x.device)
+        chunk = variants_per_forward(self.batch_size, x.shape[0], x.device, x.shape[2:].numel())
         for start in tqdm(range(0, len(windows), chunk), desc="occlusion", disable=not self.progress, leave=False):
             masks = self._window_masks(windows[start : start + chunk], spatial, x.device)
             occluded = masks[:, None, None]  # (n, 1, 1, *S)
@@ -126,8 +145,9 @@ class Occlusion:
 class ScoreCAM(CamMethod):
     """Channel weights = softmax over channels of the target score of x masked by each channel."""
 
-    needs_gradients = False
-    supports_create_graph = False
+    info = MethodInfo("scorecam", "Score-CAM: layer channels weighted by the score of the input masked by each",
+                      uses_layer=True, differentiable=False, cost="perturbation", needs_hooks=True,
+                      needs_gradients=False)
 
     def __init__(self, batch_size: int | None = None, progress: bool = False):
         """batch_size: masked copies of the batch per forward pass (None: ``variants_per_forward``)."""

@@ -30,8 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="occlusion windows per axis (window = stride = side / steps; default 8)")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is reported")
     parser.add_argument("--perturbation-repeats", type=int, default=2,
-                        help="timed repeats for occlusion and scorecam, which run tens of forwards per image "
-                             "(default 2; their first, untimed call is the warm-up)")
+                        help="timed repeats for the perturbation methods (occlusion, scorecam, rise), which run tens "
+                             "of forwards per image (default 2; their first, untimed call is the warm-up)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed calls before timing")
     parser.add_argument("--cases", type=_csv, default=list(CASES), help=f"comma list of {', '.join(CASES)}")
     parser.add_argument("--methods", type=_csv, default=None, help="comma list (default: all methods)")

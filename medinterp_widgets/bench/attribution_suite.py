@@ -11,14 +11,13 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from medinterp_widgets.attribution import LAYER_METHODS, METHODS, attribute
+from medinterp_widgets.attribution import METHODS, attribute, describe, method_options
 from medinterp_widgets.attribution.perturbation import variants_per_forward
 from medinterp_widgets.bench.timing import ratio, time_call, time_round_robin
 from medinterp_widgets.devices import resolve_device
 from medinterp_widgets.models import UNet, VGGClassifier
 
 TARGET_CLASS = 1
-PERTURBATION_METHODS = ("occlusion", "scorecam")  # tens of forwards per image: fewer timed repeats
 
 
 @dataclass
@@ -72,23 +71,16 @@ def build_case(name: str, args: argparse.Namespace, device: torch.device) -> Cas
     return Case(name, model.to(device).eval(), x, layer)
 
 
-def occlusion_window(case: Case, steps: int) -> tuple[int, ...]:
-    """Window = stride = side / steps: steps^d non-overlapping positions."""
-    return tuple(max(1, side // steps) for side in case.x.shape[2:])
-
-
 def perturbation_chunk(case: Case) -> int:
     """Perturbed copies of the batch per forward: the engine's automatic choice, given to Captum too."""
-    return variants_per_forward(None, case.x.shape[0], case.x.device)
+    return variants_per_forward(None, case.x.shape[0], case.x.device, case.x.shape[2:].numel())
 
 
 def method_kwargs(method: str, case: Case, occlusion_steps: int) -> dict[str, Any]:
-    if method == "occlusion":
-        window = occlusion_window(case, occlusion_steps)
-        return dict(window=window, stride=window, batch_size=perturbation_chunk(case))
-    if method == "scorecam":
-        return dict(batch_size=perturbation_chunk(case))
-    return {}
+    """The method's default options (``MethodInfo.default_options``) with ``occlusion_steps`` perturbation
+    cells per axis (occlusion: window = stride = side / steps) and, for perturbation methods, the chunk."""
+    options = method_options(method, tuple(case.x.shape[2:]), cells=occlusion_steps)
+    return options | {"batch_size": perturbation_chunk(case)} if describe(method).slow else options
 
 
 def captum_call(method: str, case: Case, occlusion_steps: int) -> tuple[str, Callable[[], torch.Tensor]] | None:
@@ -98,7 +90,8 @@ def captum_call(method: str, case: Case, occlusion_steps: int) -> tuple[str, Cal
     wrapped, x = ClassScores(case.model), case.x
     layer = case.model.get_submodule(case.layer)
     mode = "bilinear" if x.dim() == 4 else "trilinear"
-    window = (1, *occlusion_window(case, occlusion_steps))  # Captum's window spans the channel dim too
+    occlusion = method_kwargs("occlusion", case, occlusion_steps)
+    window, stride = (1, *occlusion["window"]), (1, *occlusion["stride"])  # Captum's spans the channel dim too
     first_channel = lambda maps: maps[:, 0]  # noqa: E731  (B, 1, *S) -> (B, *S)
     calls = {
         "gradcam": ("LayerGradCam", lambda: first_channel(attr.LayerAttribution.interpolate(
@@ -112,7 +105,7 @@ def captum_call(method: str, case: Case, occlusion_steps: int) -> tuple[str, Cal
         "guided_gradcam": ("GuidedGradCam", lambda: first_channel(attr.GuidedGradCam(wrapped, layer).attribute(
             x, target=TARGET_CLASS, interpolate_mode=mode))),
         "occlusion": ("Occlusion", lambda: first_channel(attr.Occlusion(wrapped).attribute(
-            x, sliding_window_shapes=window, strides=window,
+            x, sliding_window_shapes=window, strides=stride,
             target=TARGET_CLASS, baselines=0.0, perturbations_per_eval=perturbation_chunk(case)))),
     }
     return calls.get(method)
@@ -134,7 +127,7 @@ def bench_method(method: str, case: Case, args: argparse.Namespace, use_captum: 
     row: dict[str, Any] = dict(ms=None, forward_ms=None, vs_forward=None, images_per_s=None, captum=None,
                                captum_ms=None, vs_captum=None, agreement=None, error=None)
     kwargs = method_kwargs(method, case, args.occlusion_steps)
-    layer = case.layer if method in LAYER_METHODS else None  # input-level methods take no layer
+    layer = case.layer if describe(method).uses_layer else None  # input-level methods take no layer
     ours = lambda: attribute(case.model, case.x, method=method, target=TARGET_CLASS,  # noqa: E731
                              layer=layer, **kwargs)
     try:
@@ -155,7 +148,7 @@ def bench_method(method: str, case: Case, args: argparse.Namespace, use_captum: 
             row["error"] = f"captum {type(error).__name__}: {error}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        slow = method in PERTURBATION_METHODS  # the untimed first call above is their warm-up
+        slow = describe(method).slow  # the untimed first call above is their warm-up
         timings = time_round_robin(calls, case.x.device, repeats=args.perturbation_repeats if slow else args.repeats,
                                    warmup=0 if slow else args.warmup)
     ms, forward_ms = timings["ours"].median_ms, timings["forward"].median_ms

@@ -1,14 +1,17 @@
-"""`medinterp app [NAME] [--port N] [--data-root DIR] [--reports DIR] [--no-browser]`: serve an app with Voila.
+"""`medinterp app [NAME] [--port N] [--data-root DIR] [--reports DIR] [--model FILE] [--no-browser]`: serve an
+app with Voila.
 
 Voila serves the whole ``notebooks/apps`` folder (so every app is reachable) and the browser opens
 NAME (default: workbench, on the embedded synthetic data; ``lv-gap-cam`` etc. for the paper apps). The
 data root reaches the notebook through ``$MEDINTERP_DATA``, the reports root (where the paper apps look
-for ``medinterp reproduce`` output) through ``$MEDINTERP_REPORTS``.
+for ``medinterp reproduce`` output) through ``$MEDINTERP_REPORTS``, the workbench's model file (``--model``: a
+project checkpoint, TorchScript archive or ONNX file, opened wherever it is) through ``$MEDINTERP_MODEL``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from medinterp_widgets.resources import DATA_ENV, REPORTS_ENV
 
@@ -20,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reports", default=None,
                         help=f"folder of `medinterp reproduce` reports the paper apps show (default: ${REPORTS_ENV}, "
                              "else ./reports)")
+    parser.add_argument("--model", default=None, metavar="FILE",
+                        help="workbench only: open onto this model file (project checkpoint, TorchScript .pt/.ts, .onnx)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
 
 
@@ -38,10 +43,15 @@ def run(args: argparse.Namespace) -> int:
     if not (notebooks / voila_server.notebook_name(args.name)).is_file():
         available = sorted(p.stem.replace("_", "-") for p in notebooks.glob("*.ipynb"))
         raise ValueError(f"no app named {args.name!r}; available: {', '.join(available)}")
+    model = getattr(args, "model", None)
+    if model is not None and args.name != "workbench":
+        raise ValueError(f"--model opens a model in the workbench only, not in {args.name!r}")
+    if model is not None and not os.path.isfile(model):
+        raise FileNotFoundError(f"--model {model}: no such file")
     root, reports = data_root(args.data_root), reports_root(args.reports)
     port = args.port or voila_server.free_port()
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    process = voila_server.start_voila(notebooks, port, data_root=root, reports=reports)
+    process = voila_server.start_voila(notebooks, port, data_root=root, reports=reports, model=model)
     url = voila_server.app_url(port, args.name)
     try:
         voila_server.wait_until_serving(port, process)

@@ -34,14 +34,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from medinterp_widgets.attribution.api import METHODS
 from medinterp_widgets.attribution.base.cam import CamInputs, CamMethod
 from medinterp_widgets.attribution.gradients import reduce_channels
 from medinterp_widgets.attribution.hooks import capture_activation, resolve_layer
+from medinterp_widgets.attribution.registry import HEATMAP_METHODS, METHODS
 from medinterp_widgets.attribution.targets import ClassTarget
 from medinterp_widgets.attribution.upsample import upsample_maps
 
-HEATMAP_METHODS = ("hirescam", "gradcam", "gradcam++", "saliency")
+__all__ = ["HEATMAP_METHODS", "PENALTIES", "HeatmapLoss", "HeatmapLossResult"]  # HEATMAP_METHODS: methods with info.trainable
 PENALTIES = ("share", "mass")
 _EPS = 1e-8
 
@@ -63,7 +63,7 @@ class HeatmapLoss:
     """``HeatmapLoss(...)(model, x (B, C, H, W), y (B,), mask (B, [1,] H, W)) -> HeatmapLossResult``.
 
     layer: module or dotted name for CAM methods; None -> ``model.cam_layer_name`` if the model has
-    one, else the attribution engine's default (last conv).
+    one, else the attribution engine's probed default (``attribution.default_layer``, cached per model).
     ``amp_safe = False``: the Trainer keeps these runs in float32 (no float16 autocast / GradScaler), since
     the inner ``autograd.grad(create_graph=True)`` is not loss-scaled and dY/dA can underflow in float16.
     """
@@ -142,7 +142,7 @@ class HeatmapLoss:
         runner = METHODS[self.method]()
         if not isinstance(runner, CamMethod):
             raise ValueError(f"HeatmapLoss method {self.method!r}: not a CAM method of the attribution engine")
-        name, module = resolve_layer(model, self.layer if self.layer is not None else _default_layer(model))
+        name, module = resolve_layer(model, self.layer if self.layer is not None else _default_layer(model), x)
         with capture_activation(name, module) as store:
             logits = model(x)  # (B, n) or (B, K, n): the training forward
         activation = store.get()  # A: (B, [K *] C, *S')

@@ -11,13 +11,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from medinterp_widgets.attribution import LAYER_METHODS, METHODS, ClassTarget, RegionTarget, resolve_layer
-from medinterp_widgets.attribution.hooks import CONV_TYPES
+from medinterp_widgets.attribution import ClassTarget, RegionTarget
 from medinterp_widgets.attribution.state import attribution_session
 
-SLOW_METHODS = ("scorecam", "occlusion")  # many forward passes: progress bar, background thread
-LAYERLESS_METHODS = tuple(name for name in METHODS if name not in LAYER_METHODS)  # work on the input only
-REGIONS = ("predicted", "mask", "whole")  # segmentation targets: predicted region, given mask, all pixels
+# segmentation targets: predicted region, given mask, all pixels, the region clicked or brushed on the image
+REGIONS = ("predicted", "mask", "whole", "selected")
 
 
 class LRUCache:
@@ -67,11 +65,13 @@ def as_sample(x, model: nn.Module) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class OutputInfo:
-    """What the model returns for the sample: task kind, class count, predicted class (classifiers)."""
+    """What the model returns for the sample: task kind, class count, predicted class (classifiers) and,
+    for segmentation, the predicted label map (*S) when it has the input's spatial shape."""
 
     task: str  # "classification" (B, K) or "segmentation" (B, K, *S)
     n_classes: int
     predicted: int
+    labels: np.ndarray | None = None
 
 
 def describe_output(model: nn.Module, x: torch.Tensor) -> OutputInfo:
@@ -82,14 +82,8 @@ def describe_output(model: nn.Module, x: torch.Tensor) -> OutputInfo:
         raise ValueError(f"model output: expected a tensor (B, K) or (B, K, *S), got {type(output).__name__}")
     if output.dim() == 2:
         return OutputInfo("classification", output.shape[1], int(output[0].argmax()))
-    return OutputInfo("segmentation", output.shape[1], min(1, output.shape[1] - 1))
-
-
-def conv_layer_names(model: nn.Module) -> list[str]:
-    """The engine's default layer first, then every convolution's dotted name in registration order."""
-    default, _ = resolve_layer(model, None)
-    convs = [name for name, module in model.named_modules() if isinstance(module, CONV_TYPES)]
-    return [default] + [name for name in convs if name != default]
+    labels = output[0].argmax(0).cpu().numpy() if output.shape[2:] == x.shape[2:] else None  # (*S)
+    return OutputInfo("segmentation", output.shape[1], min(1, output.shape[1] - 1), labels)
 
 
 def region_mask(masks: np.ndarray | None, class_index: int, task: str) -> np.ndarray | None:
@@ -99,26 +93,22 @@ def region_mask(masks: np.ndarray | None, class_index: int, task: str) -> np.nda
     return masks == class_index if task == "segmentation" else masks > 0
 
 
-def build_target(info: OutputInfo, class_index: int, region: str, masks: np.ndarray | None):
-    """ClassTarget for classifiers; for segmentation RegionTarget on the predicted region or the given
-    mask, or ClassTarget (the class logits summed over every pixel) for ``region="whole"``."""
+def build_target(info: OutputInfo, class_index: int, region: str, masks: np.ndarray | None,
+                 selected: np.ndarray | None = None):
+    """ClassTarget for classifiers; for segmentation RegionTarget on the predicted region, the given
+    mask or the ``selected`` region (clicked or brushed), or ClassTarget (the class logits summed over
+    every pixel) for ``region="whole"``."""
     if info.task == "classification" or region == "whole":
         return ClassTarget(class_index)
     if region == "predicted":
         return RegionTarget(class_index)
-    if region != "mask":
+    if region not in ("mask", "selected"):
         raise ValueError(f"region: got {region!r}, expected one of {REGIONS}")
+    if region == "selected":
+        if selected is None:
+            raise ValueError("region 'selected': click or brush a region on the image first")
+        return RegionTarget(class_index, torch.from_numpy(selected.astype(np.float32))[None])  # (1, *S)
     if masks is None:
         raise ValueError("region 'mask': this sample has no mask; choose 'predicted' or 'whole'")
     mask = torch.from_numpy(region_mask(masks, class_index, info.task).astype(np.float32))[None]  # (1, *S)
     return RegionTarget(class_index, mask)
-
-
-def method_options(method: str, spatial: tuple[int, ...], progress: bool) -> dict:
-    """Keyword arguments for slow methods: occlusion window ~1/16 of the image, half-window stride."""
-    if method == "occlusion":
-        window = max(2, min(spatial) // 16)
-        return {"window": window, "stride": max(1, window // 2), "batch_size": 64, "progress": progress}
-    if method == "scorecam":
-        return {"batch_size": 16, "progress": progress}
-    return {}

@@ -1,9 +1,13 @@
 """`AttributionViewer`: attribution maps of a model for one sample, over the image, with live scores.
 
-State lives in traitlets: ``method``, ``layer``, ``target_class``, ``region`` (segmentation:
-"predicted" region, given "mask", or "whole" image), ``compare`` (methods shown side by side),
+State lives in traitlets: ``method``, ``layer`` (a dotted name; a module object is accepted and named;
+any module with a spatial output is offered, grouped by block, the probed default marked), ``target_class``,
+``region`` (segmentation: "predicted" region, given "mask", "whole" image, or the region "selected" by a
+click or a brushed box on the slice: ``select_point`` / ``select_box``), ``compare`` (methods shown side by side),
 ``support_threshold`` (linked to the overlay threshold), ``overlap`` / ``consistent`` (scores
-against the mask), ``error``, ``busy``, ``engine_calls``. Maps come from
+against the mask), ``layer_used`` (the layer the shown map was computed at), ``error``, ``busy``,
+``engine_calls``. A method the model cannot run (hooks on TorchScript, gradients on ONNX) stays in the
+list, marked, and says why when chosen; an unusable layer is an error line, never a raised TraitError. Maps come from
 ``medinterp_widgets.attribution.attribute`` and are cached per (method, layer, target, sample) in
 an LRU dict. Scores: ``metrics.heatmap_overlap`` = Σh⁺m / Σh⁺ and ``metrics.consistent_degree`` =
 |S ∩ M| / |M| with S = {minmax(h) >= threshold}. Errors (e.g. CAM on a model without a GAP head)
@@ -24,18 +28,21 @@ import time
 
 import ipywidgets as widgets
 import numpy as np
-from traitlets import Bool, Float, Int, List, Unicode, observe, validate
+from traitlets import Any, Bool, Float, Int, List, Unicode, observe, validate
 
-from medinterp_widgets.attribution import METHODS, RegionTarget, Target, attribute
+from medinterp_widgets.attribution import (METHODS, RegionTarget, Target, attribute_detailed, available_methods,
+                                           describe, method_options)
 from medinterp_widgets.data.volume import Volume
 from medinterp_widgets.metrics import consistent_degree, heatmap_overlap
-from medinterp_widgets.widgets.attribution_state import (LAYERLESS_METHODS, REGIONS, SLOW_METHODS, LRUCache,
-                                                         as_sample, build_target, conv_layer_names,
-                                                         describe_output, method_options, region_mask)
+from medinterp_widgets.widgets.attribution_state import (REGIONS, LRUCache, as_sample, build_target, describe_output,
+                                                         region_mask)
 from medinterp_widgets.widgets.bokeh_setup import in_kernel
 from medinterp_widgets.widgets.browser_controls import error_html
+from medinterp_widgets.widgets.click_to_explain import ClickToExplain
 from medinterp_widgets.widgets.faithfulness_view import FaithfulnessPanel
+from medinterp_widgets.widgets.layer_choices import layer_choices, viewer_notes
 from medinterp_widgets.widgets.method_grid import MethodGrid
+from medinterp_widgets.widgets.region_pick import region_at, region_in_box
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
 
@@ -51,7 +58,9 @@ class AttributionViewer(widgets.VBox):
     """
 
     method = Unicode("gradcam")
-    layer = Unicode("")
+    layer = Any("")
+    layer_used = Unicode("")
+    selection_id = Int(0)
     target_class = Int(0)
     region = Unicode("predicted")
     compare = List(Unicode())
@@ -67,23 +76,30 @@ class AttributionViewer(widgets.VBox):
                  faithfulness: bool | None = None, **kwargs):
         super().__init__(**kwargs)
         self.model, self.methods = model, [m for m in methods if m in METHODS]
-        self.cache = LRUCache(cache_size)
+        self.unavailable = {m: why for m, why in available_methods(model).items() if why and m in self.methods}
+        self.cache, self.layers_used = LRUCache(cache_size), LRUCache(cache_size)
         self.threaded = in_kernel() if threaded is None else threaded
         self._lock, self._generation, self.thread = threading.Lock(), 0, None
         wanted = self.threaded if faithfulness is None else faithfulness
         self.faith = FaithfulnessPanel(self, threaded=self.threaded) if wanted else None
-        self.layer_names = conv_layer_names(model)
-        self.set_trait("method", "gradcam" if "gradcam" in self.methods else self.methods[0])
-        self.set_trait("layer", layer if isinstance(layer, str) else self.layer_names[0])
-        self.sample = -1
+        runnable = [m for m in self.methods if m not in self.unavailable] or self.methods
+        self.set_trait("method", "gradcam" if "gradcam" in runnable else runnable[0])
+        self.sample, self.selected, self.clicks = -1, None, ClickToExplain(self)
         self._set_data(x, masks, volume, target)
+        self.choices = layer_choices(model, self.x)
+        self.layer_names = self.choices.names
+        name, self._layer_problem = self.choices.check_layer(model, layer)
+        self.set_trait("layer", name)
         self.class_names = list(class_names or [f"class {k}" for k in range(self.info.n_classes)])
         first = self.compute(self.method)
         self.browser = self._new_browser(first)  # built with its first map: bokeh views start from this state
         self.grid = MethodGrid(self.browser)
+        self.clicks.attach(self.browser)
         self._build_controls()
         self.add_class("mi-attribution-viewer")
         self._show(first)
+        if self._layer_problem:
+            self.error = self._layer_problem
 
     # -- data ----------------------------------------------------------------------------------------
     def _set_data(self, x, masks, volume, target=None) -> None:
@@ -98,7 +114,7 @@ class AttributionViewer(widgets.VBox):
         self.volume = volume
         if tuple(self.volume.array.shape) != spatial:
             raise ValueError(f"volume: shape {self.volume.array.shape} must equal x's spatial shape {spatial}")
-        self.sample += 1
+        self.sample, self.selected = self.sample + 1, None
         self.set_trait("target_class", self._initial_class(target))
         if self.info.task == "segmentation" and self.region != "whole":  # the given mask when there is one
             self.set_trait("region", "mask" if self.masks is not None else "predicted")
@@ -120,6 +136,7 @@ class AttributionViewer(widgets.VBox):
         self.browser = self._new_browser(first)
         self.grid.close()
         self.grid = MethodGrid(self.browser)
+        self.clicks.attach(self.browser)
         self._link_threshold()
         self.view_row.children = [self._main_row(), self._side_panel()]
         old.close()
@@ -135,9 +152,11 @@ class AttributionViewer(widgets.VBox):
 
     # -- computing -----------------------------------------------------------------------------------
     def cache_key(self, method: str) -> tuple:
-        """(method, layer, target, sample); input-level methods ignore the layer."""
-        layer = "" if method in LAYERLESS_METHODS else self.layer
+        """(method, layer, target, region, sample); input-level methods ignore the layer."""
+        layer = self.layer if describe(method).uses_layer else ""
         region = self.region if self.info.task == "segmentation" else ""
+        if region == "selected":
+            region = f"selected {self.selection_id}"
         return method, layer, self.target_class, region, self.sample
 
     def compute(self, method: str) -> np.ndarray | str:
@@ -146,22 +165,33 @@ class AttributionViewer(widgets.VBox):
         if key in self.cache:
             return self.cache.get(key)
         try:
-            target = build_target(self.info, self.target_class, self.region, self.masks)
-            options = method_options(method, tuple(self.x.shape[2:]), progress=False)
-            layer = None if method in LAYERLESS_METHODS else self.layer
+            target = build_target(self.info, self.target_class, self.region, self.masks, self.selected)
+            options = method_options(method, tuple(self.x.shape[2:]))
+            layer = (self.layer or None) if describe(method).uses_layer else None
             with self._lock:
                 self.engine_calls += 1
-                maps = attribute(self.model, self.x, method=method, target=target, layer=layer, **options)
-            value = maps[0].detach().float().cpu().numpy()  # (*S)
+                result = attribute_detailed(self.model, self.x, method=method, target=target, layer=layer,
+                                            **options)
+            value = result.map[0].detach().float().cpu().numpy()  # (*S)
+            self.layers_used.put(key, result.layer_name or "")
         except Exception as error:  # shown in the error label, never raised into the front end
             value = f"{method}: {type(error).__name__}: {error}"
         self.cache.put(key, value)
         return value
 
+    # -- click to explain (``click_to_explain``) -------------------------------------------------------
+    def select_point(self, index: tuple[int, ...]) -> None:
+        """Explain the predicted structure under voxel ``index``: its class, inside its connected region."""
+        self.clicks.select(lambda labels: region_at(labels, index))
+
+    def select_box(self, box: tuple[slice, ...]) -> None:
+        """Explain the class mostly predicted inside ``box`` (voxel slices), in the box."""
+        self.clicks.select(lambda labels: region_in_box(labels, box))
+
     def update(self) -> None:
         """Show the selected method's map (computing it if needed) and refresh the comparison grid."""
         method = self.method
-        if method in SLOW_METHODS and self.threaded and self.cache_key(method) not in self.cache:
+        if describe(method).slow and self.threaded and self.cache_key(method) not in self.cache:
             self._start_background(method)
         else:
             self._show(self.compute(method))
@@ -202,6 +232,8 @@ class AttributionViewer(widgets.VBox):
             self.error, self.heatmap = value, np.zeros(self.x.shape[2:], np.float32)
         else:
             self.error, self.heatmap = "", value
+        used = self.layers_used.get(self.cache_key(self.method), "") if not self.error else ""
+        self.layer_used = used
         self.browser.set_heatmaps(self.heatmap)
         empty = not self.error and not np.any(self.heatmap > 0)
         self.status.value = ("<small>the map has no positive value: the target may be empty (no pixel of this "
@@ -241,13 +273,16 @@ class AttributionViewer(widgets.VBox):
     # -- controls -----------------------------------------------------------------------------------
     def _build_controls(self) -> None:
         style, wide = {"description_width": "60px"}, widgets.Layout(width="260px")
-        self.method_box = widgets.Dropdown(options=self.methods, description="method", style=style, layout=wide)
-        self.layer_box = widgets.Dropdown(options=self.layer_names, description="layer", style=style, layout=wide)
+        self.method_box = widgets.Dropdown(options=[(self.method_label(m), m) for m in self.methods],
+                                           description="method", style=style, layout=wide)
+        self.layer_box = widgets.Dropdown(options=self.choices.options or [("(no layer to choose)", "")],
+                                          description="layer", style=style, layout=wide)
         self.class_box = widgets.Dropdown(options=[(n, k) for k, n in enumerate(self.class_names)],
                                           description="target", style=style, layout=wide)
         self.region_box = widgets.ToggleButtons(options=list(REGIONS), description="region",
                                                 style={"description_width": "60px", "button_width": "80px"})
-        self.compare_box = widgets.SelectMultiple(options=self.methods, description="compare", rows=5,
+        self.compare_box = widgets.SelectMultiple(options=[(self.method_label(m), m) for m in self.methods],
+                                                  description="compare", rows=5,
                                                   style=style, layout=widgets.Layout(width="240px"))
         self.threshold_slider = widgets.FloatSlider(min=0, max=1, step=0.01, description="support ≥",
                                                     style={"description_width": "80px"}, continuous_update=True)
@@ -259,12 +294,14 @@ class AttributionViewer(widgets.VBox):
         widgets.link((self.compare_box, "value"), (self, "compare"), transform=(list, tuple))
         self.error_label, self.status, self.scores_label = widgets.HTML(), widgets.HTML(), widgets.HTML()
         self.error_label.add_class("mi-error")
+        self.notes = widgets.HTML(self.describe_notes())
+        self.notes.add_class("mi-viewer-notes")
         self._link_threshold()
         self.view_row = widgets.VBox([self._main_row(), self._side_panel()])
         self.region_box.layout.display = None if self.info.task == "segmentation" else "none"
         self.children = [widgets.HBox([self.method_box, self.layer_box, self.class_box]),
                          widgets.HBox([self.region_box, self.threshold_slider]),
-                         self.scores_label, self.error_label, self.status, self.view_row]
+                         self.notes, self.scores_label, self.error_label, self.status, self.view_row]
         self._sync_layer_box()
 
     def _main_row(self) -> widgets.Widget:
@@ -277,7 +314,15 @@ class AttributionViewer(widgets.VBox):
         widgets.link((self, "support_threshold"), (self.browser, "heatmap_threshold"))
 
     def _sync_layer_box(self) -> None:
-        self.layer_box.disabled = self.method in LAYERLESS_METHODS
+        self.layer_box.disabled = not describe(self.method).uses_layer or not self.choices.options
+
+    def method_label(self, method: str) -> str:
+        """The method list's label: the name, marked when the model cannot run it."""
+        return f"{method} (not for this model)" if method in self.unavailable else method
+
+    def describe_notes(self) -> str:
+        """The layer the map was computed at, and which methods this model cannot run and why."""
+        return viewer_notes(self.model, self.layer_used, self.choices.default, self.unavailable)
 
     # -- trait reactions ----------------------------------------------------------------------------
     @validate("method")
@@ -286,13 +331,24 @@ class AttributionViewer(widgets.VBox):
             raise ValueError(f"method: got {proposal['value']!r}, expected one of {self.methods}")
         return proposal["value"]
 
+    @validate("layer")
+    def _check_layer(self, proposal):
+        """A dotted name or a module; an unusable one leaves the layer as it was and says why in the panel."""
+        if not hasattr(self, "choices"):
+            return proposal["value"]
+        name, problem = self.choices.check_layer(self.model, proposal["value"])
+        if problem:
+            self.error = problem
+            return self.layer
+        return name
+
     @validate("region")
     def _check_region(self, proposal):
         if proposal["value"] not in REGIONS:
             raise ValueError(f"region: got {proposal['value']!r}, expected one of {REGIONS}")
         return proposal["value"]
 
-    @observe("method", "layer", "target_class", "region")
+    @observe("method", "layer", "target_class", "region", "selection_id")
     def _setting_changed(self, change) -> None:
         if hasattr(self, "view_row"):
             self._sync_layer_box()
@@ -318,6 +374,11 @@ class AttributionViewer(widgets.VBox):
     @observe("error")
     def _error_changed(self, change) -> None:
         self.error_label.value = error_html(change["new"])
+
+    @observe("layer_used")
+    def _layer_used_changed(self, change) -> None:
+        if hasattr(self, "notes"):
+            self.notes.value = self.describe_notes()
 
     def close(self) -> None:
         if getattr(self, "faith", None) is not None:

@@ -29,10 +29,10 @@ import numpy as np
 import torch
 from bokeh.plotting import figure
 
+from medinterp_widgets.attribution import describe, method_options, model_access
 from medinterp_widgets.attribution.faithfulness import (DEFAULT_PERCENTAGES, FaithfulnessCancelled,
                                                         FaithfulnessReport, evaluate_maps)
-from medinterp_widgets.widgets.attribution_state import (LAYERLESS_METHODS, LRUCache, build_target,
-                                                         method_options, region_mask)
+from medinterp_widgets.widgets.attribution_state import LRUCache, build_target, region_mask
 from medinterp_widgets.widgets.bokeh_setup import embed
 
 FAIL_MARK = " ✗ randomisation"
@@ -221,11 +221,12 @@ class FaithfulnessPanel:
         viewer = self.viewer
         spatial = tuple(viewer.x.shape[2:])
         mask = region_mask(viewer.masks, viewer.target_class, viewer.info.task)
-        metrics = ["deletion", "insertion", "randomisation", "localisation"] + (["road"] if len(spatial) == 2 else [])
-        return dict(x=viewer.x, target=build_target(viewer.info, viewer.target_class, viewer.region, viewer.masks),
-                    layer=None if method in LAYERLESS_METHODS else viewer.layer,
+        randomise = ["randomisation"] if model_access(viewer.model).hooks else []  # plain modules: weights to reset
+        metrics = ["deletion", "insertion", *randomise, "localisation"] + (["road"] if len(spatial) == 2 else [])
+        target = build_target(viewer.info, viewer.target_class, viewer.region, viewer.masks, viewer.selected)
+        return dict(x=viewer.x, target=target, layer=(viewer.layer or None) if describe(method).uses_layer else None,
                     mask=None if mask is None else torch.from_numpy(mask)[None],
-                    method_kwargs=method_options(method, spatial, progress=False), metrics=metrics)
+                    method_kwargs=method_options(method, spatial), metrics=metrics)
 
     def _model_copy(self):
         """The worker's own copy of the viewer's model, made once, under the engine lock (no engine call
@@ -289,6 +290,6 @@ class FaithfulnessPanel:
         """Mark the failing methods in the method and compare lists (labels only: values stay)."""
         for box in (self.viewer.method_box, self.viewer.compare_box):
             values = getattr(box, "_options_values", ())
-            labels = tuple(f"{v}{FAIL_MARK}" if self.failing.get(v) else str(v) for v in values)
+            labels = tuple(f"{self.viewer.method_label(v)}{FAIL_MARK if self.failing.get(v) else ''}" for v in values)
             if labels != tuple(box._options_labels):
                 box.set_trait("_options_labels", labels)

@@ -12,14 +12,16 @@ from medinterp_widgets.apps import voila_server
 
 @pytest.fixture
 def app_url(tmp_path, monkeypatch):
-    """Factory: ``app_url("workbench")`` starts Voila (no real data, runs in tmp) and returns the app's URL."""
+    """Factory: ``app_url("workbench")`` starts Voila (no real data, runs in tmp) and returns the app's URL;
+    ``model=FILE``: the workbench opens onto that model file (as ``medinterp app workbench --model FILE``)."""
     monkeypatch.delenv("MEDINTERP_DATA", raising=False)
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # apps that train write their run folders here
     processes = []
 
-    def start(name: str) -> str:
+    def start(name: str, model=None) -> str:
         port = voila_server.free_port()
-        process = voila_server.start_voila(voila_server.apps_dir(), port, log_path=tmp_path / f"voila-{name}.log")
+        process = voila_server.start_voila(voila_server.apps_dir(), port, log_path=tmp_path / f"voila-{name}.log",
+                                           model=model)
         processes.append(process)
         voila_server.wait_until_serving(port, process, timeout_s=40)
         return voila_server.app_url(port, name)

@@ -11,11 +11,11 @@ from medinterp_widgets.attribution import LAYER_METHODS, METHODS, InputError, La
 from .conftest import random_classifier
 
 INPUT_METHODS = sorted(set(METHODS) - set(LAYER_METHODS))
-KWARGS = {"occlusion": {"window": 4, "stride": 4}}
+KWARGS = {"occlusion": {"window": 4, "stride": 4}, "rise": {"n_masks": 32}}
 
 
-def test_input_methods_are_the_four_that_use_no_layer():
-    assert INPUT_METHODS == ["deconvnet", "guided_backprop", "occlusion", "saliency"]
+def test_input_methods_are_the_five_that_use_no_layer():
+    assert INPUT_METHODS == ["deconvnet", "guided_backprop", "occlusion", "rise", "saliency"]
 
 
 @pytest.mark.parametrize("method", INPUT_METHODS)

@@ -25,7 +25,7 @@ from medinterp_widgets.devices import resolve_device
 
 from .conftest import random_classifier, random_segmenter
 
-KWARGS = {"occlusion": {"window": 4, "stride": 4}, "scorecam": {"batch_size": 4}}
+KWARGS = {"occlusion": {"window": 4, "stride": 4}, "scorecam": {"batch_size": 4}, "rise": {"n_masks": 64}}
 CAM_LIKE = ["cam", "gradcam", "hirescam", "gradcam++", "scorecam"]
 
 
@@ -45,6 +45,7 @@ def test_inplace_relu_twin_gives_identical_maps(method, image_batch):
     out_of_place = random_classifier(seed=4, inplace=False)
     in_place = random_classifier(seed=4, inplace=True)
     layer = "3" if method in LAYER_METHODS else None  # conv -> ReLU(inplace)
+    layer = "4" if method == "cam" else layer  # CAM is defined only where GAP reads the layer: after the ReLU
     kwargs = dict(method=method, target=1, layer=layer, **KWARGS.get(method, {}))
     expected = attribute(out_of_place, image_batch, **kwargs)
     torch.testing.assert_close(attribute(in_place, image_batch, **kwargs), expected)
@@ -78,12 +79,12 @@ class _TrunkThenHead(nn.Module):
         super().__init__()
         torch.manual_seed(7)
         self.trunk = nn.Conv2d(1, 4, 3, padding=1)
-        self.layer = nn.Conv2d(4, 4, 3, padding=1)
+        self.layer = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.ReLU())  # GAP reads its output: CAM is defined
         self.head = nn.Linear(4, 2)
 
     def forward(self, x):
         a = self.layer(_OnceDifferentiable.apply(torch.relu(self.trunk(x))))
-        return self.head(F.relu(a).mean((2, 3)))
+        return self.head(a.mean((2, 3)))
 
 
 @pytest.mark.parametrize("method", ["cam", "gradcam", "hirescam", "gradcam++"])
@@ -145,14 +146,16 @@ def test_upsample_is_trilinear_and_bilinear_without_align_corners():
 
 def test_layer_lookup():
     model = random_classifier()
-    assert resolve_layer(model)[0] == "3"  # the last convolution
+    assert resolve_layer(model, None, torch.randn(1, 2, 8, 8))[0] == "4"  # probed: the ReLU before the pooling
+    with pytest.raises(LayerError, match="probing"):
+        resolve_layer(model)  # no declared layer and no input to probe with
     assert resolve_layer(model, model[0]) == ("0", model[0])
     assert resolve_layer(model, "1")[1] is model[1]
     with pytest.raises(LayerError, match="no module named 'nope'"):
         resolve_layer(model, "nope")
     with pytest.raises(LayerError, match="not a submodule"):
         resolve_layer(model, nn.Conv2d(1, 1, 1))
-    with pytest.raises(LayerError, match="GAP -> linear"):
+    with pytest.raises(LayerError, match="does not feed global average pooling -> a linear head"):
         attribute(random_segmenter(), torch.randn(1, 1, 8, 8), method="cam", target=0, layer="4")
 
 

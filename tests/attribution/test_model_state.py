@@ -20,7 +20,7 @@ HOOK_DICTS = (
     "_state_dict_hooks",
     "_load_state_dict_pre_hooks",
 )
-KWARGS = {"occlusion": {"window": 8, "stride": 8}, "scorecam": {"batch_size": 2}}
+KWARGS = {"occlusion": {"window": 8, "stride": 8}, "scorecam": {"batch_size": 2}, "rise": {"n_masks": 16}}
 
 
 def prepared_model() -> nn.Module:
@@ -63,7 +63,7 @@ def test_state_unchanged_after_call_and_after_error(method):
     x = torch.randn(2, 2, 16, 16)
     x_before = x.clone()
     before = snapshot(model)
-    layer = "3" if method in LAYER_METHODS else None
+    layer = ("4" if method == "cam" else "3") if method in LAYER_METHODS else None  # CAM: after the ReLU
     maps = attribute(model, x, method=method, target=1, layer=layer, **KWARGS.get(method, {}))
     assert maps.shape == (2, 16, 16) and torch.isfinite(maps).all()
     assert_same(before, snapshot(model))

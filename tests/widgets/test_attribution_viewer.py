@@ -4,6 +4,7 @@ errors shown not raised, the model left as found, background computation of slow
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -22,13 +23,13 @@ from .conftest import no_gap_classifier, tiny_classifier, tiny_segmenter
 def engine_spy(monkeypatch):
     """Count the attribution engine calls the viewer makes (the real engine still runs)."""
     calls = []
-    real = viewer_module.attribute
+    real = viewer_module.attribute_detailed  # the viewer also shows the layer the map was computed at
 
     def spy(model, x, **kwargs):
         calls.append((kwargs["method"], kwargs.get("layer"), kwargs["target"]))
         return real(model, x, **kwargs)
 
-    monkeypatch.setattr(viewer_module, "attribute", spy)
+    monkeypatch.setattr(viewer_module, "attribute_detailed", spy)
     return calls
 
 
@@ -75,7 +76,8 @@ def test_scores_match_metrics_on_a_hand_case(sample, monkeypatch):
     x, _ = sample
     heat = torch.ones(1, 16, 16)
     heat[0, :2, :2] = 3.0  # sum = 4 * 3 + 252 * 1 = 264
-    monkeypatch.setattr(viewer_module, "attribute", lambda model, x, **kw: heat.clone())
+    found = SimpleNamespace(map=heat, layer_name="")  # what attribute_detailed returns, as far as the viewer reads
+    monkeypatch.setattr(viewer_module, "attribute_detailed", lambda model, x, **kw: found)
     masks = np.zeros((16, 16), np.int64)
     masks[:2, :4] = 1  # 8 pixels: the 4 hot ones and 4 of value 1
     viewer = AttributionViewer(tiny_segmenter(), x, masks=masks)

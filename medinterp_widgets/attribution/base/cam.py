@@ -14,7 +14,9 @@ the head only).
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -39,6 +41,7 @@ class CamInputs:
     target: Target
     output: Tensor
     scores: Tensor
+    watched: Any = None  # what ``CamMethod.watch`` recorded during the forward (CAM: its head candidates)
 
 
 def weighted_channel_sum(weights: Tensor, activation: Tensor) -> Tensor:
@@ -48,10 +51,12 @@ def weighted_channel_sum(weights: Tensor, activation: Tensor) -> Tensor:
 
 
 def spatial_activation(activation: Tensor, layer_name: str) -> Tensor:
-    """``activation`` when shaped (B, C, *S) with S non-empty; `LayerError` otherwise (e.g. a Linear layer)."""
-    if activation.dim() < 3 or activation.shape[2:].numel() == 0:
+    """``activation`` when shaped (B, C, *S) with more than one voxel in S; `LayerError` otherwise (a Linear
+    layer, or a global pooling whose 1x1 output would give a constant map)."""
+    if activation.dim() < 3 or activation.shape[2:].numel() <= 1:
         raise LayerError(f"layer {layer_name!r}: output shape {tuple(activation.shape)} has no spatial dims; "
-                         "CAM methods need a layer with output (B, C, H, W) or (B, C, D, H, W), e.g. a conv")
+                         "CAM methods need a layer with output (B, C, H, W) or (B, C, D, H, W) before the global "
+                         "pooling, e.g. a conv block")
     return activation
 
 
@@ -61,11 +66,11 @@ def prepare_input(x: Tensor) -> Tensor:
 
 
 class CamMethod:
-    """Base class: one forward with the layer hooked, optional dY/dA, then ``combine``."""
+    """Base class: one forward with the layer hooked, optional dY/dA, then ``combine``.
 
-    needs_gradients = True
-    supports_create_graph = True
-    uses_layer = True
+    Subclasses set ``info`` (a ``methods.MethodInfo``); ``info.needs_gradients`` says whether dY/dA is taken.
+    ``layer=None`` is the model's declared or probed default layer (``layers.default_layer``).
+    """
 
     def channel_weights(self, inputs: CamInputs) -> Tensor:
         """Channel weights (B, C)."""
@@ -76,12 +81,17 @@ class CamMethod:
         weights = self.channel_weights(inputs)
         return weighted_channel_sum(weights, inputs.activation), weights
 
+    def watch(self, model, layer_name: str, module):
+        """A context open during the forward whose value reaches ``combine`` as ``inputs.watched``."""
+        return nullcontext()
+
     def __call__(
         self, model, x, target: Target, *, layer=None, create_graph=False, relu=True
     ) -> RawAttribution:
-        layer_name, module = resolve_layer(model, layer)
-        from_layer = self.needs_gradients and not create_graph  # record the graph after A only
-        with attribution_session(model), capture_activation(layer_name, module, from_layer) as store:
+        layer_name, module = resolve_layer(model, layer, x)
+        from_layer = self.info.needs_gradients and not create_graph  # record the graph after A only
+        with (attribution_session(model), capture_activation(layer_name, module, from_layer) as store,
+              self.watch(model, layer_name, module) as watched):
             x_in = prepare_input(x) if create_graph else x.detach()
             with torch.set_grad_enabled(create_graph):  # the hook turns recording on at A if from_layer
                 output = model(x_in)
@@ -91,7 +101,7 @@ class CamMethod:
             gradients = self._gradients(scores, activation, layer_name, create_graph)
             if not create_graph:
                 activation = activation.detach()
-            inputs = CamInputs(model, x, layer_name, activation, gradients, bound, output, scores)
+            inputs = CamInputs(model, x, layer_name, activation, gradients, bound, output, scores, watched)
             cam, weights = self.combine(inputs)
         if relu:
             cam = torch.relu(cam)
@@ -100,7 +110,7 @@ class CamMethod:
         return RawAttribution(cam, scores.detach(), output.detach(), layer_name, weights)
 
     def _gradients(self, scores: Tensor, activation: Tensor, layer_name: str, create_graph: bool):
-        if not self.needs_gradients:
+        if not self.info.needs_gradients:
             return None
         if not activation.requires_grad:
             raise RuntimeError(f"layer {layer_name!r}: its output does not require grad")
