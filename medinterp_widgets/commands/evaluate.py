@@ -22,7 +22,7 @@ EVALUATORS = {  # --dataset kind: "module:function" (imported only when used)
     "acdc": GENERIC,
     "covid-ct": GENERIC,
     "covid-lesions": GENERIC,
-    "mouse-brain": GENERIC,
+    "mouse-brain": "medinterp_widgets.pipelines.rodent_gbp.evaluate:evaluate_checkpoint",
 }
 KINDS = tuple(EVALUATORS)
 

@@ -1,4 +1,4 @@
-"""`medinterp reproduce NAME [--quick|--full] [--data DIR] [--out DIR] [--device D] [--limit-steps N]`.
+"""`medinterp reproduce NAME [--quick|--paper|--full] [--data DIR] [--out DIR] [--device D] [--limit-steps N]`.
 
 Training runs (checkpoints, metrics, sweep databases) are kept under ``OUT/runs/<start time>`` (a fresh
 folder per call, so a re-run never resumes an old search or mixes a dry run's trials in); the report names the
@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     preset = parser.add_mutually_exclusive_group()
     preset.add_argument("--quick", dest="preset", action="store_const", const="quick",
                         help="minutes on 2 CPU cores (default)")
+    preset.add_argument("--paper", dest="preset", action="store_const", const="paper",
+                        help="<= 30 min on 2 CPU cores: the preset that reaches the issue's targets")
     preset.add_argument("--full", dest="preset", action="store_const", const="full", help="paper scale, for a GPU")
     parser.set_defaults(preset="quick")
     parser.add_argument("--data", default=None, help="real-data root (default: $MEDINTERP_DATA; else synthetic)")
