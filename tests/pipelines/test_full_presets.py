@@ -27,7 +27,7 @@ SIZE_KEYS = {
     "lv-gap-cam": ("dataset", "image_size", "crop_fraction", "synthetic_cases", "synthetic_slices",
                    "synthetic_phases", "base_channels", "depth", "unet_base_channels", "cam_examples", "batch_size"),
     "rodent-gbp": ("phantom_animals", "phantom_shape", "slice_size", "slice_step", "base_channels", "depth", "angles",
-                   "level_search", "shifts", "noise_levels"),
+                   "flow_iterations", "shifts", "noise_levels"),
     "heatmap-loss": ("size", "n_train", "n_val", "n_test", "width", "studies", "models_per_group", "keep_maps"),
     "covid-interp": ("image_size", "synthetic_images", "max_lesion_slices", "width", "hidden", "embedding_points",
                      "neurons_per_layer", "gradcam_images"),

@@ -22,8 +22,9 @@ class Config:
     f(z) = exp(-((z - bump_centre) / bump_width)^2). Placement: "paper" = the mask of one reference
     animal times its enhanced map, plain 2-D cross-correlation per slice after aligning the sagittal
     axis; "multi" = normalised cross-correlation with every training animal over in-plane rotations
-    and levels, the placed masks fused by majority vote. ``placement`` picks the one whose mask
-    removes the background for re-segmentation; both are measured.
+    (3-D offset), each aligned mask deformed by the optical flow between the log-compressed GBP maps,
+    the masks fused by majority vote. ``placement`` picks the one whose mask removes the background
+    for re-segmentation; both are measured.
     """
 
     preset: str = "custom"
@@ -61,7 +62,8 @@ class Config:
     placement: str = "multi"
     reference_animal: int = 1  # "paper" placement: which training animal gives the template (1-based)
     angles: tuple[float, ...] = (-9.0, -6.0, -3.0, 0.0, 3.0, 6.0, 9.0)  # "multi": in-plane rotations (deg)
-    level_search: int = 2  # "multi": also try reference slices this many levels either side
+    flow: bool = True  # "multi": deform each aligned reference mask by the optical flow of the GBP feature maps
+    flow_iterations: int = 20  # TV-L1 iterations per warp (3 warps)
     # experiments (Fig. 3 translation, Fig. 4 noise)
     shifts: tuple[tuple[int, int], ...] = ((0, 0), (-10, 0), (0, 10), (8, -8), (-12, 16), (16, 4))
     noise_levels: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.2)
@@ -97,10 +99,10 @@ class Config:
 
 _PRESETS: dict[str, dict[str, Any]] = {
     "smoke": dict(phantom_animals=3, phantom_shape=(16, 32, 20), epochs=1, base_channels=4, depth=2,
-                  optimizer="sgd", lr=0.05, slice_size=(32, 20), slice_step=8, angles=(0.0,), level_search=0,
+                  optimizer="sgd", lr=0.05, slice_size=(32, 20), slice_step=8, angles=(0.0,), flow_iterations=2,
                   shifts=((0, 0), (3, -2)), noise_levels=(0.0, 0.1)),
     "quick": dict(epochs=8, base_channels=8, depth=3, slice_size=(64, 40), slice_step=2, optimizer="sgd", lr=0.05,
-                  angles=(-6.0, 0.0, 6.0), level_search=1, shifts=((0, 0), (-5, 0), (0, 5), (4, -4), (-6, 8)),
+                  angles=(-6.0, 0.0, 6.0), flow_iterations=10, shifts=((0, 0), (-5, 0), (0, 5), (4, -4), (-6, 8)),
                   noise_levels=(0.0, 0.05, 0.1, 0.2)),
     "paper": dict(epochs=40, base_channels=16, depth=4, optimizer="sgd", lr=0.05),
     "full": dict(epochs=100, base_channels=32, depth=4, optimizer="sgd", lr=3e-4, progress=True),

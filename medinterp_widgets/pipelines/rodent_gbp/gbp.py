@@ -82,6 +82,19 @@ def enhance_volume(gradients: np.ndarray, config) -> np.ndarray:
                      for g in gradients]) if len(gradients) else np.zeros_like(gradients)
 
 
+def feature_map(gradient: np.ndarray, *, expand_max: float = 255.0, smooth_sigma: float = 1.0) -> np.ndarray:
+    """The log-compressed |GBP| (step 2 of the enhancement), Gaussian-blurred: a dense map for the optical
+    flow of the multi-template placement (the sparse f(z) map has too little texture to follow)."""
+    compressed = enhancement_steps(gradient, expand_max=expand_max)[STEP_NAMES[1]]
+    return (ndimage.gaussian_filter(compressed, smooth_sigma) if smooth_sigma > 0 else compressed).astype(np.float32)
+
+
+def feature_volume(gradients: np.ndarray, config) -> np.ndarray:
+    """``feature_map`` of every slice (N, H, W)."""
+    return np.stack([feature_map(g, expand_max=config.expand_max, smooth_sigma=config.smooth_sigma)
+                     for g in gradients]) if len(gradients) else np.zeros_like(gradients)
+
+
 def remove_background(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """image * mask (new float32 array): the skull-stripping step before re-segmentation."""
     return (np.asarray(image, dtype=np.float32) * np.asarray(mask, dtype=bool)).astype(np.float32)

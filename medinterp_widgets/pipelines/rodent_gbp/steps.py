@@ -17,7 +17,7 @@ from torch import nn
 
 from .config import Config
 from .data import Animal
-from .gbp import brain_gbp, enhance_volume, remove_background
+from .gbp import brain_gbp, enhance_volume, feature_volume, remove_background
 from .placement import Placed, Reference, place_multi, place_paper
 
 
@@ -43,8 +43,12 @@ def enhanced_gbp(model: nn.Module, images: np.ndarray, config: Config, device) -
 
 
 def references(model: nn.Module, animals: list[Animal], config: Config, device) -> list[Reference]:
-    """One Reference per training animal: its mask and mask * enhanced GBP of its unmasked input."""
-    return [Reference.build(a.subject_id, a.mask, enhanced_gbp(model, a.unmasked, config, device)[1]) for a in animals]
+    """One Reference per training animal: its mask, enhanced GBP and GBP feature map of its unmasked input."""
+    out = []
+    for animal in animals:
+        gradients, enhanced = enhanced_gbp(model, animal.unmasked, config, device)
+        out.append(Reference.build(animal.subject_id, animal.mask, enhanced, feature_volume(gradients, config)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -58,17 +62,18 @@ class AnimalAnalysis:
     segmentations: dict[str, np.ndarray]  # "unmasked input", "GBP mask (paper)", "GBP mask (multi)", "true mask"
 
 
-def place_both(enhanced: np.ndarray, refs: list[Reference], config: Config) -> dict[str, Placed]:
-    """{"paper": one-reference plain correlation, "multi": all references, normalised, fused}."""
+def place_both(gradients: np.ndarray, enhanced: np.ndarray, refs: list[Reference], config: Config) -> dict[str, Placed]:
+    """{"paper": one-reference plain correlation, "multi": all references, normalised, deformed, fused}."""
     index = min(max(config.reference_animal, 1), len(refs)) - 1
     return {"paper": place_paper(enhanced, refs[index]),
-            "multi": place_multi(enhanced, refs, config.angles, level_search=config.level_search)}
+            "multi": place_multi(enhanced, feature_volume(gradients, config), refs, config.angles, config.flow,
+                                 config.flow_iterations)}
 
 
 def analyse_animal(model: nn.Module, animal: Animal, refs: list[Reference], config: Config, device) -> AnimalAnalysis:
     """Segment unmasked; GBP -> enhance -> place (both ways) -> remove the background -> segment again."""
     gradients, enhanced = enhanced_gbp(model, animal.unmasked, config, device)
-    placed = place_both(enhanced, refs, config)
+    placed = place_both(gradients, enhanced, refs, config)
     segmentations = {"unmasked input": segment(model, animal.unmasked, device)}
     for name, placement in placed.items():
         segmentations[f"GBP mask ({name})"] = segment(model, remove_background(animal.unmasked, placement.mask), device)
