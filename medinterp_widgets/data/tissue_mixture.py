@@ -9,7 +9,10 @@ structure group, Gaussian-smoothed so that boundaries can move with the intensit
 probability maps), w_k a mixing weight and N a Gaussian of the intensity. EM alternates the posterior
 with the weighted means, variances and weights. Voxels inside the mask without intensity (the shipped
 images are zero on a one-voxel rim of the mask) carry no likelihood: their posterior is the prior.
-``mrf_beta`` > 0 adds a few mean-field passes that favour the neighbours' tissue (SPM12's MRF cleanup).
+The intensities are first lightly denoised (``image_sigma``, 0.7 voxel = 0.1 mm), so that single-voxel
+noise does not flip tissues; ``mrf_beta`` > 0 adds a few mean-field passes that favour the neighbours'
+tissue (SPM12's MRF cleanup). Together they keep the tissue fractions (denoising alone barely moves
+them) while removing the speckle a smooth segmenter cannot follow.
 The result: every mask voxel gets a tissue; ``tissue = argmax_k r_ik + 1`` (1 WM, 2 GM, 3 CSF).
 """
 
@@ -37,6 +40,7 @@ class MixtureSettings:
     mrf_beta: float = 0.3  # mean-field MRF strength (0 = off)
     mrf_passes: int = 3
     percentile: float = 99.5  # intensity scale: this percentile of the voxels with signal
+    image_sigma: float = 0.7  # voxels; Gaussian denoising of the intensities (within the signal) before the fit
     components: tuple[int, int, int] = (1, 2, 1)  # Gaussians per tissue (WM, GM, CSF)
     edge_voxels: int = 1  # voxels within this distance of a signal-less voxel mix with it: prior only
     outlier: float = 0.05  # weight of a flat outlier density added to every tissue's likelihood
@@ -117,7 +121,7 @@ def fit_tissue_mixture(image: np.ndarray, mask: np.ndarray, labels: np.ndarray, 
     mask = np.asarray(mask, bool)
     if not mask.any():
         raise ValueError("tissue mixture: empty brain mask")
-    image = np.asarray(image, np.float64)
+    image = denoise(np.asarray(image, np.float64), settings.image_sigma)
     priors = prior_maps(np.asarray(labels), mask, groups, settings)
     observed = _reliable_voxels(mask & (image > 0), settings.edge_voxels)
     if observed.sum() < 10:
@@ -142,6 +146,16 @@ def fit_tissue_mixture(image: np.ndarray, mask: np.ndarray, labels: np.ndarray, 
     tissue = np.zeros(mask.shape, np.uint8)
     tissue[mask] = posterior[:, mask].argmax(0).astype(np.uint8) + 1
     return MixtureFit(means, stds, within, owner, posterior, tissue)
+
+
+def denoise(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing of the voxels with signal (> 0), normalised so the zero background does not
+    darken the brain's edge: G(x * s) / G(s) with s the signal indicator; zeros stay zero."""
+    if sigma <= 0:
+        return image
+    signal = (image > 0).astype(np.float64)
+    smoothed = ndimage.gaussian_filter(image * signal, sigma) / np.maximum(ndimage.gaussian_filter(signal, sigma), 1e-9)
+    return np.where(signal > 0, smoothed, 0.0)
 
 
 def _reliable_voxels(signal: np.ndarray, depth: int) -> np.ndarray:

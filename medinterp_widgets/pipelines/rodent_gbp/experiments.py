@@ -2,8 +2,7 @@
 
 - Translation (Fig. 3): the unmasked middle slice moved by each of ``config.shifts``; does the
   guided-backprop map follow (phase correlation of |GBP| against the unmoved slice's), and does the
-  placement recover the shift (2-D normalised correlation with the reference slice that fitted the
-  unmoved slice best)?
+  paper's placement (plain 2-D correlation with its reference slice) recover the shift?
 - Noise (Fig. 4): Rician noise of each of ``config.noise_levels`` (sigma on the 0..1 input scale)
   added to the whole unmasked volume; GBP, the paper's placement and the re-segmentations again,
   scored over the whole volume.
@@ -20,7 +19,7 @@ from .config import Config
 from .data import Animal
 from .gbp import remove_background, shift_image
 from .measures import binary_measures, tissue_measures
-from .placement import Reference, bounding_box, ncc_shift, paste, place_paper
+from .placement import Reference, bounding_box, paste, place_paper, plain_shift
 from .steps import enhanced_gbp, segment
 
 
@@ -38,30 +37,28 @@ def middle_slice(animal: Animal) -> int:
     return int(np.argmax(animal.mask.reshape(len(animal.mask), -1).sum(1)))
 
 
-def _best_reference_slice(enhanced: np.ndarray, refs: list[Reference]) -> tuple[Reference, int, tuple[int, int]]:
-    """(reference, slice, shift) whose slice template fits ``enhanced`` (H, W) best by normalised correlation."""
-    best = None
-    for reference in refs:
-        for level in np.flatnonzero(reference.mask.reshape(len(reference.mask), -1).any(1)):
-            box = bounding_box(reference.mask[level])
-            shift, peak = ncc_shift(enhanced, reference.template[level][box], box)
-            if best is None or peak > best[0]:
-                best = (peak, reference, int(level), shift)
-    return best[1], best[2], best[3]
+def translation_experiment(model, animal: Animal, analysis, refs: list[Reference], config: Config,
+                           device) -> tuple[list, dict]:
+    """Rows (true / saliency / recovered shift, error, placed-mask DSC) and the arrays for the figure.
 
-
-def translation_experiment(model, animal: Animal, refs: list[Reference], config: Config, device) -> tuple[list, dict]:
-    """Rows (true / saliency / recovered shift, error, placed-mask DSC) and the arrays for the figure."""
+    The template is the paper placement's reference slice for the middle slice (its sagittal alignment
+    from ``analysis``); each moved slice is placed by the plain 2-D correlation, as in the paper.
+    """
     index = middle_slice(animal)
     image, truth = animal.unmasked[index], animal.mask[index]
+    reference = refs[min(max(config.reference_animal, 1), len(refs)) - 1]
+    level = int(np.clip(index - analysis.placed["paper"].alignment[0], 0, len(reference.mask) - 1))
+    if not reference.mask[level].any():
+        level = int(np.argmax(reference.mask.reshape(len(reference.mask), -1).sum(1)))
+    box = bounding_box(reference.mask[level])
+    template = reference.template[level][box]
     moved = np.stack([shift_image(image, shift) for shift in config.shifts])
     gradients, enhanced = enhanced_gbp(model, np.concatenate([image[None], moved]), config, device)
-    reference, level, base = _best_reference_slice(enhanced[0], refs)
-    box = bounding_box(reference.mask[level])
+    base, _ = plain_shift(enhanced[0], template, box)
     rows, masks = [], []
     for (dy, dx), gradient, mapped in zip(config.shifts, gradients[1:], enhanced[1:]):
         sy, sx = saliency_shift(gradient, gradients[0])
-        found, _ = ncc_shift(mapped, reference.template[level][box], box)
+        found, _ = plain_shift(mapped, template, box)
         masks.append(paste(reference.mask[level], found))
         ry, rx = found[0] - base[0], found[1] - base[1]
         rows.append({"true dy": dy, "true dx": dx, "saliency dy": sy, "saliency dx": sx, "recovered dy": ry,

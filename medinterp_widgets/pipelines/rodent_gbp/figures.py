@@ -53,6 +53,7 @@ def enhancement_histograms(gradient: np.ndarray, mask: np.ndarray, config) -> pl
         axes[1, column].hist([values[mask].ravel(), values[~mask].ravel()], bins=60, stacked=True,
                              color=["tab:red", "0.6"], label=["brain", "outside"])
         axes[1, column].set_title(name, fontsize=8)
+    axes[1, -1].set_yscale("log")  # f(z) is near 0 almost everywhere
     axes[1, -1].legend(fontsize=7)
     figure.tight_layout()
     return figure

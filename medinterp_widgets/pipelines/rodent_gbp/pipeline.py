@@ -76,7 +76,7 @@ def execute(config: Config, *, callbacks=()) -> Outcome:
     analyses = [analyse_animal(model, animal, refs, config, device) for animal in test_animals]
     add_tissue_tables(report, animals)
     add_results(report, config, test_animals, analyses, history)
-    _experiments(report, model, test_animals[0], refs, config, device)
+    _experiments(report, model, test_animals[0], analyses[0], refs, config, device)
     _figures(report, animals, test_animals[0], analyses[0], history, config)
     report.metrics.update({"seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu})
     add_notes(report, config, source)
@@ -84,8 +84,9 @@ def execute(config: Config, *, callbacks=()) -> Outcome:
     return Outcome(report, test_animals, analyses)
 
 
-def _experiments(report: Report, model, animal: Animal, refs, config: Config, device) -> None:
-    rows, arrays = translation_experiment(model, animal, refs, config, device)
+def _experiments(report: Report, model, animal: Animal, analysis: AnimalAnalysis, refs, config: Config,
+                 device) -> None:
+    rows, arrays = translation_experiment(model, animal, analysis, refs, config, device)
     report.tables["Fig. 3 translation: true vs followed vs recovered shift (px)"] = rows
     report.add_figure("fig3_translation", figures.translation_figure(rows, arrays))
     report.metrics["translation_error_px_mean"] = sum(r["error px"] for r in rows) / len(rows)
