@@ -190,3 +190,18 @@ def test_config_presets_and_checks():
         Config.preset("smoke", nonsense=1)
     with pytest.raises(ValueError, match="placement"):
         Config(placement="elastic")
+
+
+def test_trainer_settings_follow_the_config(tmp_path):
+    from medinterp_widgets.pipelines.rodent_gbp.training import make_trainer, slice_dataset
+    from medinterp_widgets.training.losses import DiceCrossEntropyLoss, SoftDiceLoss
+
+    data = slice_dataset(np.zeros((10, 16, 16), np.float32), np.zeros((10, 16, 16), np.uint8))
+    paper = make_trainer(Config.preset("full", base_channels=4, depth=2), data, tmp_path, "cpu")
+    assert (paper.config.optimizer, paper.config.lr, paper.config.schedule, paper.config.time_decay) == \
+        ("sgd", 3e-4, "inverse_time", 1.5e-6)
+    assert isinstance(paper.loss_fn, SoftDiceLoss) and paper.config.best_metric == "train/loss"
+    ours = make_trainer(Config(lr_drop_epoch=3, loss="dice_ce", base_channels=4, depth=2), data, tmp_path, "cpu",
+                        val=data)
+    assert (ours.config.schedule, ours.config.decay_steps, ours.config.decay_rate) == ("step", 6, 0.1)
+    assert isinstance(ours.loss_fn, DiceCrossEntropyLoss) and ours.config.best_metric == "val/dice_mean"

@@ -53,6 +53,9 @@ class Config:
     lr: float = 3e-4
     momentum: float = 0.9
     time_decay: float = 1.5e-6
+    lr_drop_epoch: int = 0  # > 0: multiply the learning rate by lr_drop once, at this epoch (0 = the paper's decay only)
+    lr_drop: float = 0.1
+    loss: str = "dice"  # "dice" (paper: soft Dice over the 4 classes) or "dice_ce" (+ cross-entropy)
     baseline_epochs: int = 0  # also train with the paper's SGD lr 3e-4 for this many epochs (a report row)
     # guided-backprop enhancement and mask placement
     expand_max: float = 255.0
@@ -75,6 +78,8 @@ class Config:
             raise ValueError(f"Config.placement: expected one of {PLACEMENTS}, got {self.placement!r}")
         if self.tissue not in ("mixture", "labels"):
             raise ValueError(f"Config.tissue: expected 'mixture' or 'labels', got {self.tissue!r}")
+        if self.loss not in ("dice", "dice_ce"):
+            raise ValueError(f"Config.loss: expected 'dice' or 'dice_ce', got {self.loss!r}")
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"Config.optimizer: expected 'sgd' or 'adam', got {self.optimizer!r}")
 
