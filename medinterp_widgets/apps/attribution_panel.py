@@ -1,6 +1,7 @@
 """The workbench's attribution panel: pick a model (a checkpoint under the data root or a runs folder,
 or a tiny demo model trained on the current case), then explain the slice the workbench shows
-(AttributionViewer) and look inside the model (LayerViewer, second tab)."""
+(AttributionViewer) and look inside the model (LayerViewer, second tab). A checkpoint of a model class
+outside the registry loads only after the user confirms "this runs code from module X"."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import ipywidgets as widgets
 from torch import nn
 
 from medinterp_widgets.apps.demo_model import find_checkpoints, load_model, slice_sample, train_demo_model
+from medinterp_widgets.data.errors import UntrustedModelError
+from medinterp_widgets.models import trust_model_module
 from medinterp_widgets.widgets.attribution_viewer import AttributionViewer
 from medinterp_widgets.widgets.browser_controls import error_html
 from medinterp_widgets.widgets.layer_viewer import LayerViewer
@@ -40,6 +43,9 @@ class AttributionPanel(widgets.VBox):
         self.load_button = widgets.Button(description="load", disabled=not self.roots)
         self.demo_button = widgets.Button(description="train a demo model", button_style="info",
                                           layout=widgets.Layout(width="180px"))
+        self.trust_button = widgets.Button(button_style="danger", layout=widgets.Layout(width="auto", display="none"))
+        self.trust_button.on_click(lambda _: self.trust_and_load())
+        self._pending_trust: tuple[str, str] | None = None  # (checkpoint, module) awaiting the user's yes
         self.message = widgets.HTML("<i>load a checkpoint or train a demo model to see attribution maps</i>")
         self.message.add_class("mi-attribution-status")
         self.tabs = widgets.Tab(children=[widgets.HTML(""), widgets.HTML("")])
@@ -48,18 +54,45 @@ class AttributionPanel(widgets.VBox):
         self.demo_button.on_click(lambda _: self.train_demo())
         self.children = [widgets.HTML("<b>Attribution</b>"),
                          widgets.HBox([self.checkpoints, self.load_button, self.demo_button]),
-                         self.message, self.tabs]
+                         self.message, self.trust_button, self.tabs]
         self.add_class("mi-attribution-panel")
 
     # -- the model ---------------------------------------------------------------------------------
     def load(self, path: str) -> bool:
-        """Load a checkpoint (confined to the data root / runs folder); errors go to the message."""
+        """Load a checkpoint (confined to the data root / runs folder); errors go to the message.
+
+        A checkpoint of a class from a module nobody trusted yet is not loaded: the panel says which
+        module's code loading it would run and shows a "trust <module> and load" button.
+        """
+        self._show_trust(None)
         try:
             model = load_model(path, self.roots)
+        except UntrustedModelError as error:
+            if error.module:
+                self._show_trust((path, error.module))
+                return self._say(f"{path}: this checkpoint's model class is not registered: loading it runs code "
+                                 f"from module {error.module}. Load it only if you trust that code.", error=True)
+            return self._say(f"{path}: {type(error).__name__}: {error}", error=True)
         except Exception as error:
-            self._say(f"{path}: {type(error).__name__}: {error}", error=True)
-            return False
+            return self._say(f"{path}: {type(error).__name__}: {error}", error=True)
         return self.set_model(model, f"checkpoint {Path(path).name}")
+
+    def trust_and_load(self) -> bool:
+        """The user confirmed: trust the pending module (``models.trust_model_module``), then load again."""
+        if self._pending_trust is None:
+            return False
+        path, module = self._pending_trust
+        try:
+            trust_model_module(module)
+        except Exception as error:
+            self._show_trust(None)
+            return self._say(f"module {module}: {type(error).__name__}: {error}", error=True)
+        return self.load(path)
+
+    def _show_trust(self, pending: tuple[str, str] | None) -> None:
+        self._pending_trust = pending
+        self.trust_button.description = f"this runs code from module {pending[1]}: trust it and load" if pending else ""
+        self.trust_button.layout.display = "" if pending else "none"
 
     def train_demo(self) -> bool:
         """Train a tiny GapFCN on the current case for ``demo_seconds`` and explain it."""

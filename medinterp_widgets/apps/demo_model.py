@@ -17,6 +17,7 @@ from torch.utils.data import TensorDataset
 
 from medinterp_widgets import render
 from medinterp_widgets.apps.cases import resolve_in_root
+from medinterp_widgets.data.paths import is_inside
 from medinterp_widgets.data.volume import Volume
 from medinterp_widgets.models import GapFCN
 from medinterp_widgets.training import TrainConfig, Trainer, model_from_checkpoint
@@ -89,14 +90,16 @@ def train_demo_model(volume: Volume, masks: np.ndarray, *, frame: int = 0, secon
 
 
 def find_checkpoints(*folders: str | os.PathLike | None, limit: int = MAX_CHECKPOINTS) -> list[Path]:
-    """Checkpoint files (.pt/.pth) under the given folders, sorted; symlinks are not followed."""
+    """Checkpoint files (.pt/.pth) under the given folders, sorted; symlinked folders are not followed and a
+    file that resolves outside its folder (a symlink leading out, which ``load_model`` refuses) is not listed."""
     found: list[Path] = []
     for folder in [Path(f) for f in folders if f]:
         if not folder.is_dir():
             continue
         for here, subfolders, files in os.walk(folder):
             subfolders.sort()
-            found += [Path(here) / f for f in sorted(files) if f.endswith(CHECKPOINT_SUFFIXES)]
+            found += [Path(here) / f for f in sorted(files)
+                      if f.endswith(CHECKPOINT_SUFFIXES) and is_inside(folder, Path(here) / f)]
             if len(found) >= limit:
                 break
     return sorted(found)[:limit]

@@ -4,7 +4,7 @@
 normalize=None, **method_kwargs) -> Tensor`` (B, *spatial); ``attribute_detailed`` -> AttributionResult.
 """
 
-from .api import METHODS, attribute, attribute_detailed
+from .api import LAYER_METHODS, METHODS, InputError, attribute, attribute_detailed
 from .base.result import AttributionResult
 from .guided import relu_backward_rule
 from .hidden import HIDDEN_UNIT_METHODS, LayerOutput, hidden_unit_attribution
@@ -13,8 +13,10 @@ from .normalise import normalize_maps
 from .targets import ChannelTarget, ClassTarget, PixelTarget, RegionTarget, Target, TargetError, as_target
 
 __all__ = [
+    "LAYER_METHODS",
     "METHODS",
     "AttributionResult",
+    "InputError",
     "ChannelTarget",
     "ClassTarget",
     "HIDDEN_UNIT_METHODS",

@@ -8,22 +8,28 @@ mode), parameters' ``.grad`` and ``requires_grad``, hook dicts and norm-layer ru
 factor of guided_gradcam); saliency is |dY/dx|, guided/deconvnet gradients and occlusion drops
 keep their sign. ``upsample`` resizes CAM maps to the input (bilinear / trilinear,
 align_corners=False); the other methods already work at the input's resolution.
+
+Arguments are checked first: an empty batch or NaN/inf input is an `InputError`; ``layer=`` given to a
+method that uses none (saliency, guided_backprop, deconvnet, occlusion) and a layer without spatial
+output are `LayerError`s.
 """
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from .base.result import AttributionResult
 from .cam_methods import CAM, GradCAM, GradCAMPlusPlus, HiResCAM
 from .gradients import Saliency
 from .guided import Deconvnet, GuidedBackprop, GuidedGradCAM
+from .hooks import LayerError
 from .normalise import NORMALISATIONS, normalize_maps
 from .perturbation import Occlusion, ScoreCAM
 from .targets import as_target
 from .upsample import upsample_maps
 
-__all__ = ["METHODS", "attribute", "attribute_detailed"]
+__all__ = ["InputError", "LAYER_METHODS", "METHODS", "attribute", "attribute_detailed"]
 
 METHODS = {
     "cam": CAM,
@@ -39,14 +45,34 @@ METHODS = {
 }
 
 
-def _check_call(model, x, method: str, normalize, create_graph: bool):
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model: got {type(model).__name__}, expected a torch.nn.Module")
+LAYER_METHODS = tuple(name for name, cls in METHODS.items() if cls.uses_layer)
+
+
+class InputError(ValueError):
+    """The input batch cannot be explained: empty, of the wrong shape, or holding NaN/inf values."""
+
+
+def _check_input(x) -> None:
     if not isinstance(x, Tensor) or x.dim() < 3:
         shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-        raise ValueError(f"x: got {shape}, expected a tensor (B, C, H, W) or (B, C, D, H, W)")
+        raise InputError(f"x: got {shape}, expected a tensor (B, C, H, W) or (B, C, D, H, W)")
+    if x.shape[0] == 0 or 0 in x.shape[1:]:
+        raise InputError(f"x: shape {tuple(x.shape)} is empty; expected at least one sample with C, H, W > 0")
+    if x.is_floating_point() or x.is_complex():
+        bad = int((~torch.isfinite(x)).sum())
+        if bad:
+            raise InputError(f"x: {bad} of {x.numel()} values are NaN/inf; the maps would be meaningless")
+
+
+def _check_call(model, x, method: str, normalize, create_graph: bool, layer=None):
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model: got {type(model).__name__}, expected a torch.nn.Module")
+    _check_input(x)
     if method not in METHODS:
         raise ValueError(f"method: got {method!r}, expected one of {sorted(METHODS)}")
+    if layer is not None and not METHODS[method].uses_layer:
+        raise LayerError(f"layer: {method!r} works on the input and uses no layer (got layer={layer!r}); "
+                         f"pass layer=None, or use one of {list(LAYER_METHODS)}")
     if normalize not in NORMALISATIONS:
         raise ValueError(f"normalize: got {normalize!r}, expected one of {NORMALISATIONS}")
     if create_graph and not METHODS[method].supports_create_graph:
@@ -68,7 +94,7 @@ def attribute_detailed(
     **method_kwargs,
 ) -> AttributionResult:
     """Like ``attribute`` but returns an ``AttributionResult`` (map, raw, layer_name, weights, ...)."""
-    _check_call(model, x, method, normalize, create_graph)
+    _check_call(model, x, method, normalize, create_graph, layer)
     runner = METHODS[method](**method_kwargs)
     found = runner(model, x, as_target(target), layer=layer, create_graph=create_graph, relu=relu)
     maps = upsample_maps(found.raw, x.shape[2:]) if upsample else found.raw  # (B, *S)

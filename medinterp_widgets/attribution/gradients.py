@@ -40,6 +40,7 @@ class Saliency:
     """Simonyan et al.: ``max_c |dY/dx_c|``; ``absolute=False`` keeps the sign."""
 
     supports_create_graph = True
+    uses_layer = False
 
     def __init__(self, absolute: bool = True):
         self.absolute = absolute

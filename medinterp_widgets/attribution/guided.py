@@ -96,6 +96,7 @@ class _RuleGradients:
 
     rule = "guided"
     supports_create_graph = False
+    uses_layer = False
 
     def __init__(self, absolute: bool = False):
         self.absolute = absolute
@@ -120,6 +121,8 @@ class Deconvnet(_RuleGradients):
 
 class GuidedGradCAM(_RuleGradients):
     """Guided backprop x Grad-CAM upsampled to the input (bilinear / trilinear)."""
+
+    uses_layer = True
 
     def __call__(self, model, x, target, *, layer=None, create_graph=False, relu=True) -> RawAttribution:
         gradcam = GradCAM()(model, x, target, layer=layer, relu=relu)

@@ -75,6 +75,7 @@ class Occlusion:
     """Mean drop of the target score when a window around each voxel is set to ``baseline``."""
 
     supports_create_graph = False
+    uses_layer = False
 
     def __init__(self, window=3, stride=1, baseline=0.0, batch_size: int | None = None, progress: bool = False):
         """window/stride: int or one per spatial dim; baseline: float or tensor broadcastable to x;

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from medinterp_widgets.attribution import METHODS, attribute
+from medinterp_widgets.attribution import LAYER_METHODS, METHODS, attribute
 from medinterp_widgets.attribution.perturbation import variants_per_forward
 from medinterp_widgets.bench.timing import ratio, time_call, time_round_robin
 from medinterp_widgets.devices import resolve_device
@@ -134,8 +134,9 @@ def bench_method(method: str, case: Case, args: argparse.Namespace, use_captum: 
     row: dict[str, Any] = dict(ms=None, forward_ms=None, vs_forward=None, images_per_s=None, captum=None,
                                captum_ms=None, vs_captum=None, agreement=None, error=None)
     kwargs = method_kwargs(method, case, args.occlusion_steps)
+    layer = case.layer if method in LAYER_METHODS else None  # input-level methods take no layer
     ours = lambda: attribute(case.model, case.x, method=method, target=TARGET_CLASS,  # noqa: E731
-                             layer=case.layer, **kwargs)
+                             layer=layer, **kwargs)
     try:
         maps = ours()  # a first, untimed call: fails early for methods that do not fit
     except Exception as error:

@@ -1,7 +1,8 @@
 """`medinterp evaluate --checkpoint CKPT --data DIR --dataset KIND [--json] [--device]`.
 
-Rebuilds the model stored in the checkpoint (class + constructor kwargs), runs it over DIR read in
-the data set's own format and prints the metrics (JSON with ``--json``).
+Rebuilds the model stored in the checkpoint (registered class + constructor kwargs), runs it over DIR
+read in the data set's own format and prints the metrics (JSON with ``--json``). A checkpoint of a
+class outside the project is refused unless ``--trust-model-module MODULE`` names its module.
 
 ``EVALUATORS`` names, per ``--dataset`` kind, the function that scores a checkpoint on such a folder:
 the generic one in ``training.evaluate`` or a paper pipeline's own (which knows that paper's
@@ -48,11 +49,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N images (quick checks)")
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: best available)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--trust-model-module", action="append", default=[], metavar="MODULE",
+                        help="import MODULE and allow checkpoints of the nn.Module classes it defines "
+                             "(this runs MODULE's code; the project's own models need no trust)")
+
+
+def trust_modules(names: list[str]) -> None:
+    """Trust each module named by the user (``models.trust_model_module``); import errors name the flag."""
+    from medinterp_widgets.models import trust_model_module
+
+    for name in names:
+        try:
+            trust_model_module(name)
+        except ImportError as error:
+            raise ValueError(f"--trust-model-module {name}: cannot import it ({error})") from None
 
 
 def run(args: argparse.Namespace) -> int:
     from medinterp_widgets.data.errors import DataError
 
+    trust_modules(args.trust_model_module)
     size = tuple(args.size) if args.size else None
     try:
         results = evaluator(args.dataset)(args.checkpoint, args.data, args.dataset, device=args.device,

@@ -3,7 +3,17 @@
 No UI imports here.
 """
 
-from medinterp_widgets.data.errors import DataError, DataFormatError, DicomReadError
+from medinterp_widgets.data.errors import (
+    CheckpointError,
+    DataError,
+    DataFormatError,
+    DataRepairWarning,
+    DataTooLargeError,
+    DicomReadError,
+    DicomTooLargeError,
+    OutsideDataRootError,
+    UntrustedModelError,
+)
 from medinterp_widgets.data.volume import Volume
 
 # -- DICOM, contours, Sunnybrook (dicom branch) ------------------------------------------------------
@@ -39,7 +49,10 @@ from medinterp_widgets.data.synthetic import (
     synthetic_lung_ct,
 )
 
-__all__ = ["DataError", "DataFormatError", "DicomReadError", "Volume"]
+__all__ = [
+    "CheckpointError", "DataError", "DataFormatError", "DataRepairWarning", "DataTooLargeError", "DicomReadError",
+    "DicomTooLargeError", "OutsideDataRootError", "UntrustedModelError", "Volume",
+]
 __all__ += [
     "SunnybrookDataset", "SunnybrookSlice", "contour_to_mask", "load_sunnybrook", "mask_to_contour",
     "read_contour_file", "read_dicom", "read_dicom_series",

@@ -20,7 +20,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from medinterp_widgets.data.errors import DataFormatError
+from medinterp_widgets.data.errors import DataFormatError, FieldError, wrap_errors
+from medinterp_widgets.data.limits import check_array_size
 
 ACDC_CLASSES = {0: "background", 1: "right ventricle", 2: "myocardium", 3: "LV cavity"}
 DIAGNOSIS_BLOCKS = ("DCM", "HCM", "MINF", "NOR", "RV")  # patients 1-20, 21-40, ... 81-100
@@ -59,7 +60,10 @@ class AcdcCase:
         if not self.is_volume:
             return 1
         with _open(self.path) as handle:
-            return int(_dataset(handle, "image", self.path).shape[0])
+            shape = _dataset(handle, "image", self.path).shape
+        if not shape:
+            raise DataFormatError(self.path, f"'image' has shape {shape}, expected (slices, H, W)")
+        return int(shape[0])
 
 
 def parse_acdc_name(name: str) -> tuple[str, int, int, int | None]:
@@ -72,35 +76,52 @@ def parse_acdc_name(name: str) -> tuple[str, int, int, int | None]:
 
 
 def _open(path: Path) -> h5py.File:
-    try:
+    if not path.is_file():
+        raise FileNotFoundError(f"HDF5 file not found: {path}")
+    with wrap_errors(path, "not a readable HDF5 file"):
         return h5py.File(path, "r")
-    except FileNotFoundError:
-        raise
-    except OSError as error:
-        raise DataFormatError(path, f"not a readable HDF5 file ({error})") from error
 
 
 def _dataset(handle: h5py.File, key: str, path: Path) -> h5py.Dataset:
-    if key not in handle or not isinstance(handle[key], h5py.Dataset):
+    with wrap_errors(path, f"HDF5 dataset {key!r}"):
+        item = handle.get(key)
+    if not isinstance(item, h5py.Dataset):
         raise DataFormatError(path, f"missing HDF5 dataset {key!r} (expected keys 'image' and 'label')")
-    return handle[key]
+    return item
+
+
+def _read_dataset(handle: h5py.File, key: str, path: Path) -> np.ndarray:
+    """The numeric dataset ``key``, its declared shape x itemsize checked against the array limit first."""
+    dataset = _dataset(handle, key, path)
+    with wrap_errors(path, f"HDF5 dataset {key!r}"):
+        dtype, shape = dataset.dtype, dataset.shape
+        if shape is None or dtype.kind not in "biuf":
+            raise FieldError(f"{key!r}", f"dtype {dtype} / shape {shape}, expected a numeric array")
+        check_array_size(path, f"HDF5 dataset {key!r}", shape, dtype.itemsize)
+        return np.asarray(dataset[()])
 
 
 def read_acdc_h5(path: str | os.PathLike, ndim: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Read and check one ACDC HDF5 file -> (image float32 in 0..1, label uint8 in 0..3)."""
+    """Read and check one ACDC HDF5 file -> (image float32 in 0..1, label uint8 in 0..3).
+
+    Every h5py failure (a corrupt chunk, a bad filter) becomes a `DataFormatError` naming the file
+    and the dataset; sizes are checked from the header before reading (``limits``).
+    """
     path = Path(path)
     with _open(path) as handle:
-        image = np.asarray(_dataset(handle, "image", path)[()])
-        label = np.asarray(_dataset(handle, "label", path)[()])
+        image = _read_dataset(handle, "image", path)
+        label = _read_dataset(handle, "label", path)
     if ndim is not None and image.ndim != ndim:
         raise DataFormatError(path, f"'image' has {image.ndim} dims {image.shape}, expected {ndim}")
+    if image.ndim not in (2, 3) or image.size == 0:
+        raise DataFormatError(path, f"'image' has shape {image.shape}, expected a non-empty (H, W) or (S, H, W)")
     if image.shape != label.shape:
         raise DataFormatError(path, f"'label' shape {label.shape} differs from 'image' shape {image.shape}")
     if not np.issubdtype(image.dtype, np.floating):
         raise DataFormatError(path, f"'image' dtype {image.dtype}, expected float32 in 0..1")
-    if image.size and (np.nanmin(image) < -1e-3 or np.nanmax(image) > 1 + 1e-3 or not np.isfinite(image).all()):
-        raise DataFormatError(path, "'image' values outside 0..1 (expected float32 scaled to 0..1)")
-    if not np.issubdtype(label.dtype, np.integer) or (label.size and (label.min() < 0 or label.max() > 3)):
+    if not np.isfinite(image).all() or np.min(image) < -1e-3 or np.max(image) > 1 + 1e-3:
+        raise DataFormatError(path, "'image' values outside 0..1 (expected finite float32 scaled to 0..1)")
+    if not np.issubdtype(label.dtype, np.integer) or label.min() < 0 or label.max() > 3:
         raise DataFormatError(path, f"'label' must be integers 0..3 (bg, RV, myo, LV), got {label.dtype}")
     return image.astype(np.float32, copy=False), label.astype(np.uint8, copy=False)
 

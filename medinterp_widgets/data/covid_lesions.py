@@ -9,6 +9,7 @@ not OpenCV, which would return the palette colours). Grey GT files with values 0
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from medinterp_widgets.data.errors import DataFormatError
+from medinterp_widgets.data.errors import DataFormatError, wrap_errors
 from medinterp_widgets.data.images import read_grey_image
+from medinterp_widgets.data.picture_header import read_picture
 
 BINARY_DIR = Path("LungInfection-Train") / "Doctor-label"
 MULTICLASS_DIR = Path("MultiClassInfection-Train")
@@ -60,15 +62,12 @@ def read_multiclass_mask(path: str | os.PathLike) -> np.ndarray:
 
 
 def _pixels(path: Path) -> np.ndarray:
-    """Raw class values of a mask PNG: palette indices for mode 'P', values for grey; else an error."""
-    if not path.is_file():
-        raise FileNotFoundError(f"mask not found: {path}")
-    try:
-        with Image.open(path) as picture:
-            mode = picture.mode
-            values = np.array(picture)
-    except OSError as error:
-        raise DataFormatError(path, f"pixel data: not a readable PNG ({error})") from error
+    """Raw class values of a mask PNG: palette indices for mode 'P', values for grey; else an error.
+    The header's size is checked before decoding (``picture_header.read_picture``)."""
+    data, _ = read_picture(path)
+    with wrap_errors(path, "pixel data"), Image.open(io.BytesIO(data)) as picture:
+        mode = picture.mode
+        values = np.array(picture)
     if mode not in ("P", "L", "1", "I;16", "I"):
         raise DataFormatError(path, f"image mode {mode!r}, expected a palette or grey mask PNG")
     return values.astype(np.int64)

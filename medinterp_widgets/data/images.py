@@ -16,16 +16,21 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from medinterp_widgets.data.errors import DataFormatError
+from medinterp_widgets.data.errors import DataFormatError, wrap_errors
+from medinterp_widgets.data.picture_header import read_picture
 
 
 def read_grey_image(path: str | os.PathLike) -> np.ndarray:
-    """A PNG/JPEG file -> (H, W) float32 in 0..1 (colour -> BT.601 luma, alpha composited onto black)."""
+    """A PNG/JPEG file -> (H, W) float32 in 0..1 (colour -> BT.601 luma, alpha composited onto black).
+
+    The header's size is checked before decoding (``picture_header.read_picture``); decoder errors
+    become `DataFormatError` naming the file.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"image not found: {path}")
-    raw = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if raw is None:
+    data, _ = read_picture(path)
+    with wrap_errors(path, "pixel data"):
+        raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if raw is None or raw.size == 0:
         raise DataFormatError(path, "pixel data: not a decodable PNG/JPEG image")
     if raw.dtype not in (np.uint8, np.uint16):
         raise DataFormatError(path, f"pixel dtype {raw.dtype}, expected 8- or 16-bit")

@@ -6,6 +6,8 @@
 Arrays keep nibabel's voxel order (i, j, k), which ``Volume`` calls (z, y, x); ``spacing`` is the
 header's zooms in that order, and origin/direction come from the affine converted from NIfTI RAS to
 the Volume's LPS convention, so ``Volume.index_to_mm`` reproduces the affine (with x, y negated).
+Files are read by ``data.nifti.read_nifti`` (header checks first; label and mask files must hold
+whole numbers 0..255).
 
 Tissue map (class ids): 0 background, 1 white matter, 2 grey matter, 3 CSF, two ways:
 
@@ -26,10 +28,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
 
 from medinterp_widgets.data.errors import DataFormatError
+from medinterp_widgets.data.nifti import read_nifti, volume_from_nifti
 from medinterp_widgets.data.tissue_mixture import MixtureSettings, fit_tissue_mixture
 from medinterp_widgets.data.volume import Volume
 
@@ -38,7 +40,6 @@ WHITE_MATTER_LABELS = (2, 4, 6, 20, 22, 24, 26, 40)
 CSF_LABELS = (10, 30)
 GREY_MATTER_LABELS = tuple(label for label in range(1, 41) if label not in WHITE_MATTER_LABELS + CSF_LABELS)
 TISSUE_METHODS = ("mixture", "labels")
-_RAS_TO_LPS = np.diag([-1.0, -1.0, 1.0])
 _SUBJECT = re.compile(r"^FVB_NCrl_in_vivo_(\d+)\.nii(\.gz)?$")
 
 
@@ -77,38 +78,6 @@ def make_tissue(image: np.ndarray, mask: np.ndarray, labels: np.ndarray, method:
     raise ValueError(f"tissue method: expected one of {TISSUE_METHODS}, got {method!r}")
 
 
-def read_nifti(path: str | os.PathLike) -> tuple[np.ndarray, tuple[float, ...], np.ndarray]:
-    """(array in voxel order, zooms in mm, 4x4 affine) of a 3-D NIfTI file; errors name the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"NIfTI file not found: {path}")
-    try:
-        image = nib.load(str(path))
-        array = np.asanyarray(image.dataobj)
-    except Exception as error:  # nibabel raises several types for corrupt/truncated files
-        raise DataFormatError(path, f"not a readable NIfTI image ({type(error).__name__}: {error})") from error
-    if array.ndim != 3:
-        raise DataFormatError(path, f"header dim: {array.ndim}-D image {array.shape}, expected 3-D")
-    zooms = tuple(float(z) for z in image.header.get_zooms()[:3])
-    if not all(np.isfinite(z) and z > 0 for z in zooms):
-        raise DataFormatError(path, f"header pixdim: voxel sizes {zooms}, expected positive mm values")
-    return array, zooms, np.asarray(image.affine, dtype=float)
-
-
-def volume_from_nifti(array: np.ndarray, zooms: tuple[float, ...], affine: np.ndarray, **metadata) -> Volume:
-    """Wrap a NIfTI array as a Volume: array axes (i, j, k) -> (z, y, x), affine RAS -> LPS geometry."""
-    lps = _RAS_TO_LPS @ affine[:3, :3]  # columns: mm step per voxel along i, j, k
-    columns = lps[:, ::-1] / np.linalg.norm(lps[:, ::-1], axis=0)  # Volume order: x (=k), y (=j), z (=i)
-    origin = _RAS_TO_LPS @ affine[:3, 3]
-    return Volume(array, spacing=zooms, origin=tuple(origin), direction=columns, metadata=dict(metadata))
-
-
-def _checked_labels(array: np.ndarray, path: Path) -> np.ndarray:
-    if not np.all(np.isfinite(array)) or np.any(array != np.round(array)) or array.min() < 0 or array.max() > 255:
-        raise DataFormatError(path, "label values must be whole numbers 0..255 (structure ids)")
-    return array.astype(np.uint8)
-
-
 def _checked_mask(array: np.ndarray, path: Path) -> np.ndarray:
     values = set(np.unique(array).tolist())
     if not values <= {0, 1}:
@@ -134,7 +103,8 @@ def load_subject(root: str | os.PathLike, subject_id: str, names: dict[int, str]
     """Load template, labels and mask of one animal (shapes and spacing must agree across the three) and
     derive its tissue map by ``tissue`` ("mixture" or "labels", see the module docstring)."""
     root = Path(root)
-    parts = {kind: read_nifti(root / kind / f"{subject_id}.nii.gz") for kind in ("template", "label", "mask")}
+    parts = {kind: read_nifti(root / kind / f"{subject_id}.nii.gz", labels=kind != "template")
+             for kind in ("template", "label", "mask")}
     shape, zooms = parts["template"][0].shape, parts["template"][1]
     for kind in ("label", "mask"):
         array, other_zooms, _ = parts[kind]
@@ -142,7 +112,7 @@ def load_subject(root: str | os.PathLike, subject_id: str, names: dict[int, str]
             raise DataFormatError(root / kind / f"{subject_id}.nii.gz",
                                   f"shape {array.shape} / spacing {other_zooms} differ from template {shape} / {zooms}")
     image_array, _, affine = parts["template"]
-    labels = _checked_labels(parts["label"][0], root / "label" / f"{subject_id}.nii.gz")
+    labels = parts["label"][0]
     mask = _checked_mask(parts["mask"][0], root / "mask" / f"{subject_id}.nii.gz")
 
     def wrap(array: np.ndarray, **metadata) -> Volume:

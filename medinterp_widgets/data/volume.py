@@ -49,13 +49,18 @@ class Volume:
         n_spatial = len([a for a in axes if a != "t"])
         if len(spacing) != n_spatial or not all(np.isfinite(s) and s > 0 for s in spacing):
             raise ValueError(f"spacing needs {n_spatial} positive mm values (array order), got {self.spacing}")
+        if array.size == 0:
+            raise ValueError(f"Volume array is empty (shape {array.shape}); expected at least one voxel")
         direction = np.asarray(self.direction, dtype=float)
-        if direction.shape != (3, 3):
-            raise ValueError(f"direction must be 3x3, got shape {direction.shape}")
+        if direction.shape != (3, 3) or not np.isfinite(direction).all():
+            raise ValueError(f"direction must be a finite 3x3 matrix, got {direction.tolist()}")
+        origin = tuple(float(o) for o in self.origin)
+        if len(origin) != 3 or not all(np.isfinite(origin)):
+            raise ValueError(f"origin must be 3 finite mm values (x, y, z), got {self.origin}")
         object.__setattr__(self, "array", array)
         object.__setattr__(self, "axes", axes)
         object.__setattr__(self, "spacing", spacing)
-        object.__setattr__(self, "origin", tuple(float(o) for o in self.origin))
+        object.__setattr__(self, "origin", origin)
         object.__setattr__(self, "direction", direction)
 
     # -- shape facts ---------------------------------------------------------------------------

@@ -3,16 +3,19 @@
 Every model exposes ``cam_layer`` (module) and ``cam_layer_name`` (dotted name for
 ``model.get_submodule``): the default layer for CAM / Grad-CAM / HiResCAM. GapFCN also has
 ``cam_head`` (linear on GAP(cam_layer output)) so CAM_c = sum_k cam_head.weight[c, k] * A_k.
+Checkpoints find their model class only through ``registry`` (``register_model``, ``trust_model_module``).
 """
 
 from .alexnet import AlexNetClassifier
 from .gap_fcn import GapFCN
-from .registry import MODELS, build_model, model_spec
+from .registry import (MODELS, UnknownModelError, build_model, class_path, model_class, model_spec, register_model,
+                       trust_model_module)
 from .summary import LayerRow, format_layer_table, layer_table, parameter_count, size_mb
 from .unet import UNet
 from .vgg import VGGClassifier
 
 __all__ = [
-    "AlexNetClassifier", "GapFCN", "LayerRow", "MODELS", "UNet", "VGGClassifier", "build_model",
-    "format_layer_table", "layer_table", "model_spec", "parameter_count", "size_mb",
+    "AlexNetClassifier", "GapFCN", "LayerRow", "MODELS", "UNet", "UnknownModelError", "VGGClassifier", "build_model",
+    "class_path", "format_layer_table", "layer_table", "model_class", "model_spec", "parameter_count",
+    "register_model", "size_mb", "trust_model_module",
 ]

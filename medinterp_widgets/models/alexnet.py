@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from medinterp_widgets.data.errors import DataFormatError
+from medinterp_widgets.data.limits import check_torch_file
 
 from .blocks import check_input
 
@@ -88,6 +89,7 @@ def _read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Load a state dict (also inside a {'state_dict': ...} / {'model': ...} checkpoint), strip 'module.'."""
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{path}: no such weights file")
+    check_torch_file(path)
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - any unpickling problem is a format problem

@@ -1,8 +1,4 @@
-"""Checkpoints: atomic writes, the model's class + constructor kwargs, and rebuilding the model.
-
-Models of the registry (``medinterp_widgets.models``: gap_fcn, unet, vgg, alexnet) are described by
-``models.model_spec`` and rebuilt by ``models.build_model``; any other class by its import path
-(only inside medinterp_widgets unless ``MEDINTERP_TRUST_MODELS=1``).
+"""Checkpoints: atomic writes, the model's registry name + constructor kwargs, and rebuilding the model.
 
 A checkpoint is a dict::
 
@@ -13,13 +9,23 @@ A checkpoint is a dict::
 
 Writes go to a temporary file in the same folder, are fsynced, then ``os.replace``d over the
 target, so a crash at any point leaves either the old or the new checkpoint, never a torn one.
+
+Loading (``model_from_checkpoint``, the one function every caller uses) trusts nothing in the file:
+``torch.load(weights_only=True)`` after the size checks of ``data.limits`` (file size, uncompressed
+zip size, tensor count); the class comes only from ``models.registry`` (a registered name, an old
+checkpoint's class path of the project's own models, or a class of a module the user trusted with
+``trust_model_module``); nothing named in the file is imported or called. ``model_kwargs`` must be
+plain data the constructor accepts; the model is first built on the "meta" device (no memory) and
+its state dict keys and shapes compared with the file's, then built for real and loaded. Every
+refusal is a `CheckpointError` (`UntrustedModelError` for the class) naming the file and the field.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
+import inspect
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -28,12 +34,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from medinterp_widgets.data.errors import DataFormatError
-from medinterp_widgets.models import build_model as registry_build
-from medinterp_widgets.models import model_spec as registry_spec
+from medinterp_widgets.data.errors import CheckpointError, UntrustedModelError
+from medinterp_widgets.data.limits import check_torch_file
+from medinterp_widgets.models import registry
 
 FORMAT_VERSION = 1
 _REQUIRED_KEYS = ("model_class", "model_kwargs", "model_state")
+_MAX_KWARG_DEPTH, _MAX_KWARG_ITEMS, _MAX_KWARG_TEXT = 6, 10_000, 10_000
 
 
 def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
@@ -64,20 +71,17 @@ def unwrap_model(model: nn.Module) -> nn.Module:
 
 
 def describe_model(model: nn.Module, kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``{"model_class": "module:Class", "model_kwargs": {...}}`` (+ ``"model_name"`` for registry models).
+    """``{"model_class": "module:Class", "model_kwargs": {...}}`` (+ ``"model_name"`` for registered models).
 
-    kwargs: the argument, else the registry's ``model_spec``, else the model's ``init_kwargs`` /
-    ``hparams`` attribute, else a dataclass ``config`` attribute, else ``{}``.
+    kwargs: the argument, else the model's ``init_kwargs`` / ``hparams`` attribute, else a dataclass
+    ``config`` attribute, else ``{}``.
     """
     model = unwrap_model(model)
-    cls = type(model)
-    description: dict[str, Any] = {"model_class": f"{cls.__module__}:{cls.__qualname__}"}
-    try:
-        spec = registry_spec(model)
-        description["model_name"] = spec["name"]
-    except ValueError:  # not a registry model
-        spec = {"kwargs": _recorded_kwargs(model)}
-    description["model_kwargs"] = dict(spec["kwargs"] if kwargs is None else kwargs)
+    description: dict[str, Any] = {"model_class": registry.class_path(type(model))}
+    name = registry.registered_name(type(model))
+    if name is not None:
+        description["model_name"] = name
+    description["model_kwargs"] = dict(_recorded_kwargs(model) if kwargs is None else kwargs)
     return description
 
 
@@ -96,41 +100,117 @@ def plain_data(value: Any) -> Any:
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load and check a checkpoint (``weights_only=True``: no arbitrary code runs on load)."""
+    """Load and check a checkpoint file (size bounds first, then ``weights_only=True``; see module doc)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
+    check_torch_file(path)
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # torch raises several types for corrupt/foreign files
-        raise DataFormatError(path, f"not a readable torch checkpoint ({error})") from error
+        raise CheckpointError(path, f"not a readable torch checkpoint ({error})") from error
     missing = [key for key in _REQUIRED_KEYS if not isinstance(payload, dict) or key not in payload]
     if missing:
-        raise DataFormatError(path, f"missing field(s) {', '.join(missing)}; expected a medinterp checkpoint")
+        raise CheckpointError(path, f"missing field(s) {', '.join(missing)}; expected a medinterp checkpoint")
     return payload
 
 
-def model_from_checkpoint(checkpoint: dict[str, Any] | str | os.PathLike,
-                          map_location: str | torch.device = "cpu") -> nn.Module:
-    """Rebuild the model a checkpoint describes and load its weights (eval mode)."""
-    payload = checkpoint if isinstance(checkpoint, dict) else load_checkpoint(checkpoint, map_location)
-    if payload.get("model_name"):
-        model = registry_build(payload["model_name"], **payload["model_kwargs"])
+def model_from_checkpoint(checkpoint: dict[str, Any] | str | os.PathLike, map_location: str | torch.device = "cpu",
+                          *, source: str | os.PathLike | None = None) -> nn.Module:
+    """Rebuild the model a checkpoint (file or loaded dict) describes and load its weights (eval mode).
+
+    The one model-loading function (see the module docstring); ``source`` names a dict's file in errors.
+    """
+    if isinstance(checkpoint, dict):
+        payload, source = checkpoint, source or "<checkpoint>"
     else:
-        model = _import_class(payload["model_class"])(**payload["model_kwargs"])
-    model.load_state_dict(payload["model_state"])
+        payload, source = load_checkpoint(checkpoint, map_location), checkpoint
+    version = payload.get("format", FORMAT_VERSION)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(source, f"format {version!r}: expected a version up to {FORMAT_VERSION}")
+    cls = model_class_of(payload, source)
+    kwargs = _checked_kwargs(payload.get("model_kwargs"), cls, source)
+    state = payload.get("model_state")
+    _check_state(cls, kwargs, state, source)
+    model = cls(**kwargs)
+    model.load_state_dict(state)
     return model.eval()
 
 
-def _import_class(class_path: str) -> type:
-    module_name, _, qualname = class_path.partition(":")
-    if not module_name.startswith("medinterp_widgets.") and os.environ.get("MEDINTERP_TRUST_MODELS") != "1":
-        raise ValueError(f"checkpoint model_class {class_path!r} is outside medinterp_widgets; "
-                         "set MEDINTERP_TRUST_MODELS=1 to allow it")
-    obj: Any = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    return obj
+def model_class_of(payload: dict[str, Any], source: str | os.PathLike = "<checkpoint>") -> type[nn.Module]:
+    """The registered (or trusted) class a checkpoint names; `UntrustedModelError` otherwise. No import."""
+    name, path = payload.get("model_name"), payload.get("model_class")
+    if name is not None:
+        try:
+            return registry.model_class(name)
+        except registry.UnknownModelError:
+            raise UntrustedModelError(source, f"model_name {name!r} is not a registered model (registered: "
+                                              f"{sorted(registry.MODELS)}); register its class with "
+                                              "medinterp_widgets.models.register_model") from None
+    if not isinstance(path, str):
+        raise UntrustedModelError(source, f"model_class: expected 'module:Class', got {type(path).__name__}")
+    cls = registry.class_for_path(path)
+    if cls is not None:
+        return cls
+    module = registry.trustable_module(path)
+    if module is None:
+        raise UntrustedModelError(source, f"model_class {path!r} is not a registered model class and not a "
+                                          "'module:Class' name that could be trusted; refused")
+    raise UntrustedModelError(source, f"model_class {path!r} is not a registered model; loading it runs code "
+                                      f"from module {module!r}. Register the class (models.register_model) or "
+                                      f"trust the module explicitly (medinterp evaluate --trust-model-module "
+                                      f"{module}; the workbench asks)", module=module)
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    """JSON-like data of bounded depth/size: None, bool, int, finite float, str, lists/dicts of those."""
+    if depth > _MAX_KWARG_DEPTH:
+        return False
+    if value is None or isinstance(value, (bool, int)):
+        return True
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, str):
+        return len(value) <= _MAX_KWARG_TEXT
+    if isinstance(value, (list, tuple)):
+        return len(value) <= _MAX_KWARG_ITEMS and all(_plain(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return len(value) <= _MAX_KWARG_ITEMS and all(
+            isinstance(k, str) and _plain(v, depth + 1) for k, v in value.items())
+    return False
+
+
+def _checked_kwargs(kwargs: Any, cls: type[nn.Module], source) -> dict[str, Any]:
+    if not isinstance(kwargs, dict) or not _plain(kwargs):
+        raise CheckpointError(source, "model_kwargs: expected a dict of plain values (numbers, text, lists)")
+    try:
+        inspect.signature(cls).bind(**kwargs)
+    except TypeError as error:
+        raise CheckpointError(source, f"model_kwargs: {cls.__name__} does not accept them ({error})") from None
+    return dict(kwargs)
+
+
+def _check_state(cls: type[nn.Module], kwargs: dict[str, Any], state: Any, source) -> None:
+    """``state`` holds exactly the model's tensors with their shapes (model built on "meta": no memory)."""
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                              for k, v in state.items()):
+        raise CheckpointError(source, "model_state: expected a dict of tensors")
+    try:
+        with torch.device("meta"):
+            expected = cls(**kwargs).state_dict()
+    except Exception as error:  # noqa: BLE001 - the constructor's own refusal of the kwargs
+        raise CheckpointError(source, f"model_kwargs {kwargs}: {cls.__name__} refused them "
+                                      f"({type(error).__name__}: {error})") from error
+    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(source, f"model_state: keys differ from {cls.__name__}'s: missing {missing[:5]}, "
+                                      f"unexpected {unexpected[:5]}")
+    for key, tensor in state.items():
+        if tuple(tensor.shape) != tuple(expected[key].shape):
+            raise CheckpointError(source, f"model_state[{key!r}]: shape {tuple(tensor.shape)}, expected "
+                                          f"{tuple(expected[key].shape)}")
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(source, f"model_state[{key!r}]: non-finite values (NaN/inf weights)")
 
 
 def _recorded_kwargs(model: nn.Module) -> dict[str, Any]:

@@ -107,7 +107,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, root: str | os.PathLike, 
                         batch_size: int = 8, limit: int | None = None) -> dict[str, Any]:
     """Rebuild the checkpoint's model and evaluate it on ``root`` read as data set ``kind``."""
     payload = load_checkpoint(checkpoint)
-    model = model_from_checkpoint(payload)
+    model = model_from_checkpoint(payload, source=checkpoint)
     config = payload.get("config") or {}
     extra = config.get("extra") or {}
     size = size or _stored_size(config)

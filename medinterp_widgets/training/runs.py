@@ -4,6 +4,10 @@
     <run_dir>/metrics.jsonl   one JSON line per kept event (EpochEnd, CheckpointSaved, RunEnded)
     <run_dir>/last.pt         checkpoint after the latest completed epoch
     <run_dir>/best.pt         checkpoint of the best epoch by config.best_metric / best_mode
+
+A run killed at any point resumes cleanly (``RunWriter.prepare_resume``): metrics.jsonl is cut back to
+the epochs ``last.pt`` holds (all of them when there is no ``last.pt`` yet), so no epoch is listed
+twice or lost, and temp files of interrupted atomic writes are removed.
 """
 
 from __future__ import annotations
@@ -78,6 +82,13 @@ class RunWriter:
             handle.flush()
             os.fsync(handle.fileno())
 
+    def prepare_resume(self, epochs_completed: int) -> list[Path]:
+        """Before a resumed run: remove temp files of writes a kill interrupted, then keep only the records
+        of the epochs the checkpoint holds (0 when there is none). Returns the removed temp files."""
+        stale = remove_stale_temps(self.path)
+        self.truncate_after_epoch(epochs_completed)
+        return stale
+
     def truncate_after_epoch(self, epochs_completed: int) -> None:
         """Drop records of epochs a resumed run will redo (``epoch >= epochs_completed``) and old RunEnded lines."""
         path = self.path / METRICS_FILE
@@ -87,6 +98,15 @@ class RunWriter:
         tmp = path.with_name(f".{METRICS_FILE}.tmp")
         tmp.write_text("".join(json.dumps(r) + "\n" for r in kept))
         os.replace(tmp, path)
+
+
+def remove_stale_temps(run_dir: str | os.PathLike) -> list[Path]:
+    """Delete ``.<file>.*.tmp`` / ``.<file>.tmp`` left in ``run_dir`` by a write killed before its rename."""
+    names = (LAST_CHECKPOINT, BEST_CHECKPOINT, CONFIG_FILE, METRICS_FILE)
+    stale = [p for name in names for p in Path(run_dir).glob(f".{name}*.tmp") if p.is_file()]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 def read_records(path: str | os.PathLike) -> list[dict[str, Any]]:

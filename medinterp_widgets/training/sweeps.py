@@ -9,6 +9,10 @@ Workers on several machines share any SQLAlchemy URL (``postgresql+psycopg2://us
 ``sweep(..., storage=URL, study_name=NAME)`` in each; the study is created once and loaded by the rest.
 On SQLite the database runs in WAL mode with a 60 s busy timeout, and study creation retries on
 'database is locked', so concurrent local workers lose no trial.
+
+Workers send Optuna heartbeats (every ``heartbeat_interval`` s): a trial whose worker was killed stops
+beating, and the next trial any worker starts marks it FAILED (after ``grace_period`` s) and queues a
+retry with the same parameters (``max_retry`` times), so no trial stays RUNNING forever.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import dataclasses
 import inspect
 import sqlite3
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal, Union
@@ -26,6 +31,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 SQLITE_TIMEOUT_S = 60
 SWEEP_DB = "sweep.db"
+HEARTBEAT_S = 60  # a killed worker's trial is failed and retried HEARTBEAT_S x 2 after its last beat
+MAX_RETRY = 2
 # ProgrammingError: PostgreSQL's "relation ... already exists" when two workers create the tables at once
 _RACE_ERRORS = (OperationalError, IntegrityError, ProgrammingError, sqlite3.OperationalError,
                 optuna.exceptions.DuplicatedStudyError, optuna.exceptions.StorageInternalError)
@@ -121,8 +128,10 @@ def trainer_objective(base_config: Any, make_trainer: Callable[[Any], Any]) -> C
     return objective
 
 
-def open_storage(storage: str | None = None, run_dir: str | Path = ".") -> optuna.storages.RDBStorage:
-    """An RDBStorage for ``storage`` (any SQLAlchemy URL) or ``sqlite:///<run_dir>/sweep.db``."""
+def open_storage(storage: str | None = None, run_dir: str | Path = ".", *, heartbeat_interval: int | None = None,
+                 grace_period: int | None = None, max_retry: int = MAX_RETRY) -> optuna.storages.RDBStorage:
+    """An RDBStorage for ``storage`` (any SQLAlchemy URL) or ``sqlite:///<run_dir>/sweep.db``; with
+    ``heartbeat_interval`` (s) its trials send heartbeats and stale ones are failed and retried."""
     if storage is None:
         folder = Path(run_dir)
         folder.mkdir(parents=True, exist_ok=True)
@@ -131,18 +140,39 @@ def open_storage(storage: str | None = None, run_dir: str | Path = ".") -> optun
     if storage.startswith("sqlite:///"):
         _enable_wal(Path(storage.removeprefix("sqlite:///")))
         engine_kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT_S}
-    return _retry(lambda: optuna.storages.RDBStorage(storage, engine_kwargs=engine_kwargs))
+    heartbeat = _heartbeat_options(heartbeat_interval, grace_period, max_retry)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return _retry(lambda: optuna.storages.RDBStorage(storage, engine_kwargs=engine_kwargs, **heartbeat))
+
+
+def _heartbeat_options(interval: int | None, grace_period: int | None, max_retry: int) -> dict[str, Any]:
+    """RDBStorage keywords for heartbeats + retrying stale trials (Optuna >= 4.9 names, else the old ones)."""
+    if interval is None:
+        return {}
+    retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
+    key = "heartbeat_stale_trial_callback"
+    if retry is None:  # Optuna < 4.9
+        retry, key = optuna.storages.RetryFailedTrialCallback, "failed_trial_callback"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        callback = retry(max_retry=max_retry)
+    return {"heartbeat_interval": int(interval), "grace_period": grace_period, key: callback}
 
 
 def sweep(objective: Callable[..., float], space: SearchSpace, n_trials: int, *, storage: str | None = None,
           study_name: str = "sweep", direction: Literal["minimize", "maximize"] = "minimize", seed: int | None = 0,
-          worker: int = 0, run_dir: str | Path = ".", max_total_trials: int | None = None) -> optuna.Study:
+          worker: int = 0, run_dir: str | Path = ".", max_total_trials: int | None = None,
+          heartbeat_interval: int = HEARTBEAT_S, grace_period: int | None = None,
+          max_retry: int = MAX_RETRY) -> optuna.Study:
     """Run ``n_trials`` trials in this process on a shared study (created once, then loaded).
 
     The TPE sampler is seeded with ``seed + worker`` so parallel workers explore different points.
     ``max_total_trials`` stops every worker once the study as a whole holds that many trials.
+    Heartbeats: see the module docstring (``grace_period`` default: 2 x ``heartbeat_interval``).
     """
-    rdb = open_storage(storage, run_dir)
+    rdb = open_storage(storage, run_dir, heartbeat_interval=heartbeat_interval, grace_period=grace_period,
+                       max_retry=max_retry)
     sampler = optuna.samplers.TPESampler(seed=None if seed is None else seed + worker)
     study = _retry(lambda: optuna.create_study(storage=rdb, study_name=study_name, direction=direction,
                                                sampler=sampler, load_if_exists=True))

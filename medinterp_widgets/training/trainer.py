@@ -272,10 +272,10 @@ class Trainer:
         last = self.run_dir / runs.LAST_CHECKPOINT if self.run_dir else None
         if self.resume and last is not None and last.is_file():
             self._load_state(checkpoints.load_checkpoint(last, map_location="cpu"))  # RNG states must stay on CPU
-            if self.writer is not None:
-                self.writer.truncate_after_epoch(self.start_epoch)
         else:
             seed_everything(self.config.seed)
+        if self.resume and self.writer is not None:  # also without last.pt: killed before the first one
+            self.writer.prepare_resume(self.start_epoch)
         if self.writer is not None:
             description = checkpoints.describe_model(self.base_model, self.model_kwargs)
             self.writer.write_config({**self.config.to_dict(), **description})

@@ -11,12 +11,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from medinterp_widgets.attribution import ClassTarget, RegionTarget, resolve_layer
+from medinterp_widgets.attribution import LAYER_METHODS, METHODS, ClassTarget, RegionTarget, resolve_layer
 from medinterp_widgets.attribution.hooks import CONV_TYPES
 from medinterp_widgets.attribution.state import attribution_session
 
 SLOW_METHODS = ("scorecam", "occlusion")  # many forward passes: progress bar, background thread
-LAYERLESS_METHODS = ("saliency", "guided_backprop", "deconvnet", "occlusion")  # work on the input only
+LAYERLESS_METHODS = tuple(name for name in METHODS if name not in LAYER_METHODS)  # work on the input only
 REGIONS = ("predicted", "mask", "whole")  # segmentation targets: predicted region, given mask, all pixels
 
 

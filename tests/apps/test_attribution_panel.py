@@ -66,3 +66,42 @@ def test_checkpoints_load_only_inside_the_roots(tiny_case, tmp_path):
     assert "best.pt" in panel.message.value and panel.viewer.layer == "bottleneck"
     assert panel.layers.rows and panel.viewer.method == "gradcam"
     assert not panel.load("lv/missing.pt") and "not found" in panel.message.value
+
+
+USER_MODULE = '''
+import torch
+
+
+class UserNet(torch.nn.Module):
+    def __init__(self, width: int = 2):
+        super().__init__()
+        self.init_kwargs = {"width": width}
+        self.conv = torch.nn.Conv2d(1, width, 3, padding=1)
+        self.head = torch.nn.Conv2d(width, 2, 1)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.conv(x)))
+'''
+
+
+def test_a_user_model_loads_only_after_the_visible_confirmation(tiny_case, tmp_path, monkeypatch):
+    from medinterp_widgets.models import registry
+
+    monkeypatch.setattr(registry, "_TRUSTED", {})
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "my_user_models.py").write_text(USER_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path / "lib"))
+    import my_user_models
+
+    runs = tmp_path / "runs"
+    atomic_save(checkpoint_payload(my_user_models.UserNet(3)), runs / "user" / "best.pt")
+    app = build_app("workbench", data_root=None, runs_dir=runs)
+    panel = app.attribution
+    assert panel.trust_button.layout.display == "none"
+    assert not panel.load(str(runs / "user" / "best.pt")) and panel.model is None
+    assert "runs code from module my_user_models" in panel.message.value
+    assert panel.trust_button.layout.display != "none"
+    assert panel.trust_button.description == "this runs code from module my_user_models: trust it and load"
+    panel.trust_button.click()
+    assert isinstance(panel.model, my_user_models.UserNet), panel.message.value
+    assert panel.trust_button.layout.display == "none" and "best.pt" in panel.message.value

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from medinterp_widgets.attribution import (
+    LAYER_METHODS,
     METHODS,
     LayerError,
     PixelTarget,
@@ -43,7 +44,8 @@ def test_batch_equals_one_by_one(method, image_batch):
 def test_inplace_relu_twin_gives_identical_maps(method, image_batch):
     out_of_place = random_classifier(seed=4, inplace=False)
     in_place = random_classifier(seed=4, inplace=True)
-    kwargs = dict(method=method, target=1, layer="3", **KWARGS.get(method, {}))  # conv -> ReLU(inplace)
+    layer = "3" if method in LAYER_METHODS else None  # conv -> ReLU(inplace)
+    kwargs = dict(method=method, target=1, layer=layer, **KWARGS.get(method, {}))
     expected = attribute(out_of_place, image_batch, **kwargs)
     torch.testing.assert_close(attribute(in_place, image_batch, **kwargs), expected)
 

@@ -13,7 +13,7 @@ import math
 import pytest
 import torch
 
-from medinterp_widgets.attribution import attribute, attribute_detailed, normalize_maps
+from medinterp_widgets.attribution import LAYER_METHODS, attribute, attribute_detailed, normalize_maps
 
 from .conftest import as_spatial, gap_net, golden_input, relu_net
 
@@ -22,7 +22,8 @@ DIMS = [2, 3]
 
 def run(dims, method, **kwargs):
     kwargs.setdefault("target", 0)
-    return attribute(relu_net(dims), golden_input(dims), method=method, layer="0", **kwargs)
+    layer = "0" if method in LAYER_METHODS else None  # input-level methods take no layer
+    return attribute(relu_net(dims), golden_input(dims), method=method, layer=layer, **kwargs)
 
 
 @pytest.mark.parametrize("dims", DIMS)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from medinterp_widgets.attribution import METHODS, TargetError, attribute
+from medinterp_widgets.attribution import LAYER_METHODS, METHODS, TargetError, attribute
 
 from .conftest import random_classifier
 
@@ -63,11 +63,12 @@ def test_state_unchanged_after_call_and_after_error(method):
     x = torch.randn(2, 2, 16, 16)
     x_before = x.clone()
     before = snapshot(model)
-    maps = attribute(model, x, method=method, target=1, layer="3", **KWARGS.get(method, {}))
+    layer = "3" if method in LAYER_METHODS else None
+    maps = attribute(model, x, method=method, target=1, layer=layer, **KWARGS.get(method, {}))
     assert maps.shape == (2, 16, 16) and torch.isfinite(maps).all()
     assert_same(before, snapshot(model))
     with pytest.raises(TargetError, match="class index"):
-        attribute(model, x, method=method, target=99, layer="3", **KWARGS.get(method, {}))
+        attribute(model, x, method=method, target=99, layer=layer, **KWARGS.get(method, {}))
     assert_same(before, snapshot(model))
     assert torch.equal(x, x_before) and not x.requires_grad
 

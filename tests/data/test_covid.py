@@ -35,7 +35,7 @@ def test_grey_rgb_rgba_give_one_channel(tmp_path):
 
 def test_bad_image_raises_named_error(tmp_path):
     (tmp_path / "broken.png").write_bytes(b"\x89PNG not really")
-    with pytest.raises(DataFormatError, match="broken.png: pixel data"):
+    with pytest.raises(DataFormatError, match="broken.png: signature: not a PNG or JPEG"):
         read_grey_image(tmp_path / "broken.png")
 
 

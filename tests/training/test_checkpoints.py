@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from medinterp_widgets.data.errors import DataFormatError
+from medinterp_widgets.data.errors import DataFormatError, UntrustedModelError
+from medinterp_widgets.models import registry
 from medinterp_widgets.training import checkpoints
 
 
@@ -54,23 +55,38 @@ def test_process_killed_mid_save_leaves_old_checkpoint(tmp_path):
     assert torch.load(path, weights_only=True) == {"epoch": 1}
 
 
-def test_model_from_checkpoint_by_class_path(tmp_path, monkeypatch):
-    monkeypatch.setenv("MEDINTERP_TRUST_MODELS", "1")
+def test_foreign_class_loads_only_from_a_trusted_module(tmp_path, monkeypatch):
+    monkeypatch.setattr(registry, "_TRUSTED", {})
     model = torch.nn.Conv2d(1, 3, kernel_size=3)
     kwargs = {"in_channels": 1, "out_channels": 3, "kernel_size": 3}
     payload = checkpoints.checkpoint_payload(model, model_kwargs=kwargs, epoch=4)
     path = checkpoints.atomic_save(payload, tmp_path / "m.pt")
     loaded = checkpoints.load_checkpoint(path)
     assert loaded["model_class"] == "torch.nn.modules.conv:Conv2d" and loaded["epoch"] == 4
+    with pytest.raises(UntrustedModelError, match="runs code from module 'torch.nn.modules.conv'") as info:
+        checkpoints.model_from_checkpoint(path)
+    assert info.value.module == "torch.nn.modules.conv" and "m.pt" in str(info.value)
+    assert "torch.nn.modules.conv:Conv2d" in registry.trust_model_module("torch.nn.modules.conv")
     rebuilt = checkpoints.model_from_checkpoint(loaded)
     assert torch.equal(rebuilt.weight, model.weight) and not rebuilt.training
 
 
-def test_foreign_model_class_needs_explicit_trust(tmp_path, monkeypatch):
-    monkeypatch.delenv("MEDINTERP_TRUST_MODELS", raising=False)
-    payload = checkpoints.checkpoint_payload(torch.nn.Identity(), model_kwargs={})
-    with pytest.raises(ValueError, match="outside medinterp_widgets"):
-        checkpoints.model_from_checkpoint(payload)
+def test_user_class_registered_in_code_round_trips(tmp_path, monkeypatch):
+    monkeypatch.setattr(registry, "MODELS", dict(registry.MODELS))
+
+    @registry.register_model("tiny-linear")
+    class TinyLinear(torch.nn.Linear):
+        def __init__(self, width: int = 2):
+            super().__init__(width, width)
+            self.init_kwargs = {"width": width}
+
+    model = TinyLinear(3)
+    path = checkpoints.atomic_save(checkpoints.checkpoint_payload(model), tmp_path / "t.pt")
+    payload = checkpoints.load_checkpoint(path)
+    assert payload["model_name"] == "tiny_linear" and payload["model_kwargs"] == {"width": 3}
+    assert torch.equal(checkpoints.model_from_checkpoint(path).weight, model.weight)
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register_model("tiny_linear", torch.nn.Identity)
 
 
 def test_unwrap_finds_inner_model():

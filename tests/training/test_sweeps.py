@@ -7,9 +7,11 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import optuna
+import pytest
 
 from medinterp_widgets.training.config import TrainConfig
 from medinterp_widgets.training.sweeps import (Choice, FloatRange, IntRange, apply_params, lv_search_space,
@@ -105,3 +107,38 @@ def test_table_creation_race_is_retried():
         return "ready"
 
     assert _retry(create_tables, delay_s=0.0) == "ready" and len(calls) == 2
+
+
+KILLED_WORKER = textwrap.dedent("""
+    import os, signal, sys, time, optuna
+    from medinterp_widgets.training.sweeps import FloatRange, sweep
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+    def objective(params):
+        time.sleep(1.5)  # the trial's heartbeat is recorded meanwhile
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    sweep(objective, {"x": FloatRange(0, 1)}, n_trials=1, storage=sys.argv[1], study_name="killed",
+          heartbeat_interval=1, grace_period=2)
+""")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_killed_workers_trial_ends_failed_and_is_retried(tmp_path, request, backend):
+    storage = f"sqlite:///{tmp_path / 'sweep.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    child = subprocess.run([sys.executable, "-c", KILLED_WORKER, storage], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=240)
+    assert child.returncode == -9, child.stderr[-2000:]
+    killed = optuna.load_study(study_name="killed", storage=storage).trials
+    assert [t.state.name for t in killed] == ["RUNNING"]  # what a killed worker leaves behind
+    time.sleep(3)  # past the grace period
+    seen = []
+    study = sweep(lambda p: seen.append(p["x"]) or p["x"], {"x": FloatRange(0, 1)}, n_trials=2, storage=storage,
+                  study_name="killed", heartbeat_interval=1, grace_period=2)
+    states = {t.number: t for t in study.trials}
+    assert states[0].state.name == "FAIL"
+    retried = [t for t in study.trials if t.system_attrs.get("failed_trial") == 0]
+    assert len(retried) == 1 and retried[0].state.name == "COMPLETE"
+    assert retried[0].params == states[0].params and seen[0] == states[0].params["x"]
+    assert not [t for t in study.trials if t.state.name == "RUNNING"]

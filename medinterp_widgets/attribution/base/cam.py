@@ -19,12 +19,12 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ..hooks import capture_activation, resolve_layer
+from ..hooks import LayerError, capture_activation, resolve_layer
 from ..state import attribution_session
 from ..targets import Target
 from .result import RawAttribution
 
-__all__ = ["CamInputs", "CamMethod", "weighted_channel_sum", "prepare_input"]
+__all__ = ["CamInputs", "CamMethod", "weighted_channel_sum", "prepare_input", "spatial_activation"]
 
 
 @dataclass
@@ -47,6 +47,14 @@ def weighted_channel_sum(weights: Tensor, activation: Tensor) -> Tensor:
     return (weights.view(b, c, *([1] * len(spatial))) * activation).sum(1)  # (B, *S)
 
 
+def spatial_activation(activation: Tensor, layer_name: str) -> Tensor:
+    """``activation`` when shaped (B, C, *S) with S non-empty; `LayerError` otherwise (e.g. a Linear layer)."""
+    if activation.dim() < 3 or activation.shape[2:].numel() == 0:
+        raise LayerError(f"layer {layer_name!r}: output shape {tuple(activation.shape)} has no spatial dims; "
+                         "CAM methods need a layer with output (B, C, H, W) or (B, C, D, H, W), e.g. a conv")
+    return activation
+
+
 def prepare_input(x: Tensor) -> Tensor:
     """A tensor that requires grad without touching ``x`` (x itself when it already does)."""
     return x if x.requires_grad else x.detach().requires_grad_(True)
@@ -57,6 +65,7 @@ class CamMethod:
 
     needs_gradients = True
     supports_create_graph = True
+    uses_layer = True
 
     def channel_weights(self, inputs: CamInputs) -> Tensor:
         """Channel weights (B, C)."""
@@ -76,7 +85,7 @@ class CamMethod:
             x_in = prepare_input(x) if create_graph else x.detach()
             with torch.set_grad_enabled(create_graph):  # the hook turns recording on at A if from_layer
                 output = model(x_in)
-            activation = store.get()
+            activation = spatial_activation(store.get(), layer_name)
             bound = target.bind(output)
             scores = bound.score(output)  # (B,)
             gradients = self._gradients(scores, activation, layer_name, create_graph)

@@ -13,7 +13,9 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from medinterp_widgets.data.dicom._io import decode_pixels, transfer_syntax, wrap_errors
+from medinterp_widgets.data.checks import repair_non_finite
+from medinterp_widgets.data.dicom._io import decode_pixels, header_count, transfer_syntax, wrap_errors
+from medinterp_widgets.data.errors import FieldError
 
 # functional-group sequence that holds each attribute in enhanced multi-frame objects
 _GROUP_OF = {
@@ -30,6 +32,7 @@ _GROUP_OF = {
     "NominalCardiacTriggerDelayTime": "CardiacSynchronizationSequence",
     "TemporalPositionIndex": "FrameContentSequence",
 }
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _LUMA_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601: Y = .299R + .587G + .114B
 HEADER_KEYWORDS = (
     "Modality", "PatientID", "StudyInstanceUID", "SeriesInstanceUID", "SeriesNumber", "SeriesDescription",
@@ -89,12 +92,20 @@ def lookup(dataset: Dataset, keyword: str, frame: int = 0) -> Any:
     return None if value in (None, "") else value
 
 
-def _floats(value: Any, count: int) -> tuple[float, ...] | None:
+def _floats(value: Any, count: int, field: str) -> tuple[float, ...] | None:
+    """``count`` finite numbers (None when absent or of another count); FieldError for text or NaN/inf."""
     if value is None:
         return None
-    numbers = tuple(float(v) for v in (value if isinstance(plain(value), list) else [value]))
-    if len(numbers) != count or not all(np.isfinite(numbers)):
+    items = plain(value)
+    items = items if isinstance(items, list) else [items]
+    try:
+        numbers = tuple(float(v) for v in items)
+    except (TypeError, ValueError):
+        raise FieldError(field, f"{items!r} are not numbers") from None
+    if len(numbers) != count:
         return None
+    if not all(np.isfinite(numbers)):
+        raise FieldError(field, f"non-finite values {list(numbers)}")
     return numbers
 
 
@@ -106,9 +117,24 @@ def _optional_number(value: Any) -> float | None:
     return number if np.isfinite(number) else None
 
 
+def _header_number(dataset: Dataset, keyword: str, frame: int, default: float) -> float:
+    """A numeric header value (``default`` when absent); FieldError for text or NaN/inf."""
+    value = lookup(dataset, keyword, frame)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise FieldError(keyword, f"{plain(value)!r} is not a number") from None
+    if not np.isfinite(number):
+        raise FieldError(keyword, f"{number} is not a finite number")
+    return number
+
+
 def pixel_spacing(dataset: Dataset, frame: int = 0) -> tuple[float, float] | None:
     """(dy, dx) in mm: PixelSpacing is (row spacing, column spacing); ImagerPixelSpacing as a fallback."""
-    spacing = _floats(lookup(dataset, "PixelSpacing", frame), 2) or _floats(dataset.get("ImagerPixelSpacing"), 2)
+    spacing = (_floats(lookup(dataset, "PixelSpacing", frame), 2, "PixelSpacing")
+               or _floats(dataset.get("ImagerPixelSpacing"), 2, "ImagerPixelSpacing"))
     if spacing is None or min(spacing) <= 0:
         return None
     return spacing
@@ -134,13 +160,21 @@ def window_presets(dataset: Dataset, frame: int = 0) -> list[dict[str, Any]]:
 
 
 def _rescale(pixels: np.ndarray, dataset: Dataset, frame: int) -> np.ndarray:
-    """Modality rescale: value = stored * RescaleSlope + RescaleIntercept (float32 unless identity)."""
-    slope = _optional_number(lookup(dataset, "RescaleSlope", frame))
-    intercept = _optional_number(lookup(dataset, "RescaleIntercept", frame))
-    slope = 1.0 if slope is None else slope
-    intercept = 0.0 if intercept is None else intercept
+    """Modality rescale: value = stored * RescaleSlope + RescaleIntercept (float32 unless identity).
+
+    A slope/intercept that is not a finite number, or that takes the stored range outside float32,
+    raises; non-finite stored floats are set to 0 with a warning (``checks.repair_non_finite``).
+    """
+    slope = _header_number(dataset, "RescaleSlope", frame, 1.0)
+    intercept = _header_number(dataset, "RescaleIntercept", frame, 0.0)
     if slope == 1.0 and intercept == 0.0:
         return pixels
+    if pixels.size:
+        low, high = float(np.min(pixels)), float(np.max(pixels))
+        reach = max(abs(slope * low + intercept), abs(slope * high + intercept))
+        if not reach <= _FLOAT32_MAX:
+            raise FieldError("RescaleSlope/RescaleIntercept", f"{slope:g} x stored + {intercept:g} reaches "
+                                                              f"{reach:g}, beyond float32")
     return pixels.astype(np.float32) * np.float32(slope) + np.float32(intercept)
 
 
@@ -152,12 +186,13 @@ def _to_gray(pixels: np.ndarray) -> np.ndarray:
 def _grid_positions(dataset: Dataset, n_frames: int) -> list[tuple[float, ...]] | None:
     """Frame positions of classic multi-frame volumes (RT dose): IPP + GridFrameOffsetVector[i] * normal."""
     offsets = plain(dataset.get("GridFrameOffsetVector"))
-    origin = _floats(dataset.get("ImagePositionPatient"), 3)
-    orientation = _floats(dataset.get("ImageOrientationPatient"), 6)
+    origin = _floats(dataset.get("ImagePositionPatient"), 3, "ImagePositionPatient")
+    orientation = _floats(dataset.get("ImageOrientationPatient"), 6, "ImageOrientationPatient")
     if not isinstance(offsets, list) or len(offsets) != n_frames or origin is None or orientation is None:
         return None
     normal = np.cross(orientation[:3], orientation[3:])
-    return [tuple(float(v) for v in np.asarray(origin) + float(offset) * normal) for offset in offsets]
+    steps = _floats(offsets, n_frames, "GridFrameOffsetVector")
+    return [tuple(float(v) for v in np.asarray(origin) + offset * normal) for offset in steps]
 
 
 def frames_of(path: str, dataset: Dataset) -> list[Frame]:
@@ -175,11 +210,12 @@ def frames_of(path: str, dataset: Dataset) -> list[Frame]:
             temporal = _optional_number(lookup(dataset, "TemporalPositionIndex", i))
             frames.append(
                 Frame(
-                    pixels=_rescale(pixels[i], dataset, i),
+                    pixels=repair_non_finite(_rescale(pixels[i], dataset, i), path, f"frame {i} pixel values"),
                     source=path,
                     frame_index=i,
-                    position=grid[i] if grid else _floats(lookup(dataset, "ImagePositionPatient", i), 3),
-                    orientation=_floats(lookup(dataset, "ImageOrientationPatient", i), 6),
+                    position=grid[i] if grid else _floats(lookup(dataset, "ImagePositionPatient", i), 3,
+                                                          "ImagePositionPatient"),
+                    orientation=_floats(lookup(dataset, "ImageOrientationPatient", i), 6, "ImageOrientationPatient"),
                     spacing=pixel_spacing(dataset, i),
                     instance=instance,
                     trigger_time=trigger if trigger is not None else top_trigger,
@@ -200,7 +236,7 @@ def header_metadata(path: str, dataset: Dataset) -> dict[str, Any]:
         meta["windows"] = window_presets(dataset)
         photometric = str(dataset.get("PhotometricInterpretation", "MONOCHROME2"))
         meta["display_inverted"] = photometric == "MONOCHROME1"  # low values display white: flip at render
-        if int(dataset.get("SamplesPerPixel") or 1) > 1:
+        if header_count(dataset, "SamplesPerPixel", default=1) > 1:
             meta["converted_to_gray"] = f"{photometric} -> luminance (ITU-R BT.601)"
         if photometric == "PALETTE COLOR":
             meta["palette_indices"] = True  # values are palette indices, not intensities

@@ -12,7 +12,9 @@ from pydicom.dataset import Dataset
 from medinterp_widgets.data.dicom._assemble import assemble
 from medinterp_widgets.data.dicom._frames import Frame, frames_of, header_metadata
 from medinterp_widgets.data.dicom._io import open_dataset, wrap_errors
-from medinterp_widgets.data.errors import DicomReadError
+from medinterp_widgets.data.errors import DicomReadError, DicomTooLargeError, OutsideDataRootError
+from medinterp_widgets.data.paths import resolve_inside
+from medinterp_widgets.data.limits import check_array_size
 from medinterp_widgets.data.volume import Volume
 
 # header fields that differ from file to file; a series keeps them per frame instead
@@ -34,11 +36,20 @@ def read_dicom(path: str | os.PathLike, *, require_spacing: bool = True) -> Volu
         return assemble(frames, header_metadata(path, dataset), where=path, require_spacing=require_spacing)
 
 
-def _candidate_files(folder: Path) -> list[Path]:
-    files = [
-        p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".") and p.name.upper() != "DICOMDIR"
-    ]
-    return sorted(files, key=lambda p: (len(p.parts), str(p.parent), len(p.name), p.name))
+def _candidate_files(folder: Path, root: Path, skip_bad: bool, skipped: list[tuple[str, str]]) -> list[Path]:
+    """Files under ``folder`` (not hidden, not DICOMDIR), each resolved; one that resolves outside ``root``
+    (a symlink leading out) raises `OutsideDataRootError`, or with ``skip_bad`` is skipped and reported."""
+    files = []
+    for path in folder.rglob("*"):
+        if not path.is_file() or path.name.startswith(".") or path.name.upper() == "DICOMDIR":
+            continue
+        try:
+            files.append(resolve_inside(root, path, "series member"))
+        except OutsideDataRootError as error:
+            if not skip_bad:
+                raise
+            skipped.append((str(path), f"resolves outside the data root, to {path.resolve()}"))
+    return sorted(set(files), key=lambda p: (len(p.parts), str(p.parent), len(p.name), p.name))
 
 
 def _open_all(files: list[Path], skip_bad: bool, skipped: list[tuple[str, str]]) -> dict[str, Dataset]:
@@ -77,15 +88,25 @@ def _pick_series(folder: Path, datasets: dict[str, Dataset], series_uid: str | N
     return next(iter(by_series.values()))
 
 
-def _frames_all(datasets: dict[str, Dataset], skip_bad: bool, skipped: list[tuple[str, str]]) -> list[Frame]:
+def _frames_all(folder: Path, datasets: dict[str, Dataset], skip_bad: bool,
+                skipped: list[tuple[str, str]]) -> list[Frame]:
+    """Frames of every file; the series' pixels together must stay within the array limit."""
     frames: list[Frame] = []
+    total = 0
     for path, dataset in datasets.items():
         try:
-            frames.extend(frames_of(path, dataset))
+            found = frames_of(path, dataset)
+        except DicomTooLargeError:
+            raise
         except DicomReadError as error:
             if not skip_bad:
                 raise
             skipped.append((error.path, error.problem))
+            continue
+        frames.extend(found)
+        total += sum(frame.pixels.nbytes for frame in found)
+        check_array_size(folder, f"series pixels ({len(frames)} frames so far)", (total,), 1,
+                         error=DicomTooLargeError)
     return frames
 
 
@@ -95,6 +116,7 @@ def read_dicom_series(
     skip_bad: bool = False,
     series_uid: str | None = None,
     require_spacing: bool = True,
+    root: str | os.PathLike | None = None,
 ) -> Volume:
     """All DICOM files under ``folder`` (one series) -> Volume; cine studies give (t, z, y, x).
 
@@ -104,19 +126,23 @@ def read_dicom_series(
     ``skip_bad=True`` unreadable files, and frames that do not fit the series (odd size, orientation
     or spacing; slice positions missing phases), are left out, listed in metadata["skipped"] as
     (path, reason) and announced with a warning.
+
+    Every file is opened by its resolved path, which must lie under ``root`` (default: ``folder``):
+    a member symlinked out of it raises `OutsideDataRootError` (``skip_bad``: skipped and reported).
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise DicomReadError(folder, "not a folder: expected a folder of DICOM files")
-    files = _candidate_files(folder)
-    if not files:
-        raise DicomReadError(folder, "no files found: expected DICOM files of one series")
     skipped: list[tuple[str, str]] = []
+    files = _candidate_files(folder, Path(root if root is not None else folder), skip_bad, skipped)
+    if not files:
+        detail = f"; {skipped[0][1]}" if skipped else ""
+        raise DicomReadError(folder, f"no files found: expected DICOM files of one series{detail}")
     datasets = _open_all(files, skip_bad, skipped)
     if not datasets:
         raise DicomReadError(folder, f"no readable DICOM file among {len(files)} files; first problem: {skipped[0][1]}")
     chosen = _pick_series(folder, datasets, series_uid)
-    frames = _frames_all(chosen, skip_bad, skipped)
+    frames = _frames_all(folder, chosen, skip_bad, skipped)
     first = next(iter(chosen))
     metadata = {k: v for k, v in header_metadata(first, chosen[first]).items() if k not in _PER_FILE_KEYS}
     metadata["skipped"] = skipped
