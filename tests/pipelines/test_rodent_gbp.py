@@ -205,3 +205,26 @@ def test_trainer_settings_follow_the_config(tmp_path):
                         val=data)
     assert (ours.config.schedule, ours.config.decay_steps, ours.config.decay_rate) == ("step", 6, 0.1)
     assert isinstance(ours.loss_fn, DiceCrossEntropyLoss) and ours.config.best_metric == "val/dice_mean"
+
+
+def test_faithfulness_rows_of_the_brain_maps_on_a_tiny_unet():
+    from medinterp_widgets.models import UNet
+    from medinterp_widgets.pipelines.rodent_gbp.data import Animal
+    from medinterp_widgets.pipelines.rodent_gbp.faithfulness import METHODS, faithfulness_scores, scored_slices
+
+    torch.manual_seed(0)
+    mask = np.zeros((10, 16, 12), bool)
+    mask[2:8, 4:12, 3:9] = True
+    images = np.random.default_rng(0).uniform(0, 1, mask.shape).astype(np.float32)
+    animal = Animal("a", images * mask, images, mask.astype(np.uint8) * 2, mask)
+    picks = scored_slices(animal, count=3)
+    assert picks == [3, 4, 6]  # brain slices 2..7 at int(q * 5) for q = 0.2, 0.5, 0.8
+    model = UNet(1, 4, 4, 2).eval()
+    head = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    with torch.no_grad():
+        head.bias[2] += 3.0  # predict grey matter everywhere, so the brain target has a region
+    rows = faithfulness_scores(model, images[picks], mask[picks], "cpu", steps=4)
+    assert [row["method"] for row in rows] == list(METHODS) and all(row["n"] == 3 for row in rows)
+    for row in rows:
+        assert 0 <= row["deletion_auc"] <= 1 and 0 <= row["insertion_auc"] <= 1
+        assert 0 <= row["relevance_mass"] <= 1 and row["pointing_game"] in (0.0, 1 / 3, 2 / 3, 1.0)

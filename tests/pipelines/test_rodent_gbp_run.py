@@ -63,6 +63,12 @@ def test_reproduce_smoke_writes_the_report(tmp_path, monkeypatch):
                  "training_curve"):
         assert (tmp_path / "figures" / f"{name}.png").stat().st_size > 1000
     assert (tmp_path / "report.html").is_file() and report["notes"]
+    faithfulness = report["faithfulness"]  # issue #16: guided backprop, saliency, Grad-CAM of the brain
+    assert set(faithfulness) == {"guided_backprop", "saliency", "gradcam"}
+    for method, scores in faithfulness.items():  # nan (no predicted brain in a 1-epoch model) is written as null
+        assert {"n", "deletion_auc", "insertion_auc", "road", "relevance_mass", "pointing_game"} <= set(scores)
+        assert scores["n"] >= 1 and report["metrics"][f"faith_{method}_insertion_auc"] == scores["insertion_auc"]
+    assert any(name.startswith("faithfulness of the brain maps") for name in report["tables"])
 
 
 def test_evaluate_scores_the_checkpoint_as_the_pipeline_did(tmp_path):

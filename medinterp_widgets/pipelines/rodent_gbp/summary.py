@@ -78,7 +78,8 @@ def add_results(report: Report, config: Config, animals, analyses, history) -> N
                        paper / 100, "", "paper Table 2; ours over the whole volume of each held-out animal")
     for structure in ("WM", "GM", "CSF"):
         report.compare(f"{structure} DSC after true-mask removal", report.metrics[f"{structure.lower()}_dice_true_mask"],
-                       None, "", "paper Table 1 DSC not available to us")
+                       None, "", "paper Table 1 not quoted: the paper's text was not reachable offline; "
+                       "issue #12 cites only its Table 2 DSCs")
     report.compare("brain DSC, paper's placement (1 template, plain correlation)",
                    report.metrics["brain_dice_paper_placement"], PAPER_DSC["Table 2 (GBP mask)"]["brain"] / 100, "")
 
@@ -134,6 +135,11 @@ def add_notes(report: Report, config: Config, source: str) -> None:
         f"Not in the paper: the enhanced map is blurred (Gaussian, sigma {config.smooth_sigma} px) before the "
         "correlation; the raw f(z) map is a sparse speckle at this resolution.",
     ]
+    report.notes.append(
+        f"Loss: {'soft Dice' if config.loss == 'dice' else 'soft Dice + cross-entropy'} over the 4 classes. The "
+        "soft Dice is the mean of the per-class Dice, so CSF (about 2 % of the brain voxels) weighs as much as "
+        "background, WM and GM: the loss is class-balanced by construction and needs no class weights; the "
+        "cross-entropy term of loss='dice_ce' weighs the classes by their voxel counts instead.")
     if (config.optimizer, config.lr) != ("sgd", 3e-4):
         report.notes.append(
             f"Optimiser: {config.optimizer} lr {config.lr} instead of the paper's SGD lr 3e-4 (soft Dice loss, "
