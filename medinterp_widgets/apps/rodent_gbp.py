@@ -1,14 +1,17 @@
 """Paper 2 app (rodent-gbp): the report's tables and figures, a run button, and an overlay browser.
 
 ``build(report_dir=None, preset="smoke")``: a report folder written by ``medinterp reproduce
-rodent-gbp`` is shown at once (tables + PNG figures); the button runs ``preset`` here and then adds a
-SliceBrowser over the test slices with the re-segmentation as mask and the enhanced GBP as heatmap.
+rodent-gbp`` is shown at once (tables + PNG figures); for a preset's folder (``rodent-gbp-quick``, as
+``build_app`` finds the newest) the ``rodent-gbp-paper`` report beside it is shown when there is one. The button runs
+``preset`` here and then adds a SliceBrowser over the held-out animal's sagittal slices with the
+re-segmentation after GBP background removal as mask and the enhanced GBP as heatmap.
 """
 
 from __future__ import annotations
 
 import html
 import os
+from pathlib import Path
 
 import ipywidgets as widgets
 import numpy as np
@@ -17,9 +20,20 @@ from medinterp_widgets.pipelines.report import comparisons_html, read_report, ta
 from medinterp_widgets.widgets.report_views import figure_tabs, report_html
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
-INTRO = ("<b>Rodent brain U-Net + guided backprop</b> (Matos et al. 2019): trained on skull-stripped "
-         "slices, tested on unmasked ones; GBP -> enhancement -> correlation with a mask template -> "
-         "background removal -> re-segmentation.")
+INTRO = ("<b>Rodent brain U-Net + guided backprop</b> (Matos et al.): trained on skull-stripped "
+         "sagittal slices, tested on unmasked held-out animals; GBP -> linear expansion, log compression, "
+         "z-score, exp(-((z-2)/0.5)^2) -> correlation with mask templates -> background removal -> "
+         "re-segmentation, measured over each animal's whole volume.")
+PAPER_REPORT = "rodent-gbp-paper"
+
+
+def preferred_report(report_dir: str | os.PathLike | None) -> str | os.PathLike | None:
+    """For a preset's report folder (``rodent-gbp-<preset>``), the ``--paper`` report beside it when there
+    is one; any other folder as given."""
+    if report_dir is None or not Path(report_dir).name.startswith("rodent-gbp-"):
+        return report_dir
+    paper = Path(report_dir).parent / PAPER_REPORT
+    return paper if (paper / "report.json").is_file() else report_dir
 
 
 def report_view(tables: dict, figures: dict[str, bytes], comparisons: list[dict] = ()) -> widgets.Widget:
@@ -29,9 +43,13 @@ def report_view(tables: dict, figures: dict[str, bytes], comparisons: list[dict]
 
 
 def overlay_browser(outcome) -> SliceBrowser:
-    """Test slices (N, H, W) with the GBP-mask re-segmentation as labels and the enhanced GBP as heatmap."""
-    return SliceBrowser(outcome.test.images, masks=outcome.analysis.seg_placed.astype(np.int32),
-                        heatmaps=outcome.analysis.enhanced, title="test slices: re-segmentation + enhanced GBP")
+    """The first held-out animal's unmasked slices (S, H, W) with the re-segmentation after GBP background
+    removal as labels and the enhanced GBP as heatmap."""
+    animal, analysis = outcome.test[0], outcome.analyses[0]
+    placement = outcome.report.config.get("placement", "multi")
+    labels = analysis.segmentations[f"GBP mask ({placement})"].astype(np.int32)
+    return SliceBrowser(animal.unmasked, masks=labels, heatmaps=analysis.enhanced,
+                        title=f"{animal.subject_id}: re-segmentation after GBP removal + enhanced GBP")
 
 
 class RodentGbpApp(widgets.VBox):
@@ -46,7 +64,7 @@ class RodentGbpApp(widgets.VBox):
         self.run_button.on_click(lambda _: self.run_preset())
         self.children = [widgets.HTML(INTRO), widgets.HBox([self.run_button, self.status]), self.area]
         if report_dir is not None:
-            self.show_folder(report_dir)
+            self.show_folder(preferred_report(report_dir))
 
     def show_folder(self, folder) -> None:
         try:

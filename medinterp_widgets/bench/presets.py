@@ -25,7 +25,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 # training / validation items per run on the shared data (held-out copies are of the same kinds and sizes)
-TRAIN_ITEMS = {"lv-gap-cam": (1234, 222), "rodent-gbp": (255, 0), "heatmap-acdc": (450, 150),
+TRAIN_ITEMS = {"lv-gap-cam": (1234, 222), "rodent-gbp": (295, 74), "heatmap-acdc": (450, 150),
                "covid-interp": (398, 100)}
 NAMES = ("lv-gap-cam", "rodent-gbp", "heatmap-loss", "covid-interp")
 
@@ -90,17 +90,18 @@ def _lv_plans(device: str) -> list[RunPlan]:
 
 
 def _rodent_plans(device: str) -> list[RunPlan]:
-    from medinterp_widgets.pipelines.rodent_gbp import steps
+    from medinterp_widgets.pipelines.rodent_gbp import training
     from medinterp_widgets.pipelines.rodent_gbp.config import Config
 
     config = Config.preset("full", device=device)
 
     def make(train, run_dir):
-        return steps.make_trainer(config, train, Path(run_dir), device or "auto")
+        return training.make_trainer(config, train, Path(run_dir), device or "auto")
 
-    items = TRAIN_ITEMS["rodent-gbp"][0]
+    items, val_items = TRAIN_ITEMS["rodent-gbp"]
     return [RunPlan("U-Net (SGD, soft Dice)", make, config.batch_size, (1, 128, 80), 4, True,
-                    _epochs_steps(items, config.batch_size, config.epochs, drop_last=False), 0)]
+                    _epochs_steps(items, config.batch_size, config.epochs, drop_last=False),
+                    math.ceil(val_items / config.batch_size) * config.epochs)]
 
 
 def _heatmap_plans(device: str) -> list[RunPlan]:

@@ -24,7 +24,7 @@ EVALUATORS = {  # --dataset kind: "module:function" (imported only when used)
     "acdc": LV,
     "covid-ct": "medinterp_widgets.pipelines.covid_interp.evaluate:evaluate_covid_ct",
     "covid-lesions": "medinterp_widgets.pipelines.covid_interp.evaluate:evaluate_covid_lesions",
-    "mouse-brain": GENERIC,
+    "mouse-brain": "medinterp_widgets.pipelines.rodent_gbp.evaluate:evaluate_checkpoint",
     "acdc-diagnosis": "medinterp_widgets.pipelines.heatmap_loss.acdc_arm:evaluate_acdc_diagnosis",
 }
 KINDS = tuple(EVALUATORS)

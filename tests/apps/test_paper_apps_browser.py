@@ -76,11 +76,11 @@ def test_rodent_gbp_app(paper_pages, no_console_errors):
     page, errors = paper_pages["rodent-gbp"]
     page.wait_for_selector(".lm-TabBar-tab", timeout=LOAD_MS)
     text = page.inner_text("body")
-    assert "Ours beside the paper" in text and "GBP-placed mask" in text and "tissue measures" in text
+    assert "Ours beside the paper" in text and "GBP background removal" in text and "whole-volume measures" in text
     _open_tab(page, "gbp panels")
     panels = _visible_figure(page).screenshot()
     text_after = page.inner_text("body")
-    assert _not_flat(panels) and "tissue measures" not in text_after, "the figure tab did not replace the tables"
+    assert _not_flat(panels) and "whole-volume measures" not in text_after, "the figure tab did not replace the tables"
     no_console_errors(errors)
 
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 
-@pytest.mark.parametrize("name", ["covid_interp", "heatmap_loss", "lv_gap_cam"])
+@pytest.mark.parametrize("name", ["covid_interp", "heatmap_loss", "lv_gap_cam", "rodent_gbp"])
 def test_direct_config_is_labelled_custom_and_serialisable(name):
     config_class = importlib.import_module(f"medinterp_widgets.pipelines.{name}.config").Config
     config = config_class()

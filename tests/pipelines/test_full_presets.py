@@ -26,7 +26,8 @@ from medinterp_widgets.training.checkpoints import load_checkpoint
 SIZE_KEYS = {
     "lv-gap-cam": ("dataset", "image_size", "crop_fraction", "synthetic_cases", "synthetic_slices",
                    "synthetic_phases", "base_channels", "depth", "unet_base_channels", "cam_examples", "batch_size"),
-    "rodent-gbp": ("image_size", "n_train", "n_test", "base_channels", "depth", "shifts"),
+    "rodent-gbp": ("phantom_animals", "phantom_shape", "slice_size", "slice_step", "base_channels", "depth", "angles",
+                   "flow_iterations", "shifts", "noise_levels"),
     "heatmap-loss": ("size", "n_train", "n_val", "n_test", "width", "hidden", "studies", "models_per_group", "min_kept",
                      "max_models", "secondary_models", "keep_maps"),
     "covid-interp": ("image_size", "synthetic_images", "max_lesion_slices", "lbp_size", "alexnet_size",

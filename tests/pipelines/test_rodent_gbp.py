@@ -1,32 +1,42 @@
-"""rodent-gbp: hand-checkable unit tests of the GBP enhancement, mask placement and tables."""
+"""rodent-gbp: hand-checkable unit tests of the enhancement steps, placement, measures and data."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 
-from medinterp_widgets.pipelines.rodent_gbp import (BrainTarget, Config, add_head_artefacts, enhance_gradient,
-                                                     mask_template, place_mask, remove_background, shift_image)
-from medinterp_widgets.pipelines.rodent_gbp.data import SliceSet, mouse_sets, reference_indices
-from medinterp_widgets.pipelines.rodent_gbp.gbp import best_placement
-from medinterp_widgets.pipelines.rodent_gbp.evaluate import saliency_shift, tissue_rows
-
-
-def test_enhancement_peaks_two_standard_deviations_above_the_mean_log_gradient():
-    logs = np.array([2.0, -0.5, -0.5, -0.5, -0.5])  # mean 0, std 1 -> z = logs
-    enhanced = enhance_gradient(-np.exp(logs), eps=0.0)  # the sign is dropped by |g|
-    assert enhanced[0] == pytest.approx(1.0)
-    assert enhanced[1:] == pytest.approx(np.exp(-((-0.5 - 2.0) / 0.5) ** 2), abs=1e-12)
+from medinterp_widgets.pipelines.rodent_gbp import (BrainTarget, Config, Reference, add_head_artefacts,
+                                                     enhance_gradient, enhancement_steps, place_multi, place_paper,
+                                                     remove_background, shift_image)
+from medinterp_widgets.pipelines.rodent_gbp.data import (prepare_input, split_animals, training_slices,
+                                                         unmasked_input)
+from medinterp_widgets.pipelines.rodent_gbp.experiments import saliency_shift
+from medinterp_widgets.pipelines.rodent_gbp.measures import binary_measures, mean_rows, paper_table, tissue_measures
+from medinterp_widgets.pipelines.rodent_gbp.placement import flow_warp, ncc_shift, plain_shift, transform_reference
 
 
-def test_enhancement_of_a_flat_gradient_is_flat_and_input_is_untouched():
-    gradient = np.full((4, 4), 3.0)
-    out = enhance_gradient(gradient)
-    assert np.allclose(out, np.exp(-16.0)) and np.all(gradient == 3.0)
+def test_enhancement_steps_by_hand():
+    gradient = np.array([-2.0, 1.0, 0.0, 0.5])
+    steps = enhancement_steps(gradient, expand_max=4.0)
+    np.testing.assert_allclose(steps["linear expansion"], [4.0, 2.0, 0.0, 1.0])  # 4 |g| / max|g|
+    np.testing.assert_allclose(steps["log compression"], np.log1p([4.0, 2.0, 0.0, 1.0]))
+    logs = np.log1p([4.0, 2.0, 0.0, 1.0])
+    np.testing.assert_allclose(steps["z-score"], (logs - logs.mean()) / logs.std())
+    np.testing.assert_allclose(steps["f(z)"], np.exp(-(((logs - logs.mean()) / logs.std() - 2.0) / 0.5) ** 2))
 
 
-def test_shift_image_moves_whole_pixels_with_zero_fill_and_keeps_dtype():
+def test_bump_peaks_at_two_and_a_flat_gradient_stays_flat():
+    z_two = np.exp(-((2.0 - 2.0) / 0.5) ** 2)
+    assert z_two == 1.0
+    flat = np.full((4, 4), 3.0)
+    out = enhance_gradient(flat)
+    assert np.allclose(out, np.exp(-16.0)) and np.all(flat == 3.0)  # z = 0 everywhere; input untouched
+    assert enhance_gradient(np.zeros((3, 3))).shape == (3, 3)
+
+
+def test_shift_image_moves_whole_voxels_with_zero_fill_and_keeps_dtype():
     mask = np.zeros((6, 6), bool)
     mask[1, 1] = True
     moved = shift_image(mask, (2, 3))
@@ -34,54 +44,61 @@ def test_shift_image_moves_whole_pixels_with_zero_fill_and_keeps_dtype():
     assert not shift_image(mask, (-2, 0)).any()
 
 
-def _blob_scene(offset=(0, 0)):
-    mask = np.zeros((40, 48), bool)
-    mask[10:24, 12:30] = True
-    pattern = np.zeros(mask.shape, np.float32)
-    pattern[12:22:3, 14:28:2] = 1.0  # textured response inside the brain
-    pattern[mask & ~shift_image(np.pad(mask[1:-1, 1:-1], 1), (0, 0))] = 1.0  # and along its edge
-    return shift_image(mask, offset), shift_image(pattern, offset)
+def _brain_volume(offset=(0, 0, 0)):
+    """(12, 40, 30) volume: an ellipsoid brain whose enhanced map is textured inside and bright at its rim."""
+    z, y, x = np.meshgrid(np.arange(12), np.arange(40), np.arange(30), indexing="ij")
+    mask = ((z - 6) / 4.5) ** 2 + ((y - 18) / 11) ** 2 + ((x - 14) / 7) ** 2 <= 1
+    pattern = np.where(mask, 0.3 + 0.2 * np.sin(y / 2.0) * np.cos(x / 3.0), 0.0)
+    rim = mask & ~np.pad(mask[:, 1:-1, 1:-1], ((0, 0), (1, 1), (1, 1)))
+    pattern[rim] = 1.0
+    return shift_image(mask, offset), shift_image(pattern.astype(np.float32), offset)
 
 
-@pytest.mark.parametrize("offset", [(0, 0), (5, -4), (-3, 9)])
-def test_place_mask_recovers_a_known_offset(offset):
-    reference_mask, reference_pattern = _blob_scene()
-    template = mask_template(reference_mask, reference_pattern, margin=2)
-    assert template.template.shape == (14 + 4, 18 + 4)
-    true_mask, moved_pattern = _blob_scene(offset)
-    placement = place_mask(moved_pattern, template)
-    assert placement.offset == offset
-    assert np.array_equal(placement.mask, true_mask)
-    assert placement.correlation.shape == reference_mask.shape
+@pytest.mark.parametrize("offset", [(0, 3, -2), (2, -4, 5), (-1, 0, 0)])
+def test_plain_and_normalised_correlation_recover_a_known_3d_offset(offset):
+    mask, pattern = _brain_volume()
+    moved_mask, moved = _brain_volume(offset)
+    box = tuple(slice(int(np.nonzero(mask)[i].min()), int(np.nonzero(mask)[i].max()) + 1) for i in range(3))
+    template = (mask * pattern)[box]
+    assert plain_shift(moved, template, box)[0] == offset
+    assert ncc_shift(moved, template, box)[0] == offset
 
 
-def test_best_placement_picks_the_template_that_fits_best():
-    reference_mask, reference_pattern = _blob_scene()
-    other_mask = np.zeros_like(reference_mask)
-    other_mask[5:35, 20:26] = True  # a tall thin brain: a poor fit
-    templates = [mask_template(other_mask, np.ones(other_mask.shape)), mask_template(reference_mask, reference_pattern)]
-    index, placement = best_placement(_blob_scene((2, 3))[1], templates)
-    assert index == 1 and placement.offset == (2, 3)
+def test_paper_placement_aligns_the_sagittal_axis_then_each_slice():
+    mask, pattern = _brain_volume()
+    reference = Reference.build("ref", mask, pattern)
+    moved_mask, moved = _brain_volume((2, 3, -2))  # the test animal's slices start 2 later
+    placed = place_paper(moved, reference)
+    assert placed.alignment == (2, 3, -2)
+    assert np.array_equal(placed.mask, moved_mask)
 
 
-def test_reference_indices_take_the_nearest_level_of_each_animal():
-    empty = np.zeros((4, 2, 2))
-    train = SliceSet(empty, empty, empty.astype(bool), np.array([1, 5, 2, 9]), ("a", "a", "b", "b"), "test")
-    assert reference_indices(train, 6) == [1, 3]
-    assert reference_indices(train, 0) == [0, 2]
+def test_transform_reference_rotates_about_the_brain_centre_then_moves():
+    mask, pattern = _brain_volume()
+    reference = Reference.build("r", mask, pattern)
+    assert np.array_equal(transform_reference(reference, 0.0, (1, 2, -3)).mask, shift_image(mask, (1, 2, -3)))
+    turned = transform_reference(reference, 90.0)
+    assert turned.mask.sum() == pytest.approx(mask.sum(), rel=0.1)
+    np.testing.assert_allclose(np.argwhere(turned.mask).mean(0), np.argwhere(mask).mean(0), atol=0.6)
 
 
-def test_mask_template_rejects_an_empty_mask_and_place_mask_a_wrong_grid():
-    with pytest.raises(ValueError, match="empty"):
-        mask_template(np.zeros((5, 5), bool), np.ones((5, 5)))
-    template = mask_template(*_blob_scene())
-    with pytest.raises(ValueError, match="reference grid"):
-        place_mask(np.zeros((10, 10)), template)
+def test_multi_placement_finds_the_rotation_and_votes():
+    mask, pattern = _brain_volume()
+    references = [Reference.build(f"r{k}", mask, pattern) for k in range(3)]
+    tilted = transform_reference(Reference.build("t", *_brain_volume((0, 2, 1))), 6.0)
+    test_map = tilted.template + 0.05 * tilted.mask
+    placed = place_multi(test_map, test_map, references, angles=(-6.0, 0.0, 6.0), flow=False)
+    assert {d["angle"] for d in placed.details} == {6.0}
+    assert binary_measures(placed.mask, tilted.mask)["DSC"] > 0.9
 
 
-def test_remove_background_multiplies_by_the_mask():
-    image = np.arange(4, dtype=np.float32).reshape(2, 2)
-    assert remove_background(image, np.array([[1, 0], [0, 1]])).tolist() == [[0, 0], [0, 3]]
+def test_optical_flow_deforms_the_reference_mask_onto_the_test_shape():
+    mask, pattern = _brain_volume()
+    reference = Reference.build("r", mask, pattern, ndimage.gaussian_filter(pattern, 1.0))
+    stretched_mask = ndimage.zoom(mask.astype(np.float32), (1, 1.1, 1), order=1)[:, :40] > 0.5  # a longer brain
+    stretched = ndimage.gaussian_filter(ndimage.zoom(pattern, (1, 1.1, 1), order=1)[:, :40], 1.0)
+    warped = flow_warp(stretched, reference, iterations=30)
+    assert binary_measures(warped, stretched_mask)["DSC"] > binary_measures(mask, stretched_mask)["DSC"] + 0.02
 
 
 def test_brain_target_sums_each_brain_class_over_its_predicted_region():
@@ -94,22 +111,34 @@ def test_brain_target_sums_each_brain_class_over_its_predicted_region():
     assert BrainTarget().score(output).tolist() == [2.0 + 3.0 + 4.0]
 
 
-def test_tissue_rows_of_a_perfect_segmentation():
-    truth = np.array([[0, 1], [2, 3]], np.uint8)
-    rows = tissue_rows(truth, truth, "true mask")
-    assert [row["tissue"] for row in rows] == ["WM", "GM", "CSF"]
-    for row in rows:
-        assert row["accuracy"] == row["specificity"] == row["sensitivity"] == row["DSC"] == 1.0
+def test_binary_measures_by_hand_and_dsc_is_the_harmonic_mean_of_precision_and_sensitivity():
+    truth = np.array([1, 1, 1, 0, 0, 0, 0, 0], bool)
+    pred = np.array([1, 1, 0, 1, 0, 0, 0, 0], bool)  # tp 2, fn 1, fp 1, tn 4
+    m = binary_measures(pred, truth)
+    assert (m["precision"], m["sensitivity"], m["specificity"], m["accuracy"]) == (2 / 3, 2 / 3, 0.8, 0.75)
+    assert m["DSC"] == pytest.approx(2 * m["precision"] * m["sensitivity"] / (m["precision"] + m["sensitivity"]))
 
 
-def test_tissue_rows_one_vs_rest_counts():
-    truth = np.array([1, 1, 2, 2, 0, 0], np.uint8)
-    pred = np.array([1, 2, 2, 2, 0, 1], np.uint8)
-    wm = tissue_rows(pred, truth, "x")[0]  # WM: tp 1, fn 1, fp 1, tn 3
-    assert (wm["sensitivity"], wm["specificity"], wm["accuracy"], wm["DSC"]) == (0.5, 0.75, 4 / 6, 0.5)
+def test_tissue_measures_count_the_whole_volume_not_per_slice_means():
+    truth = np.zeros((2, 2, 2), np.uint8)
+    truth[0] = 3  # CSF only in slice 0
+    pred = np.zeros_like(truth)  # CSF missed; slice 1 is empty in both (a per-slice mean would score it 1)
+    assert tissue_measures(pred, truth)["CSF"]["DSC"] == 0.0
+    assert np.isnan(tissue_measures(pred, truth)["WM"]["DSC"])  # absent from both: undefined, not 1
 
 
-def test_saliency_shift_follows_a_translation():
+def test_mean_rows_and_paper_table():
+    table = [{"animal": a, "condition": "c", "structure": "WM", "precision": p, "specificity": 1.0,
+              "sensitivity": 0.5, "accuracy": 0.9, "DSC": d} for a, p, d in (("a", 0.4, 0.2), ("b", 0.6, float("nan")))]
+    rows = mean_rows(table, "c")
+    assert rows[0]["precision"] == pytest.approx(0.5) and rows[0]["DSC"] == 0.2 and rows[0]["animals"] == 2
+    paper = paper_table(rows, "Table 2 (GBP mask)")
+    assert paper[0]["paper DSC %"] == 86.05 and paper[0]["precision %"] == pytest.approx(50.0)
+
+
+def test_remove_background_and_saliency_shift():
+    image = np.arange(4, dtype=np.float32).reshape(2, 2)
+    assert remove_background(image, np.array([[1, 0], [0, 1]])).tolist() == [[0, 0], [0, 3]]
     heat = np.zeros((32, 32))
     heat[8:14, 10:20] = 1.0
     heat[11, 15] = 4.0
@@ -117,32 +146,85 @@ def test_saliency_shift_follows_a_translation():
     assert np.isnan(saliency_shift(np.zeros((8, 8)), heat)).all()
 
 
-def test_head_artefacts_fill_the_outside_and_leave_the_input_alone():
-    image = np.zeros((40, 40), np.float32)
-    mask = np.zeros((40, 40), bool)
-    mask[12:28, 12:28] = True
-    image[mask] = 0.6
+@pytest.mark.parametrize("shape", [(40, 40), (10, 30, 30)])
+def test_head_artefacts_fill_the_outside_and_leave_the_brain_alone(shape):
+    mask = np.zeros(shape, bool)
+    mask[tuple(slice(n // 4, 3 * n // 4) for n in shape)] = True
+    image = np.where(mask, 0.6, 0.0).astype(np.float32)
     before = image.copy()
     out = add_head_artefacts(image, mask, seed=1)
-    assert np.array_equal(image, before) and out.dtype == np.float32
-    assert 0.0 <= out.min() and out.max() <= 1.0
-    assert out[~mask].mean() > 0.05  # signal outside the brain now
-    assert abs(float(out[mask].mean()) - 0.6) < 0.2
+    assert np.array_equal(image, before) and out.dtype == np.float32 and out.shape == shape
+    assert np.array_equal(out[mask], image[mask])  # brain voxels untouched
+    assert 0.0 <= out.min() and out.max() <= 1.0 and out[~mask].mean() > 0.03
+    assert np.array_equal(unmasked_input(out, mask, seed=2), out)  # already unmasked: kept as it is
 
 
-def test_config_presets():
+def test_prepare_input_scales_by_the_signal_percentile():
+    image = np.zeros((4, 50), np.float32)
+    image[:, :40] = np.linspace(1, 200, 160).reshape(4, 40)
+    scaled = prepare_input(image)
+    assert scaled.max() == 1.0 and scaled[:, 40:].max() == 0.0 and scaled.dtype == np.float32
+
+
+def test_split_and_training_slices():
+    from medinterp_widgets.pipelines.rodent_gbp import phantom_animals
+
+    animals = phantom_animals(3, (16, 32, 20), seed=0)
+    train, test = split_animals(animals, (3,))
+    assert [a.subject_id for a in test] == ["phantom-3"] and len(train) == 2
+    with pytest.raises(ValueError, match="at least one"):
+        split_animals(animals[:1], (1,))
+    (x, y), (vx, vy) = training_slices(train, 0.05, 0.25, seed=0)
+    assert x.shape[1:] == (32, 20) and len(vx) == round(0.25 * (len(x) + len(vx)))
+    assert np.all(x[y == 0] == 0)  # skull-stripped training input (phantom labels cover the whole mask)
+
+
+def test_config_presets_and_checks():
     assert Config.preset("quick", data_root=None).data_root is None
-    assert Config.preset("full").lr == 3e-4 and Config.preset("full").batch_size == 5
-    assert Config.preset("smoke", epochs=2).epochs == 2
+    full = Config.preset("full")
+    assert (full.lr, full.momentum, full.batch_size, full.time_decay, full.optimizer) == (3e-4, 0.9, 5, 1.5e-6, "sgd")
+    assert Config.preset("smoke", epochs=2).epochs == 2 and Config().preset == "custom"
     with pytest.raises(ValueError, match="preset"):
         Config.preset("huge")
     with pytest.raises(ValueError, match="unknown fields"):
         Config.preset("smoke", nonsense=1)
+    with pytest.raises(ValueError, match="placement"):
+        Config(placement="elastic")
 
 
-def test_real_mouse_sets_split_by_animal(real_dataset):
-    train, test = mouse_sets(real_dataset("mouse_brain"), 1, 2, 16, 0.12, 0, size=(32, 20))
-    assert set(train.groups).isdisjoint(test.groups)
-    assert train.images.shape[1:] == test.images.shape[1:] == (32, 20)
-    assert np.all(train.images[~train.masks] == 0)  # skull-stripped training slices
-    assert np.any(test.images[~test.masks] > 0)  # artefacts outside the test brains
+def test_trainer_settings_follow_the_config(tmp_path):
+    from medinterp_widgets.pipelines.rodent_gbp.training import make_trainer, slice_dataset
+    from medinterp_widgets.training.losses import DiceCrossEntropyLoss, SoftDiceLoss
+
+    data = slice_dataset(np.zeros((10, 16, 16), np.float32), np.zeros((10, 16, 16), np.uint8))
+    paper = make_trainer(Config.preset("full", base_channels=4, depth=2), data, tmp_path, "cpu")
+    assert (paper.config.optimizer, paper.config.lr, paper.config.schedule, paper.config.time_decay) == \
+        ("sgd", 3e-4, "inverse_time", 1.5e-6)
+    assert isinstance(paper.loss_fn, SoftDiceLoss) and paper.config.best_metric == "train/loss"
+    ours = make_trainer(Config(lr_drop_epoch=3, loss="dice_ce", base_channels=4, depth=2), data, tmp_path, "cpu",
+                        val=data)
+    assert (ours.config.schedule, ours.config.decay_steps, ours.config.decay_rate) == ("step", 6, 0.1)
+    assert isinstance(ours.loss_fn, DiceCrossEntropyLoss) and ours.config.best_metric == "val/dice_mean"
+
+
+def test_faithfulness_rows_of_the_brain_maps_on_a_tiny_unet():
+    from medinterp_widgets.models import UNet
+    from medinterp_widgets.pipelines.rodent_gbp.data import Animal
+    from medinterp_widgets.pipelines.rodent_gbp.faithfulness import METHODS, faithfulness_scores, scored_slices
+
+    torch.manual_seed(0)
+    mask = np.zeros((10, 16, 12), bool)
+    mask[2:8, 4:12, 3:9] = True
+    images = np.random.default_rng(0).uniform(0, 1, mask.shape).astype(np.float32)
+    animal = Animal("a", images * mask, images, mask.astype(np.uint8) * 2, mask)
+    picks = scored_slices(animal, count=3)
+    assert picks == [3, 4, 6]  # brain slices 2..7 at int(q * 5) for q = 0.2, 0.5, 0.8
+    model = UNet(1, 4, 4, 2).eval()
+    head = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    with torch.no_grad():
+        head.bias[2] += 3.0  # predict grey matter everywhere, so the brain target has a region
+    rows = faithfulness_scores(model, images[picks], mask[picks], "cpu", steps=4)
+    assert [row["method"] for row in rows] == list(METHODS) and all(row["n"] == 3 for row in rows)
+    for row in rows:
+        assert 0 <= row["deletion_auc"] <= 1 and 0 <= row["insertion_auc"] <= 1
+        assert 0 <= row["relevance_mass"] <= 1 and row["pointing_game"] in (0.0, 1 / 3, 2 / 3, 1.0)

@@ -1,4 +1,7 @@
-"""`medinterp evaluate` reads every real data set through the data layer (untrained tiny models, a few images)."""
+"""`medinterp evaluate` reads every real data set through the data layer (untrained tiny models, a few images).
+
+mouse-brain checkpoints are scored by the rodent-gbp pipeline's own evaluator (tests/pipelines/test_rodent_gbp_run.py).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,6 @@ from medinterp_widgets.training.checkpoints import atomic_save, checkpoint_paylo
 CASES = [  # (folder, --dataset, task, extra args, expects APD)
     ("sunnybrook", "sunnybrook", "segmentation", [], True),
     ("acdc", "acdc", "segmentation", [], False),
-    ("mouse_brain", "mouse-brain", "segmentation", [], True),
     ("covid_ct", "covid-ct", "classification", ["--size", "32", "32"], False),
     ("covid_ct_lesions", "covid-lesions", "consistent degree", ["--size", "32", "32"], False),  # Grad-CAM vs lesions
 ]

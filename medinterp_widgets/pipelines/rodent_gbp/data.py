@@ -1,111 +1,148 @@
-"""Train / test slice sets: skull-stripped training slices, unmasked test slices with artefacts.
+"""Animals as stacks of sagittal slices: skull-stripped training input, unmasked test input, tissue, mask.
 
-Phantom (default): ``synthetic_brain_slices(artefacts=True)`` (bright blobs outside the brain, bias
-field, Rician noise) times the brain mask for training, unmasked phantoms of other seeds for testing
-(artefact-free phantoms are scaled differently: their brain looked like white matter to the test set).
-Real mouse brain: the shipped templates are already skull-stripped (zero outside the mask), so the
-held-out animals get a synthetic head added outside their brain mask (``add_head_artefacts``).
+Real mouse brain (``mouse_brain/``): each NIfTI volume (112 x 128 x 80, axis 0 left-right) becomes 112
+sagittal slices of 128 x 80. ``prepare_input`` scales an image by the 99.5th percentile of its voxels
+with signal (no brain mask needed, so ``evaluate`` can apply it to any animal). The shipped templates
+are skull-stripped (zero outside the mask), so the "unmasked" input of the GBP test gets a synthetic
+head in 3-D (``add_head_artefacts``: dark skull, muscle / scalp shell, bright blobs, bias field,
+Rician noise, all outside the brain) seeded by the animal's id; a volume that already has signal outside its mask is used as
+it is. Phantom (no data): ``synthetic_brain`` volumes, whose own head is the unmasked input.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
-from medinterp_widgets.data import MouseBrainSliceDataset, load_mouse_brain, synthetic_brain_slices
+from medinterp_widgets.data import load_mouse_brain, synthetic_brain
+from medinterp_widgets.data.mouse_brain import MouseBrain, tissue_map
 from medinterp_widgets.data.synthetic.shapes import bias_field, normalized_radius, rician_noise, smooth_noise
 
-SLICES_PER_VOLUME = 8
+INPUT_PERCENTILE = 99.5
+HEAD_SIGNAL_FRACTION = 0.01  # a volume with signal in more than 1 % of its outside voxels is already unmasked
 
 
 @dataclass(frozen=True)
-class SliceSet:
-    """2-D slices: images (N, H, W) float32 0..1, labels (N, H, W) uint8, masks (N, H, W) bool."""
+class Animal:
+    """One animal as (S, H, W) sagittal slices."""
 
-    images: np.ndarray
-    labels: np.ndarray
-    masks: np.ndarray
-    levels: np.ndarray  # (N,) anatomical position key: slices with equal level are comparable
-    groups: tuple[str, ...]  # animal / phantom id of each slice
-    source: str
+    subject_id: str
+    image: np.ndarray  # float32, skull-stripped network input (training)
+    unmasked: np.ndarray  # float32, with the head (GBP test input)
+    tissue: np.ndarray  # uint8 0 bg, 1 WM, 2 GM, 3 CSF
+    mask: np.ndarray  # bool brain mask
+    label_tissue: np.ndarray | None = None  # uint8 tissue from the structure labels only (for the figure)
+
+    @property
+    def brain_slices(self) -> np.ndarray:
+        """Indices of the slices that hold brain."""
+        return np.flatnonzero(self.mask.reshape(len(self.mask), -1).any(1))
+
+
+def prepare_input(image: np.ndarray) -> np.ndarray:
+    """Network input: ``clip(image / p, 0, 1)`` with p the 99.5th percentile of the voxels > 0 (float32)."""
+    image = np.asarray(image, np.float32)
+    signal = image[image > 0]
+    scale = float(np.percentile(signal, INPUT_PERCENTILE)) if signal.size else 1.0
+    return np.clip(image / (scale or 1.0), 0.0, 1.0).astype(np.float32)
+
+
+def animal_seed(subject_id: str, seed: int = 0) -> int:
+    """A stable per-animal seed (the same head every run, in the pipeline and in ``evaluate``)."""
+    return (zlib.crc32(subject_id.encode()) + 7919 * seed) % 2**31
 
 
 def add_head_artefacts(image: np.ndarray, mask: np.ndarray, seed: int) -> np.ndarray:
-    """Unmasked-looking slice: a scalp/muscle ring, dark skull and bright blobs outside ``mask``, then
-    a bias field and Rician noise over everything (new float32 array clipped to 0..1)."""
+    """Unmasked-looking 2-D slice or 3-D volume with a T2-weighted-like head outside ``mask``: a dark
+    skull (2 voxels), muscle darker than white matter (shorter T2), a thin brighter skin layer and
+    bright fat / gland blobs, under a bias field and Rician noise. Brain voxels are left as they are,
+    so the masked and unmasked inputs differ only outside the brain (new float32 array in 0..1)."""
     rng = np.random.default_rng(seed)
     mask = np.asarray(mask, dtype=bool)
-    distance = ndimage.distance_transform_edt(~mask)  # pixels from the brain
+    distance = ndimage.distance_transform_edt(~mask)  # voxels from the brain
     outside = np.zeros(mask.shape, np.float32)
-    outside[(distance > 0) & (distance <= 2)] = 0.08  # skull: dark
-    ring = (distance > 2) & (distance <= 2 + rng.uniform(5, 9))
-    outside[ring] = 0.45 + 0.1 * smooth_noise(rng, mask.shape, 2.0)[ring]  # muscle / scalp
-    candidates = np.argwhere(ring)
-    for index in rng.choice(len(candidates), size=min(int(rng.integers(3, 7)), len(candidates)), replace=False):
-        blob = normalized_radius(mask.shape, candidates[index], rng.uniform(1.5, 4.0, 2)) <= 1
-        outside[blob & ~mask] = rng.uniform(0.8, 1.1)  # glands, fat pads, vessels
-    combined = np.where(mask, np.asarray(image, dtype=np.float32), outside)
-    noisy = rician_noise(rng, combined * bias_field(rng, mask.shape, strength=0.25), sigma=0.03)
-    return np.clip(noisy, 0.0, 1.0).astype(np.float32)
+    outside[(distance > 0) & (distance <= 2)] = 0.06  # skull: dark
+    thickness = rng.uniform(4, 8)
+    shell = (distance > 2) & (distance <= 2 + thickness)
+    outside[shell] = 0.28 + 0.05 * smooth_noise(rng, mask.shape, 2.0)[shell]  # muscle
+    outside[(distance > 2 + thickness - 1) & (distance <= 2 + thickness)] = 0.45  # skin
+    candidates = np.argwhere(shell)
+    count = min(int(rng.integers(3, 7)) * (4 if mask.ndim == 3 else 1), len(candidates))
+    for index in rng.choice(len(candidates), size=count, replace=False):
+        blob = normalized_radius(mask.shape, candidates[index], rng.uniform(1.5, 4.0, mask.ndim)) <= 1
+        outside[blob & ~mask] = rng.uniform(0.75, 1.0)  # fat pads, glands
+    head = rician_noise(rng, outside * bias_field(rng, mask.shape, strength=0.25), sigma=0.03)
+    return np.clip(np.where(mask, np.asarray(image, dtype=np.float32), head), 0.0, 1.0).astype(np.float32)
 
 
-def phantom_sets(n_train: int, n_test: int, size: int, seed: int) -> tuple[SliceSet, SliceSet]:
-    """(train, test) from the brain phantom (different seeds), both with artefacts; training images are
-    skull-stripped (image * mask), so brain intensities follow the same scaling in both."""
-    images, labels, masks = synthetic_brain_slices(n_train, seed, size=size, artefacts=True,
-                                                   slices_per_volume=SLICES_PER_VOLUME)
-    train = SliceSet(images * masks, labels, masks, np.arange(n_train) % SLICES_PER_VOLUME,
-                     tuple(f"phantom-{i // SLICES_PER_VOLUME}" for i in range(n_train)), "synthetic_brain (masked)")
-    images, labels, masks = synthetic_brain_slices(n_test, seed + 1, size=size, artefacts=True,
-                                                   slices_per_volume=SLICES_PER_VOLUME)
-    test = SliceSet(images, labels, masks, np.arange(n_test) % SLICES_PER_VOLUME,
-                    tuple(f"phantom-test-{i // SLICES_PER_VOLUME}" for i in range(n_test)),
-                    "synthetic_brain (artefacts=True, unmasked)")
-    return train, test
+def unmasked_input(image: np.ndarray, mask: np.ndarray, seed: int) -> np.ndarray:
+    """The GBP test input of a scaled volume: itself when it has signal outside ``mask``, else with a
+    synthetic head (``add_head_artefacts``)."""
+    outside = np.asarray(image)[~np.asarray(mask, bool)]
+    if outside.size and np.mean(outside > 0) > HEAD_SIGNAL_FRACTION:
+        return np.asarray(image, np.float32)
+    return add_head_artefacts(image, mask, seed)
 
 
-def _stack(dataset: MouseBrainSliceDataset, step: int) -> tuple[np.ndarray, ...]:
-    items = [dataset[i] for i in range(0, len(dataset), step)]
-    images = np.stack([item["image"][0].numpy() for item in items]).astype(np.float32)
-    labels = np.stack([item["label"].numpy() for item in items]).astype(np.uint8)
-    masks = np.stack([item["mask"].numpy() for item in items]).astype(bool)
-    levels = np.array([item["slice"] for item in items])
-    return images, labels, masks, levels, tuple(item["subject_id"] for item in items)
+def resample_slices(volume: np.ndarray, size: tuple[int, int] | None, order: int) -> np.ndarray:
+    """(S, H, W) -> (S, *size) in-plane (spline ``order``: 1 images, 0 labels); unchanged when size is None."""
+    if size is None or tuple(volume.shape[1:]) == tuple(size):
+        return volume
+    factors = (1.0, size[0] / volume.shape[1], size[1] / volume.shape[2])
+    return ndimage.zoom(volume, factors, order=order, grid_mode=True, mode="nearest")
 
 
-def mouse_sets(root: Path, train_animals: int, n_test: int, step: int, min_brain_fraction: float,
-               seed: int, size: tuple[int, int] | None = None) -> tuple[SliceSet, SliceSet]:
-    """(train, test) split by animal: the first ``train_animals`` train, the next one is the test animal.
-
-    Test slices: ``n_test`` evenly spread slices of the held-out animal with head artefacts added;
-    ``size`` resamples every slice to (H, W) (image bilinear, labels and mask nearest).
-    """
-    brains = load_mouse_brain(root)
-    if len(brains) <= train_animals:
-        raise ValueError(f"{root}: {len(brains)} animals, need more than train_animals={train_animals}")
-    size = tuple(size) if size else None
-    train_set = MouseBrainSliceDataset(brains[:train_animals], axis="z", min_brain_fraction=min_brain_fraction,
-                                       size=size)
-    test_set = MouseBrainSliceDataset(brains[train_animals:train_animals + 1], axis="z",
-                                      min_brain_fraction=min_brain_fraction, size=size)
-    images, labels, masks, levels, groups = _stack(train_set, step)
-    train = SliceSet(images * masks, labels, masks, levels, groups,  # strip what resampling bled past the mask
-                     source=f"mouse_brain {train_animals} animals (skull-stripped)")
-    images, labels, masks, levels, groups = _stack(test_set, max(1, len(test_set) // max(n_test, 1)))
-    images, labels, masks, levels, groups = images[:n_test], labels[:n_test], masks[:n_test], levels[:n_test], groups[:n_test]
-    unmasked = np.stack([add_head_artefacts(image, mask, seed + i) for i, (image, mask) in enumerate(zip(images, masks))])
-    test = SliceSet(unmasked, labels, masks, levels, groups, f"mouse_brain {groups[0]} (+ synthetic head artefacts)")
-    return train, test
+def animal_from_brain(brain: MouseBrain, size: tuple[int, int] | None = None, seed: int = 0) -> Animal:
+    """An ``Animal`` of a loaded mouse (slices along axis 0; see the module docstring)."""
+    mask = brain.mask.array
+    scaled = prepare_input(brain.image.array)
+    unmasked = unmasked_input(scaled, mask, animal_seed(brain.subject_id, seed))
+    mask_r = resample_slices(mask.astype(np.uint8), size, 0).astype(bool)
+    return Animal(brain.subject_id, resample_slices(scaled, size, 1) * mask_r, resample_slices(unmasked, size, 1),
+                  resample_slices(brain.tissue.array, size, 0), mask_r,
+                  resample_slices(tissue_map(brain.labels.array), size, 0))
 
 
-def reference_indices(train: SliceSet, level: int) -> list[int]:
-    """For each training animal / phantom, the index of its slice whose level is nearest ``level``."""
-    groups = np.asarray(train.groups)
-    indices = []
-    for group in dict.fromkeys(train.groups):
-        candidates = np.flatnonzero(groups == group)
-        indices.append(int(candidates[np.argmin(np.abs(train.levels[candidates] - level))]))
-    return indices
+def load_animals(root: str | Path, tissue: str = "mixture", size: tuple[int, int] | None = None,
+                 seed: int = 0) -> list[Animal]:
+    """Every animal of a ``mouse_brain/`` folder (tissue: "mixture" or "labels")."""
+    return [animal_from_brain(brain, size, seed) for brain in load_mouse_brain(root, tissue=tissue)]
+
+
+def phantom_animals(count: int, shape: tuple[int, int, int], seed: int) -> list[Animal]:
+    """``count`` synthetic brains (``synthetic_brain``, artefacts on) sliced along axis 0."""
+    animals = []
+    for i in range(count):
+        volume, labels, brain = synthetic_brain(seed * 1000 + i, shape=shape, artefacts=True)
+        scaled = np.clip(volume.array / np.percentile(volume.array, INPUT_PERCENTILE), 0, 1).astype(np.float32)
+        animals.append(Animal(f"phantom-{i + 1}", scaled * brain, scaled, labels, brain))
+    return animals
+
+
+def split_animals(animals: list[Animal], test_numbers: tuple[int, ...]) -> tuple[list[Animal], list[Animal]]:
+    """(train, test): the animals numbered ``test_numbers`` (1-based, clipped to the count) are held out."""
+    picked = {min(max(int(n), 1), len(animals)) - 1 for n in test_numbers}
+    if len(picked) >= len(animals):
+        raise ValueError(f"test animals {test_numbers}: leave at least one of {len(animals)} animals for training")
+    return [a for i, a in enumerate(animals) if i not in picked], [a for i, a in enumerate(animals) if i in picked]
+
+
+def training_slices(animals: list[Animal], min_brain_fraction: float, val_fraction: float, seed: int,
+                    step: int = 1) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """((images, tissue), (images, tissue)): every ``step``-th slice with at least ``min_brain_fraction``
+    brain of the training animals, split at random into training and validation slices (paper: 80/20)."""
+    images, tissue = [], []
+    for animal in animals:
+        fractions = animal.mask.reshape(len(animal.mask), -1).mean(1)
+        keep = np.flatnonzero(fractions >= min_brain_fraction)[::step]
+        images.append(animal.image[keep])
+        tissue.append(animal.tissue[keep])
+    images, tissue = np.concatenate(images), np.concatenate(tissue)
+    order = np.random.default_rng(seed).permutation(len(images))
+    n_val = int(round(val_fraction * len(images))) if len(images) > 1 else 0
+    val, train = order[:n_val], order[n_val:]
+    return (images[train], tissue[train]), (images[val], tissue[val])

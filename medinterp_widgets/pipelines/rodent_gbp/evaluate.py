@@ -1,46 +1,63 @@
-"""Segmentation with a trained U-Net and the paper's tables (rows WM/GM/CSF, columns the measures)."""
+"""``medinterp evaluate --dataset mouse-brain``: score a rodent-gbp checkpoint on a folder of animals.
+
+Each animal under ``root`` (the ``mouse_brain/`` layout) is prepared exactly as in the pipeline
+(``data.animal_from_brain`` with the checkpoint's tissue method, slice size and head seed), its brain
+mask is placed by guided backprop with the training animals' templates stored in the checkpoint, and
+the measures are taken over the whole volume; the result averages over the animals.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
-import torch
-from skimage.registration import phase_cross_correlation
-from torch import nn
 
-from medinterp_widgets.metrics import dice_per_class, one_vs_rest_metrics
+from medinterp_widgets.data import load_mouse_brain
+from medinterp_widgets.devices import resolve_device
+from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_checkpoint
 
-TISSUES = {1: "WM", 2: "GM", 3: "CSF"}
-N_CLASSES = 4
+from .checkpoint import read_extras
+from .data import animal_from_brain
+from .measures import binary_measures, tissue_measures
+from .steps import AnimalAnalysis, analyse_animal
 
-
-def segment(model: nn.Module, images: np.ndarray, device: torch.device, batch_size: int = 8) -> np.ndarray:
-    """argmax labels (N, H, W) uint8 of images (N, H, W); the model is used in eval mode and left as found."""
-    was_training = model.training
-    model.eval()
-    labels = []
-    try:
-        with torch.no_grad():
-            for start in range(0, len(images), batch_size):
-                x = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size]))[:, None].to(device)
-                labels.append(model(x).argmax(1).cpu().numpy().astype(np.uint8))  # (B, 4, H, W) -> (B, H, W)
-    finally:
-        model.train(was_training)
-    return np.concatenate(labels)
+KEYS = ("brain_dice_gbp", "wm_dice_gbp", "gm_dice_gbp", "csf_dice_gbp", "wm_dice_true_mask", "gm_dice_true_mask",
+        "csf_dice_true_mask")
 
 
-def tissue_rows(pred: np.ndarray, truth: np.ndarray, condition: str) -> list[dict]:
-    """One row per tissue: accuracy, specificity, sensitivity (one-vs-rest over every pixel) and DSC."""
-    rates = one_vs_rest_metrics(truth, pred, labels=list(range(N_CLASSES)))
-    dsc = dice_per_class(pred, truth, N_CLASSES)
-    return [{"condition": condition, "tissue": name, "accuracy": rates[c]["accuracy"],
-             "specificity": rates[c]["specificity"], "sensitivity": rates[c]["sensitivity"], "DSC": float(dsc[c])}
-            for c, name in TISSUES.items()]
+def animal_scores(analysis: AnimalAnalysis, animal, placement: str) -> dict[str, float]:
+    """The KEYS of one animal (GBP = the chosen ``placement``), plus the other placement's brain DSC."""
+    scores = {"brain_dice_gbp": binary_measures(analysis.placed[placement].mask, animal.mask)["DSC"]}
+    for condition, suffix in ((f"GBP mask ({placement})", "gbp"), ("true mask", "true_mask")):
+        for name, values in tissue_measures(analysis.segmentations[condition], animal.tissue).items():
+            scores[f"{name.lower()}_dice_{suffix}"] = values["DSC"]
+    for name, placed in analysis.placed.items():
+        scores[f"brain_dice_{name}_placement"] = binary_measures(placed.mask, animal.mask)["DSC"]
+    return scores
 
 
-def saliency_shift(moved: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
-    """(dy, dx) that carries the ``reference`` saliency map onto ``moved`` (phase correlation of |maps|);
-    (nan, nan) when either map is all zero (no predicted brain, nothing to follow)."""
-    if not (np.any(moved) and np.any(reference)):
-        return float("nan"), float("nan")
-    shift, _, _ = phase_cross_correlation(np.abs(moved), np.abs(reference), normalization=None)
-    return float(shift[0]), float(shift[1])
+def evaluate_checkpoint(checkpoint, root, kind: str = "mouse-brain", *, device=None, split: str = "val",
+                        size=None, batch_size: int = 8, limit: int | None = None) -> dict:
+    """Averages over the animals under ``root`` of KEYS, ``n_animals`` and per-animal values
+    (``<animal>/<key>``). ``split`` and ``batch_size`` are accepted for the common signature;
+    ``size`` overrides the stored slice size; ``limit`` keeps the first N animals."""
+    if kind != "mouse-brain":
+        raise ValueError(f"rodent-gbp evaluate: --dataset mouse-brain expected, got {kind!r}")
+    payload = load_checkpoint(checkpoint)
+    config, refs = read_extras(payload, checkpoint)
+    device = resolve_device(device)
+    model = model_from_checkpoint(payload).to(device)
+    brains = load_mouse_brain(Path(root), tissue=config.tissue)[: limit or None]
+    slice_size = tuple(size) if size else config.slice_size
+    per_animal = {}
+    for brain in brains:
+        animal = animal_from_brain(brain, slice_size, config.seed)
+        per_animal[animal.subject_id] = animal_scores(analyse_animal(model, animal, refs, config, device), animal,
+                                                      config.placement)
+    results = {key: float(np.mean([s[key] for s in per_animal.values()])) if per_animal else float("nan")
+               for key in (*KEYS, "brain_dice_paper_placement", "brain_dice_multi_placement")}
+    results["n_animals"] = len(per_animal)
+    results["placement"] = config.placement
+    for name, scores in per_animal.items():
+        results.update({f"{name}/{key}": value for key, value in scores.items()})
+    return results

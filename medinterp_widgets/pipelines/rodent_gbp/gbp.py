@@ -1,15 +1,11 @@
-"""Guided backprop of the brain prediction, the paper's enhancement, and mask placement by correlation.
+"""Guided backprop of the brain prediction and the paper's enhancement of the gradient image.
 
 1. ``brain_gbp``: guided backprop of ``BrainTarget`` (each brain class's logits summed over its own
-   predicted region) w.r.t. the input, one map per image.
-2. ``enhance_gradient``: z = (l - mean(l)) / std(l) with l = log(|g| + eps), then
-   f(z) = exp(-((z - c) / w)^2) (paper: c = 2, w = 0.5): keeps the pixels about two standard
+   predicted region) w.r.t. the input, one map per slice.
+2. ``enhancement_steps`` (paper, Fig. 5): linear expansion x1 = expand_max * |g| / max|g|, log
+   compression x2 = log(1 + x1), z-score z = (x2 - mean) / std over the slice, and
+   f(z) = exp(-((z - centre) / width)^2) (centre 2, width 0.5): keeps the pixels about two standard
    deviations above the mean log-gradient, where the brain-shaped response sits.
-3. ``mask_template``: the reference brain mask pre-multiplied by the reference enhanced gradient,
-   cropped to the mask's bounding box (+ margin).
-4. ``place_mask``: normalised 2-D cross-correlation (``skimage.feature.match_template``) of an
-   enhanced gradient image with the template; the peak gives the offset at which the reference mask
-   is pasted.
 """
 
 from __future__ import annotations
@@ -19,12 +15,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 from scipy import ndimage
-from skimage.feature import match_template
 from torch import Tensor, nn
 
 from medinterp_widgets.attribution import Target, attribute
 
 BRAIN_CLASSES = (1, 2, 3)
+STEP_NAMES = ("linear expansion", "log compression", "z-score", "f(z)")
 
 
 @dataclass(frozen=True)
@@ -50,88 +46,62 @@ class BrainTarget(Target):
         return total
 
 
-def brain_gbp(model: nn.Module, images: np.ndarray, device: torch.device, batch_size: int = 8) -> np.ndarray:
+def brain_gbp(model: nn.Module, images: np.ndarray, device, batch_size: int = 8) -> np.ndarray:
     """Guided-backprop maps (N, H, W) float32 of the predicted brain for images (N, H, W)."""
     maps = []
     for start in range(0, len(images), batch_size):
-        x = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size]))[:, None].to(device)  # (B, 1, H, W)
+        x = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size], np.float32))[:, None].to(device)
         maps.append(attribute(model, x, method="guided_backprop", target=BrainTarget()).detach().cpu().numpy())
-    return np.concatenate(maps).astype(np.float32)
+    return np.concatenate(maps).astype(np.float32) if maps else np.zeros((0, *images.shape[1:]), np.float32)
 
 
-def enhance_gradient(gradient: np.ndarray, *, eps: float = 1e-6, centre: float = 2.0, width: float = 0.5) -> np.ndarray:
-    """exp(-((z - centre) / width)^2) with z the z-score of log(|gradient| + eps) over the image."""
-    logged = np.log(np.abs(np.asarray(gradient, dtype=np.float64)) + eps)
-    spread = logged.std()
-    z = (logged - logged.mean()) / (spread if spread > 0 else 1.0)
-    return np.exp(-(((z - centre) / width) ** 2)).astype(np.float32)
+def enhancement_steps(gradient: np.ndarray, *, expand_max: float = 255.0, centre: float = 2.0,
+                      width: float = 0.5) -> dict[str, np.ndarray]:
+    """The paper's four steps on one gradient image (see the module docstring), keyed by STEP_NAMES."""
+    magnitude = np.abs(np.asarray(gradient, dtype=np.float64))
+    top = magnitude.max()
+    expanded = expand_max * magnitude / top if top > 0 else magnitude
+    compressed = np.log1p(expanded)
+    spread = compressed.std()
+    z = (compressed - compressed.mean()) / (spread if spread > 0 else 1.0)
+    bump = np.exp(-(((z - centre) / width) ** 2))
+    return dict(zip(STEP_NAMES, (expanded, compressed, z, bump)))
 
 
-def bounding_box(mask: np.ndarray, margin: int = 0) -> tuple[slice, slice]:
-    """Row and column slices of the mask's bounding box grown by ``margin`` (clipped to the image)."""
-    rows, cols = np.nonzero(mask)
-    if rows.size == 0:
-        raise ValueError("mask: empty, expected at least one brain pixel to build a template")
-    return (slice(max(rows.min() - margin, 0), min(rows.max() + margin + 1, mask.shape[0])),
-            slice(max(cols.min() - margin, 0), min(cols.max() + margin + 1, mask.shape[1])))
+def enhance_gradient(gradient: np.ndarray, *, expand_max: float = 255.0, centre: float = 2.0, width: float = 0.5,
+                     smooth_sigma: float = 0.0) -> np.ndarray:
+    """f(z) of ``enhancement_steps`` (float32), Gaussian-blurred by ``smooth_sigma`` px when > 0."""
+    bump = enhancement_steps(gradient, expand_max=expand_max, centre=centre, width=width)[STEP_NAMES[-1]]
+    return (ndimage.gaussian_filter(bump, smooth_sigma) if smooth_sigma > 0 else bump).astype(np.float32)
 
 
-@dataclass(frozen=True)
-class MaskTemplate:
-    """A reference mask and its correlation template (mask * enhanced gradient, cropped)."""
-
-    mask: np.ndarray  # (H, W) bool reference mask, reference image grid
-    template: np.ndarray  # (h, w) float32
-    box: tuple[slice, slice]  # where the template was cut from the reference grid
+def enhance_volume(gradients: np.ndarray, config) -> np.ndarray:
+    """``enhance_gradient`` of every slice (N, H, W) with the config's constants."""
+    return np.stack([enhance_gradient(g, expand_max=config.expand_max, centre=config.bump_centre,
+                                      width=config.bump_width, smooth_sigma=config.smooth_sigma)
+                     for g in gradients]) if len(gradients) else np.zeros_like(gradients)
 
 
-def mask_template(reference_mask: np.ndarray, reference_enhanced: np.ndarray, margin: int = 2) -> MaskTemplate:
-    """Template = (mask * enhanced gradient)[bounding box of the mask + margin]."""
-    mask = np.asarray(reference_mask, dtype=bool)
-    box = bounding_box(mask, margin)
-    template = (mask * np.asarray(reference_enhanced, dtype=np.float32))[box]
-    if not np.any(template > 0):  # flat gradient inside the mask: fall back to the mask's shape
-        template = mask[box].astype(np.float32)
-    return MaskTemplate(mask=mask.copy(), template=template.astype(np.float32), box=box)
+def feature_map(gradient: np.ndarray, *, expand_max: float = 255.0, smooth_sigma: float = 1.0) -> np.ndarray:
+    """The log-compressed |GBP| (step 2 of the enhancement), Gaussian-blurred: a dense map for the optical
+    flow of the multi-template placement (the sparse f(z) map has too little texture to follow)."""
+    compressed = enhancement_steps(gradient, expand_max=expand_max)[STEP_NAMES[1]]
+    return (ndimage.gaussian_filter(compressed, smooth_sigma) if smooth_sigma > 0 else compressed).astype(np.float32)
 
 
-@dataclass(frozen=True)
-class Placement:
-    """Where the template fits best: ``offset`` (dy, dx) of the reference mask, the correlation map."""
-
-    offset: tuple[int, int]
-    peak: float
-    correlation: np.ndarray  # (H, W) normalised cross-correlation, centred on the template
-    mask: np.ndarray  # (H, W) bool reference mask moved by offset
-
-
-def place_mask(enhanced: np.ndarray, template: MaskTemplate) -> Placement:
-    """Cross-correlate ``enhanced`` (H, W) with the template and paste the reference mask at the peak."""
-    if enhanced.shape != template.mask.shape:
-        raise ValueError(f"enhanced: shape {enhanced.shape}, expected the reference grid {template.mask.shape}")
-    correlation = match_template(np.asarray(enhanced, dtype=np.float32), template.template, pad_input=True)
-    peak = np.unravel_index(int(np.argmax(correlation)), correlation.shape)
-    h, w = template.template.shape
-    home = (template.box[0].start + h // 2, template.box[1].start + w // 2)  # template centre on the reference
-    offset = (int(peak[0] - home[0]), int(peak[1] - home[1]))
-    return Placement(offset=offset, peak=float(correlation[peak]), correlation=correlation.astype(np.float32),
-                     mask=shift_image(template.mask, offset))
-
-
-def best_placement(enhanced: np.ndarray, templates: list[MaskTemplate]) -> tuple[int, Placement]:
-    """(index, placement) of the template whose correlation peak is highest."""
-    placements = [place_mask(enhanced, template) for template in templates]
-    best = int(np.argmax([p.peak for p in placements]))
-    return best, placements[best]
-
-
-def shift_image(image: np.ndarray, offset: tuple[int, int]) -> np.ndarray:
-    """Whole-pixel translation by (dy, dx), zero fill (a new array of the same dtype)."""
-    array = np.asarray(image)
-    moved = ndimage.shift(array.astype(np.float32), offset, order=0, mode="constant", cval=0.0)
-    return moved.astype(array.dtype)
+def feature_volume(gradients: np.ndarray, config) -> np.ndarray:
+    """``feature_map`` of every slice (N, H, W)."""
+    return np.stack([feature_map(g, expand_max=config.expand_max, smooth_sigma=config.smooth_sigma)
+                     for g in gradients]) if len(gradients) else np.zeros_like(gradients)
 
 
 def remove_background(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """image * mask (new float32 array): the skull-stripping step before re-segmentation."""
     return (np.asarray(image, dtype=np.float32) * np.asarray(mask, dtype=bool)).astype(np.float32)
+
+
+def shift_image(image: np.ndarray, offset) -> np.ndarray:
+    """Whole-pixel translation by ``offset`` (one entry per axis), zero fill (same dtype, new array)."""
+    array = np.asarray(image)
+    moved = ndimage.shift(array.astype(np.float32), tuple(offset), order=0, mode="constant", cval=0.0)
+    return moved.astype(array.dtype)

@@ -1,111 +1,81 @@
-"""The pipeline's steps: train the U-Net, GBP mask placement per test slice, the translation experiment."""
+"""The analysis of one test animal: segment, guided backprop, enhance, place the mask, re-segment.
+
+``references`` builds the mask templates of the training animals (mask * enhanced GBP of their own
+unmasked input). ``analyse_animal`` then, for a test animal's unmasked volume: segments it as it is,
+computes the GBP of every sagittal slice and its enhanced map, places a brain mask both ways
+(``placement.place_paper`` with one reference, ``place_multi`` with all), removes the background
+with each placed mask and with the true mask, and segments again.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
-from scipy import ndimage
-from torch.utils.data import TensorDataset
-
-from medinterp_widgets.models import UNet
-from medinterp_widgets.training import TrainConfig, Trainer
-from medinterp_widgets.training.losses import SoftDiceLoss
+from torch import nn
 
 from .config import Config
-from .data import SliceSet, reference_indices
-from .evaluate import saliency_shift, segment
-from .gbp import (MaskTemplate, best_placement, brain_gbp, enhance_gradient, mask_template, place_mask,
-                  remove_background, shift_image)
+from .data import Animal
+from .gbp import brain_gbp, enhance_volume, feature_volume, remove_background
+from .placement import Placed, Reference, place_multi, place_paper
 
 
-def make_trainer(config: Config, dataset, run_dir: Path, device, callbacks=(), source: str = "") -> Trainer:
-    """The paper's U-Net (bg/WM/GM/CSF) and Trainer: soft Dice, SGD + momentum, lr / (1 + decay * step)."""
-    torch.manual_seed(config.seed)
-    model = UNet(in_channels=1, n_classes=4, base_channels=config.base_channels, depth=config.depth)
-    train_config = TrainConfig(
-        epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, optimizer="sgd", momentum=config.momentum,
-        schedule="inverse_time", time_decay=config.time_decay, seed=config.seed, device=str(device),
-        run_dir=str(run_dir), num_classes=4, drop_last=len(dataset) % config.batch_size == 1,
-        best_metric="train/loss", progress=config.progress, max_steps=config.limit_steps,
-        extra={"paper": "rodent-gbp", "data": source, "input_size": list(config.slice_size or []) or None})
-    return Trainer(model, dataset, None, train_config, loss=SoftDiceLoss(), callbacks=callbacks)
+def segment(model: nn.Module, images: np.ndarray, device, batch_size: int = 16) -> np.ndarray:
+    """argmax labels (N, H, W) uint8 of images (N, H, W); the model is used in eval mode and left as found."""
+    was_training = model.training
+    model.eval()
+    labels = []
+    try:
+        with torch.no_grad():
+            for start in range(0, len(images), batch_size):
+                x = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size], np.float32))[:, None]
+                labels.append(model(x.to(device)).argmax(1).cpu().numpy().astype(np.uint8))  # (B, 4, H, W) -> (B, H, W)
+    finally:
+        model.train(was_training)
+    return np.concatenate(labels) if labels else np.zeros(images.shape, np.uint8)
 
 
-def train_unet(config: Config, train: SliceSet, run_dir: Path, device: torch.device, callbacks=()) -> tuple[UNet, list]:
-    """Train ``make_trainer``'s U-Net on the skull-stripped slices; returns (model in eval mode, history)."""
-    images = torch.from_numpy(train.images)[:, None]  # (N, H, W) -> (N, 1, H, W)
-    dataset = TensorDataset(images, torch.from_numpy(train.labels.astype(np.int64)))
-    trainer = make_trainer(config, dataset, run_dir, device, callbacks, source=train.source)
-    history = trainer.fit()
-    return trainer.base_model.eval(), history
+def enhanced_gbp(model: nn.Module, images: np.ndarray, config: Config, device) -> tuple[np.ndarray, np.ndarray]:
+    """(GBP maps, enhanced maps), both (N, H, W), of every slice with brain-or-not alike."""
+    gradients = brain_gbp(model, images, device)
+    return gradients, enhance_volume(gradients, config)
+
+
+def references(model: nn.Module, animals: list[Animal], config: Config, device) -> list[Reference]:
+    """One Reference per training animal: its mask, enhanced GBP and GBP feature map of its unmasked input."""
+    out = []
+    for animal in animals:
+        gradients, enhanced = enhanced_gbp(model, animal.unmasked, config, device)
+        out.append(Reference.build(animal.subject_id, animal.mask, enhanced, feature_volume(gradients, config)))
+    return out
 
 
 @dataclass(frozen=True)
-class GbpAnalysis:
-    """Per test slice (N, H, W) arrays of the GBP step and the three segmentations."""
+class AnimalAnalysis:
+    """One test animal's arrays (all (S, H, W)): GBP, enhanced GBP, placed masks, segmentations."""
 
+    subject_id: str
     gradients: np.ndarray
     enhanced: np.ndarray
-    correlations: np.ndarray
-    placed_masks: np.ndarray
-    offsets: np.ndarray  # (N, 2) placement offsets
-    seg_unmasked: np.ndarray
-    seg_placed: np.ndarray
-    seg_true_mask: np.ndarray
+    placed: dict[str, Placed]  # "paper", "multi"
+    segmentations: dict[str, np.ndarray]  # "unmasked input", "GBP mask (paper)", "GBP mask (multi)", "true mask"
 
 
-def enhance(config: Config, gradients: np.ndarray) -> np.ndarray:
-    """The paper's enhancement of each map (N, H, W), then a Gaussian blur of ``config.smooth_sigma`` px."""
-    enhanced = [enhance_gradient(g, eps=config.log_eps, centre=config.bump_centre, width=config.bump_width)
-                for g in gradients]
-    return np.stack([ndimage.gaussian_filter(e, config.smooth_sigma) if config.smooth_sigma else e for e in enhanced])
+def place_both(gradients: np.ndarray, enhanced: np.ndarray, refs: list[Reference], config: Config) -> dict[str, Placed]:
+    """{"paper": one-reference plain correlation, "multi": all references, normalised, deformed, fused}."""
+    index = min(max(config.reference_animal, 1), len(refs)) - 1
+    return {"paper": place_paper(enhanced, refs[index]),
+            "multi": place_multi(enhanced, feature_volume(gradients, config), refs, config.angles, config.flow,
+                                 config.flow_iterations)}
 
 
-def reference_templates(config: Config, model, train: SliceSet, level: int, device) -> list[MaskTemplate]:
-    """One MaskTemplate per training animal / phantom, from its skull-stripped slice nearest ``level``."""
-    indices = reference_indices(train, int(level))
-    enhanced = enhance(config, brain_gbp(model, train.images[indices], device))
-    return [mask_template(train.masks[i], e, config.template_margin) for i, e in zip(indices, enhanced)]
-
-
-def gbp_analysis(config: Config, model, train: SliceSet, test: SliceSet, device) -> GbpAnalysis:
-    """Segment unmasked; GBP -> enhance -> correlate with the reference template -> place the mask;
-    remove the background and segment again; also segment with the true mask for the upper bound."""
-    gradients = brain_gbp(model, test.images, device)
-    enhanced = enhance(config, gradients)
-    placements = [best_placement(e, reference_templates(config, model, train, level, device))[1]
-                  for e, level in zip(enhanced, test.levels)]
-    placed = np.stack([p.mask for p in placements])
-    cleaned = np.stack([remove_background(image, mask) for image, mask in zip(test.images, placed)])
-    stripped = np.stack([remove_background(image, mask) for image, mask in zip(test.images, test.masks)])
-    return GbpAnalysis(
-        gradients=gradients, enhanced=enhanced, correlations=np.stack([p.correlation for p in placements]),
-        placed_masks=placed, offsets=np.array([p.offset for p in placements]),
-        seg_unmasked=segment(model, test.images, device), seg_placed=segment(model, cleaned, device),
-        seg_true_mask=segment(model, stripped, device))
-
-
-def translation_rows(config: Config, model, train: SliceSet, test: SliceSet, device, index: int) -> tuple[list, dict]:
-    """Shift test slice ``index`` by each of ``config.shifts``: does the saliency follow, does placement recover it?
-
-    The template that fits the unshifted slice best is kept for every shift.
-    """
-    image, level = test.images[index], int(test.levels[index])
-    base_gradient = brain_gbp(model, image[None], device)[0]  # (H, W)
-    templates = reference_templates(config, model, train, level, device)
-    chosen, base = best_placement(enhance(config, base_gradient[None])[0], templates)
-    moved = np.stack([shift_image(image, shift) for shift in config.shifts])
-    gradients = brain_gbp(model, moved, device)
-    enhanced = enhance(config, gradients)
-    offsets = [place_mask(e, templates[chosen]).offset for e in enhanced]
-    base_offset = base.offset
-    rows = []
-    for (dy, dx), gradient, offset in zip(config.shifts, gradients, offsets):
-        sy, sx = saliency_shift(gradient, base_gradient)
-        ry, rx = offset[0] - base_offset[0], offset[1] - base_offset[1]
-        rows.append({"true dy": dy, "true dx": dx, "saliency dy": sy, "saliency dx": sx,
-                     "recovered dy": ry, "recovered dx": rx, "error px": float(np.hypot(ry - dy, rx - dx))})
-    return rows, {"images": moved, "gradients": gradients, "enhanced": enhanced}
+def analyse_animal(model: nn.Module, animal: Animal, refs: list[Reference], config: Config, device) -> AnimalAnalysis:
+    """Segment unmasked; GBP -> enhance -> place (both ways) -> remove the background -> segment again."""
+    gradients, enhanced = enhanced_gbp(model, animal.unmasked, config, device)
+    placed = place_both(gradients, enhanced, refs, config)
+    segmentations = {"unmasked input": segment(model, animal.unmasked, device)}
+    for name, placement in placed.items():
+        segmentations[f"GBP mask ({name})"] = segment(model, remove_background(animal.unmasked, placement.mask), device)
+    segmentations["true mask"] = segment(model, remove_background(animal.unmasked, animal.mask), device)
+    return AnimalAnalysis(animal.subject_id, gradients, enhanced, placed, segmentations)
