@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medinterp_widgets.pipelines.report import Report, _plain
+from medinterp_widgets.pipelines.report import Report
 
 OVERLAYS_FILE = "overlays.npz"
 OVERLAY_KEYS = ("images", "truths", "predictions", "cams", "spacing")
@@ -17,10 +17,6 @@ OVERLAY_KEYS = ("images", "truths", "predictions", "cams", "spacing")
 @dataclass
 class LvReport(Report):
     overlays: dict[str, np.ndarray] = field(default_factory=dict)  # OVERLAY_KEYS -> (N, H, W) / (2,)
-    faithfulness: dict[str, dict] = field(default_factory=dict)  # method -> faithfulness_table scores
-
-    def to_json(self) -> dict:
-        return {**super().to_json(), "faithfulness": _plain(self.faithfulness)}
 
     def write(self, out_dir: str | Path) -> Path:
         page = super().write(out_dir)

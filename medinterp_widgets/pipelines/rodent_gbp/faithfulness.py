@@ -10,15 +10,13 @@ relevance mass, overlap and consistent degree. Grad-CAM uses its default layer (
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import torch
 from torch import nn
 
 from medinterp_widgets.attribution import attribute
 from medinterp_widgets.attribution.faithfulness import faithfulness_table
-from medinterp_widgets.pipelines.report import Report, _plain
+from medinterp_widgets.pipelines.report import Report
 
 from .data import Animal
 from .gbp import BrainTarget
@@ -28,16 +26,6 @@ STEPS = 16  # deletion / insertion steps: ~2 * STEPS forwards of the SLICES-batc
 METHODS = ("guided_backprop", "saliency", "gradcam")
 HEADLINE = ("deletion_auc", "insertion_auc", "road", "randomisation_similarity", "relevance_mass",
             "pointing_game")  # also flat metrics faith_<method>_<key>
-
-
-@dataclass
-class RodentReport(Report):
-    """A Report with the faithfulness scores by method as a top-level ``faithfulness`` object."""
-
-    faithfulness: dict[str, dict] = field(default_factory=dict)  # method -> faithfulness_table scores
-
-    def to_json(self) -> dict:
-        return {**super().to_json(), "faithfulness": _plain(self.faithfulness)}
 
 
 def scored_slices(animal: Animal, count: int = SLICES) -> list[int]:
@@ -59,7 +47,7 @@ def faithfulness_scores(model: nn.Module, images: np.ndarray, masks: np.ndarray,
                               steps=steps)
 
 
-def add_faithfulness(report: RodentReport, model: nn.Module, animal: Animal, device, steps: int = STEPS) -> None:
+def add_faithfulness(report: Report, model: nn.Module, animal: Animal, device, steps: int = STEPS) -> None:
     """Score a few of the animal's unmasked brain slices; table, ``report.faithfulness``, flat metrics, note."""
     picks = scored_slices(animal)
     rows = faithfulness_scores(model, animal.unmasked[picks], animal.mask[picks], device, steps)

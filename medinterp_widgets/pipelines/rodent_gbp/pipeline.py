@@ -12,7 +12,7 @@ from medinterp_widgets.pipelines.dry_run import dry_run_note
 from medinterp_widgets.pipelines.report import Report
 
 from . import figures
-from .faithfulness import RodentReport, add_faithfulness
+from .faithfulness import add_faithfulness
 from .checkpoint import gbp_extras
 from .config import Config
 from .data import Animal, load_animals, phantom_animals, split_animals, training_slices
@@ -58,7 +58,7 @@ def execute(config: Config, *, callbacks=()) -> Outcome:
     train_animals, test_animals = split(config, animals, source)
     train, val = training_slices(train_animals, config.min_brain_fraction, config.val_fraction, config.seed,
                                  config.slice_step)
-    report = RodentReport(name="rodent-gbp", title="Rodent brain U-Net + guided backprop (Matos et al.)",
+    report = Report(name="rodent-gbp", title="Rodent brain U-Net + guided backprop (Matos et al.)",
                     config={**config.to_dict(), "device": str(device)})
     report.metrics.update({"train_animals": [a.subject_id for a in train_animals],
                            "test_animals": [a.subject_id for a in test_animals],
