@@ -28,21 +28,24 @@ from medinterp_widgets.metrics import consistent_degree, heatmap_overlap
 from medinterp_widgets.widgets.attribution_state import (LAYERLESS_METHODS, REGIONS, SLOW_METHODS, LRUCache,
                                                          as_sample, build_target, conv_layer_names,
                                                          describe_output, method_options, region_mask)
-from medinterp_widgets.widgets.bokeh_setup import in_kernel
+from medinterp_widgets.widgets.bokeh_setup import BokehWidget, in_kernel
 from medinterp_widgets.widgets.browser_controls import error_html
-from medinterp_widgets.widgets.method_grid import MethodGrid
+from medinterp_widgets.widgets.layer_names import layer_label
+from medinterp_widgets.widgets.method_grid import MethodChecklist, MethodGrid
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
 
 PROGRESS_INTERVAL_S = 0.5
 
 
-class AttributionViewer(widgets.VBox):
+class AttributionViewer(BokehWidget, widgets.VBox):
     """Explain ``model``'s output on one sample ``x`` ((1, C, *S) or (C, H, W)); see the module docstring.
 
     masks: integer labels shaped like x's spatial dims (scores and the "mask" region); volume: a
     Volume of that spatial shape to display (spacing in mm), default x's first channel; target: a
     class index or a ClassTarget / RegionTarget (its class, and its mask when ``masks`` is None).
+    class_names: one name per model class (the target picker and the mask legend); methods to compare
+    are ticked in a column of checkboxes, each shown as a tile with the mask's contour.
     """
 
     method = Unicode("gradcam")
@@ -64,12 +67,14 @@ class AttributionViewer(widgets.VBox):
         self.cache = LRUCache(cache_size)
         self.threaded = in_kernel() if threaded is None else threaded
         self._lock, self._generation, self.thread = threading.Lock(), 0, None
-        self.layer_names = conv_layer_names(model)
+        names = conv_layer_names(model)
+        self.layer_names = ([layer] if isinstance(layer, str) and layer not in names else []) + names
         self.set_trait("method", "gradcam" if "gradcam" in self.methods else self.methods[0])
         self.set_trait("layer", layer if isinstance(layer, str) else self.layer_names[0])
         self.sample = -1
         self._set_data(x, masks, volume, target)
         self.class_names = list(class_names or [f"class {k}" for k in range(self.info.n_classes)])
+        self.class_names += [f"class {k}" for k in range(len(self.class_names), self.info.n_classes)]
         first = self.compute(self.method)
         self.browser = self._new_browser(first)  # built with its first map: bokeh views start from this state
         self.grid = MethodGrid(self.browser)
@@ -120,8 +125,9 @@ class AttributionViewer(widgets.VBox):
         """A SliceBrowser already showing ``first`` (a map, or zeros for an error) at the support threshold;
         jupyter_bokeh sends a view the figure as it was when embedded, so nothing is left to patch."""
         heat = first if isinstance(first, np.ndarray) else np.zeros(self.volume.array.shape, np.float32)
-        return SliceBrowser(self.volume, self.masks, heat, title="attribution",
-                            heatmap_threshold=self.support_threshold)
+        names = dict(enumerate(self.class_names)) if self.info.task == "segmentation" else None
+        return SliceBrowser(self.volume, self.masks, heat, title="attribution", label_names=names,
+                            heatmap_title=f"{self.method} map", heatmap_threshold=self.support_threshold)
 
     # -- computing -----------------------------------------------------------------------------------
     def cache_key(self, method: str) -> tuple:
@@ -192,15 +198,18 @@ class AttributionViewer(widgets.VBox):
             self.error, self.heatmap = value, np.zeros(self.x.shape[2:], np.float32)
         else:
             self.error, self.heatmap = "", value
-        self.browser.set_heatmaps(self.heatmap)
+        self.browser.set_heatmaps(self.heatmap, title=f"{self.method} map")
         empty = not self.error and not np.any(self.heatmap > 0)
         self.status.value = ("<small>the map has no positive value: the target may be empty (no pixel of this "
                              "class predicted?) or the evidence is all negative</small>" if empty else "")
         self._update_scores()
 
     def _update_grid(self) -> None:
-        others = [m for m in self.compare if m in self.methods]
-        self.grid.set_maps({m: self.compute(m) for m in others})
+        maps = {m: self.compute(m) for m in self.compare if m in self.methods}
+        mask = region_mask(self.masks, self.target_class, self.info.task)
+        titles = {m: f"{m} · overlap {heatmap_overlap(v, mask):.2f}" for m, v in maps.items()
+                  if mask is not None and not isinstance(v, str)}
+        self.grid.set_maps(maps, titles)
 
     def _update_scores(self) -> None:
         mask = region_mask(self.masks, self.target_class, self.info.task)
@@ -227,13 +236,13 @@ class AttributionViewer(widgets.VBox):
     def _build_controls(self) -> None:
         style, wide = {"description_width": "60px"}, widgets.Layout(width="260px")
         self.method_box = widgets.Dropdown(options=self.methods, description="method", style=style, layout=wide)
-        self.layer_box = widgets.Dropdown(options=self.layer_names, description="layer", style=style, layout=wide)
+        self.layer_box = widgets.Dropdown(options=[(layer_label(self.model, n), n) for n in self.layer_names],
+                                          description="layer", style=style, layout=widgets.Layout(width="420px"))
         self.class_box = widgets.Dropdown(options=[(n, k) for k, n in enumerate(self.class_names)],
                                           description="target", style=style, layout=wide)
         self.region_box = widgets.ToggleButtons(options=list(REGIONS), description="region",
                                                 style={"description_width": "60px", "button_width": "80px"})
-        self.compare_box = widgets.SelectMultiple(options=self.methods, description="compare", rows=5,
-                                                  style=style, layout=widgets.Layout(width="240px"))
+        self.compare_box = MethodChecklist(self.methods)
         self.threshold_slider = widgets.FloatSlider(min=0, max=1, step=0.01, description="support ≥",
                                                     style={"description_width": "80px"}, continuous_update=True)
         for control, name in ((self.method_box, "method"), (self.layer_box, "layer"),
