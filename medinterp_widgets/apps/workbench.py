@@ -21,7 +21,7 @@ from medinterp_widgets.apps.attribution_panel import AttributionPanel
 from medinterp_widgets.apps.case_index import index_data_root, summary
 from medinterp_widgets.apps.cases import SYNTHETIC_CASES, Case, open_in_root, openable, plain_error
 from medinterp_widgets.resources import DATA_ENV, data_root as find_data_root
-from medinterp_widgets.widgets.slice_browser import SliceBrowser
+from medinterp_widgets.widgets.slice_browser import SliceBrowser, label_names_of
 
 REAL_PREFIX = "data: "
 
@@ -168,7 +168,7 @@ def describe_case(case: Case, shown_labels: int = 6) -> str:
     shape = " x ".join(f"{n} {a}" for n, a in zip(volume.array.shape, volume.axes))
     if case.masks is None:
         return f"{case.name}: {shape} ({volume.array.dtype}); no labels"
-    names = case.label_names or {}
+    names = label_names_of(volume, case.label_names)
     present = [names.get(int(k), f"label {k}") for k in np.unique(case.masks) if k > 0]
     more = f" and {len(present) - shown_labels} more" if len(present) > shown_labels else ""
     return f"{case.name}: {shape} ({volume.array.dtype}); labels: {', '.join(present[:shown_labels])}{more}"

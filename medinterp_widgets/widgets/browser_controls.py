@@ -39,11 +39,11 @@ def orientation_note(browser) -> str:
     """One line on where the views come from (or that the file has no patient geometry)."""
     volume = browser.volume
     if not volume.has_geometry:
-        return ("<small>no patient geometry in this file: views are the array axes (z, y, x) as stored, "
-                "without anatomical markers</small>")
+        views = "views are the array axes (z, y, x) as stored" if volume.is_3d else "shown as stored"
+        return f"<small>no patient geometry in this file: {views}, without anatomical markers</small>"
     codes = axis_codes(volume)
-    source = html.escape(str(volume.metadata.get("geometry")))
-    return (f"<small>orientation from the {source}: array axes point to {', '.join(codes)}; "
+    source = html.escape(str(volume.metadata.get("geometry") or "volume's origin and direction"))
+    return (f"<small>orientation from the {source}: array axes (z, y, x) point to {', '.join(codes)}; "
             "shown in radiological convention (patient's right on the screen's left)</small>")
 
 

@@ -70,7 +70,7 @@ class ImageFigure:
         for axis in found.values():
             axis.update(major_label_text_font_size="0px", major_tick_line_color=None, minor_tick_line_color=None,
                         axis_line_color=None, axis_label_text_font_style="bold", axis_label_text_font_size="15px",
-                        axis_label_standoff=2, axis_label_text_color="#c05000")
+                        axis_label_standoff=2, axis_label_text_color="#c05000", axis_label_orientation="horizontal")
         return found
 
     def set_markers(self, markers: dict[str, str]) -> None:
@@ -95,6 +95,7 @@ class ImageFigure:
             self.figure.text(x="x", y="y", text="text", source=labels, text_color="#ffff66", text_font_size="12px",
                              x_offset=4, y_offset=4, text_baseline="top")
             self.cine = CinePlayer(self.source, labels)
+            self.figure.tags = [self.cine.cine, self.cine.report]  # puts them in the document the page syncs
         return self.cine
 
     def _add_missing_renderers(self, layers: dict[str, np.ndarray]) -> None:
