@@ -12,8 +12,8 @@ timed interleaved (round robin), so load changes on a shared machine hit all thr
 from __future__ import annotations
 
 import argparse
-import json
-import sys
+
+from medinterp_widgets.bench.options import add_common_arguments, emit
 
 CASES = ("vgg2d", "unet2d", "unet2d-last", "unet3d", "unet3d-last")
 
@@ -23,14 +23,9 @@ def _csv(text: str) -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--device", default="auto", help="cpu | cuda | cuda:1 | auto (default)")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
-    parser.add_argument("--output", help="also write the JSON results to this file")
-    parser.add_argument("--batch", type=int, default=16, help="2-D batch size (default 16)")
+    add_common_arguments(parser, what="the models'")
     parser.add_argument("--batch-3d", type=int, default=4, help="3-D batch size (default 4)")
-    parser.add_argument("--size", type=int, default=128, help="2-D image side (default 128)")
     parser.add_argument("--size-3d", type=int, default=32, help="3-D volume side (default 32)")
-    parser.add_argument("--width", type=int, default=16, help="channels of the models' first stage (default 16)")
     parser.add_argument("--occlusion-steps", type=int, default=8,
                         help="occlusion windows per axis (window = stride = side / steps; default 8)")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats; the median is reported")
@@ -50,10 +45,5 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(args.cases) - set(CASES))
     if unknown:
         raise ValueError(f"--cases: unknown {unknown}; expected some of {list(CASES)}")
-    results = run_suite(args)
-    text = json.dumps(results, indent=2)
-    if args.output:
-        with open(args.output, "w") as handle:
-            handle.write(text + "\n")
-    print(text if args.json else format_table(results), file=sys.stdout)
+    emit(run_suite(args), args, format_table)
     return 0

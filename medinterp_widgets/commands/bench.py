@@ -18,6 +18,7 @@ BENCHMARKS = {
     "viewer": "viewer update latency",
     "monitor": "training-monitor overhead",
     "presets": "seconds per training step of each full preset, and its estimated training time",
+    "faithfulness": "each faithfulness metric against the forwards it needs and Quantus, same run",
 }
 
 

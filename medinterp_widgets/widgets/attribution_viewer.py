@@ -9,6 +9,10 @@ an LRU dict. Scores: ``metrics.heatmap_overlap`` = Σh⁺m / Σh⁺ and ``metric
 |S ∩ M| / |M| with S = {minmax(h) >= threshold}. Errors (e.g. CAM on a model without a GAP head)
 go to ``error`` and the error label; the widget never raises from a control change. Slow methods
 (Score-CAM, occlusion) run in a background thread inside a kernel, with the controls disabled.
+Beside each map, ``widgets.faithfulness_view`` shows its faithfulness scores (deletion / insertion,
+ROAD, randomisation, localisation) once the map is up, computed off the main thread in a kernel and
+cancelled on a new sample (default: on inside a kernel, where they run in the background; pass
+``faithfulness=True`` / ``False`` to choose).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from medinterp_widgets.widgets.attribution_state import (LAYERLESS_METHODS, REGI
                                                          describe_output, method_options, region_mask)
 from medinterp_widgets.widgets.bokeh_setup import BokehWidget, in_kernel
 from medinterp_widgets.widgets.browser_controls import error_html
+from medinterp_widgets.widgets.faithfulness_view import FaithfulnessPanel
 from medinterp_widgets.widgets.layer_names import layer_label
 from medinterp_widgets.widgets.method_grid import MethodChecklist, MethodGrid
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
@@ -61,12 +66,15 @@ class AttributionViewer(BokehWidget, widgets.VBox):
     engine_calls = Int(0)
 
     def __init__(self, model, x, *, masks=None, volume=None, methods=tuple(METHODS), layer=None, target=None,
-                 class_names=None, cache_size: int = 32, threaded: bool | None = None, **kwargs):
+                 class_names=None, cache_size: int = 32, threaded: bool | None = None,
+                 faithfulness: bool | None = None, **kwargs):
         super().__init__(**kwargs)
         self.model, self.methods = model, [m for m in methods if m in METHODS]
         self.cache = LRUCache(cache_size)
         self.threaded = in_kernel() if threaded is None else threaded
         self._lock, self._generation, self.thread = threading.Lock(), 0, None
+        wanted = self.threaded if faithfulness is None else faithfulness
+        self.faith = FaithfulnessPanel(self, threaded=self.threaded) if wanted else None
         names = conv_layer_names(model)
         self.layer_names = ([layer] if isinstance(layer, str) and layer not in names else []) + names
         self.set_trait("method", "gradcam" if "gradcam" in self.methods else self.methods[0])
@@ -109,6 +117,8 @@ class AttributionViewer(BokehWidget, widgets.VBox):
 
     def set_sample(self, x, *, masks=None, volume=None) -> None:
         """Explain a new sample (e.g. another slice); the cache keeps earlier samples' maps."""
+        if self.faith is not None:
+            self.faith.cancel()  # scores of the old sample are no longer wanted
         self._set_data(x, masks, volume, self.target_class)
         first = self.compute(self.method)
         old = self.browser
@@ -116,7 +126,7 @@ class AttributionViewer(BokehWidget, widgets.VBox):
         self.grid.close()
         self.grid = MethodGrid(self.browser)
         self._link_threshold()
-        self.view_row.children = [self.browser, self._side_panel()]
+        self.view_row.children = [self._main_row(), self._side_panel()]
         old.close()
         self._show(first)
         self._update_grid()
@@ -203,6 +213,8 @@ class AttributionViewer(BokehWidget, widgets.VBox):
         self.status.value = ("<small>the map has no positive value: the target may be empty (no pixel of this "
                              "class predicted?) or the evidence is all negative</small>" if empty else "")
         self._update_scores()
+        if self.faith is not None:
+            self.faith.request(self.method, value, self.faith.main)
 
     def _update_grid(self) -> None:
         maps = {m: self.compute(m) for m in self.compare if m in self.methods}
@@ -210,6 +222,8 @@ class AttributionViewer(BokehWidget, widgets.VBox):
         titles = {m: f"{m} · overlap {heatmap_overlap(v, mask):.2f}" for m, v in maps.items()
                   if mask is not None and not isinstance(v, str)}
         self.grid.set_maps(maps, titles)
+        if self.faith is not None:
+            self.faith.show_grid(self.grid, maps)
 
     def _update_scores(self) -> None:
         mask = region_mask(self.masks, self.target_class, self.info.task)
@@ -254,12 +268,15 @@ class AttributionViewer(BokehWidget, widgets.VBox):
         self.error_label, self.status, self.scores_label = widgets.HTML(), widgets.HTML(), widgets.HTML()
         self.error_label.add_class("mi-error")
         self._link_threshold()
-        self.view_row = widgets.VBox([self.browser, self._side_panel()])
+        self.view_row = widgets.VBox([self._main_row(), self._side_panel()])
         self.region_box.layout.display = None if self.info.task == "segmentation" else "none"
         self.children = [widgets.HBox([self.method_box, self.layer_box, self.class_box]),
                          widgets.HBox([self.region_box, self.threshold_slider]),
                          self.scores_label, self.error_label, self.status, self.view_row]
         self._sync_layer_box()
+
+    def _main_row(self) -> widgets.Widget:
+        return self.browser if self.faith is None else widgets.HBox([self.browser, self.faith.main])
 
     def _side_panel(self) -> widgets.HBox:
         return widgets.HBox([self.compare_box, self.grid])
@@ -311,6 +328,8 @@ class AttributionViewer(BokehWidget, widgets.VBox):
         self.error_label.value = error_html(change["new"])
 
     def close(self) -> None:
+        if getattr(self, "faith", None) is not None:
+            self.faith.close()
         for child in (getattr(self, "grid", None), getattr(self, "browser", None)):
             if child is not None:
                 child.close()

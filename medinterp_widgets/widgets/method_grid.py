@@ -33,6 +33,8 @@ class MethodGrid(widgets.GridBox):
         self.titles: dict[str, str] = {}
         self.figures: dict[str, ImageFigure] = {}
         self._cells: dict[str, widgets.Widget] = {}
+        self.footers: dict[str, widgets.Widget] = {}  # shown under a method's cell (e.g. its scores)
+        self._boxes: dict[str, widgets.VBox] = {}
         browser.observe(lambda _: self.refresh(), names=["slice_index", "axis", "frame"])
         browser.observe(lambda _: self._restyle(), names=["window_center", "window_width", "colormap",
                                                           "heatmap_threshold", "heatmap_opacity"])
@@ -46,7 +48,24 @@ class MethodGrid(widgets.GridBox):
         for method in [m for m in self._cells if m not in self.maps or m not in self.figures]:
             self._drop(method)  # gone, or an error cell that may have a new message
         self.refresh()
-        self.children = [self._cells[m] for m in self.maps]
+        self._layout()
+
+    def set_footer(self, method: str, footer: widgets.Widget) -> None:
+        """Show ``footer`` under ``method``'s cell (kept while the method stays in the grid)."""
+        self.footers[method] = footer
+        self._layout()
+
+    def _layout(self) -> None:
+        children = []
+        for method in self.maps:
+            cell, footer = self._cells[method], self.footers.get(method)
+            if footer is None:
+                children.append(cell)
+                continue
+            box = self._boxes.setdefault(method, widgets.VBox())
+            box.children = [cell, footer]
+            children.append(box)
+        self.children = children
 
     def _layers(self, heatmap: np.ndarray) -> tuple[dict[str, np.ndarray], tuple[float, float]]:
         browser = self.browser
@@ -103,6 +122,8 @@ class MethodGrid(widgets.GridBox):
     def close(self) -> None:
         for method in list(self._cells):
             self._drop(method)
+        for box in self._boxes.values():
+            box.close()
         super().close()
 
 
@@ -120,6 +141,12 @@ class MethodChecklist(widgets.VBox):
                         names="value")
         self.observe(self._ticked, names="value")
         self.add_class("mi-compare")
+
+    def relabel(self, labels: dict[str, str]) -> None:
+        """Show ``labels[method]`` beside each method's checkbox (e.g. a failure mark); values stay."""
+        for method, text in labels.items():
+            if method in self.boxes:
+                self.boxes[method].description = text
 
     def _ticked(self, change) -> None:
         for method, box in self.boxes.items():
