@@ -144,7 +144,7 @@ def test_checkpoint_loading_explains_why_it_is_off_without_roots(monkeypatch):
     assert "needs a data root or a runs folder" in panel.hint.value
 
 
-def test_demo_model_is_seeded_and_counts_its_steps(one_torch_thread):
+def test_demo_model_is_seeded_and_counts_its_steps(one_thread):
     volume, masks = _square_case()
     seen = []
     first, summary = train_demo_model(volume, masks, steps=3, progress=lambda step, steps, loss: seen.append(
@@ -153,15 +153,6 @@ def test_demo_model_is_seeded_and_counts_its_steps(one_torch_thread):
     assert seen == [(1, 3), (2, 3), (3, 3)] and summary["steps"] == 3
     for name, tensor in first.state_dict().items():
         assert torch.equal(tensor, again.state_dict()[name]), f"{name} differs between two runs with seed 0"
-
-
-@pytest.fixture
-def one_torch_thread():
-    """Train on one torch thread: on a loaded machine a second thread made the demo training >10x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def demo_explains(case, target: int) -> tuple[float, float]:
@@ -179,7 +170,7 @@ def demo_explains(case, target: int) -> tuple[float, float]:
     return overlap, lit
 
 
-def test_demo_model_maps_are_meaningful_on_the_phantom(one_torch_thread):
+def test_demo_model_maps_are_meaningful_on_the_phantom(one_thread):
     """Target of #17: Grad-CAM overlap with the LV >= 0.5 and guided backprop not blank (measured 0.99 and
     0.44 of the pixels; about 16 s of one-thread CPU)."""
     case = SYNTHETIC_CASES["synthetic: cine LV"]()
@@ -188,7 +179,7 @@ def test_demo_model_maps_are_meaningful_on_the_phantom(one_torch_thread):
 
 
 @pytest.mark.data
-def test_demo_model_maps_are_meaningful_on_an_acdc_volume(real_dataset, data_root, one_torch_thread):
+def test_demo_model_maps_are_meaningful_on_an_acdc_volume(real_dataset, data_root, one_thread):
     """The same target on real data (measured 0.998 and 0.44; about 14 s of one-thread CPU)."""
     from medinterp_widgets.apps.cases import open_in_root
 
