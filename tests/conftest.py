@@ -11,16 +11,6 @@ import torch
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 
-@pytest.fixture
-def one_thread():
-    """One torch thread for a test that trains: on a loaded machine a second thread made small trainings
-    more than ten times slower; restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _data_root() -> Path | None:
     value = os.environ.get("MEDINTERP_DATA")
     if not value:

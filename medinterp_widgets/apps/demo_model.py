@@ -6,9 +6,10 @@ automatic window (``render.auto_window``), the range the data sets' torch Datase
 
 The demo model: a GapFCN (16..64 channels, 3 poolings) trained for ``DEMO_STEPS`` Adam steps of
 cross-entropy + soft Dice on up to ``MAX_DEMO_SLICES`` labelled slices of the current view (every
-frame of a cine case), shrunk by a whole factor to about ``DEMO_SIDE`` pixels; seeded, so the same case
-and seed give the same model however busy the machine is. It is explained at ``DEMO_LAYER``, its last
-decoder stage: at the bottleneck, Grad-CAM's spatially averaged gradients are dominated by GapFCN's
+frame of a cine case), shrunk by a whole factor to about ``DEMO_SIDE`` pixels; seeded and on one torch
+thread, so the same case and seed give the same model however busy the machine is (about 15 s of CPU;
+on a loaded 2-core machine two threads made it more than ten times slower). It is explained at
+``DEMO_LAYER``, its last decoder stage: at the bottleneck, Grad-CAM's spatially averaged gradients are dominated by GapFCN's
 global-average context path (the same gradient at every position), which lights the background.
 """
 
@@ -40,6 +41,7 @@ MAX_DEMO_SLICES = 16
 DEMO_STEPS = 150
 DEMO_SIDE = 128  # the demo model sees slices shrunk by a whole factor to about this side
 DEMO_LAYER = "decoder.2"  # its last decoder stage: where Grad-CAM of a segmentation falls on the structure
+DEMO_THREADS = 1  # one float summation order (the same model everywhere) and no thread contention on a busy machine
 
 
 def slice_to_unit(plane: np.ndarray) -> np.ndarray:
@@ -125,7 +127,12 @@ def train_demo_model(volume: Volume, masks: np.ndarray, *, axis: str = "z", step
             if progress is not None:
                 progress(summary["steps"], steps, summary["loss"])
 
-    Trainer(model, data, None, config, loss=DiceCrossEntropyLoss(), callbacks=[count]).fit()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(DEMO_THREADS)
+    try:
+        Trainer(model, data, None, config, loss=DiceCrossEntropyLoss(), callbacks=[count]).fit()
+    finally:
+        torch.set_num_threads(threads)
     return model.cpu().eval(), summary
 
 

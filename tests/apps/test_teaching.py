@@ -144,11 +144,13 @@ def test_checkpoint_loading_explains_why_it_is_off_without_roots(monkeypatch):
     assert "needs a data root or a runs folder" in panel.hint.value
 
 
-def test_demo_model_is_seeded_and_counts_its_steps(one_thread):
+def test_demo_model_is_seeded_and_counts_its_steps():
     volume, masks = _square_case()
     seen = []
+    threads = torch.get_num_threads()
     first, summary = train_demo_model(volume, masks, steps=3, progress=lambda step, steps, loss: seen.append(
         (step, steps)))
+    assert torch.get_num_threads() == threads  # trained on one thread, the kernel's setting restored
     again, _ = train_demo_model(volume, masks, steps=3)
     assert seen == [(1, 3), (2, 3), (3, 3)] and summary["steps"] == 3
     for name, tensor in first.state_dict().items():
@@ -170,7 +172,7 @@ def demo_explains(case, target: int) -> tuple[float, float]:
     return overlap, lit
 
 
-def test_demo_model_maps_are_meaningful_on_the_phantom(one_thread):
+def test_demo_model_maps_are_meaningful_on_the_phantom():
     """Target of #17: Grad-CAM overlap with the LV >= 0.5 and guided backprop not blank (measured 0.99 and
     0.44 of the pixels; about 16 s of one-thread CPU)."""
     case = SYNTHETIC_CASES["synthetic: cine LV"]()
@@ -179,7 +181,7 @@ def test_demo_model_maps_are_meaningful_on_the_phantom(one_thread):
 
 
 @pytest.mark.data
-def test_demo_model_maps_are_meaningful_on_an_acdc_volume(real_dataset, data_root, one_thread):
+def test_demo_model_maps_are_meaningful_on_an_acdc_volume(real_dataset, data_root):
     """The same target on real data (measured 0.998 and 0.44; about 14 s of one-thread CPU)."""
     from medinterp_widgets.apps.cases import open_in_root
 

@@ -94,7 +94,7 @@ def test_legend_and_demo_model_progress(app_url, browser_page, no_console_errors
         page.wait_for_timeout(1500)
         status = page.locator(".mi-attribution-status").inner_text()
         png = np.frombuffer(canvas.screenshot(), np.uint8)
-        target = page.locator(".mi-attribution-viewer select").nth(2).inner_text()
+        target = page.locator(".mi-attribution-viewer select").nth(2).inner_text().replace("\xa0", " ")
     assert "demo GapFCN (150 steps" in status
     assert "LV cavity" in target  # class names in the target picker
     pixels = cv2.imdecode(png, cv2.IMREAD_GRAYSCALE)
