@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 
 import nbformat
 import pytest
@@ -102,17 +99,7 @@ def lab_url(tmp_path):
     with open(tmp_path / "lab.log", "wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"jupyterlab exited with {process.returncode}: {(tmp_path / 'lab.log').read_text()}")
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2).close()
-                break
-            except (urllib.error.URLError, OSError):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("jupyterlab did not answer within 90 s") from None
-                time.sleep(0.5)
+        voila_server.wait_until_serving(port, process, timeout_s=90, path="/api/status")
         yield f"http://127.0.0.1:{port}/lab/tree/readme.ipynb"
     finally:
         voila_server.stop_voila(process)
