@@ -85,9 +85,26 @@ def label_color(label: int) -> str:
     return TRANSPARENT if label == 0 else LABEL_COLORS[(label - 1) % len(LABEL_COLORS)]
 
 
-def label_palette() -> list[str]:
-    """256 colours, entry k = ``label_color(k)``: the palette for uint8 label index images."""
-    return [label_color(k) for k in range(N_LEVELS)]
+# Structures that keep one colour whatever id a data set gives them (the LV is red on the phantom and on
+# ACDC); keys are lower-case class names.
+STRUCTURE_COLORS: dict[str, str] = {
+    "lv cavity": "#e6194b", "lv blood pool": "#e6194b", "left ventricle": "#e6194b",
+    "myocardium": "#3cb44b", "lv myocardium": "#3cb44b",
+    "right ventricle": "#4363d8", "rv cavity": "#4363d8",
+}
+
+
+def label_colors(names: dict[int, str] | None = None) -> dict[int, str]:
+    """Colour of each named label id: ``STRUCTURE_COLORS`` for known structures, else ``label_color(id)``."""
+    return {int(k): STRUCTURE_COLORS.get(str(name).strip().lower(), label_color(int(k)))
+            for k, name in (names or {}).items() if 0 < int(k) < N_LEVELS}
+
+
+def label_palette(names: dict[int, str] | None = None) -> list[str]:
+    """256 colours, entry k = ``label_color(k)`` or the structure colour of its name (``label_colors``):
+    the palette for uint8 label index images."""
+    named = label_colors(names)
+    return [named.get(k, label_color(k)) for k in range(N_LEVELS)]
 
 
 def colormap_lut(name: str) -> np.ndarray:

@@ -76,14 +76,16 @@ def start_voila(root_dir: str | os.PathLike, port: int, data_root: str | os.Path
             log.close()
 
 
-def wait_until_serving(port: int, process: subprocess.Popen, timeout_s: float = 60.0) -> None:
-    """Block until Voila answers on ``port``; raises RuntimeError if it exits or times out."""
+def wait_until_serving(port: int, process: subprocess.Popen, timeout_s: float = 60.0,
+                       path: str = "/voila/tree") -> None:
+    """Block until the server (Voila; JupyterLab with ``path="/api/status"``) answers ``path`` on ``port``;
+    raises RuntimeError if it exits or times out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"voila exited with code {process.returncode} before serving")
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/voila/tree", timeout=2).close()
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2).close()
             return
         except (urllib.error.URLError, OSError):
             time.sleep(0.3)

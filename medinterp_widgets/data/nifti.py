@@ -74,4 +74,5 @@ def volume_from_nifti(array: np.ndarray, zooms: tuple[float, ...], affine: np.nd
     lps = _RAS_TO_LPS @ affine[:3, :3]  # columns: mm step per voxel along i, j, k
     columns = lps[:, ::-1] / np.linalg.norm(lps[:, ::-1], axis=0)  # Volume order: x (=k), y (=j), z (=i)
     origin = _RAS_TO_LPS @ affine[:3, 3]
-    return Volume(array, spacing=zooms, origin=tuple(origin), direction=columns, metadata=dict(metadata))
+    metadata = {"geometry": "NIfTI affine", **metadata}
+    return Volume(array, spacing=zooms, origin=tuple(origin), direction=columns, metadata=metadata)

@@ -28,10 +28,13 @@ from medinterp_widgets.data.contours import contour_to_mask, read_contour_file
 from medinterp_widgets.data.dicom import read_dicom
 from medinterp_widgets.data.errors import DataError, DataFormatError
 from medinterp_widgets.data.intensity import minmax_normalize
+from medinterp_widgets.data.paths import resolve_inside
 from medinterp_widgets.data.splits import patient_split
 
 _CONTOUR_NAME = re.compile(r"^IM-\d+-(\d+)-([io])contour-manual\.txt$")
+_DICOM_NUMBER = re.compile(r"^(?:IM-\d+-)?(\d+)\.dcm$", re.IGNORECASE)
 _LINK_COLUMNS = ("patient_id", "original_id")
+SUNNYBROOK_CLASSES = {0: "background", 1: "LV cavity", 2: "myocardium"}  # inner contour; outer minus inner
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,42 @@ def _contour_files(folder: Path, kind: str) -> dict[int, Path]:
         if match and match.group(2) == kind:
             found[int(match.group(1))] = path
     return found
+
+
+def contour_labels(root: str | os.PathLike, study_id: str, files, shape: tuple[int, ...],
+                   confine: str | os.PathLike | None = None) -> np.ndarray | None:
+    """Expert contours of ``study_id`` as labels shaped ``shape`` (``SUNNYBROOK_CLASSES``: 1 LV cavity,
+    2 myocardium = outer minus inner contour), or None when ``root/link.csv`` does not list the study.
+
+    ``files``: the DICOM path of every frame, nested [phase][slice] as ``read_dicom_series`` stores
+    them in ``metadata["files"]``; a frame's contour is the one whose number NNNN is its file number.
+    ``confine``: contour files must resolve inside this folder (`OutsideDataRootError` otherwise).
+    """
+    root = Path(root)
+    contour_id = dict(read_link_table(root)).get(study_id)
+    if contour_id is None:
+        return None
+    folder = root / "contourfiles" / contour_id
+    if confine is not None:
+        folder = resolve_inside(confine, folder, "contour folder")
+    inner, outer = _contour_files(folder / "i-contours", "i"), _contour_files(folder / "o-contours", "o")
+    grid = np.asarray(files, dtype=object)  # (phases, slices) of paths
+    labels = np.zeros(grid.shape + tuple(shape[-2:]), np.uint8)
+    for (t, z), path in np.ndenumerate(grid):
+        match = _DICOM_NUMBER.match(Path(str(path)).name)
+        number = int(match.group(1)) if match else None
+        if number not in inner:
+            continue
+        cavity = contour_to_mask(read_contour_file(_confined(inner[number], confine)), shape[-2:])
+        if number in outer:
+            wall = contour_to_mask(read_contour_file(_confined(outer[number], confine)), shape[-2:])
+            labels[t, z][wall & ~cavity] = 2
+        labels[t, z][cavity] = 1
+    return labels.reshape(shape)
+
+
+def _confined(path: Path, confine: str | os.PathLike | None) -> Path:
+    return path if confine is None else resolve_inside(confine, path, "contour file")
 
 
 def _dicom_path(study_folder: Path, number: int) -> Path:

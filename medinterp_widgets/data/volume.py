@@ -6,6 +6,10 @@ axis first, then the spatial axes with ``x`` (columns) last. ``spacing`` is in m
 patient-space position (mm, DICOM LPS order x, y, z) of the first voxel's centre. ``direction`` is a
 3x3 matrix whose columns are the patient-space unit vectors along increasing x (column), y (row)
 and z (slice) index: ``position = origin + direction @ (i_x*dx, i_y*dy, i_z*dz)``.
+``metadata["geometry"]`` says where origin and direction come from (e.g. "DICOM ImageOrientationPatient",
+or "" when a reader knows there is none); without the key a volume built with a non-default origin or
+direction has geometry, one built from an array and spacing alone has none (HDF5, images, phantoms:
+``has_geometry`` False, the identity direction is only a placeholder).
 """
 
 from __future__ import annotations
@@ -84,6 +88,13 @@ class Volume:
     @property
     def is_3d(self) -> bool:
         return len(self.spatial_axes) == 3
+
+    @property
+    def has_geometry(self) -> bool:
+        """True when origin and direction describe the patient (see the module docstring)."""
+        if "geometry" in self.metadata:
+            return bool(self.metadata["geometry"])
+        return any(self.origin) or not np.array_equal(self.direction, np.eye(3))
 
     # -- views -----------------------------------------------------------------------------------
     def frame(self, t: int = 0) -> Volume:

@@ -5,6 +5,7 @@ size_mb = (number of parameters * 4 bytes, i.e. float32) / 2**20.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -25,27 +26,36 @@ def size_mb(model: nn.Module) -> float:
 
 @dataclass(frozen=True)
 class LayerRow:
-    """One leaf module of a forward pass: dotted name, class name, output shape, own parameters, and the
-    mean / standard deviation of its output over the batch (DIGITS' layer view)."""
+    """One call of a leaf module in a forward pass: dotted name, class name, output shape, own parameters,
+    and the mean / standard deviation of that call's output (NaN when it is not a float tensor)."""
 
     name: str
     type: str
     output_shape: tuple[int, ...]
     params: int
-    mean: float = float("nan")
-    std: float = float("nan")
+    activation_mean: float = math.nan
+    activation_std: float = math.nan
 
 
-def _first_tensor(output) -> torch.Tensor | None:
+def _output_shape(output) -> tuple[int, ...]:
     if isinstance(output, torch.Tensor):
-        return output
+        return tuple(output.shape)
     if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
-        return output[0]  # e.g. MaxPool with return_indices: (values, indices)
-    return None
+        return tuple(output[0].shape)  # e.g. MaxPool with return_indices: (values, indices)
+    return ()
+
+
+def _mean_std(output) -> tuple[float, float]:
+    tensor = output[0] if isinstance(output, (tuple, list)) and output else output
+    if not isinstance(tensor, torch.Tensor) or not tensor.is_floating_point() or tensor.numel() == 0:
+        return math.nan, math.nan
+    values = tensor.detach().float()
+    return float(values.mean()), float(values.std()) if values.numel() > 1 else 0.0
 
 
 def layer_table(model: nn.Module, x: torch.Tensor) -> list[LayerRow]:
-    """Run ``model(x)`` once (eval mode, no grad) and list every leaf module in call order.
+    """Run ``model(x)`` once (eval mode, no grad) and list every call of a leaf module in call order (a module
+    used several times, like GapFCN's shared pooling, gives one row per call).
 
     Forward hooks are removed and the model's training flag is restored in ``finally``.
     """
@@ -56,13 +66,7 @@ def layer_table(model: nn.Module, x: torch.Tensor) -> list[LayerRow]:
     def make_hook(name: str):
         def hook(module, _inputs, output):
             own = sum(p.numel() for p in module.parameters(recurse=False))
-            tensor = _first_tensor(output)
-            if tensor is None:
-                rows.append(LayerRow(name, type(module).__name__, (), own))
-                return
-            values = tensor.detach().float()
-            std = float(values.std()) if values.numel() > 1 else float("nan")
-            rows.append(LayerRow(name, type(module).__name__, tuple(tensor.shape), own, float(values.mean()), std))
+            rows.append(LayerRow(name, type(module).__name__, _output_shape(output), own, *_mean_std(output)))
 
         return hook
 

@@ -36,12 +36,12 @@ from medinterp_widgets.data.volume import Volume
 from medinterp_widgets.metrics import consistent_degree, heatmap_overlap
 from medinterp_widgets.widgets.attribution_state import (REGIONS, LRUCache, as_sample, build_target, describe_output,
                                                          region_mask)
-from medinterp_widgets.widgets.bokeh_setup import in_kernel
+from medinterp_widgets.widgets.bokeh_setup import BokehWidget, in_kernel
 from medinterp_widgets.widgets.browser_controls import error_html
 from medinterp_widgets.widgets.click_to_explain import ClickToExplain
 from medinterp_widgets.widgets.faithfulness_view import FaithfulnessPanel
 from medinterp_widgets.widgets.layer_choices import layer_choices, viewer_notes
-from medinterp_widgets.widgets.method_grid import MethodGrid
+from medinterp_widgets.widgets.method_grid import MethodChecklist, MethodGrid
 from medinterp_widgets.widgets.region_pick import region_at, region_in_box
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
@@ -49,12 +49,14 @@ from medinterp_widgets.widgets.slice_browser import SliceBrowser
 PROGRESS_INTERVAL_S = 0.5
 
 
-class AttributionViewer(widgets.VBox):
+class AttributionViewer(BokehWidget, widgets.VBox):
     """Explain ``model``'s output on one sample ``x`` ((1, C, *S) or (C, H, W)); see the module docstring.
 
     masks: integer labels shaped like x's spatial dims (scores and the "mask" region); volume: a
     Volume of that spatial shape to display (spacing in mm), default x's first channel; target: a
     class index or a ClassTarget / RegionTarget (its class, and its mask when ``masks`` is None).
+    class_names: one name per model class (the target picker and the mask legend); methods to compare
+    are ticked in a column of checkboxes, each shown as a tile with the mask's contour.
     """
 
     method = Unicode("gradcam")
@@ -91,6 +93,7 @@ class AttributionViewer(widgets.VBox):
         name, self._layer_problem = self.choices.check_layer(model, layer)
         self.set_trait("layer", name)
         self.class_names = list(class_names or [f"class {k}" for k in range(self.info.n_classes)])
+        self.class_names += [f"class {k}" for k in range(len(self.class_names), self.info.n_classes)]
         first = self.compute(self.method)
         self.browser = self._new_browser(first)  # built with its first map: bokeh views start from this state
         self.grid = MethodGrid(self.browser)
@@ -147,8 +150,9 @@ class AttributionViewer(widgets.VBox):
         """A SliceBrowser already showing ``first`` (a map, or zeros for an error) at the support threshold;
         jupyter_bokeh sends a view the figure as it was when embedded, so nothing is left to patch."""
         heat = first if isinstance(first, np.ndarray) else np.zeros(self.volume.array.shape, np.float32)
-        return SliceBrowser(self.volume, self.masks, heat, title="attribution",
-                            heatmap_threshold=self.support_threshold)
+        names = dict(enumerate(self.class_names)) if self.info.task == "segmentation" else None
+        return SliceBrowser(self.volume, self.masks, heat, title="attribution", label_names=names,
+                            heatmap_title=f"{self.method} map", heatmap_threshold=self.support_threshold)
 
     # -- computing -----------------------------------------------------------------------------------
     def cache_key(self, method: str) -> tuple:
@@ -234,7 +238,7 @@ class AttributionViewer(widgets.VBox):
             self.error, self.heatmap = "", value
         used = self.layers_used.get(self.cache_key(self.method), "") if not self.error else ""
         self.layer_used = used
-        self.browser.set_heatmaps(self.heatmap)
+        self.browser.set_heatmaps(self.heatmap, title=f"{self.method} map")
         empty = not self.error and not np.any(self.heatmap > 0)
         self.status.value = ("<small>the map has no positive value: the target may be empty (no pixel of this "
                              "class predicted?) or the evidence is all negative</small>" if empty else "")
@@ -243,9 +247,11 @@ class AttributionViewer(widgets.VBox):
             self.faith.request(self.method, value, self.faith.main)
 
     def _update_grid(self) -> None:
-        others = [m for m in self.compare if m in self.methods]
-        maps = {m: self.compute(m) for m in others}
-        self.grid.set_maps(maps)
+        maps = {m: self.compute(m) for m in self.compare if m in self.methods}
+        mask = region_mask(self.masks, self.target_class, self.info.task)
+        titles = {m: f"{m} · overlap {heatmap_overlap(v, mask):.2f}" for m, v in maps.items()
+                  if mask is not None and not isinstance(v, str)}
+        self.grid.set_maps(maps, titles)
         if self.faith is not None:
             self.faith.show_grid(self.grid, maps)
 
@@ -281,9 +287,8 @@ class AttributionViewer(widgets.VBox):
                                           description="target", style=style, layout=wide)
         self.region_box = widgets.ToggleButtons(options=list(REGIONS), description="region",
                                                 style={"description_width": "60px", "button_width": "80px"})
-        self.compare_box = widgets.SelectMultiple(options=[(self.method_label(m), m) for m in self.methods],
-                                                  description="compare", rows=5,
-                                                  style=style, layout=widgets.Layout(width="240px"))
+        self.compare_box = MethodChecklist(self.methods)
+        self.compare_box.relabel({m: self.method_label(m) for m in self.methods})
         self.threshold_slider = widgets.FloatSlider(min=0, max=1, step=0.01, description="support ≥",
                                                     style={"description_width": "80px"}, continuous_update=True)
         for control, name in ((self.method_box, "method"), (self.layer_box, "layer"),

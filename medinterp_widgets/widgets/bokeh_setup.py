@@ -1,4 +1,5 @@
-"""Bokeh inside ipywidgets: load BokehJS inline (offline-safe) and wrap a bokeh layout as a widget.
+"""Bokeh inside ipywidgets: load BokehJS inline (offline-safe, once per page, by every widget itself)
+and wrap a bokeh layout as a widget.
 
 Under Voila without network access BokehJS cannot come from its CDN and the embedded view fails
 with "Could not create a view for model id ..."; loading it inline in the kernel first fixes that
@@ -24,13 +25,26 @@ def in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
+_PAGES_LOADED: set[str] = set()  # kernel client sessions (one per page) that were sent BokehJS
+
+
 def load_bokehjs() -> bool:
-    """Send BokehJS inline, then its patches, to the front end once per executed cell; a no-op (False)
-    outside a kernel."""
+    """Make sure BokehJS (inline, offline-safe) and its patches are on the page: sent once per page;
+    a no-op (False) outside a kernel. Every bokeh widget of this package calls it when it is built
+    and when it is displayed, so a notebook needs no setup cell.
+
+    A page is the kernel client session of the request being handled (a JupyterLab tab; reloading it
+    opens a new session). A cell run from a page that has not had BokehJS sends it (about 8 MB as
+    sent: two mime types) with the cell's output. A widget callback (not a cell run) comes from a
+    page that already shows this package's views, so it sends nothing once any page was served.
+    """
     if not in_kernel():
         return False
-    if not _first_call_in_cell():
+    header = _request_header()
+    page, is_cell = header.get("session", ""), header.get("msg_type") == "execute_request"
+    if page in _PAGES_LOADED or (not is_cell and _PAGES_LOADED):
         return True
+    _PAGES_LOADED.add(page)
     from bokeh.io import output_notebook
     from bokeh.io.notebook import JS_MIME_TYPE, LOAD_MIME_TYPE, publish_display_data
     from bokeh.resources import INLINE
@@ -41,19 +55,24 @@ def load_bokehjs() -> bool:
     return True
 
 
-def _first_call_in_cell() -> bool:
-    """True once per executed cell (the shell keeps the execution count of the last call).
-
-    Inline BokehJS is about 4 MB (8 MB as sent: two mime types), so a cell that builds several bokeh
-    views (an app page) sends it once; a widget callback between cells finds the page already loaded.
-    """
+def _request_header() -> dict:
+    """The header of the kernel request being handled ({} when unknown)."""
     from IPython import get_ipython
 
-    shell = get_ipython()
-    if getattr(shell, "_medinterp_bokehjs_cell", None) == shell.execution_count:
-        return False
-    shell._medinterp_bokehjs_cell = shell.execution_count
-    return True
+    kernel = getattr(get_ipython(), "kernel", None)
+    try:
+        parent = kernel.get_parent("shell")
+    except Exception:  # noqa: BLE001 - an older or stand-in kernel: treat as one unnamed page
+        parent = {}
+    return dict((parent or {}).get("header", {}))
+
+
+class BokehWidget:
+    """Mixin for ipywidgets holding bokeh views: displaying one makes sure BokehJS is on the page."""
+
+    def _repr_mimebundle_(self, **kwargs):
+        load_bokehjs()
+        return super()._repr_mimebundle_(**kwargs)
 
 
 class CurrentStateBokehModel(BokehModel):
@@ -76,5 +95,7 @@ class CurrentStateBokehModel(BokehModel):
 
 
 def embed(layout: LayoutDOM) -> CurrentStateBokehModel:
-    """The bokeh ``layout`` as an ipywidget, synced both ways, current in every new view."""
+    """The bokeh ``layout`` as an ipywidget, synced both ways, current in every new view (BokehJS is
+    loaded on the page first, see ``load_bokehjs``)."""
+    load_bokehjs()
     return CurrentStateBokehModel(layout)

@@ -1,7 +1,9 @@
 """The ipywidgets controls of a SliceBrowser, each linked to one of its traits.
 
-Controls that do not apply are hidden: axis and slice for 2-D images, frame/Play for still images,
-mask and heatmap rows when there is no overlay. Play steps frames at 10 per second (throttled).
+Controls that do not apply are hidden: view and slice for 2-D images, frame / play / frame rate for
+still images, mask and heatmap rows when there is no overlay. The view buttons carry the names of the
+volume's views (axial / coronal / sagittal, or the array axes of a volume without geometry, which a
+note under them says). Play hands the frames to the browser's own player (``widgets.cine_player``).
 """
 
 from __future__ import annotations
@@ -13,13 +15,36 @@ import ipywidgets as widgets
 import numpy as np
 
 from medinterp_widgets import render
-
-PLAY_INTERVAL_MS = 100
+from medinterp_widgets.data.orientation import axis_codes
 
 
 def error_html(text: str) -> str:
     """An error message as red HTML (escaped); empty text gives an empty string."""
     return f'<span style="color:#b00020">{html.escape(text)}</span>' if text else ""
+
+
+def legend_html(labels: list[int], names: dict[int, str]) -> str:
+    """One colour swatch and class name per label id (colours as drawn: ``render.label_palette(names)``)."""
+    if not labels:
+        return ""
+    palette = render.label_palette(names)
+    items = [f"<span class='mi-legend-item' style='margin-right:12px;white-space:nowrap'>"
+             f"<span style='display:inline-block;width:12px;height:12px;background:{palette[k][:7]};"
+             f"vertical-align:middle;margin-right:4px'></span>{html.escape(names.get(k, f'label {k}'))}</span>"
+             for k in labels]
+    return f"<div class='mi-legend' style='font-size:12px;line-height:1.8'>{''.join(items)}</div>"
+
+
+def orientation_note(browser) -> str:
+    """One line on where the views come from (or that the file has no patient geometry)."""
+    volume = browser.volume
+    if not volume.has_geometry:
+        views = "views are the array axes (z, y, x) as stored" if volume.is_3d else "shown as stored"
+        return f"<small>no patient geometry in this file: {views}, without anatomical markers</small>"
+    codes = axis_codes(volume)
+    source = html.escape(str(volume.metadata.get("geometry") or "volume's origin and direction"))
+    return (f"<small>orientation from the {source}: array axes (z, y, x) point to {', '.join(codes)}; "
+            "shown in radiological convention (patient's right on the screen's left)</small>")
 
 
 def _hide(*controls) -> None:
@@ -32,7 +57,8 @@ class BrowserControls:
     axis: widgets.ToggleButtons
     slice_slider: widgets.IntSlider
     frame_slider: widgets.IntSlider
-    play: widgets.Play
+    play: widgets.ToggleButton
+    fps: widgets.BoundedFloatText
     preset: widgets.Dropdown
     center: widgets.FloatSlider
     width: widgets.FloatSlider
@@ -43,6 +69,8 @@ class BrowserControls:
     heat_threshold: widgets.FloatSlider
     probe: widgets.HTML
     error: widgets.HTML
+    legend: widgets.HTML
+    orientation: widgets.HTML
     top: widgets.VBox
     bottom: widgets.VBox
 
@@ -91,25 +119,33 @@ def _window_widgets(browser):
 
 
 def _navigation_widgets(browser):
-    axis = widgets.ToggleButtons(options=["z", "y", "x"], value=browser.axis, description="axis",
-                                 style={"description_width": "70px", "button_width": "40px"})
+    axis = widgets.ToggleButtons(options=[(view.label, key) for key, view in browser.views.items()],
+                                 value=browser.axis, description="view",
+                                 style={"description_width": "70px", "button_width": "auto"})
     slice_slider = _slider(widgets.IntSlider, "slice", min=0, max=browser.n_slices() - 1,
                            value=browser.slice_index)
     slice_slider.add_class("mi-slice-slider")
     frame_slider = _slider(widgets.IntSlider, "frame", min=0, max=browser.volume.n_frames - 1, value=0)
     frame_slider.add_class("mi-frame-slider")
-    play = widgets.Play(min=0, max=browser.volume.n_frames - 1, interval=PLAY_INTERVAL_MS, description="play")
-    widgets.jslink((play, "value"), (frame_slider, "value"))
+    play = widgets.ToggleButton(description="▶ play", tooltip="play the frames of this slice in the browser",
+                                layout=widgets.Layout(width="90px"))
+    play.add_class("mi-play")
+    fps = widgets.BoundedFloatText(min=0.5, max=60, step=1, description="frames/s", value=browser.fps,
+                                   style={"description_width": "60px"}, layout=widgets.Layout(width="130px"))
+    fps.add_class("mi-fps")
     widgets.link((axis, "value"), (browser, "axis"))
     widgets.link((frame_slider, "value"), (browser, "frame"))
-
+    widgets.link((play, "value"), (browser, "playing"))
+    widgets.link((fps, "value"), (browser, "fps"))
+    play.observe(lambda change: setattr(play, "description", "■ stop" if change["new"] else "▶ play"), names="value")
+    widgets.dlink((browser, "playing"), (frame_slider, "disabled"))
     widgets.dlink((browser, "slice_count"), (slice_slider, "max"), transform=lambda n: max(n - 1, 0))
     widgets.link((slice_slider, "value"), (browser, "slice_index"))
     if not browser.volume.is_3d:
         _hide(axis, slice_slider)
     if not browser.volume.has_time:
-        _hide(frame_slider, play)
-    return axis, slice_slider, frame_slider, play
+        _hide(frame_slider, play, fps)
+    return axis, slice_slider, frame_slider, play, fps
 
 
 def _overlay_widgets(browser):
@@ -134,6 +170,7 @@ def _overlay_widgets(browser):
 
 def _status_widgets(browser):
     probe = widgets.HTML(browser.describe_probe())
+    probe.add_class("mi-probe")
     error = widgets.HTML("", layout=widgets.Layout(min_height="1.5em"))
     error.add_class("mi-error")
     browser.observe(lambda change: setattr(probe, "value", browser.describe_probe()), names="probe")
@@ -142,21 +179,27 @@ def _status_widgets(browser):
         error.value = error_html(change["new"])
 
     browser.observe(show_error, names="error")
-    return probe, error
+    legend = widgets.HTML(browser.legend())
+    legend.add_class("mi-legend-box")
+    note = widgets.HTML(orientation_note(browser))
+    note.add_class("mi-orientation")
+    return probe, error, legend, note
 
 
 def build_controls(browser) -> BrowserControls:
     """Create and link every control of ``browser``; ``top`` goes above the image, ``bottom`` below."""
-    axis, slice_slider, frame_slider, play = _navigation_widgets(browser)
+    axis, slice_slider, frame_slider, play, fps = _navigation_widgets(browser)
     preset, center, width = _window_widgets(browser)
     mask_mode, mask_opacity, colormap, heat_opacity, heat_threshold = _overlay_widgets(browser)
-    probe, error = _status_widgets(browser)
-    top = widgets.VBox([axis, slice_slider, widgets.HBox([frame_slider, play]), error])
+    probe, error, legend, note = _status_widgets(browser)
+    top = widgets.VBox([axis, note, slice_slider, widgets.HBox([frame_slider, play, fps]), error])
     bottom = widgets.VBox([
+        legend,
         widgets.HBox([preset, center, width], layout=widgets.Layout(flex_flow="row wrap")),
         widgets.HBox([mask_mode, mask_opacity]),
         widgets.HBox([colormap, heat_opacity, heat_threshold]),
         probe,
     ])
-    return BrowserControls(axis, slice_slider, frame_slider, play, preset, center, width, mask_mode, mask_opacity,
-                           colormap, heat_opacity, heat_threshold, probe, error, top, bottom)
+    return BrowserControls(axis, slice_slider, frame_slider, play, fps, preset, center, width, mask_mode,
+                           mask_opacity, colormap, heat_opacity, heat_threshold, probe, error, legend, note, top,
+                           bottom)

@@ -287,9 +287,12 @@ class FaithfulnessPanel:
             self.relabel()
 
     def relabel(self) -> None:
-        """Mark the failing methods in the method and compare lists (labels only: values stay)."""
-        for box in (self.viewer.method_box, self.viewer.compare_box):
-            values = getattr(box, "_options_values", ())
-            labels = tuple(f"{self.viewer.method_label(v)}{FAIL_MARK if self.failing.get(v) else ''}" for v in values)
-            if labels != tuple(box._options_labels):
-                box.set_trait("_options_labels", labels)
+        """Mark the failing methods in the method list and the compare checkboxes (labels only: values stay)."""
+        def label(method) -> str:
+            return f"{self.viewer.method_label(method)}{FAIL_MARK if self.failing.get(method) else ''}"
+
+        box = self.viewer.method_box
+        labels = tuple(label(v) for v in getattr(box, "_options_values", ()))
+        if labels != tuple(box._options_labels):
+            box.set_trait("_options_labels", labels)
+        self.viewer.compare_box.relabel({m: label(m) for m in self.viewer.compare_box.boxes})

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections import Counter
 
 import ipywidgets as widgets
 import numpy as np
@@ -27,9 +28,10 @@ from medinterp_widgets.attribution.state import attribution_session
 from medinterp_widgets.models.summary import layer_table
 from medinterp_widgets.training.layer_probe import probe_layers
 from medinterp_widgets.widgets.attribution_state import as_sample
-from medinterp_widgets.widgets.bokeh_setup import embed
+from medinterp_widgets.widgets.bokeh_setup import BokehWidget, embed
 from medinterp_widgets.widgets.browser_controls import error_html
 from medinterp_widgets.widgets.image_figure import ImageFigure
+from medinterp_widgets.widgets.layer_names import layer_label, plain_name
 
 MOSAIC_SIDE_PX = 320
 MAX_CHANNELS = 32
@@ -37,10 +39,10 @@ UNITS = ("max neuron", "whole channel")
 
 
 def _fmt(value: float) -> str:
-    return "" if value is None or math.isnan(value) else f"{value:.4g}"
+    return "–" if value is None or math.isnan(value) else f"{value:.4g}"
 
 
-class LayerViewer(widgets.VBox):
+class LayerViewer(BokehWidget, widgets.VBox):
     """Per-layer table, activation grid, first-layer filters and hidden-unit patterns of ``model`` on ``x``."""
 
     layer = Unicode("")
@@ -55,8 +57,8 @@ class LayerViewer(widgets.VBox):
         self.rows = layer_table(model, self.x)
         self.stats = {stat.name: stat for stat in probe_layers(model, self.x)}
         modules = dict(model.named_modules())
-        self.map_layers = [row.name for row in self.rows if len(row.output_shape) == self.x.dim()
-                           and not getattr(modules[row.name], "return_indices", False)]  # tensor maps only
+        self.map_layers = list(dict.fromkeys(row.name for row in self.rows if len(row.output_shape) == self.x.dim()
+                                             and not getattr(modules[row.name], "return_indices", False)))
         self.set_trait("layer", self.map_layers[0] if self.map_layers else "")
         self.table = widgets.HTML(self.table_html(), layout=widgets.Layout(max_height="260px", overflow="auto"))
         self.activations = self._figure(self.activation_mosaic(), "activations")
@@ -67,15 +69,20 @@ class LayerViewer(widgets.VBox):
 
     # -- numbers for the table ----------------------------------------------------------------------
     def table_html(self) -> str:
-        """The layer table as HTML: one row per leaf module in call order."""
-        head = "".join(f"<th>{h}</th>" for h in ("layer", "type", "output", "params", "act mean", "act std",
-                                                   "grad norm"))
+        """The layer table as HTML: one row per call of a leaf module, in call order, named in plain words;
+        activation statistics for every row, the weight-gradient norm where a layer has weights ('–' else)."""
+        head = "".join(f"<th>{h}</th>" for h in ("layer", "module", "output", "params", "output mean",
+                                                   "output std", "weight grad ‖g‖"))
+        uses = Counter(row.name for row in self.rows)
+        seen: Counter = Counter()
         body = []
         for row in self.rows:
+            seen[row.name] += 1
             stat = self.stats.get(row.name)
-            cells = [row.name, row.type, "×".join(map(str, row.output_shape)), f"{row.params:,}",
-                     _fmt(stat.activation_mean) if stat else "", _fmt(stat.activation_std) if stat else "",
-                     _fmt(stat.grad_norm) if stat else ""]
+            grad = _fmt(stat.grad_norm) if stat and row.params else "–"
+            cells = [plain_name(row.name, row.type, seen[row.name], uses[row.name]), f"{row.name} ({row.type})",
+                     "×".join(map(str, row.output_shape)), f"{row.params:,}", _fmt(row.activation_mean),
+                     _fmt(row.activation_std), grad]
             body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
         return (f"<table class='mi-layer-table' style='font-size:12px'><thead><tr>{head}</tr></thead>"
                 f"<tbody>{''.join(body)}</tbody></table>")
@@ -140,7 +147,8 @@ class LayerViewer(widgets.VBox):
 
     def _build_controls(self) -> None:
         style = {"description_width": "70px"}
-        layer_box = widgets.Dropdown(options=self.map_layers, description="layer", style=style)
+        layer_box = widgets.Dropdown(options=[(layer_label(self.model, n), n) for n in self.map_layers],
+                                     description="layer", style=style, layout=widgets.Layout(width="460px"))
         start = widgets.BoundedIntText(min=0, max=4096, description="channel ≥", style=style,
                                        layout=widgets.Layout(width="160px"))
         count = widgets.BoundedIntText(min=1, max=MAX_CHANNELS, description="count", style=style,

@@ -1,7 +1,9 @@
-"""`MethodGrid`: small side-by-side views of several attribution maps on the slice a SliceBrowser shows.
+"""`MethodGrid`: small side-by-side views of several attribution maps on the slice a SliceBrowser shows,
+and `MethodChecklist`, the checkboxes that pick them.
 
-Each cell is an ImageFigure (raw slice + uint8 heatmap levels, binary buffers) that follows the
-browser's slice, window, colormap, threshold and opacity; a method that failed shows its error text.
+Each cell is an ImageFigure (raw slice + uint8 heatmap levels + the mask's contour, binary buffers)
+that follows the browser's slice, window, colormap, threshold and opacity, titled with the method and
+its score; a method that failed shows its error text.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ import html
 
 import ipywidgets as widgets
 import numpy as np
+from traitlets import Tuple
 
 from medinterp_widgets import render
+from medinterp_widgets.data import orientation
 from medinterp_widgets.widgets.bokeh_setup import embed
 from medinterp_widgets.widgets.image_figure import ImageFigure
 
@@ -26,6 +30,7 @@ class MethodGrid(widgets.GridBox):
                                                grid_gap="6px"), **kwargs)
         self.browser, self.cell_side = browser, cell_side
         self.maps: dict[str, np.ndarray | str] = {}
+        self.titles: dict[str, str] = {}
         self.figures: dict[str, ImageFigure] = {}
         self._cells: dict[str, widgets.Widget] = {}
         self.footers: dict[str, widgets.Widget] = {}  # shown under a method's cell (e.g. its scores)
@@ -35,9 +40,11 @@ class MethodGrid(widgets.GridBox):
                                                           "heatmap_threshold", "heatmap_opacity"])
         self.add_class("mi-method-grid")
 
-    def set_maps(self, maps: dict[str, np.ndarray | str]) -> None:
-        """Show ``{method: map shaped like the volume, or an error message}`` in this order."""
+    def set_maps(self, maps: dict[str, np.ndarray | str], titles: dict[str, str] | None = None) -> None:
+        """Show ``{method: map shaped like the volume, or an error message}`` in this order, each cell titled
+        ``titles[method]`` (default the method)."""
         self.maps = dict(maps)
+        self.titles = {m: (titles or {}).get(m, m) for m in self.maps}
         for method in [m for m in self._cells if m not in self.maps or m not in self.figures]:
             self._drop(method)  # gone, or an error cell that may have a new message
         self.refresh()
@@ -62,10 +69,13 @@ class MethodGrid(widgets.GridBox):
 
     def _layers(self, heatmap: np.ndarray) -> tuple[dict[str, np.ndarray], tuple[float, float]]:
         browser = self.browser
-        plane, spacing = browser.volume.slice2d(browser.axis, browser.slice_index, browser.frame)
+        plane, spacing = orientation.view_slice(browser.volume, browser.view, browser.slice_index, browser.frame)
         heat = browser.current_plane(heatmap)
         levels = render.heatmap_to_index(heat, *render.heatmap_range(heatmap))
-        return {"image": render.compact_for_display(plane), "heat": levels}, spacing
+        layers = {"image": render.compact_for_display(plane), "heat": levels}
+        if browser.masks is not None:  # the contour of every label, drawn over the map
+            layers["mask"] = render.label_index(browser.current_plane(browser.masks), "contour")
+        return layers, spacing
 
     def refresh(self) -> None:
         """Redraw every cell for the browser's current slice."""
@@ -81,9 +91,11 @@ class MethodGrid(widgets.GridBox):
             layers, spacing = self._layers(value)
             if method in self.figures:
                 self.figures[method].show_plane(layers, spacing)
+                self.figures[method].figure.title.text = self.titles.get(method, method)
                 continue
             self._drop(method)
-            figure = ImageFigure(layers, spacing, title=method, max_side=self.cell_side)
+            figure = ImageFigure(layers, spacing, title=self.titles.get(method, method), max_side=self.cell_side,
+                                 label_palette=render.label_palette(self.browser.label_names))
             figure.figure.toolbar_location = None
             figure.figure.axis.visible = False
             self._style(figure)  # before embedding: a view starts from the figure as it is now
@@ -95,6 +107,7 @@ class MethodGrid(widgets.GridBox):
         figure.set_window(*render.window_bounds(browser.window_center, browser.window_width))
         figure.set_palette("heat", render.colormap_palette(browser.colormap, browser.heatmap_threshold))
         figure.set_opacity("heat", browser.heatmap_opacity)
+        figure.set_opacity("mask", 1.0)
 
     def _restyle(self) -> None:
         for figure in self.figures.values():
@@ -112,3 +125,38 @@ class MethodGrid(widgets.GridBox):
         for box in self._boxes.values():
             box.close()
         super().close()
+
+
+class MethodChecklist(widgets.VBox):
+    """One checkbox per method; ``value`` is the tuple of ticked methods in the given order."""
+
+    value = Tuple()
+
+    def __init__(self, methods: list[str], **kwargs):
+        self.boxes = {m: widgets.Checkbox(description=m, indent=False, layout=widgets.Layout(width="170px"))
+                      for m in methods}
+        super().__init__([widgets.HTML("<small>compare</small>"), *self.boxes.values()], **kwargs)
+        for box in self.boxes.values():
+            box.observe(lambda _: self.set_trait("value", tuple(m for m, b in self.boxes.items() if b.value)),
+                        names="value")
+        self.observe(self._ticked, names="value")
+        self.add_class("mi-compare")
+
+    def relabel(self, labels: dict[str, str]) -> None:
+        """Show ``labels[method]`` beside each method's checkbox (e.g. a failure mark); values stay."""
+        for method, text in labels.items():
+            if method in self.boxes:
+                self.boxes[method].description = text
+
+    def _ticked(self, change) -> None:
+        for method, box in self.boxes.items():
+            box.value = method in change["new"]
+
+    @property
+    def disabled(self) -> bool:
+        return all(box.disabled for box in self.boxes.values())
+
+    @disabled.setter
+    def disabled(self, value: bool) -> None:
+        for box in self.boxes.values():
+            box.disabled = value

@@ -34,11 +34,11 @@ def tiny_case(monkeypatch):
 
 
 def test_demo_model_trains_and_the_viewers_follow_the_slice(tiny_case):
-    app = build_app("workbench", demo_seconds=300, demo_steps=20)  # a step budget: the same model on any machine
+    app = build_app("workbench", demo_steps=20)  # a step budget: the same model on any machine
     panel = app.attribution
     assert panel.viewer is None and panel.load_button.disabled  # no data root, no runs folder
     assert panel.train_demo(), panel.message.value
-    assert "demo GapFCN" in panel.message.value and panel.model.cam_head.out_features == 2
+    assert "demo GapFCN (20 steps" in panel.message.value and panel.model.cam_head.out_features == 2
     viewer = panel.viewer
     assert panel.tabs.children == (viewer, panel.layers)
     assert viewer.info.task == "segmentation" and viewer.heatmap.shape == (16, 16) and viewer.error == ""

@@ -21,9 +21,13 @@ def test_sunnybrook_cine_series_browses_as_int16_with_mm_probe(real_dataset, dat
     rows, cols = volume.spatial_shape[1:]
     assert log.buffer_dtypes() == ["int16"] and log.buffer_bytes() == rows * cols * 2
     assert browser.image.figure.x_range.end == pytest.approx(cols * volume.spacing[2])
+    assert case.masks is not None and "expert contours" in case.name  # contourfiles/ + link.csv under the root
+    assert case.label_names[1] == "LV cavity" and set(np.unique(case.masks)) <= {0, 1, 2}
     probe = browser.probe_at(100, 120)
-    assert probe["value"] == int(volume.array[5, browser.slice_index, 100, 120])
-    assert np.allclose(probe["mm"], volume.index_to_mm((browser.slice_index, 100, 120)), atol=1e-3)
+    voxel = browser.voxel_index(100, 120)  # the displayed (row, col) in array order (the view may turn it)
+    assert probe["index"] == voxel and voxel[0] == browser.slice_index
+    assert probe["value"] == int(volume.array[(5,) + voxel])
+    assert np.allclose(probe["mm"], volume.index_to_mm(voxel), atol=1e-3)
 
 
 def test_mouse_brain_nifti_opens_with_its_labels(real_dataset, data_root):
@@ -34,3 +38,4 @@ def test_mouse_brain_nifti_opens_with_its_labels(real_dataset, data_root):
     assert case.masks is not None and case.masks.shape == case.volume.array.shape
     browser = SliceBrowser(case.volume, case.masks)
     assert browser.image.source.data["mask"][0].max() > 0
+

@@ -37,6 +37,7 @@ def test_load_bokehjs_sends_the_frontend_patches_after_bokehjs(monkeypatch):
     from medinterp_widgets.widgets.bokehjs_patches import FRONTEND_PATCHES, LOOKUP_COLORMAP_JS, NO_ECHO_JS
 
     published = []
+    monkeypatch.setattr(bokeh_setup, "_PAGES_LOADED", set())
     monkeypatch.setattr("IPython.get_ipython", lambda: types.SimpleNamespace(execution_count=1, kernel=object()))
     monkeypatch.setattr(bokeh.io, "output_notebook", lambda *args, **kwargs: published.append("bokehjs"))
     monkeypatch.setattr(bokeh.io.notebook, "publish_display_data", lambda data, **kwargs: published.append(data))
@@ -54,19 +55,39 @@ def test_load_bokehjs_outside_a_kernel_sends_nothing(monkeypatch):
     assert bokeh_setup.load_bokehjs() is False
 
 
-def test_bokehjs_is_sent_once_per_executed_cell(monkeypatch):
-    """Inline BokehJS is ~8 MB as sent: a cell building several views sends it once, the next cell again."""
+def test_bokehjs_is_sent_once_per_page(monkeypatch):
+    """Inline BokehJS is ~8 MB as sent: once per page (kernel client session), not per widget or cell; a new
+    page (another tab, a reload) gets it again; a widget callback sends nothing once a page has it."""
     import types
 
     from medinterp_widgets.widgets import bokeh_setup
 
-    shell = types.SimpleNamespace(execution_count=1, kernel=object())
+    header = {"session": "tab-1", "msg_type": "execute_request"}
+    shell = types.SimpleNamespace(kernel=types.SimpleNamespace(get_parent=lambda channel: {"header": dict(header)}))
     sent = []
+    monkeypatch.setattr(bokeh_setup, "_PAGES_LOADED", set())
     monkeypatch.setattr("IPython.get_ipython", lambda: shell)
-    monkeypatch.setattr("bokeh.io.output_notebook", lambda *args, **kwargs: sent.append(shell.execution_count))
-    assert bokeh_setup.load_bokehjs() and bokeh_setup.load_bokehjs()
-    shell.execution_count = 2
+    monkeypatch.setattr("bokeh.io.output_notebook", lambda *args, **kwargs: sent.append(header["session"]))
+    monkeypatch.setattr("bokeh.io.notebook.publish_display_data", lambda *args, **kwargs: None)
+    assert bokeh_setup.load_bokehjs() and bokeh_setup.load_bokehjs()  # two widgets built in one cell
+    header["msg_type"] = "comm_msg"  # a widget callback from that page
     assert bokeh_setup.load_bokehjs()
-    assert sent == [1, 2]
+    header.update(session="tab-2", msg_type="execute_request")
+    assert bokeh_setup.load_bokehjs()
+    assert sent == ["tab-1", "tab-2"]
     monkeypatch.setattr("IPython.get_ipython", lambda: None)
     assert not bokeh_setup.load_bokehjs()
+
+
+def test_displaying_a_widget_makes_sure_bokehjs_is_on_the_page(monkeypatch):
+    """A notebook cell that only displays a SliceBrowser (no setup cell) asks for BokehJS itself."""
+    import numpy as np
+
+    from medinterp_widgets.widgets import bokeh_setup
+    from medinterp_widgets.widgets.slice_browser import SliceBrowser
+
+    browser = SliceBrowser(np.zeros((2, 4, 4), np.float32))
+    calls = []
+    monkeypatch.setattr(bokeh_setup, "load_bokehjs", lambda: calls.append(1) or True)
+    browser._repr_mimebundle_()
+    assert calls == [1]

@@ -94,7 +94,7 @@ def test_a_method_that_fails_randomisation_is_flagged_in_the_method_list():
     assert labels["saliency"] == "saliency" + FAIL_MARK
     assert viewer.method_box.value == "saliency"  # relabelling keeps the selection
     assert "FAIL" in viewer.faith.main.table.value
-    compare_labels = dict(zip(viewer.compare_box._options_values, viewer.compare_box._options_labels))
+    compare_labels = {method: box.description for method, box in viewer.compare_box.boxes.items()}
     assert compare_labels["saliency"].endswith(FAIL_MARK)
 
 

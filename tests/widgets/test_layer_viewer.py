@@ -21,7 +21,7 @@ def test_rows_stats_mosaics_and_patterns(sample):
     before = (bn.running_mean.clone(), bn.running_var.clone(), int(bn.num_batches_tracked))
     viewer = LayerViewer(model, x)
     assert [r.name for r in viewer.rows] == [r.name for r in layer_table(model, x)]
-    assert all(f"<td>{r.name}</td>" in viewer.table_html() for r in viewer.rows)
+    assert all(f"<td>{r.name} ({r.type})</td>" in viewer.table_html() for r in viewer.rows)
     assert "pool" not in viewer.map_layers and viewer.layer == "encoder.0.0"
     assert viewer.channel_count == viewer.controls["channel_count"].value == 16  # controls take the traits' values
     viewer.controls["unit"].value = "whole channel"

@@ -113,17 +113,19 @@ def test_probe_reports_value_and_patient_mm(cine):
     assert browser.probe["index"] == (2, 4, 4)
     assert browser.probe["value"] == int(volume.array[1, 2, 4, 4])
     assert browser.probe["mm"] == [10.0 + 4.0, 20.0 + 6.0, 30.0 + 16.0]
-    assert "voxel (2, 4, 4)" in browser.describe_probe()
-    browser.axis = "x"  # rows are z, columns are y, the slice is x = 5
-    assert browser.probe_at(1, 3)["index"] == (1, 3, 5)
-    assert browser.probe_at(1, 3)["value"] == int(volume.array[1, 1, 3, 5])
+    # one order per number, each named: voxel in array order (z, y, x), position in patient LPS (x, y, z)
+    assert "voxel (z 2, y 4, x 4)" in browser.describe_probe()
+    assert "14.0 mm L, 26.0 mm P, 46.0 mm S (LPS x, y, z = 14.0, 26.0, 46.0 mm)" in browser.describe_probe()
+    browser.axis = "x"  # sagittal: rows run to inferior (z decreasing), columns to posterior (y), slice x = 5
+    assert browser.probe_at(1, 3)["index"] == (2, 3, 5)
+    assert browser.probe_at(1, 3)["value"] == int(volume.array[1, 2, 3, 5])
 
 
 def test_bad_slice_keeps_last_image_and_shows_error(cine):
     browser = SliceBrowser(*cine)
     before = _layers(browser)["image"].copy()
     browser.slice_index = 99
-    assert "slice 99" in browser.error and "IndexError" in browser.error
+    assert "slice 99" in browser.error and "outside 0..3" in browser.error
     assert np.array_equal(_layers(browser)["image"], before)
     assert "slice 99" in browser.controls.error.value
 
@@ -151,7 +153,7 @@ def test_2d_image_and_plain_array_hide_navigation():
     browser = SliceBrowser(np.arange(20, dtype=np.float64).reshape(4, 5))
     assert _layers(browser)["image"].dtype == np.float32
     assert browser.controls.slice_slider.layout.display == "none"
-    assert browser.controls.play.layout.display == "none"
+    assert browser.controls.play.layout.display == "none" and browser.controls.fps.layout.display == "none"
     assert "heat" not in browser.image.renderers
 
 
@@ -174,7 +176,8 @@ def test_set_heatmaps_adds_a_top_layer_later(cine):
     assert browser.controls.colormap.layout.display == "none"
     browser.set_heatmaps(heat.astype(np.float32))
     assert _layers(browser)["heat"].dtype == np.uint8
-    assert browser.image.figure.renderers[-1] is browser.image.renderers["heat"]
+    images = [r for r in browser.image.figure.renderers if r in browser.image.renderers.values()]
+    assert images[-1] is browser.image.renderers["heat"]
     assert browser.controls.colormap.layout.display is None
     with record_patches(browser.image.figure) as log:
         browser.slice_index = 0
@@ -195,4 +198,4 @@ def test_bokeh_tap_event_reaches_the_probe(cine):
     figure = browser.image.figure
     figure._trigger_event(Tap(figure, x=2.5, y=3.1))  # col 2, row 2 (1.5 mm rows)
     assert browser.probe["index"] == (2, 2, 2)
-    assert "voxel (2, 2, 2)" in browser.controls.probe.value
+    assert "voxel (z 2, y 2, x 2)" in browser.controls.probe.value

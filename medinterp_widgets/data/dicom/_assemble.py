@@ -66,14 +66,17 @@ def consistent_frames(frames: list[Frame], where: str, skipped: list | None = No
     return frames
 
 
+def _usable_orientation(orientation: tuple[float, ...] | None) -> bool:
+    """ImageOrientationPatient is present and its row and column cosines are not parallel."""
+    return orientation is not None and np.linalg.norm(np.cross(orientation[:3], orientation[3:])) >= 1e-6
+
+
 def _direction(orientation: tuple[float, ...] | None) -> np.ndarray:
     """3x3 with columns (row cosine, column cosine, normal); identity when orientation is unknown."""
-    if orientation is None:
+    if not _usable_orientation(orientation):
         return np.eye(3)
     row, col = np.asarray(orientation[:3]), np.asarray(orientation[3:])
     normal = np.cross(row, col)
-    if np.linalg.norm(normal) < 1e-6:
-        return np.eye(3)
     return np.column_stack([row, col, normal / np.linalg.norm(normal)])
 
 
@@ -168,6 +171,8 @@ def assemble(
     metadata["instance_numbers"] = [[f.instance for f in row] for row in grid]
     first = grid[0][0]
     origin = first.position if first.position is not None else (0.0, 0.0, 0.0)
+    metadata["geometry"] = ("DICOM ImageOrientationPatient" + (" / ImagePositionPatient" if first.position else "")
+                            if _usable_orientation(first.orientation) else "")
     n_t, n_z = array.shape[:2]
     if n_z == 1:
         array = array[:, 0]  # (t, rows, cols)

@@ -153,6 +153,7 @@ def _cine_metadata(seed: int, masks: np.ndarray, spacing: tuple[float, float, fl
     return {
         "modality": "MR",
         "source": f"synthetic_cine_lv(seed={seed})",
+        "geometry": "",  # a phantom: no patient orientation (views are the array axes)
         "windows": [
             window_preset("cine", 220, 480),
             window_preset("blood pool", 190, 260),

@@ -164,6 +164,7 @@ def synthetic_lung_ct(
         "modality": "CT",
         "units": "HU",
         "source": f"synthetic_lung_ct(seed={seed})",
+        "geometry": "synthetic axial CT slice (rows to posterior, columns to the patient's left)",
         "windows": [window_preset("lung", *LUNG_WINDOW), window_preset("mediastinum", *MEDIASTINUM_WINDOW)],
         "labels": dict(LESION_LABELS),
     }

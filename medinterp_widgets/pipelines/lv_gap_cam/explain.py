@@ -44,8 +44,8 @@ def _layer_table(gap: dict, view: LvDataset, report: LvReport) -> None:
     x = torch.stack([view[i][0] for i in range(min(len(view), 8))]).to(device)  # (b, 1, H, W)
     norms = gap["log"].mean_grad_norms()
     report.tables["layer table (DIGITS style)"] = [
-        {"layer": r.name, "type": r.type, "output": "x".join(map(str, r.output_shape[1:])), "mean": r.mean,
-         "std": r.std, "params": r.params, "grad_norm": norms.get(r.name)} for r in layer_table(model, x)]
+        {"layer": r.name, "type": r.type, "output": "x".join(map(str, r.output_shape[1:])), "mean": r.activation_mean,
+         "std": r.activation_std, "params": r.params, "grad_norm": norms.get(r.name)} for r in layer_table(model, x)]
     if norms:
         report.add_figure("layer_gradients", figures.layer_gradients(norms))
 
