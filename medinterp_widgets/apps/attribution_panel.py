@@ -45,6 +45,7 @@ class AttributionPanel(widgets.VBox):
         self.demo_steps = demo_steps or DEMO_STEPS
         self.model: nn.Module | None = None
         self.model_name = ""
+        self.load_error = ""  # why the last model file did not load (shown until a model loads)
         self.named_files: set[Path] = set()  # files the user named (model_file): opened wherever they are
         self.model_layer: str | None = None  # the layer the model is explained at first (None: the engine's)
         self.model_classes: list[str] | None = None
@@ -107,11 +108,11 @@ class AttributionPanel(widgets.VBox):
         except UntrustedModelError as error:
             if error.module:
                 self._show_trust((path, error.module))
-                return self._say(f"{path}: this checkpoint's model class is not registered: loading it runs code "
-                                 f"from module {error.module}. Load it only if you trust that code.", error=True)
-            return self._say(plain_error(error, path), error=True)
+                return self._load_failed(f"{path}: this checkpoint's model class is not registered: loading it "
+                                         f"runs code from module {error.module}. Load it only if you trust that code.")
+            return self._load_failed(plain_error(error, path))
         except Exception as error:
-            return self._say(plain_error(error, path), error=True)
+            return self._load_failed(plain_error(error, path))
         return self.set_model(model, f"{model_kind(model)} model {Path(path).name}")
 
     def trust_and_load(self) -> bool:
@@ -161,7 +162,7 @@ class AttributionPanel(widgets.VBox):
                   class_names: list[str] | None = None) -> bool:
         """Explain ``model``: first at ``layer``, inputs shrunk to about ``input_side`` pixels when given, its
         classes named ``class_names`` (the demo model's classes are the case's labels)."""
-        self.model, self.model_name, self.model_classes = model.eval(), name, class_names
+        self.model, self.model_name, self.model_classes, self.load_error = model.eval(), name, class_names, ""
         self.model_layer, self.input_side = layer, input_side
         self._rebuild()
         return self.viewer is not None
@@ -226,8 +227,15 @@ class AttributionPanel(widgets.VBox):
         shrunk = f"; it sees the slice shrunk to about {self.input_side} px" if self.input_side else ""
         self._say(f"{self.model_name}, explaining the slice shown above{shrunk}")
 
+    def _load_failed(self, text: str) -> bool:
+        """A model file that did not load: say why, and keep saying it until a model loads (a new case too)."""
+        self.load_error = text
+        return self._say(text, error=True)
+
     def _say_idle(self) -> None:
-        if self.model is None:
+        if self.model is None and self.load_error:
+            self._say(self.load_error, error=True)
+        elif self.model is None:
             self.message.value = "<i>load a checkpoint or train a demo model to see attribution maps</i>"
 
     def _say(self, text: str, error: bool = False) -> bool:
