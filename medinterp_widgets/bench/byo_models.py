@@ -91,6 +91,18 @@ class DenseNetLike(nn.Module):
         return self.classifier(torch.flatten(self.pool(self.features(x)), 1))
 
 
+class TupleOutput(nn.Module):
+    """A model whose forward returns (logits, features): not logits-shaped for any target (bad-input tests)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.head = nn.Conv2d(1, 2, 3, padding=1), nn.Linear(2, 3)
+
+    def forward(self, x):
+        features = self.conv(x)
+        return self.head(features.mean((2, 3))), features
+
+
 def randomised(model: nn.Module, seed: int = 0) -> nn.Module:
     """Random weights and BN statistics (so maps are not trivially constant), in eval mode."""
     generator = torch.Generator().manual_seed(seed)

@@ -9,7 +9,7 @@ import torch
 
 from medinterp_widgets.apps import build_app
 from medinterp_widgets.apps.cases import Case
-from medinterp_widgets.bench.byo_models import ResNetLike, randomised
+from medinterp_widgets.bench.byo_models import ResNetLike, TupleOutput, randomised
 from medinterp_widgets.cli import build_parser, main
 from medinterp_widgets.data.volume import Volume
 
@@ -124,17 +124,6 @@ def test_app_command_model_argument(tmp_path, capsys):
     assert main(["app", "--model", str(tmp_path / "missing.onnx"), "--no-browser"]) == 2
     assert "no such file" in capsys.readouterr().err
 
-
-class TupleOutput(torch.nn.Module):
-    """A model whose forward returns (logits, features): not logits-shaped for any target."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv, self.head = torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.Linear(2, 3)
-
-    def forward(self, x):
-        features = self.conv(x)
-        return self.head(features.mean((2, 3))), features
 
 
 def test_a_model_with_non_logit_output_is_one_line_and_the_page_stays(workbench, resnet2d):

@@ -17,7 +17,7 @@ from medinterp_widgets.attribution import (
     spatial_layers,
 )
 
-from medinterp_widgets.bench.byo_models import DenseNetLike, ResNetLike, randomised
+from medinterp_widgets.bench.byo_models import DenseNetLike, ResNetLike, TupleOutput, randomised
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 FAST = {"occlusion": {"window": 8, "stride": 8}, "rise": {"n_masks": 8, "cells": 4}}
@@ -147,15 +147,6 @@ def test_monai_segmentation_nets_default_layer_and_region_target(name):
         attribute(model, x, method="cam", target=RegionTarget(1, region))
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
-
-class TupleOutput(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.conv, self.head = torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.Linear(2, 3)
-
-    def forward(self, x):
-        features = self.conv(x)
-        return self.head(features.mean((2, 3))), features
 
 
 @pytest.mark.parametrize("method", ["gradcam", "saliency", "occlusion"])
