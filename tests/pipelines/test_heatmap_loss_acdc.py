@@ -115,7 +115,7 @@ def test_scores_threshold_and_cross_validation_by_hand():
 def trained_arm(acdc_folder, tmp_path_factory):
     torch.set_num_threads(1)
     config = hl.Config.preset("smoke", studies=("acdc:ce", "acdc:hirescam"), acdc_folds=2, acdc_repeats=2,
-                              acdc_epochs=2, acdc_size=16, acdc_crop=32, batch_size=4)
+                              acdc_epochs=2, acdc_size=32, acdc_crop=32, batch_size=4)
     results, diagnoses = run_acdc(config, acdc_folder, tmp_path_factory.mktemp("runs"), torch.device("cpu"))
     return results, diagnoses
 
@@ -125,7 +125,7 @@ def test_acdc_arm_trains_cv_and_final_models(trained_arm):
     assert set(results) == {"ce", "hirescam"} and diagnoses.count("NOR") == 3
     for result in results.values():
         assert result.probabilities.shape == (len(PATIENTS),) and 0 <= result.cv["balanced_accuracy"] <= 1
-        assert 0 <= result.cv_heart_overlap <= 1 and result.val["n"] == 2 and result.maps.shape[1:] == (16, 16)
+        assert 0 <= result.cv_heart_overlap <= 1 and result.val["n"] == 2 and result.maps.shape[1:] == (32, 32)
 
 
 def test_evaluate_command_scores_an_acdc_folder(trained_arm, acdc_folder, capsys):
@@ -138,8 +138,8 @@ def test_evaluate_command_scores_an_acdc_folder(trained_arm, acdc_folder, capsys
                  "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["n"] == 2 and printed["split"] == "val" and {"balanced_accuracy", "accuracy"} <= set(printed)
-    with pytest.raises(ValueError, match="trained at 16"):
-        evaluate_acdc_diagnosis(checkpoint, acdc_folder, size=(32, 32))
+    with pytest.raises(ValueError, match="trained at 32"):
+        evaluate_acdc_diagnosis(checkpoint, acdc_folder, size=(16, 16))
 
 
 def test_evaluate_rejects_a_checkpoint_without_acdc_preprocessing(tmp_path, acdc_folder):
