@@ -19,7 +19,7 @@ from medinterp_widgets.metrics import confusion_metrics
 
 TISSUES = {1: "WM", 2: "GM", 3: "CSF"}
 COLUMNS = ("precision", "specificity", "sensitivity", "accuracy", "DSC")
-PAPER_DSC = {  # table -> structure -> DSC in % (None: not yet quoted, the paper text was not reachable offline; see issue #12)
+PAPER_DSC = {  # table -> structure -> DSC in % (None: not yet quoted, paper text not reachable offline)
     "Table 1 (true mask)": {"WM": None, "GM": None, "CSF": None},
     "Table 2 (GBP mask)": {"brain": 99.12, "WM": 86.05, "GM": 76.76, "CSF": 60.15},
 }
