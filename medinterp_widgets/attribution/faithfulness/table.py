@@ -16,7 +16,7 @@ import numpy as np
 from torch import Tensor, nn
 
 from .curves import CurveResult, deletion_insertion
-from .mask_localisation import LOCALISATION_KEYS, localisation
+from .mask_localisation import localisation
 from .randomised_model import RANDOMISATION_THRESHOLD, RandomisationResult, randomisation
 from .road_imputation import DEFAULT_PERCENTAGES, RoadResult, road
 from .robustness import max_sensitivity

@@ -45,7 +45,7 @@ def _candidate_files(folder: Path, root: Path, skip_bad: bool, skipped: list[tup
             continue
         try:
             files.append(resolve_inside(root, path, "series member"))
-        except OutsideDataRootError as error:
+        except OutsideDataRootError:
             if not skip_bad:
                 raise
             skipped.append((str(path), f"resolves outside the data root, to {path.resolve()}"))
