@@ -8,6 +8,8 @@ the demo model trained from the page) are in test_teaching_browser.py."""
 
 from __future__ import annotations
 
+import re
+
 import h5py
 import nibabel as nib
 import numpy as np
@@ -135,6 +137,23 @@ def test_status_belongs_to_the_case_and_errors_name_the_path_once(teaching_root)
     assert not app.open_path("acdc/missing.h5") and "not found" in app.status
     assert app.open_path("mouse/template/m.nii.gz")
     assert "could not" not in app.status and "missing" not in app.status
+
+
+def test_model_status_names_the_slice_on_screen_not_an_index_and_axis_letter():
+    """The panel's status reads "explaining the slice shown above", never the old "on slice 3 (z)": the
+    index and the array-axis letter meant nothing to a reader and went stale when the slice moved."""
+    volume, masks = _square_case()
+    browser = SliceBrowser(volume, masks, label_names={1: "LV cavity", 2: "myocardium"})
+    panel = AttributionPanel()
+    panel.show(browser)
+    torch.manual_seed(0)
+    assert panel.set_model(demo_gapfcn(3), "demo GapFCN")
+    for index in (0, 2):
+        browser.slice_index = index
+        status = panel.message.value
+        assert "explaining the slice shown above" in status, status
+        assert re.search(r"slice \d+ \(\w\)", status) is None and " on slice " not in status, status
+    panel.viewer.close()
 
 
 def test_checkpoint_loading_explains_why_it_is_off_without_roots(monkeypatch):
