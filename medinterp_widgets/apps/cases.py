@@ -19,8 +19,13 @@ from typing import Callable
 
 import numpy as np
 
-from medinterp_widgets.apps.case_index import ACDC_SLICE, ANNOTATION_FOLDERS, NIFTI_SUFFIXES, SLICE_GROUP, \
-    index_data_root
+from medinterp_widgets.apps.case_index import (
+    ACDC_SLICE,
+    ANNOTATION_FOLDERS,
+    NIFTI_SUFFIXES,
+    SLICE_GROUP,
+    index_data_root,
+)
 from medinterp_widgets.data.checks import same_shape
 from medinterp_widgets.data.errors import DataError, DataFormatError, OutsideDataRootError
 from medinterp_widgets.data.paths import is_inside, resolve_inside

@@ -58,7 +58,7 @@ class HeadWatch:
         pooled = activation.detach().flatten(2).mean(2)  # (B, C)
         after = self.finished.get(self.layer_name, -1)
         tried = []
-        for name in sorted(self.means, key=self.finished.get):
+        for name in sorted(self.means, key=lambda n: self.finished.get(n, -1)):
             matrix = head_matrix(self.candidates[name])
             if self.finished[name] < after or matrix is None or matrix.shape[1] != channels:
                 continue

@@ -53,7 +53,7 @@ class GradCAM(CamMethod):
                       differentiable=True, cost="backward", needs_hooks=True, needs_gradients=True)
 
     def channel_weights(self, inputs: CamInputs) -> Tensor:
-        return inputs.gradients.flatten(2).mean(2)  # (B, C)
+        return inputs.dy_da().flatten(2).mean(2)  # (B, C)
 
 
 class HiResCAM(CamMethod):
@@ -63,7 +63,7 @@ class HiResCAM(CamMethod):
                       differentiable=True, cost="backward", needs_hooks=True, needs_gradients=True)
 
     def combine(self, inputs: CamInputs):
-        return (inputs.gradients * inputs.activation).sum(1), None  # (B, *S)
+        return (inputs.dy_da() * inputs.activation).sum(1), None  # (B, *S)
 
 
 class GradCAMPlusPlus(CamMethod):
@@ -78,7 +78,7 @@ class GradCAMPlusPlus(CamMethod):
                       differentiable=True, cost="backward", needs_hooks=True, needs_gradients=True)
 
     def channel_weights(self, inputs: CamInputs) -> Tensor:
-        g = inputs.gradients  # (B, C, *S)
+        g = inputs.dy_da()  # (B, C, *S)
         spatial_dims = tuple(range(2, g.dim()))
         activation_sum = inputs.activation.sum(spatial_dims, keepdim=True)  # (B, C, 1..)
         denominator = torch.addcmul(g.new_tensor(2.0), activation_sum, g)  # 2 + sum_S(A) g, (B, C, *S)

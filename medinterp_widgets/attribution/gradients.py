@@ -7,6 +7,8 @@ of the channel with the largest magnitude (for one channel: the gradient itself)
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor, nn
 
@@ -40,6 +42,7 @@ def reduce_channels(values: Tensor, absolute: bool) -> Tensor:
 class Saliency:
     """Simonyan et al.: ``max_c |dY/dx_c|``; ``absolute=False`` keeps the sign."""
 
+    info: ClassVar[MethodInfo]
     info = MethodInfo("saliency", "saliency: |gradient of the score w.r.t. the input|", uses_layer=False,
                       differentiable=True, cost="backward", needs_hooks=False, needs_gradients=True)
 

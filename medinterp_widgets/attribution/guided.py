@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
-from typing import Iterator
+from typing import ClassVar, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -88,7 +88,7 @@ def relu_backward_rule(rule: str) -> Iterator[_ReluRuleMode]:
         yield mode
     if mode.relu_calls == 0:
         warnings.warn(
-            f"{rule}: the model called no ReLU, so the map is the plain input gradient", RuntimeWarning
+            f"{rule}: the model called no ReLU, so the map is the plain input gradient", RuntimeWarning, stacklevel=3
         )
 
 
@@ -112,12 +112,14 @@ class _RuleGradients:
 
 class GuidedBackprop(_RuleGradients):
     rule = "guided"
+    info: ClassVar[MethodInfo]
     info = MethodInfo("guided_backprop", "guided backprop: input gradient passing only positive signals back",
                       uses_layer=False, differentiable=False, cost="backward", needs_hooks=True, needs_gradients=True)
 
 
 class Deconvnet(_RuleGradients):
     rule = "deconvnet"
+    info: ClassVar[MethodInfo]
     info = MethodInfo("deconvnet", "deconvnet: input gradient with the ReLU rule of Zeiler & Fergus",
                       uses_layer=False, differentiable=False, cost="backward", needs_hooks=True, needs_gradients=True)
 
@@ -125,6 +127,7 @@ class Deconvnet(_RuleGradients):
 class GuidedGradCAM(_RuleGradients):
     """Guided backprop x Grad-CAM upsampled to the input (bilinear / trilinear)."""
 
+    info: ClassVar[MethodInfo]
     info = MethodInfo("guided_gradcam", "guided Grad-CAM: guided backprop times the Grad-CAM map", uses_layer=True,
                       differentiable=False, cost="backward", needs_hooks=True, needs_gradients=True)
 

@@ -91,7 +91,8 @@ class MethodInfo:
     def unavailable_on(self, access: ModelAccess) -> str | None:
         """Why the method cannot run on a model with ``access`` (None when it can)."""
         if self.needs_hooks and not access.hooks:
-            return f"{self.name} needs to hook the model's layers (or swap its ReLUs), which {access.kind} models do not allow"
+            return (f"{self.name} needs to hook the model's layers (or swap its ReLUs), "
+                    f"which {access.kind} models do not allow")
         if self.needs_gradients and not access.gradients:
             return f"{self.name} needs gradients through the model, which {access.kind} models do not give"
         return None

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -83,15 +84,16 @@ def occlusion_options(spatial: tuple[int, ...], cells: int | None = None) -> dic
         window = tuple(max(1, side // cells) for side in spatial)
         return {"window": window, "stride": window}
     if len(spatial) >= 3:
-        window = max(2, min(spatial) // 8)
-        return {"window": window, "stride": window}
-    window = max(2, min(spatial) // 16)
-    return {"window": window, "stride": max(1, window // 2)}
+        cube = max(2, min(spatial) // 8)
+        return {"window": cube, "stride": cube}
+    side = max(2, min(spatial) // 16)
+    return {"window": side, "stride": max(1, side // 2)}
 
 
 class Occlusion:
     """Mean drop of the target score when a window around each voxel is set to ``baseline``."""
 
+    info: ClassVar[MethodInfo]
     info = MethodInfo("occlusion", "occlusion: drop of the score when a window of the input is blanked",
                       uses_layer=False, differentiable=False, cost="perturbation", needs_hooks=False,
                       needs_gradients=False, options=occlusion_options)
@@ -145,6 +147,7 @@ class Occlusion:
 class ScoreCAM(CamMethod):
     """Channel weights = softmax over channels of the target score of x masked by each channel."""
 
+    info: ClassVar[MethodInfo]
     info = MethodInfo("scorecam", "Score-CAM: layer channels weighted by the score of the input masked by each",
                       uses_layer=True, differentiable=False, cost="perturbation", needs_hooks=True,
                       needs_gradients=False)

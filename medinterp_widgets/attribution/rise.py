@@ -18,6 +18,7 @@ shifts are drawn up front from a generator seeded with ``seed``, so the map does
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -62,6 +63,7 @@ def rise_masks(grids: Tensor, shifts: Tensor, spatial: tuple[int, ...]) -> Tenso
 class RISE:
     """Randomised input sampling: mean target score of masked copies, weighted by each mask."""
 
+    info: ClassVar[MethodInfo]
     info = MethodInfo("rise", "RISE: score of randomly masked copies of the input, averaged per voxel",
                       uses_layer=False, differentiable=False, cost="perturbation", needs_hooks=False,
                       needs_gradients=False, options=rise_options)

@@ -92,14 +92,16 @@ def randomisable_layers(model: nn.Module) -> list[str]:
 
 def _reinitialise(module: nn.Module, generator: torch.Generator) -> None:
     """PyTorch's default conv/linear init (Kaiming-uniform, a = √5), drawn from ``generator``."""
+    parameters = dict(module.named_parameters(recurse=False))  # a conv / linear layer: weight [, bias]
     with torch.no_grad():
-        weight = torch.empty(module.weight.shape)
+        weight = torch.empty(parameters["weight"].shape)
         nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
-        module.weight.copy_(weight)
-        if getattr(module, "bias", None) is not None:
+        parameters["weight"].copy_(weight)
+        bias = parameters.get("bias")
+        if bias is not None:
             fan_in, _ = nn.init._calculate_fan_in_and_fan_out(weight)
             bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            module.bias.copy_(torch.empty(module.bias.shape).uniform_(-bound, bound, generator=generator))
+            bias.copy_(torch.empty(bias.shape).uniform_(-bound, bound, generator=generator))
 
 
 def randomise_layers(model: nn.Module, names: Sequence[str], *, seed: int = 0) -> nn.Module:

@@ -135,9 +135,10 @@ class MouseBrainSliceDataset(Dataset):
         image = np.take(self.images[b], s, axis=self.axis)  # (D0, D1, D2) -> 2-D slice
         tissue = np.take(brain.tissue.array, s, axis=self.axis)
         mask = np.take(brain.mask.array, s, axis=self.axis).astype(np.uint8)
-        _, mask = resize_pair(image, mask, self.size)
+        _, resized = resize_pair(image, mask, self.size)
+        assert resized is not None  # a label in, a label out
         sample = _sample(image, tissue, self.size, subject_id=brain.subject_id, slice=s)
-        sample["mask"] = torch.from_numpy(mask.astype(np.int64))  # (H, W)
+        sample["mask"] = torch.from_numpy(resized.astype(np.int64))  # (H, W)
         return sample
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import nibabel as nib
 import numpy as np
@@ -37,7 +38,7 @@ def _raw_zooms(image, path: Path) -> tuple[float, ...]:
 def _checked_header(path: Path):
     """The nibabel image (voxels not read yet) after the header checks of the module docstring."""
     with wrap_errors(path, "not a readable NIfTI image"):
-        image = nib.load(str(path))
+        image: Any = nib.load(str(path))  # a Nifti1/2 image (nibabel's own type says less)
         shape = tuple(int(d) for d in image.header.get_data_shape())
         if len(shape) != 3:
             raise FieldError("header dim", f"{len(shape)}-D image {shape}, expected 3-D")
@@ -48,7 +49,7 @@ def _checked_header(path: Path):
         zooms = _raw_zooms(image, path)
         if not all(np.isfinite(z) and z > 0 for z in zooms):
             raise FieldError("header pixdim", f"voxel sizes {zooms}, expected positive mm values")
-        affine = np.asarray(image.affine, dtype=float)
+        affine = np.asarray(image.affine, dtype=np.float64)
         if not np.isfinite(affine).all() or np.any(np.linalg.norm(affine[:3, :3], axis=0) == 0):
             raise FieldError("header sform/qform", "the affine has non-finite or zero columns")
     return image, zooms, affine

@@ -113,15 +113,16 @@ def contour_labels(root: str | os.PathLike, study_id: str, files, shape: tuple[i
         folder = resolve_inside(confine, folder, "contour folder")
     inner, outer = _contour_files(folder / "i-contours", "i"), _contour_files(folder / "o-contours", "o")
     grid = np.asarray(files, dtype=object)  # (phases, slices) of paths
-    labels = np.zeros(grid.shape + tuple(shape[-2:]), np.uint8)
+    plane = (int(shape[-2]), int(shape[-1]))
+    labels = np.zeros(grid.shape + plane, np.uint8)
     for (t, z), path in np.ndenumerate(grid):
         match = _DICOM_NUMBER.match(Path(str(path)).name)
         number = int(match.group(1)) if match else None
         if number not in inner:
             continue
-        cavity = contour_to_mask(read_contour_file(_confined(inner[number], confine)), shape[-2:])
+        cavity = contour_to_mask(read_contour_file(_confined(inner[number], confine)), plane)
         if number in outer:
-            wall = contour_to_mask(read_contour_file(_confined(outer[number], confine)), shape[-2:])
+            wall = contour_to_mask(read_contour_file(_confined(outer[number], confine)), plane)
             labels[t, z][wall & ~cavity] = 2
         labels[t, z][cavity] = 1
     return labels.reshape(shape)
@@ -201,7 +202,7 @@ def load_sunnybrook(
             except DataError as error:
                 if not skip_bad:
                     raise
-                skipped.append((error.path, error.problem))
+                skipped.append((getattr(error, "path", str(root)), getattr(error, "problem", str(error))))
     if skipped:
         first_path, first_reason = skipped[0]
         message = f"{root}: skipped {len(skipped)} Sunnybrook pairs, e.g. {first_path}: {first_reason}"

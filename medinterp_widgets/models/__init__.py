@@ -8,8 +8,16 @@ Checkpoints find their model class only through ``registry`` (``register_model``
 
 from .alexnet import AlexNetClassifier
 from .gap_fcn import GapFCN
-from .registry import (MODELS, UnknownModelError, build_model, class_path, model_class, model_spec, register_model,
-                       trust_model_module)
+from .registry import (
+                       MODELS,
+                       UnknownModelError,
+                       build_model,
+                       class_path,
+                       model_class,
+                       model_spec,
+                       register_model,
+                       trust_model_module,
+)
 from .resnet import SmallResNet
 from .summary import LayerRow, format_layer_table, layer_table, parameter_count, size_mb
 from .unet import UNet

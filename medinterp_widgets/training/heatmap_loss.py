@@ -41,7 +41,8 @@ from medinterp_widgets.attribution.registry import HEATMAP_METHODS, METHODS
 from medinterp_widgets.attribution.targets import ClassTarget
 from medinterp_widgets.attribution.upsample import upsample_maps
 
-__all__ = ["HEATMAP_METHODS", "PENALTIES", "HeatmapLoss", "HeatmapLossResult"]  # HEATMAP_METHODS: methods with info.trainable
+# HEATMAP_METHODS: the methods with info.trainable
+__all__ = ["HEATMAP_METHODS", "PENALTIES", "HeatmapLoss", "HeatmapLossResult"]
 PENALTIES = ("share", "mass")
 _EPS = 1e-8
 

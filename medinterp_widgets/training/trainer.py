@@ -21,7 +21,7 @@ import threading
 import time
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Literal
 
 import torch
 from torch import nn
@@ -33,8 +33,15 @@ from medinterp_widgets.training.batches import make_loader, model_output_logits,
 from medinterp_widgets.training.config import TrainConfig
 from medinterp_widgets.training.distributed import DistributedContext
 from medinterp_widgets.training.epoch_metrics import EpochMetrics
-from medinterp_widgets.training.events import (CheckpointSaved, EpochEnd, Evaluation, LayerStats, RunEnded,
-                                               RunStarted, StepEnd)
+from medinterp_widgets.training.events import (
+    CheckpointSaved,
+    EpochEnd,
+    Evaluation,
+    LayerStats,
+    RunEnded,
+    RunStarted,
+    StepEnd,
+)
 from medinterp_widgets.training.monitor import LayerMonitor
 from medinterp_widgets.training.optim import make_optimizer, make_scheduler
 from medinterp_widgets.training.seeding import capture_rng_state, restore_rng_state, seed_everything
@@ -70,7 +77,7 @@ class Trainer:
         self.model_kwargs = model_kwargs
         self.base_model = model.to(self.device)
         if self.on_cuda and self.config.channels_last:
-            self.base_model = self.base_model.to(memory_format=torch.channels_last)
+            self.base_model = self.base_model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.model = self.base_model  # DistributedDataParallel-wrapped by fit() under torchrun
         self.train_data, self.val_data = train_data, val_data
         self._loss_extras = _loss_keywords(self.loss_fn)
@@ -102,7 +109,8 @@ class Trainer:
         self._emit(RunStarted(run_dir=str(self.run_dir) if self.run_dir else None, config=self.config.to_dict(),
                               start_epoch=self.start_epoch, total_epochs=self.config.epochs,
                               steps_per_epoch=_safe_len(self.train_data, self.config.batch_size, self.context)))
-        reason, error = "completed", None
+        reason: Literal["completed", "stopped", "error"] = "completed"
+        error: str | None = None
         try:
             for epoch in range(self.start_epoch, self.config.epochs):
                 self._run_epoch(epoch)
@@ -196,7 +204,7 @@ class Trainer:
             batch_metrics = {**meter.update(logits.float(), y, float(loss)), **terms}
             self._emit(StepEnd(step=self.step, epoch=epoch, loss=float(loss), lr=lr,
                                metrics=batch_metrics))
-            if sample:
+            if sample and monitor is not None:
                 self._emit(LayerStats(step=self.step, epoch=epoch, layers=monitor.summarise()))
             if self._stop.is_set():
                 raise StopTraining

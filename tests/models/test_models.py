@@ -6,7 +6,14 @@ import pytest
 import torch
 
 from medinterp_widgets.models import (
-    AlexNetClassifier, GapFCN, UNet, VGGClassifier, build_model, model_spec, parameter_count, size_mb,
+    AlexNetClassifier,
+    GapFCN,
+    UNet,
+    VGGClassifier,
+    build_model,
+    model_spec,
+    parameter_count,
+    size_mb,
 )
 
 

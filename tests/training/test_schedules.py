@@ -8,8 +8,13 @@ import pytest
 import torch
 
 from medinterp_widgets.training.schedules import (
-    build_scheduler, exponential_decay_lr, exponential_decay_scheduler, inverse_time_decay_lr, sgd_with_decay,
-    step_decay_lr, warmup_cosine_factor,
+    build_scheduler,
+    exponential_decay_lr,
+    exponential_decay_scheduler,
+    inverse_time_decay_lr,
+    sgd_with_decay,
+    step_decay_lr,
+    warmup_cosine_factor,
 )
 
 

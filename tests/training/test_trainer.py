@@ -9,8 +9,15 @@ import pytest
 import torch
 
 from medinterp_widgets.training.config import TrainConfig
-from medinterp_widgets.training.events import (CheckpointSaved, EpochEnd, Evaluation, LayerStats, RunEnded,
-                                               RunStarted, StepEnd)
+from medinterp_widgets.training.events import (
+    CheckpointSaved,
+    EpochEnd,
+    Evaluation,
+    LayerStats,
+    RunEnded,
+    RunStarted,
+    StepEnd,
+)
 from medinterp_widgets.training.trainer import Trainer
 
 
@@ -190,7 +197,8 @@ def test_label_maps_with_a_channel_axis_are_accepted(seg_data, make_seg_model):
 def test_max_steps_cuts_the_run_after_an_evaluated_and_saved_epoch(tmp_path, seg_data, make_seg_model):
     train, val = seg_data  # 4 steps per epoch
     events = []
-    trainer = Trainer(make_seg_model(), train, val, _config(tmp_path, epochs=50, max_steps=6), callbacks=[events.append])
+    trainer = Trainer(make_seg_model(), train, val, _config(tmp_path, epochs=50, max_steps=6),
+                      callbacks=[events.append])
     history = trainer.fit()
     assert trainer.step == 6 and len(history) == 2 and set(history[-1]) == {"train", "val"}
     assert torch.load(tmp_path / "last.pt", weights_only=True)["step"] == 6

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -25,6 +25,9 @@ from ..hooks import LayerError, capture_activation, resolve_layer
 from ..state import attribution_session
 from ..targets import Target
 from .result import RawAttribution
+
+if TYPE_CHECKING:
+    from ..methods import MethodInfo
 
 __all__ = ["CamInputs", "CamMethod", "weighted_channel_sum", "prepare_input", "spatial_activation"]
 
@@ -41,6 +44,12 @@ class CamInputs:
     target: Target
     output: Tensor
     scores: Tensor
+
+    def dy_da(self) -> Tensor:
+        """dY/dA (B, C, *S), for the methods whose ``info.needs_gradients`` asked for it."""
+        if self.gradients is None:
+            raise RuntimeError("this CAM method needs dY/dA: set info.needs_gradients=True")
+        return self.gradients
     watched: Any = None  # what ``CamMethod.watch`` recorded during the forward (CAM: its head candidates)
 
 
@@ -71,6 +80,8 @@ class CamMethod:
     Subclasses set ``info`` (a ``methods.MethodInfo``); ``info.needs_gradients`` says whether dY/dA is taken.
     ``layer=None`` is the model's declared or probed default layer (``layers.default_layer``).
     """
+
+    info: ClassVar[MethodInfo]
 
     def channel_weights(self, inputs: CamInputs) -> Tensor:
         """Channel weights (B, C)."""

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-from scipy.integrate import trapezoid
 import torch
+from scipy.integrate import trapezoid
 from torch import Tensor, nn
 
 from ._common import Scorer, baseline_image, check_maps, feature_ranks, stop_check

@@ -137,7 +137,7 @@ def pixel_spacing(dataset: Dataset, frame: int = 0) -> tuple[float, float] | Non
                or _floats(dataset.get("ImagerPixelSpacing"), 2, "ImagerPixelSpacing"))
     if spacing is None or min(spacing) <= 0:
         return None
-    return spacing
+    return spacing[0], spacing[1]
 
 
 def window_presets(dataset: Dataset, frame: int = 0) -> list[dict[str, Any]]:
@@ -183,7 +183,12 @@ def _to_gray(pixels: np.ndarray) -> np.ndarray:
     return pixels[..., :3].astype(np.float32) @ _LUMA_WEIGHTS
 
 
-def _grid_positions(dataset: Dataset, n_frames: int) -> list[tuple[float, ...]] | None:
+def _xyz(values: tuple[float, ...] | None) -> tuple[float, float, float] | None:
+    """A checked 3-number tuple (``_floats(..., 3, ...)``) typed as a position."""
+    return None if values is None else (values[0], values[1], values[2])
+
+
+def _grid_positions(dataset: Dataset, n_frames: int) -> list[tuple[float, float, float]] | None:
     """Frame positions of classic multi-frame volumes (RT dose): IPP + GridFrameOffsetVector[i] * normal."""
     offsets = plain(dataset.get("GridFrameOffsetVector"))
     origin = _floats(dataset.get("ImagePositionPatient"), 3, "ImagePositionPatient")
@@ -191,8 +196,9 @@ def _grid_positions(dataset: Dataset, n_frames: int) -> list[tuple[float, ...]] 
     if not isinstance(offsets, list) or len(offsets) != n_frames or origin is None or orientation is None:
         return None
     normal = np.cross(orientation[:3], orientation[3:])
-    steps = _floats(offsets, n_frames, "GridFrameOffsetVector")
-    return [tuple(float(v) for v in np.asarray(origin) + offset * normal) for offset in steps]
+    steps = _floats(offsets, n_frames, "GridFrameOffsetVector") or ()
+    positions = [np.asarray(origin) + offset * normal for offset in steps]
+    return [(float(p[0]), float(p[1]), float(p[2])) for p in positions]
 
 
 def frames_of(path: str, dataset: Dataset) -> list[Frame]:
@@ -213,8 +219,8 @@ def frames_of(path: str, dataset: Dataset) -> list[Frame]:
                     pixels=repair_non_finite(_rescale(pixels[i], dataset, i), path, f"frame {i} pixel values"),
                     source=path,
                     frame_index=i,
-                    position=grid[i] if grid else _floats(lookup(dataset, "ImagePositionPatient", i), 3,
-                                                          "ImagePositionPatient"),
+                    position=grid[i] if grid else _xyz(_floats(lookup(dataset, "ImagePositionPatient", i), 3,
+                                                               "ImagePositionPatient")),
                     orientation=_floats(lookup(dataset, "ImageOrientationPatient", i), 6, "ImageOrientationPatient"),
                     spacing=pixel_spacing(dataset, i),
                     instance=instance,

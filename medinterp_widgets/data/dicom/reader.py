@@ -13,8 +13,8 @@ from medinterp_widgets.data.dicom._assemble import assemble
 from medinterp_widgets.data.dicom._frames import Frame, frames_of, header_metadata
 from medinterp_widgets.data.dicom._io import open_dataset, wrap_errors
 from medinterp_widgets.data.errors import DicomReadError, DicomTooLargeError, OutsideDataRootError
-from medinterp_widgets.data.paths import resolve_inside
 from medinterp_widgets.data.limits import check_array_size
+from medinterp_widgets.data.paths import resolve_inside
 from medinterp_widgets.data.volume import Volume
 
 # header fields that differ from file to file; a series keeps them per frame instead

@@ -1,4 +1,5 @@
-"""How the CAM of GapFCN is made meaningful: an LV-area term on the GAP head, per cell of its grid (default) or per image.
+"""How the CAM of GapFCN is made meaningful: an LV-area term on the GAP head, per cell of its grid (default)
+or per image.
 
 GapFCN's per-pixel output never reads ``cam_head``, so cross-entropy on the pixels alone leaves the
 head (and hence CAM_c = sum_k w_{c,k} A_k) untrained. We add an image-level term on the head's
@@ -31,7 +32,6 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
-
 
 MODES = ("dense", "area")
 
