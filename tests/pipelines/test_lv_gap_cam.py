@@ -72,8 +72,8 @@ def test_area_term_trains_the_cam_head_that_pixel_loss_leaves_alone(mode):
     result.total.backward()
     assert model.cam_head.weight.grad.abs().sum() > 0
     assert result.logits.shape == (2, 2, 16, 16)
-    assert math.isclose(float(result.total.detach()), float(result.classification) + 0.5 * float(result.attribution),
-                        rel_tol=1e-5)
+    parts = result.parts
+    assert math.isclose(float(result.total.detach()), float(parts["pixel"]) + 0.5 * float(parts["area"]), rel_tol=1e-5)
 
 
 def test_all_background_predictor_has_high_accuracy_and_zero_dice():
