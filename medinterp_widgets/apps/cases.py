@@ -165,11 +165,13 @@ def _sunnybrook_contours(root: Path, path: Path, volume: Volume):
 def _open_nifti(root: Path, path: Path) -> Case:
     read = _reader("medinterp_widgets.data.nifti", "read_nifti")
     to_volume = _reader("medinterp_widgets.data.nifti", "volume_from_nifti")
-    volume = to_volume(*read(path), source=str(path))
+    count = _reader("medinterp_widgets.data.nifti", "count_volumes")(path)
+    note = f" (volume 1 of {count}: a 4-D series shows its first volume)" if count > 1 else ""
+    volume = to_volume(*read(path, volume=0), source=str(path), **({"note": note.strip(" ()")} if note else {}))
     axial = next(axis for axis, view in _views(volume).items() if view.name in ("axial", "z"))
     annotation = _annotation_sibling(root, path)
     if annotation is None:
-        return Case(f"NIfTI {path.name}", volume, axis=axial)
+        return Case(f"NIfTI {path.name}{note}", volume, axis=axial)
     masks = same_shape(read(annotation, labels=True)[0], volume.array.shape, annotation, "label map")
     names = _structure_names(root, path.parent.parent) if annotation.parent.name.startswith("label") else {1: "mask"}
     return Case(f"NIfTI {path.name} with {annotation.parent.name}/{annotation.name}", volume, masks,

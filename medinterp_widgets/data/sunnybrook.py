@@ -26,7 +26,7 @@ from torch.utils.data import Dataset
 
 from medinterp_widgets.data.contours import contour_to_mask, read_contour_file
 from medinterp_widgets.data.dicom import read_dicom
-from medinterp_widgets.data.errors import DataError, DataFormatError
+from medinterp_widgets.data.errors import DataFormatError, skip_or_raise
 from medinterp_widgets.data.intensity import minmax_normalize
 from medinterp_widgets.data.paths import resolve_inside
 from medinterp_widgets.data.splits import patient_split
@@ -197,12 +197,8 @@ def load_sunnybrook(
                 raise problem
             skipped.append((problem.path, problem.problem))
         for number, inner in sorted(inner_files.items()):
-            try:
+            with skip_or_raise(skip_bad, skipped):
                 slices.append(_load_slice(root, study_id, contour_id, number, inner, outer_files.get(number)))
-            except DataError as error:
-                if not skip_bad:
-                    raise
-                skipped.append((getattr(error, "path", str(root)), getattr(error, "problem", str(error))))
     if skipped:
         first_path, first_reason = skipped[0]
         message = f"{root}: skipped {len(skipped)} Sunnybrook pairs, e.g. {first_path}: {first_reason}"

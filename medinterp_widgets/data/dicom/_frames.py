@@ -15,7 +15,7 @@ from pydicom.multival import MultiValue
 
 from medinterp_widgets.data.checks import repair_non_finite
 from medinterp_widgets.data.dicom._io import decode_pixels, header_count, transfer_syntax, wrap_errors
-from medinterp_widgets.data.errors import FieldError
+from medinterp_widgets.data.errors import FieldError, quiet_library_warnings
 
 # functional-group sequence that holds each attribute in enhanced multi-frame objects
 _GROUP_OF = {
@@ -206,7 +206,7 @@ def frames_of(path: str, dataset: Dataset) -> list[Frame]:
     pixels = decode_pixels(path, dataset)  # (frames, rows, cols[, samples])
     if pixels.ndim == 4:
         pixels = _to_gray(pixels)  # -> (frames, rows, cols)
-    with wrap_errors(path, "cannot read frame geometry"):
+    with wrap_errors(path, "cannot read frame geometry"), quiet_library_warnings():  # header values convert here
         instance = int(_optional_number(dataset.get("InstanceNumber")) or 0)
         top_trigger = _optional_number(dataset.get("TriggerTime"))
         grid = _grid_positions(dataset, pixels.shape[0]) if "PerFrameFunctionalGroupsSequence" not in dataset else None
@@ -233,7 +233,7 @@ def frames_of(path: str, dataset: Dataset) -> list[Frame]:
 
 def header_metadata(path: str, dataset: Dataset) -> dict[str, Any]:
     """Useful header fields as plain values, window presets and colour/inversion flags."""
-    with wrap_errors(path, "cannot read header"):
+    with wrap_errors(path, "cannot read header"), quiet_library_warnings():
         values = {k: lookup(dataset, k) for k in HEADER_KEYWORDS}  # frame 0's functional groups first
         meta = {k: plain(v) for k, v in values.items() if v is not None}
         syntax = transfer_syntax(dataset)
