@@ -178,6 +178,9 @@ def test_app_builds_from_a_report_folder(smoke_report):
     report, out = smoke_report
     report.write(out / "app-report")
     widget = app.build(report_dir=out / "app-report")
-    assert widget is not None
+    assert "app-report" in widget.status.value and widget.report_area.children  # the report is shown
+    assert all(group.startswith(("exp1:", "exp2:")) for group in widget.group_picker.options)
     widget.close()
-    assert app.build() is not None
+    empty = app.build()
+    assert "no report folder" in empty.status.value and empty.group_picker.disabled
+    empty.close()
