@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from .base.result import AttributionResult
 from .hooks import LayerError
 from .methods import MethodUnavailableError, model_access
-from .normalise import NORMALISATIONS, normalize_maps
+from .normalise import NORMALIZATIONS, normalize_maps
 from .registry import LAYER_METHODS, METHODS, available_methods
 from .targets import as_target
 from .upsample import upsample_maps
@@ -63,8 +63,8 @@ def _check_call(model, x, method: str, normalize, create_graph: bool, layer=None
     if layer is not None and not info.uses_layer:
         raise LayerError(f"layer: {method!r} works on the input and uses no layer (got layer={layer!r}); "
                          f"pass layer=None, or use one of {list(LAYER_METHODS)}")
-    if normalize not in NORMALISATIONS:
-        raise ValueError(f"normalize: got {normalize!r}, expected one of {NORMALISATIONS}")
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"normalize: got {normalize!r}, expected one of {NORMALIZATIONS}")
     if create_graph and not info.differentiable:
         supported = sorted(name for name, cls in METHODS.items() if cls.info.differentiable)
         raise ValueError(f"create_graph=True: {method!r} is not differentiable here; use one of {supported}")

@@ -12,7 +12,7 @@ differentiable w.r.t. the parameters) and m_b the mask:
 share becomes sum(h m) / sum(h)). L_cls is the thesis's mean squared error between softmax(logits) and
 one-hot(y) ("mse") or cross-entropy ("ce"), optionally class-weighted: L_cls = sum_b w_(y_b) l_b / sum_b w_(y_b).
 ``HeatmapLoss.thesis()`` = MSE + mass, the thesis's
-formulation; ``HeatmapLoss.normalised()`` = CE + share. With "share", a map of all zeros counts as all
+formulation; ``HeatmapLoss.normalized()`` = CE + share. With "share", a map of all zeros counts as all
 outside (P = 1); with "mass" (each map scaled to a maximum of 1, as HiResCAM maps are shown) it
 counts 0, as in the thesis.
 
@@ -96,9 +96,11 @@ class HeatmapLoss:
         return cls(method, weight, classification="mse", penalty="mass", **kwargs)
 
     @classmethod
-    def normalised(cls, method: str = "hirescam", weight: float = 1.0, **kwargs) -> "HeatmapLoss":
+    def normalized(cls, method: str = "hirescam", weight: float = 1.0, **kwargs) -> "HeatmapLoss":
         """Cross-entropy + weight * share of the map outside the region."""
         return cls(method, weight, classification="ce", penalty="share", **kwargs)
+
+    normalised = normalized  # the former spelling, kept as an alias
 
     def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> HeatmapLossResult:
         k = getattr(model, "n_models", None)  # K grouped models, or None for a plain model

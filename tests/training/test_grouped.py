@@ -63,7 +63,7 @@ def test_stacked_adam_equals_torch_adam_per_model():
         torch.testing.assert_close(p.data[k], singles[k].data)
 
 
-@pytest.mark.parametrize("loss", [HeatmapLoss.thesis("hirescam", 1.0), HeatmapLoss.normalised("gradcam", 0.5),
+@pytest.mark.parametrize("loss", [HeatmapLoss.thesis("hirescam", 1.0), HeatmapLoss.normalized("gradcam", 0.5),
                                   HeatmapLoss.thesis("hirescam", 0.0)])
 def test_golden_model_trained_in_a_group_equals_it_trained_alone(loss):
     """Member 1 of a group of 3 (own seed, data order, LR) ends with the weights of that model trained
