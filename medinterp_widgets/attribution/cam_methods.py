@@ -17,8 +17,10 @@ Notation: A (B, C, *S) the hooked activation, g = dY/dA, Y the target score, c t
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .base.cam import CamInputs, CamMethod
 from .cam_head import watch_heads
@@ -34,10 +36,10 @@ class CAM(CamMethod):
     info = MethodInfo("cam", "CAM: class activation map from the weights of a GAP -> linear head", uses_layer=True,
                       differentiable=True, cost="forward", needs_hooks=True, needs_gradients=False)
 
-    def __init__(self, head=None):
+    def __init__(self, head: nn.Module | None = None):
         self.head = head
 
-    def watch(self, model, layer_name, module):
+    def watch(self, model: nn.Module, layer_name: str, module: nn.Module) -> Any:
         return watch_heads(model, layer_name, module, self.head)
 
     def channel_weights(self, inputs: CamInputs) -> Tensor:

@@ -7,7 +7,7 @@ of the channel with the largest magnitude (for one channel: the gradient itself)
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -49,7 +49,8 @@ class Saliency:
     def __init__(self, absolute: bool = True):
         self.absolute = absolute
 
-    def __call__(self, model, x, target, *, layer=None, create_graph=False, relu=True) -> RawAttribution:
+    def __call__(self, model: nn.Module, x: Tensor, target: Target, *, layer: Any = None,
+                 create_graph: bool = False, relu: bool = True) -> RawAttribution:
         gradients, scores, output = input_gradients(model, x, target, create_graph)
         saliency = reduce_channels(gradients, self.absolute)
         if not create_graph:

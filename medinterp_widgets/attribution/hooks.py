@@ -87,7 +87,7 @@ def capture_activation(name: str, module: nn.Module, graph_from_layer: bool = Fa
     """
     store = ActivationStore(name)
 
-    def keep_output(_module, _inputs, output):
+    def keep_output(_module: nn.Module, _inputs: object, output: object) -> Tensor:
         if not isinstance(output, Tensor):
             raise LayerError(f"layer {name!r} returns {type(output).__name__}, expected a Tensor")
         if graph_from_layer:

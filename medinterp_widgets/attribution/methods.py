@@ -14,7 +14,7 @@ forward hooks and its ReLUs cannot be swapped (its graph runs outside Python); a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Literal, Protocol
+from typing import Any, Callable, ClassVar, Literal, Protocol
 
 import torch
 from torch import Tensor, nn
@@ -103,7 +103,7 @@ class AttributionMethod(Protocol):
 
     info: ClassVar[MethodInfo]
 
-    def __call__(self, model: nn.Module, x: Tensor, target: Target, *, layer=None, create_graph: bool = False,
+    def __call__(self, model: nn.Module, x: Tensor, target: Target, *, layer: Any = None, create_graph: bool = False,
                  relu: bool = True) -> RawAttribution: ...
 
 

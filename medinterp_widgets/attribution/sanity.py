@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -120,7 +120,8 @@ def _layer_name(model: nn.Module, layer: Any) -> Any:
     return resolve_layer(model, layer)[0] if isinstance(layer, nn.Module) else layer
 
 
-def _compare_models(models, model, x, layer_names, *, absolute, keep_maps, **attribute_kwargs):
+def _compare_models(models: Iterable[nn.Module], model: nn.Module, x: Tensor, layer_names: Sequence[str], *,
+                    absolute: bool, keep_maps: bool, **attribute_kwargs: Any) -> list[LayerSimilarity]:
     reference = attribute(model, x, **attribute_kwargs)  # (B, *S)
     steps = []
     for name, other in zip(layer_names, models):
@@ -139,7 +140,7 @@ def _check_layers(model: nn.Module, layers: Sequence[str] | None) -> list[str]:
 
 def cascading_randomisation(model: nn.Module, x: Tensor, *, method: str, target: Any, layer: Any = None,
                             layers: Sequence[str] | None = None, seed: int = 0, absolute: bool = False,
-                            keep_maps: bool = False, **method_kwargs) -> list[LayerSimilarity]:
+                            keep_maps: bool = False, **method_kwargs: Any) -> list[LayerSimilarity]:
     """Re-initialise layers top-down, cumulatively; step k has the top k+1 layers randomised.
 
     ``layers`` (input side first, default ``randomisable_layers(model)``) are randomised from the last.
@@ -153,7 +154,7 @@ def cascading_randomisation(model: nn.Module, x: Tensor, *, method: str, target:
 
 def independent_randomisation(model: nn.Module, x: Tensor, *, method: str, target: Any, layer: Any = None,
                               layers: Sequence[str] | None = None, seed: int = 0, absolute: bool = False,
-                              keep_maps: bool = False, **method_kwargs) -> list[LayerSimilarity]:
+                              keep_maps: bool = False, **method_kwargs: Any) -> list[LayerSimilarity]:
     """Re-initialise one layer at a time (all others as trained), top layer first."""
     top_down = _check_layers(model, layers)[::-1]
     models = (randomise_layers(model, [name], seed=seed) for name in top_down)
@@ -163,7 +164,7 @@ def independent_randomisation(model: nn.Module, x: Tensor, *, method: str, targe
 
 def data_randomisation(model: nn.Module, permuted_model: nn.Module, x: Tensor, *, method: str, target: Any,
                        layer: Any = None, absolute: bool = False, keep_maps: bool = False,
-                       **method_kwargs) -> LayerSimilarity:
+                       **method_kwargs: Any) -> LayerSimilarity:
     """Maps of ``model`` vs those of the same architecture trained on permuted labels.
 
     ``layer`` must be a dotted name (or None) valid in both models.

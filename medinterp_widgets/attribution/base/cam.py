@@ -92,12 +92,13 @@ class CamMethod:
         weights = self.channel_weights(inputs)
         return weighted_channel_sum(weights, inputs.activation), weights
 
-    def watch(self, model, layer_name: str, module):
+    def watch(self, model: nn.Module, layer_name: str, module: nn.Module) -> Any:
         """A context open during the forward whose value reaches ``combine`` as ``inputs.watched``."""
         return nullcontext()
 
     def __call__(
-        self, model, x, target: Target, *, layer=None, create_graph=False, relu=True
+        self, model: nn.Module, x: Tensor, target: Target, *, layer: Any = None, create_graph: bool = False,
+        relu: bool = True,
     ) -> RawAttribution:
         layer_name, module = resolve_layer(model, layer, x)
         from_layer = self.info.needs_gradients and not create_graph  # record the graph after A only

@@ -106,7 +106,7 @@ def evaluate_maps(model: nn.Module, x: Tensor, maps: Any, *, target: Any, method
 def faithfulness_table(model: nn.Module, x: Tensor, maps_by_method: Mapping[str, Any], *, target: Any,
                        mask: Any = None, layers: Mapping[str, Any] | None = None,
                        method_kwargs: Mapping[str, Mapping[str, Any]] | None = None, per_sample: bool = False,
-                       **options) -> list[dict[str, Any]]:
+                       **options: Any) -> list[dict[str, Any]]:
     """Rows of scores for a figure's maps: ``maps_by_method`` = {method name: maps (B, *S)}.
 
     Names are ``attribution.METHODS`` keys (randomisation and robustness recompute the maps with them);
