@@ -19,6 +19,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import torch
@@ -63,7 +64,7 @@ class SunnybrookSlice:
 class SunnybrookSlices(list):
     """The loaded slices (a plain list) plus ``skipped``: (path, reason) for pairs left out."""
 
-    def __init__(self, slices=(), skipped=()):
+    def __init__(self, slices: Iterable[SunnybrookSlice] = (), skipped: Iterable[tuple[str, str]] = ()):
         super().__init__(slices)
         self.skipped: list[tuple[str, str]] = list(skipped)
 
