@@ -28,19 +28,11 @@ from tqdm.auto import tqdm
 
 from medinterp_widgets.devices import resolve_device
 from medinterp_widgets.training import checkpoints, runs
+from medinterp_widgets.training import events as ev
 from medinterp_widgets.training.batches import make_loader, model_output_logits, split_batch, to_device
 from medinterp_widgets.training.config import TrainConfig
 from medinterp_widgets.training.distributed import DistributedContext
 from medinterp_widgets.training.epoch_metrics import EpochMetrics
-from medinterp_widgets.training.events import (
-    CheckpointSaved,
-    EpochEnd,
-    Evaluation,
-    LayerStats,
-    RunEnded,
-    RunStarted,
-    StepEnd,
-)
 from medinterp_widgets.training.loss_protocol import (
     Batch,
     CrossEntropy,
@@ -114,9 +106,9 @@ class Trainer:
         self.scheduler = make_scheduler(self.optimizer, self.config)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self._restore_or_seed()
-        self._emit(RunStarted(run_dir=str(self.run_dir) if self.run_dir else None, config=self.config.to_dict(),
-                              start_epoch=self.start_epoch, total_epochs=self.config.epochs,
-                              steps_per_epoch=_safe_len(self.train_data, self.config.batch_size, self.context)))
+        self._emit(ev.RunStarted(run_dir=str(self.run_dir) if self.run_dir else None, config=self.config.to_dict(),
+                                 start_epoch=self.start_epoch, total_epochs=self.config.epochs,
+                                 steps_per_epoch=_safe_len(self.train_data, self.config.batch_size, self.context)))
         reason: Literal["completed", "stopped", "error"] = "completed"
         error: str | None = None
         try:
@@ -130,8 +122,8 @@ class Trainer:
             reason, error = "error", f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            self._emit(RunEnded(reason=reason, epochs_completed=self.epochs_completed, steps=self.step,
-                                best_value=self.best_value, error=error))
+            self._emit(ev.RunEnded(reason=reason, epochs_completed=self.epochs_completed, steps=self.step,
+                                   best_value=self.best_value, error=error))
         return self.history
 
     def events(self) -> Iterator[Any]:
@@ -188,10 +180,10 @@ class Trainer:
         if self.val_data is not None:
             results["val"] = self.evaluate(self.val_data)
         for split, metrics in results.items():
-            self._emit(Evaluation(epoch=epoch, split=split, metrics=metrics))
+            self._emit(ev.Evaluation(epoch=epoch, split=split, metrics=metrics))
         self.epochs_completed = epoch + 1
         self.history.append(results)
-        self._emit(EpochEnd(epoch=epoch, metrics=results, seconds=time.perf_counter() - started))
+        self._emit(ev.EpochEnd(epoch=epoch, metrics=results, seconds=time.perf_counter() - started))
         self._save_epoch_checkpoints(epoch, results)
 
     def _train_epoch(self, epoch: int) -> dict[str, float]:
@@ -210,10 +202,10 @@ class Trainer:
             logits, loss, terms = self._optimise(prepared, monitor if sample else None)
             meter = meter or EpochMetrics(self.config.task, self._num_classes(logits))
             batch_metrics = {**meter.update(logits.float(), prepared.y, float(loss)), **terms}
-            self._emit(StepEnd(step=self.step, epoch=epoch, loss=float(loss), lr=lr,
-                               metrics=batch_metrics))
+            self._emit(ev.StepEnd(step=self.step, epoch=epoch, loss=float(loss), lr=lr,
+                                  metrics=batch_metrics))
             if sample and monitor is not None:
-                self._emit(LayerStats(step=self.step, epoch=epoch, layers=monitor.summarise()))
+                self._emit(ev.LayerStats(step=self.step, epoch=epoch, layers=monitor.summarise()))
             if self._stop.is_set():
                 raise StopTraining
             if self._step_budget_spent():
@@ -308,9 +300,9 @@ class Trainer:
             config=checkpoints.plain_data(self.config.to_dict()), metrics=checkpoints.plain_data(results))
         if is_best:
             path = checkpoints.atomic_save(payload, self.run_dir / runs.BEST_CHECKPOINT)
-            self._emit(CheckpointSaved(epoch=epoch, path=str(path), is_best=True))
+            self._emit(ev.CheckpointSaved(epoch=epoch, path=str(path), is_best=True))
         path = checkpoints.atomic_save(payload, self.run_dir / runs.LAST_CHECKPOINT)
-        self._emit(CheckpointSaved(epoch=epoch, path=str(path), is_best=False))
+        self._emit(ev.CheckpointSaved(epoch=epoch, path=str(path), is_best=False))
 
     def _update_best(self, results: dict[str, dict[str, float]]) -> bool:
         split = self.config.best_split if self.config.best_split in results else "train"
