@@ -18,8 +18,16 @@ import ipywidgets as widgets
 from torch import nn
 
 from medinterp_widgets.apps.cases import plain_error
-from medinterp_widgets.apps.demo_model import (DEMO_LAYER, DEMO_SIDE, DEMO_STEPS, find_checkpoints, load_model,
-                                               slice_sample, train_demo_model, volume_sample)
+from medinterp_widgets.apps.demo_model import (
+    DEMO_LAYER,
+    DEMO_SIDE,
+    DEMO_STEPS,
+    find_checkpoints,
+    load_model,
+    slice_sample,
+    train_demo_model,
+    volume_sample,
+)
 from medinterp_widgets.attribution import model_access
 from medinterp_widgets.data.errors import UntrustedModelError
 from medinterp_widgets.models import trust_model_module

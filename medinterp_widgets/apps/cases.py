@@ -19,8 +19,13 @@ from typing import Callable
 
 import numpy as np
 
-from medinterp_widgets.apps.case_index import ACDC_SLICE, ANNOTATION_FOLDERS, NIFTI_SUFFIXES, SLICE_GROUP, \
-    index_data_root
+from medinterp_widgets.apps.case_index import (
+    ACDC_SLICE,
+    ANNOTATION_FOLDERS,
+    NIFTI_SUFFIXES,
+    SLICE_GROUP,
+    index_data_root,
+)
 from medinterp_widgets.data.checks import same_shape
 from medinterp_widgets.data.errors import DataError, DataFormatError, OutsideDataRootError
 from medinterp_widgets.data.paths import is_inside, resolve_inside
@@ -160,11 +165,13 @@ def _sunnybrook_contours(root: Path, path: Path, volume: Volume):
 def _open_nifti(root: Path, path: Path) -> Case:
     read = _reader("medinterp_widgets.data.nifti", "read_nifti")
     to_volume = _reader("medinterp_widgets.data.nifti", "volume_from_nifti")
-    volume = to_volume(*read(path), source=str(path))
+    count = _reader("medinterp_widgets.data.nifti", "count_volumes")(path)
+    note = f" (volume 1 of {count}: a 4-D series shows its first volume)" if count > 1 else ""
+    volume = to_volume(*read(path, volume=0), source=str(path), **({"note": note.strip(" ()")} if note else {}))
     axial = next(axis for axis, view in _views(volume).items() if view.name in ("axial", "z"))
     annotation = _annotation_sibling(root, path)
     if annotation is None:
-        return Case(f"NIfTI {path.name}", volume, axis=axial)
+        return Case(f"NIfTI {path.name}{note}", volume, axis=axial)
     masks = same_shape(read(annotation, labels=True)[0], volume.array.shape, annotation, "label map")
     names = _structure_names(root, path.parent.parent) if annotation.parent.name.startswith("label") else {1: "mask"}
     return Case(f"NIfTI {path.name} with {annotation.parent.name}/{annotation.name}", volume, masks,

@@ -2,7 +2,8 @@
 and an interactive Grad-CAM / lesion overlay view.
 
 ``build(report_dir=None, data_root=None)``: shows the report written under ``report_dir`` (``build_app``
-passes the ``--paper`` report under the reports root when there is one, else the newest); the "run" button runs the smoke or quick preset (real
+passes the ``--paper`` report under the reports root when there is one, else the newest); the "run" button
+runs the smoke or quick preset (real
 data under ``data_root`` / ``$MEDINTERP_DATA`` when present) and shows the result. The embeddings tab
 shows the coordinates the pipeline saved in arrays.npz (PCA, kernel PCA, t-SNE; 2-D and 3-D) with the
 images as hover thumbnails; method and dims are linked between the two feature sets.
@@ -22,9 +23,9 @@ from traitlets import Unicode
 from medinterp_widgets.data.volume import Volume
 from medinterp_widgets.metrics.embedding import EMBEDDING_DIMS, EMBEDDING_METHODS
 from medinterp_widgets.pipelines.report import comparisons_html, read_report, tables_html
-from medinterp_widgets.widgets.report_views import figure_panels, report_markup
 from medinterp_widgets.resources import data_root as find_data_root
 from medinterp_widgets.widgets.embedding_viewer import EmbeddingViewer, link_settings
+from medinterp_widgets.widgets.report_views import figure_panels, report_markup
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
 VIEWER_CLASSES = ["COVID", "non-COVID"]  # viewer class k gets render.LABEL_COLORS[k]: COVID red, as in the figures
@@ -109,7 +110,7 @@ class CovidInterpApp(widgets.VBox):
 
         self.status = f"running the {preset} preset ..."
         try:
-            report = run(Config.preset(preset, data_root=find_data_root(self.data_root)))
+            report = run(Config.from_preset(preset, data_root=find_data_root(self.data_root)))
         except Exception as error:  # noqa: BLE001 - shown to the user, the app stays usable
             self.status = f"run failed: {type(error).__name__}: {error}"
             return False

@@ -9,7 +9,8 @@ cross-entropy + soft Dice on up to ``MAX_DEMO_SLICES`` labelled slices of the cu
 frame of a cine case), shrunk by a whole factor to about ``DEMO_SIDE`` pixels; seeded and on one torch
 thread, so the same case and seed give the same model however busy the machine is (about 15 s of CPU;
 on a loaded 2-core machine two threads made it more than ten times slower). It is explained at
-``DEMO_LAYER``, its last decoder stage: at the bottleneck, Grad-CAM's spatially averaged gradients are dominated by GapFCN's
+``DEMO_LAYER``, its last decoder stage: at the bottleneck, Grad-CAM's spatially averaged gradients are
+dominated by GapFCN's
 global-average context path (the same gradient at every position), which lights the background.
 """
 
@@ -152,7 +153,8 @@ def train_demo_model(volume: Volume, masks: np.ndarray, *, axis: str = "z", step
 
 
 def find_checkpoints(*folders: str | os.PathLike | None, limit: int = MAX_CHECKPOINTS) -> list[Path]:
-    """Model files (checkpoints, TorchScript, ONNX: ``MODEL_SUFFIXES``) under the given folders, sorted; symlinked folders are not followed and a
+    """Model files (checkpoints, TorchScript, ONNX: ``MODEL_SUFFIXES``) under the given folders, sorted;
+    symlinked folders are not followed and a
     file that resolves outside its folder (a symlink leading out, which ``load_model`` refuses) is not listed."""
     found: list[Path] = []
     for folder in [Path(f) for f in folders if f]:

@@ -140,7 +140,7 @@ class HeatmapLossApp(widgets.VBox):
         self.status.value = "training the smoke study ..."
         self.run_button.disabled = True
         try:
-            self.results = run_studies(Config.preset("smoke", **{"studies": SMOKE_STUDIES, **overrides}))
+            self.results = run_studies(Config.from_preset("smoke", **{"studies": SMOKE_STUDIES, **overrides}))
             report = build_report(self.results)
             self.payload = None
             self.report_area.children = [report_view(report.to_json(), report.figures)]

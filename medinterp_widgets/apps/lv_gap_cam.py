@@ -72,7 +72,7 @@ class LvGapCamApp(widgets.VBox):
         self.status.value = f"running the {preset} preset ..."
         self.run_button.disabled = True
         try:
-            report = run(Config.preset(preset, data_root=data_root() if preset != "smoke" else None))
+            report = run(Config.from_preset(preset, data_root=data_root() if preset != "smoke" else None))
             self.show_report(report.to_json(), report.figures, report.overlays)
             self.status.value = f"{preset} preset finished"
         except Exception as error:  # shown to the user instead of a dead button

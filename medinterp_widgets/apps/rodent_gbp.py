@@ -81,7 +81,7 @@ class RodentGbpApp(widgets.VBox):
         self.run_button.disabled = True
         self.status.value = f"running the {self.preset} preset..."
         try:
-            outcome = rodent_gbp.execute(rodent_gbp.Config.preset(self.preset))
+            outcome = rodent_gbp.execute(rodent_gbp.Config.from_preset(self.preset))
             report = outcome.report
             comparisons = report.to_json()["comparisons"]
             self.area.children = [overlay_browser(outcome), report_view(report.tables, report.figures, comparisons)]

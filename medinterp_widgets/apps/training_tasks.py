@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import TensorDataset
 
-from medinterp_widgets.data.datasets import normalise_intensity
+from medinterp_widgets.data.datasets import normalize_intensity
 from medinterp_widgets.data.synthetic import synthetic_brain_slices, synthetic_cardiac_mri, synthetic_cine_lv
 from medinterp_widgets.models import GapFCN, UNet, VGGClassifier
 
@@ -40,7 +40,7 @@ def lv_slices(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     while sum(len(batch) for batch in images) < n:
         volume, masks = synthetic_cine_lv(phantom, n_phases=4, n_slices=4, size=SIZE)
         array = volume.array.reshape(-1, SIZE, SIZE).astype(np.float32)  # (t*z, S, S)
-        images.append(normalise_intensity(array, array > 0))
+        images.append(normalize_intensity(array, array > 0))
         labels.append((masks.reshape(-1, SIZE, SIZE) == 1).astype(np.int64))
         phantom += 1000
     return np.concatenate(images)[:n, None], np.concatenate(labels)[:n]

@@ -21,7 +21,8 @@ from traitlets import Unicode
 from medinterp_widgets.apps.attribution_panel import AttributionPanel
 from medinterp_widgets.apps.case_index import index_data_root, summary
 from medinterp_widgets.apps.cases import SYNTHETIC_CASES, Case, open_in_root, openable, plain_error
-from medinterp_widgets.resources import DATA_ENV, MODEL_ENV, data_root as find_data_root
+from medinterp_widgets.resources import DATA_ENV, MODEL_ENV
+from medinterp_widgets.resources import data_root as find_data_root
 from medinterp_widgets.widgets.slice_browser import SliceBrowser, label_names_of
 
 REAL_PREFIX = "data: "

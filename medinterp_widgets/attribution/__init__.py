@@ -14,9 +14,17 @@ from .hidden import LayerOutput, hidden_unit_attribution
 from .hooks import LayerError, resolve_layer
 from .layers import LayerShape, default_layer, spatial_layers, trace_layers
 from .methods import AttributionMethod, MethodInfo, MethodUnavailableError, ModelAccess, model_access
-from .registry import (HEATMAP_METHODS, HIDDEN_UNIT_METHODS, LAYER_METHODS, METHODS, PERTURBATION_METHODS,
-                       available_methods, describe, method_options)
 from .normalise import normalize_maps
+from .registry import (
+                       HEATMAP_METHODS,
+                       HIDDEN_UNIT_METHODS,
+                       LAYER_METHODS,
+                       METHODS,
+                       PERTURBATION_METHODS,
+                       available_methods,
+                       describe,
+                       method_options,
+)
 from .targets import ChannelTarget, ClassTarget, PixelTarget, RegionTarget, Target, TargetError, as_target
 
 __all__ = [

@@ -19,13 +19,15 @@ says which was used.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
 from .base.result import AttributionResult
 from .hooks import LayerError
 from .methods import MethodUnavailableError, model_access
-from .normalise import NORMALISATIONS, normalize_maps
+from .normalise import NORMALIZATIONS, normalize_maps
 from .registry import LAYER_METHODS, METHODS, available_methods
 from .targets import as_target
 from .upsample import upsample_maps
@@ -37,7 +39,7 @@ class InputError(ValueError):
     """The input batch cannot be explained: empty, of the wrong shape, or holding NaN/inf values."""
 
 
-def _check_input(x) -> None:
+def _check_input(x: Any) -> None:
     if not isinstance(x, Tensor) or x.dim() < 3:
         shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
         raise InputError(f"x: got {shape}, expected a tensor (B, C, H, W) or (B, C, D, H, W)")
@@ -49,7 +51,8 @@ def _check_input(x) -> None:
             raise InputError(f"x: {bad} of {x.numel()} values are NaN/inf; the maps would be meaningless")
 
 
-def _check_call(model, x, method: str, normalize, create_graph: bool, layer=None):
+def _check_call(model: Any, x: Any, method: str, normalize: str | None, create_graph: bool,
+                layer: Any = None) -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: got {type(model).__name__}, expected a torch.nn.Module")
     _check_input(x)
@@ -63,8 +66,8 @@ def _check_call(model, x, method: str, normalize, create_graph: bool, layer=None
     if layer is not None and not info.uses_layer:
         raise LayerError(f"layer: {method!r} works on the input and uses no layer (got layer={layer!r}); "
                          f"pass layer=None, or use one of {list(LAYER_METHODS)}")
-    if normalize not in NORMALISATIONS:
-        raise ValueError(f"normalize: got {normalize!r}, expected one of {NORMALISATIONS}")
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"normalize: got {normalize!r}, expected one of {NORMALIZATIONS}")
     if create_graph and not info.differentiable:
         supported = sorted(name for name, cls in METHODS.items() if cls.info.differentiable)
         raise ValueError(f"create_graph=True: {method!r} is not differentiable here; use one of {supported}")
@@ -75,13 +78,13 @@ def attribute_detailed(
     x: Tensor,
     *,
     method: str,
-    target,
-    layer=None,
+    target: Any,
+    layer: Any = None,
     create_graph: bool = False,
     upsample: bool = True,
     relu: bool = True,
     normalize: str | None = None,
-    **method_kwargs,
+    **method_kwargs: Any,
 ) -> AttributionResult:
     """Like ``attribute`` but returns an ``AttributionResult`` (map, raw, layer_name, weights, ...)."""
     _check_call(model, x, method, normalize, create_graph, layer)
@@ -105,13 +108,13 @@ def attribute(
     x: Tensor,
     *,
     method: str,
-    target,
-    layer=None,
+    target: Any,
+    layer: Any = None,
     create_graph: bool = False,
     upsample: bool = True,
     relu: bool = True,
     normalize: str | None = None,
-    **method_kwargs,
+    **method_kwargs: Any,
 ) -> Tensor:
     """One attribution map per sample, (B, *x.shape[2:]) on x's device (layer size if not upsample).
 

@@ -58,19 +58,21 @@ class HeadWatch:
         pooled = activation.detach().flatten(2).mean(2)  # (B, C)
         after = self.finished.get(self.layer_name, -1)
         tried = []
-        for name in sorted(self.means, key=self.finished.get):
+        for name in sorted(self.means, key=lambda n: self.finished.get(n, -1)):
             matrix = head_matrix(self.candidates[name])
             if self.finished[name] < after or matrix is None or matrix.shape[1] != channels:
                 continue
             logits = self.means[name] if self.declared else scores.detach()  # (B,)-indexable
-            mismatch = self._mismatch(matrix, self.candidates[name].bias, pooled, classes, logits)
+            bias = getattr(self.candidates[name], "bias", None)
+            mismatch = self._mismatch(matrix, bias if isinstance(bias, Tensor) else None, pooled, classes, logits)
             if mismatch is None:
                 return name, matrix
             tried.append(f"{name}: {mismatch}")
         raise LayerError(self._message(channels, tried))
 
     @staticmethod
-    def _mismatch(matrix, bias, pooled, classes, logits) -> str | None:
+    def _mismatch(matrix: Tensor, bias: Tensor | None, pooled: Tensor, classes: Tensor, logits: Tensor
+                  ) -> str | None:
         """None when mean_S(CAM) + b matches the logit for every sample, else what differs."""
         if int(classes.max()) >= matrix.shape[0]:
             return f"{matrix.shape[0]} outputs, class {int(classes.max())} asked"
@@ -94,10 +96,12 @@ class HeadWatch:
 
 
 @contextmanager
-def watch_heads(model: nn.Module, layer_name: str, layer: nn.Module, head=None) -> Iterator[HeadWatch]:
+def watch_heads(model: nn.Module, layer_name: str, layer: nn.Module, head: nn.Module | None = None
+                ) -> Iterator[HeadWatch]:
     """Hook the layer and the candidate heads for one forward (see the module docstring)."""
-    if head is None and isinstance(getattr(model, "cam_head", None), nn.Module):
-        head = model.cam_head
+    declared = getattr(model, "cam_head", None)
+    if head is None and isinstance(declared, nn.Module):
+        head = declared
     if head is not None:
         name, module = resolve_layer(model, head)
         if head_matrix(module) is None:
@@ -110,7 +114,7 @@ def watch_heads(model: nn.Module, layer_name: str, layer: nn.Module, head=None) 
     watch = HeadWatch(layer_name, head is not None, candidates)
 
     def recorder(name: str, keep_mean: bool):
-        def record(module, _inputs, output):
+        def record(module: nn.Module, _inputs: object, output: object) -> None:
             watch.finished[name] = next(watch.clock)
             if not keep_mean or not isinstance(output, Tensor) or output.dim() < 2:
                 return

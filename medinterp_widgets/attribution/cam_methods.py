@@ -17,8 +17,10 @@ Notation: A (B, C, *S) the hooked activation, g = dY/dA, Y the target score, c t
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .base.cam import CamInputs, CamMethod
 from .cam_head import watch_heads
@@ -34,10 +36,10 @@ class CAM(CamMethod):
     info = MethodInfo("cam", "CAM: class activation map from the weights of a GAP -> linear head", uses_layer=True,
                       differentiable=True, cost="forward", needs_hooks=True, needs_gradients=False)
 
-    def __init__(self, head=None):
+    def __init__(self, head: nn.Module | None = None):
         self.head = head
 
-    def watch(self, model, layer_name, module):
+    def watch(self, model: nn.Module, layer_name: str, module: nn.Module) -> Any:
         return watch_heads(model, layer_name, module, self.head)
 
     def channel_weights(self, inputs: CamInputs) -> Tensor:
@@ -53,7 +55,7 @@ class GradCAM(CamMethod):
                       differentiable=True, cost="backward", needs_hooks=True, needs_gradients=True)
 
     def channel_weights(self, inputs: CamInputs) -> Tensor:
-        return inputs.gradients.flatten(2).mean(2)  # (B, C)
+        return inputs.dy_da().flatten(2).mean(2)  # (B, C)
 
 
 class HiResCAM(CamMethod):
@@ -63,7 +65,7 @@ class HiResCAM(CamMethod):
                       differentiable=True, cost="backward", needs_hooks=True, needs_gradients=True)
 
     def combine(self, inputs: CamInputs):
-        return (inputs.gradients * inputs.activation).sum(1), None  # (B, *S)
+        return (inputs.dy_da() * inputs.activation).sum(1), None  # (B, *S)
 
 
 class GradCAMPlusPlus(CamMethod):
@@ -78,7 +80,7 @@ class GradCAMPlusPlus(CamMethod):
                       differentiable=True, cost="backward", needs_hooks=True, needs_gradients=True)
 
     def channel_weights(self, inputs: CamInputs) -> Tensor:
-        g = inputs.gradients  # (B, C, *S)
+        g = inputs.dy_da()  # (B, C, *S)
         spatial_dims = tuple(range(2, g.dim()))
         activation_sum = inputs.activation.sum(spatial_dims, keepdim=True)  # (B, C, 1..)
         denominator = torch.addcmul(g.new_tensor(2.0), activation_sum, g)  # 2 + sum_S(A) g, (B, C, *S)

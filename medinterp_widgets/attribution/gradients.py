@@ -7,6 +7,8 @@ of the channel with the largest magnitude (for one channel: the gradient itself)
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import torch
 from torch import Tensor, nn
 
@@ -40,13 +42,15 @@ def reduce_channels(values: Tensor, absolute: bool) -> Tensor:
 class Saliency:
     """Simonyan et al.: ``max_c |dY/dx_c|``; ``absolute=False`` keeps the sign."""
 
+    info: ClassVar[MethodInfo]
     info = MethodInfo("saliency", "saliency: |gradient of the score w.r.t. the input|", uses_layer=False,
                       differentiable=True, cost="backward", needs_hooks=False, needs_gradients=True)
 
     def __init__(self, absolute: bool = True):
         self.absolute = absolute
 
-    def __call__(self, model, x, target, *, layer=None, create_graph=False, relu=True) -> RawAttribution:
+    def __call__(self, model: nn.Module, x: Tensor, target: Target, *, layer: Any = None,
+                 create_graph: bool = False, relu: bool = True) -> RawAttribution:
         gradients, scores, output = input_gradients(model, x, target, create_graph)
         saliency = reduce_channels(gradients, self.absolute)
         if not create_graph:

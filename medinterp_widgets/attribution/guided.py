@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, ClassVar, Iterator
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor, nn
 from torch.autograd import Function
 from torch.overrides import TorchFunctionMode
 
@@ -31,6 +32,7 @@ from .base.result import RawAttribution
 from .cam_methods import GradCAM
 from .gradients import input_gradients, reduce_channels
 from .methods import MethodInfo
+from .targets import Target
 from .upsample import upsample_maps
 
 __all__ = ["relu_backward_rule", "GuidedBackprop", "Deconvnet", "GuidedGradCAM"]
@@ -38,24 +40,24 @@ __all__ = ["relu_backward_rule", "GuidedBackprop", "Deconvnet", "GuidedGradCAM"]
 
 class _GuidedReLU(Function):
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Any, x: Tensor) -> Tensor:
         out = x.clamp(min=0)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
         (out,) = ctx.saved_tensors
         return grad.clamp(min=0) * (out > 0)
 
 
 class _DeconvReLU(Function):
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx: Any, x: Tensor) -> Tensor:
         return x.clamp(min=0)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
         return grad.clamp(min=0)
 
 
@@ -71,10 +73,10 @@ class _ReluRuleMode(TorchFunctionMode):
         self.rule = rule
         self.relu_calls = 0
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
+    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         if func in _RELU_CALLS:
             self.relu_calls += 1
-            return self.rule.apply(args[0] if args else kwargs["input"])
+            return self.rule.apply(args[0] if args else (kwargs or {})["input"])
         return func(*args, **(kwargs or {}))
 
 
@@ -88,7 +90,7 @@ def relu_backward_rule(rule: str) -> Iterator[_ReluRuleMode]:
         yield mode
     if mode.relu_calls == 0:
         warnings.warn(
-            f"{rule}: the model called no ReLU, so the map is the plain input gradient", RuntimeWarning
+            f"{rule}: the model called no ReLU, so the map is the plain input gradient", RuntimeWarning, stacklevel=3
         )
 
 
@@ -100,11 +102,12 @@ class _RuleGradients:
     def __init__(self, absolute: bool = False):
         self.absolute = absolute
 
-    def gradients(self, model, x, target):
+    def gradients(self, model: nn.Module, x: Tensor, target: Target) -> tuple[Tensor, Tensor, Tensor]:
         with relu_backward_rule(self.rule):
             return input_gradients(model, x, target)
 
-    def __call__(self, model, x, target, *, layer=None, create_graph=False, relu=True) -> RawAttribution:
+    def __call__(self, model: nn.Module, x: Tensor, target: Target, *, layer: Any = None,
+                 create_graph: bool = False, relu: bool = True) -> RawAttribution:
         gradients, scores, output = self.gradients(model, x, target)
         raw = reduce_channels(gradients, self.absolute).detach()
         return RawAttribution(raw, scores.detach(), output.detach())
@@ -112,12 +115,14 @@ class _RuleGradients:
 
 class GuidedBackprop(_RuleGradients):
     rule = "guided"
+    info: ClassVar[MethodInfo]
     info = MethodInfo("guided_backprop", "guided backprop: input gradient passing only positive signals back",
                       uses_layer=False, differentiable=False, cost="backward", needs_hooks=True, needs_gradients=True)
 
 
 class Deconvnet(_RuleGradients):
     rule = "deconvnet"
+    info: ClassVar[MethodInfo]
     info = MethodInfo("deconvnet", "deconvnet: input gradient with the ReLU rule of Zeiler & Fergus",
                       uses_layer=False, differentiable=False, cost="backward", needs_hooks=True, needs_gradients=True)
 
@@ -125,10 +130,12 @@ class Deconvnet(_RuleGradients):
 class GuidedGradCAM(_RuleGradients):
     """Guided backprop x Grad-CAM upsampled to the input (bilinear / trilinear)."""
 
+    info: ClassVar[MethodInfo]
     info = MethodInfo("guided_gradcam", "guided Grad-CAM: guided backprop times the Grad-CAM map", uses_layer=True,
                       differentiable=False, cost="backward", needs_hooks=True, needs_gradients=True)
 
-    def __call__(self, model, x, target, *, layer=None, create_graph=False, relu=True) -> RawAttribution:
+    def __call__(self, model: nn.Module, x: Tensor, target: Target, *, layer: Any = None,
+                 create_graph: bool = False, relu: bool = True) -> RawAttribution:
         gradcam = GradCAM()(model, x, target, layer=layer, relu=relu)
         cam = upsample_maps(gradcam.raw, x.shape[2:]).unsqueeze(1)  # (B, 1, *S)
         guided, _, _ = self.gradients(model, x, target)  # (B, C, *S)

@@ -8,6 +8,8 @@ input-level method (guided backprop by default, as in the COVID-CT paper's figur
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import Tensor, nn
 
 from .api import attribute
@@ -36,8 +38,8 @@ class LayerOutput(nn.Module):
         return store.get()  # (B, C, *S')
 
 
-def hidden_unit_attribution(model: nn.Module, x: Tensor, *, layer, channel: int, index: tuple | None = None,
-                            method: str = "guided_backprop", **kwargs) -> Tensor:
+def hidden_unit_attribution(model: nn.Module, x: Tensor, *, layer: nn.Module | str, channel: int,
+                            index: tuple | None = None, method: str = "guided_backprop", **kwargs: Any) -> Tensor:
     """Map (B, *x.shape[2:]) of ``method`` for channel ``channel`` of ``layer`` (all of its locations,
     or the neuron at ``index`` of the layer's spatial grid); kwargs go to ``attribute``."""
     if method not in HIDDEN_UNIT_METHODS:

@@ -40,8 +40,11 @@ def resolve_layer(model: nn.Module, layer: nn.Module | str | None = None, x: Ten
     """Return ``(dotted_name, module)`` for ``layer``; None: ``model.cam_layer_name`` or, with ``x``, the
     probed default (``layers.default_layer``)."""
     named = list(model.named_modules())
-    if layer is None:
-        if x is None and not isinstance(getattr(model, "cam_layer_name", None), str):
+    declared = getattr(model, "cam_layer_name", None)
+    if layer is None and isinstance(declared, str):
+        layer = declared
+    elif layer is None:
+        if x is None:
             raise LayerError(f"layer: {type(model).__name__} declares no cam_layer_name; pass layer=<module or "
                              "name>, or the input x so that the default layer can be found by probing")
         from .layers import default_layer  # layers imports this module
@@ -84,7 +87,7 @@ def capture_activation(name: str, module: nn.Module, graph_from_layer: bool = Fa
     """
     store = ActivationStore(name)
 
-    def keep_output(_module, _inputs, output):
+    def keep_output(_module: nn.Module, _inputs: object, output: object) -> Tensor:
         if not isinstance(output, Tensor):
             raise LayerError(f"layer {name!r} returns {type(output).__name__}, expected a Tensor")
         if graph_from_layer:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import weakref
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -66,7 +67,7 @@ def _trace(model: nn.Module, x: Tensor) -> tuple[list[LayerShape], tuple[int, ..
     handles = []
 
     def recorder(name: str):
-        def record(module, _inputs, output):
+        def record(module: nn.Module, _inputs: object, output: Any) -> None:
             is_tensor = isinstance(output, Tensor)
             seen.pop(name, None)  # re-insert: dict order = finishing order of the last call
             seen[name] = (type(module).__name__, tuple(output.shape) if is_tensor else None,

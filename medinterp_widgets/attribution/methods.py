@@ -14,7 +14,7 @@ forward hooks and its ReLUs cannot be swapped (its graph runs outside Python); a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Literal, Protocol
+from typing import Any, Callable, ClassVar, Literal, Protocol
 
 import torch
 from torch import Tensor, nn
@@ -91,7 +91,8 @@ class MethodInfo:
     def unavailable_on(self, access: ModelAccess) -> str | None:
         """Why the method cannot run on a model with ``access`` (None when it can)."""
         if self.needs_hooks and not access.hooks:
-            return f"{self.name} needs to hook the model's layers (or swap its ReLUs), which {access.kind} models do not allow"
+            return (f"{self.name} needs to hook the model's layers (or swap its ReLUs), "
+                    f"which {access.kind} models do not allow")
         if self.needs_gradients and not access.gradients:
             return f"{self.name} needs gradients through the model, which {access.kind} models do not give"
         return None
@@ -102,7 +103,7 @@ class AttributionMethod(Protocol):
 
     info: ClassVar[MethodInfo]
 
-    def __call__(self, model: nn.Module, x: Tensor, target: Target, *, layer=None, create_graph: bool = False,
+    def __call__(self, model: nn.Module, x: Tensor, target: Target, *, layer: Any = None, create_graph: bool = False,
                  relu: bool = True) -> RawAttribution: ...
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["NORMALISATIONS", "divide_or_zero", "normalize_maps"]
+__all__ = ["NORMALISATIONS", "NORMALIZATIONS", "divide_or_zero", "normalize_maps"]
 
-NORMALISATIONS = (None, "max", "minmax")
+NORMALIZATIONS = (None, "max", "minmax")
+NORMALISATIONS = NORMALIZATIONS  # the former spelling, kept as an alias
 
 
 def divide_or_zero(numerator: Tensor, denominator: Tensor) -> Tensor:
@@ -38,4 +39,4 @@ def normalize_maps(maps: Tensor, mode: str | None = None) -> Tensor:
         low = flat.amin(1, keepdim=True)
         span = flat.amax(1, keepdim=True) - low
         return divide_or_zero(flat - low, span).view_as(maps)
-    raise ValueError(f"normalize: got {mode!r}, expected one of {NORMALISATIONS}")
+    raise ValueError(f"normalize: got {mode!r}, expected one of {NORMALIZATIONS}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any, ClassVar, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -69,7 +70,7 @@ def batched_scores(
     return torch.cat(chunks)  # (n, B)
 
 
-def _per_dim(value, dims: int, name: str) -> tuple[int, ...]:
+def _per_dim(value: int | Sequence[int], dims: int, name: str) -> tuple[int, ...]:
     values = (value,) * dims if isinstance(value, int) else tuple(int(v) for v in value)
     if len(values) != dims or any(v < 1 for v in values):
         raise ValueError(f"occlusion: {name}={value!r}, expected a positive int or {dims} positive ints")
@@ -83,20 +84,22 @@ def occlusion_options(spatial: tuple[int, ...], cells: int | None = None) -> dic
         window = tuple(max(1, side // cells) for side in spatial)
         return {"window": window, "stride": window}
     if len(spatial) >= 3:
-        window = max(2, min(spatial) // 8)
-        return {"window": window, "stride": window}
-    window = max(2, min(spatial) // 16)
-    return {"window": window, "stride": max(1, window // 2)}
+        cube = max(2, min(spatial) // 8)
+        return {"window": cube, "stride": cube}
+    side = max(2, min(spatial) // 16)
+    return {"window": side, "stride": max(1, side // 2)}
 
 
 class Occlusion:
     """Mean drop of the target score when a window around each voxel is set to ``baseline``."""
 
+    info: ClassVar[MethodInfo]
     info = MethodInfo("occlusion", "occlusion: drop of the score when a window of the input is blanked",
                       uses_layer=False, differentiable=False, cost="perturbation", needs_hooks=False,
                       needs_gradients=False, options=occlusion_options)
 
-    def __init__(self, window=3, stride=1, baseline=0.0, batch_size: int | None = None, progress: bool = False):
+    def __init__(self, window: int | Sequence[int] = 3, stride: int | Sequence[int] = 1,
+                 baseline: float | Tensor = 0.0, batch_size: int | None = None, progress: bool = False):
         """window/stride: int or one per spatial dim; baseline: float or tensor broadcastable to x;
         batch_size: occluded copies of the batch per forward pass (None: ``variants_per_forward``);
         progress: a tqdm bar."""
@@ -113,13 +116,15 @@ class Occlusion:
         corners = itertools.product(*starts)
         return [tuple(slice(a, a + w) for a, w in zip(corner, window)) for corner in corners]
 
-    def _window_masks(self, boxes, spatial, device) -> Tensor:
+    def _window_masks(self, boxes: Sequence[tuple[slice, ...]], spatial: tuple[int, ...],
+                      device: torch.device) -> Tensor:
         masks = torch.zeros(len(boxes), *spatial, dtype=torch.bool, device=device)  # (n, *S)
         for i, box in enumerate(boxes):
             masks[(i,) + box] = True
         return masks
 
-    def __call__(self, model, x, target, *, layer=None, create_graph=False, relu=True) -> RawAttribution:
+    def __call__(self, model: nn.Module, x: Tensor, target: Target, *, layer: Any = None,
+                 create_graph: bool = False, relu: bool = True) -> RawAttribution:
         x = x.detach()
         spatial = tuple(x.shape[2:])
         windows = self._windows(spatial)
@@ -145,6 +150,7 @@ class Occlusion:
 class ScoreCAM(CamMethod):
     """Channel weights = softmax over channels of the target score of x masked by each channel."""
 
+    info: ClassVar[MethodInfo]
     info = MethodInfo("scorecam", "Score-CAM: layer channels weighted by the score of the input masked by each",
                       uses_layer=True, differentiable=False, cost="perturbation", needs_hooks=True,
                       needs_gradients=False)

@@ -18,16 +18,18 @@ shifts are drawn up front from a generator seeded with ``seed``, so the map does
 from __future__ import annotations
 
 import math
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .base.result import RawAttribution
 from .methods import MethodInfo
 from .perturbation import batched_scores, variants_per_forward
 from .state import attribution_session
+from .targets import Target
 
 __all__ = ["RISE", "rise_masks", "rise_options"]
 
@@ -62,12 +64,13 @@ def rise_masks(grids: Tensor, shifts: Tensor, spatial: tuple[int, ...]) -> Tenso
 class RISE:
     """Randomised input sampling: mean target score of masked copies, weighted by each mask."""
 
+    info: ClassVar[MethodInfo]
     info = MethodInfo("rise", "RISE: score of randomly masked copies of the input, averaged per voxel",
                       uses_layer=False, differentiable=False, cost="perturbation", needs_hooks=False,
                       needs_gradients=False, options=rise_options)
 
-    def __init__(self, n_masks: int = 512, cells: int = 8, p: float = 0.5, baseline=0.0, seed: int = 0,
-                 batch_size: int | None = None, progress: bool = False):
+    def __init__(self, n_masks: int = 512, cells: int = 8, p: float = 0.5, baseline: float | Tensor = 0.0,
+                 seed: int = 0, batch_size: int | None = None, progress: bool = False):
         """n_masks: forward passes per image; cells: grid cells per axis; p: chance a cell is kept; baseline:
         value of the masked-out input (float or tensor broadcastable to x); batch_size: masked copies of the
         batch per forward (None: ``variants_per_forward``); progress: a tqdm bar."""
@@ -78,7 +81,8 @@ class RISE:
         self.n_masks, self.cells, self.p, self.baseline, self.seed = n_masks, cells, float(p), baseline, seed
         self.batch_size, self.progress = batch_size, progress
 
-    def __call__(self, model, x, target, *, layer=None, create_graph=False, relu=True) -> RawAttribution:
+    def __call__(self, model: nn.Module, x: Tensor, target: Target, *, layer: Any = None,
+                 create_graph: bool = False, relu: bool = True) -> RawAttribution:
         x = x.detach()
         spatial = tuple(x.shape[2:])
         with attribution_session(model, grad=False):

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import torch
@@ -92,14 +92,16 @@ def randomisable_layers(model: nn.Module) -> list[str]:
 
 def _reinitialise(module: nn.Module, generator: torch.Generator) -> None:
     """PyTorch's default conv/linear init (Kaiming-uniform, a = √5), drawn from ``generator``."""
+    parameters = dict(module.named_parameters(recurse=False))  # a conv / linear layer: weight [, bias]
     with torch.no_grad():
-        weight = torch.empty(module.weight.shape)
+        weight = torch.empty(parameters["weight"].shape)
         nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
-        module.weight.copy_(weight)
-        if getattr(module, "bias", None) is not None:
+        parameters["weight"].copy_(weight)
+        bias = parameters.get("bias")
+        if bias is not None:
             fan_in, _ = nn.init._calculate_fan_in_and_fan_out(weight)
             bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            module.bias.copy_(torch.empty(module.bias.shape).uniform_(-bound, bound, generator=generator))
+            bias.copy_(torch.empty(bias.shape).uniform_(-bound, bound, generator=generator))
 
 
 def randomise_layers(model: nn.Module, names: Sequence[str], *, seed: int = 0) -> nn.Module:
@@ -118,7 +120,8 @@ def _layer_name(model: nn.Module, layer: Any) -> Any:
     return resolve_layer(model, layer)[0] if isinstance(layer, nn.Module) else layer
 
 
-def _compare_models(models, model, x, layer_names, *, absolute, keep_maps, **attribute_kwargs):
+def _compare_models(models: Iterable[nn.Module], model: nn.Module, x: Tensor, layer_names: Sequence[str], *,
+                    absolute: bool, keep_maps: bool, **attribute_kwargs: Any) -> list[LayerSimilarity]:
     reference = attribute(model, x, **attribute_kwargs)  # (B, *S)
     steps = []
     for name, other in zip(layer_names, models):
@@ -137,7 +140,7 @@ def _check_layers(model: nn.Module, layers: Sequence[str] | None) -> list[str]:
 
 def cascading_randomisation(model: nn.Module, x: Tensor, *, method: str, target: Any, layer: Any = None,
                             layers: Sequence[str] | None = None, seed: int = 0, absolute: bool = False,
-                            keep_maps: bool = False, **method_kwargs) -> list[LayerSimilarity]:
+                            keep_maps: bool = False, **method_kwargs: Any) -> list[LayerSimilarity]:
     """Re-initialise layers top-down, cumulatively; step k has the top k+1 layers randomised.
 
     ``layers`` (input side first, default ``randomisable_layers(model)``) are randomised from the last.
@@ -151,7 +154,7 @@ def cascading_randomisation(model: nn.Module, x: Tensor, *, method: str, target:
 
 def independent_randomisation(model: nn.Module, x: Tensor, *, method: str, target: Any, layer: Any = None,
                               layers: Sequence[str] | None = None, seed: int = 0, absolute: bool = False,
-                              keep_maps: bool = False, **method_kwargs) -> list[LayerSimilarity]:
+                              keep_maps: bool = False, **method_kwargs: Any) -> list[LayerSimilarity]:
     """Re-initialise one layer at a time (all others as trained), top layer first."""
     top_down = _check_layers(model, layers)[::-1]
     models = (randomise_layers(model, [name], seed=seed) for name in top_down)
@@ -161,7 +164,7 @@ def independent_randomisation(model: nn.Module, x: Tensor, *, method: str, targe
 
 def data_randomisation(model: nn.Module, permuted_model: nn.Module, x: Tensor, *, method: str, target: Any,
                        layer: Any = None, absolute: bool = False, keep_maps: bool = False,
-                       **method_kwargs) -> LayerSimilarity:
+                       **method_kwargs: Any) -> LayerSimilarity:
     """Maps of ``model`` vs those of the same architecture trained on permuted labels.
 
     ``layer`` must be a dotted name (or None) valid in both models.

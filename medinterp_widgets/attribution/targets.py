@@ -41,7 +41,7 @@ def _tile_rows(values: Tensor, rows: int, what: str) -> Tensor:
     return values.repeat(rows // values.shape[0], *([1] * (values.dim() - 1)))
 
 
-def _require_tensor(output) -> None:
+def _require_tensor(output: object) -> None:
     if not isinstance(output, Tensor):
         raise TargetError(
             f"target: the model returned {type(output).__name__}, expected one Tensor (B, K, ...); "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -10,7 +12,7 @@ __all__ = ["upsample_maps"]
 _MODES = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
 
-def upsample_maps(maps: Tensor, size) -> Tensor:
+def upsample_maps(maps: Tensor, size: Sequence[int]) -> Tensor:
     """(B, *S) -> (B, *size); returned unchanged when the size already matches."""
     size = tuple(int(s) for s in size)
     if tuple(maps.shape[1:]) == size:

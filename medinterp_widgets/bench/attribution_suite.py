@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -178,7 +179,7 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
     progress = tqdm(total=len(args.cases) * len(methods), desc="attribution bench", unit="method", leave=False)
     for name in args.cases:
         case = build_case(name, args, device)
-        forward = time_call(lambda: _forward(case), device, repeats=args.repeats, warmup=args.warmup)
+        forward = time_call(functools.partial(_forward, case), device, repeats=args.repeats, warmup=args.warmup)
         rows = {}
         for method in methods:
             progress.set_postfix_str(f"{name} {method}")

@@ -123,7 +123,10 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    default = (lambda value, fallback: fallback if value is None else value)
+
+    def default(value, fallback):
+        return fallback if value is None else value
+
     if args.grouped is not None:
         from medinterp_widgets.bench.grouped_training import format_grouped, measure_grouped
 

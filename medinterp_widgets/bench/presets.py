@@ -65,7 +65,7 @@ def _lv_plans(device: str) -> list[RunPlan]:
     from medinterp_widgets.pipelines.lv_gap_cam.config import Config
     from medinterp_widgets.pipelines.lv_gap_cam.data import make_preprocessing
 
-    config = Config.preset("full", device=device)
+    config = Config.from_preset("full", device=device)
     train_items, val_items = TRAIN_ITEMS["lv-gap-cam"]
     val_batches = math.ceil(val_items / config.batch_size)
 
@@ -93,7 +93,7 @@ def _rodent_plans(device: str) -> list[RunPlan]:
     from medinterp_widgets.pipelines.rodent_gbp import training
     from medinterp_widgets.pipelines.rodent_gbp.config import Config
 
-    config = Config.preset("full", device=device)
+    config = Config.from_preset("full", device=device)
 
     def make(train, run_dir):
         return training.make_trainer(config, train, Path(run_dir), device or "auto")
@@ -107,9 +107,9 @@ def _rodent_plans(device: str) -> list[RunPlan]:
 def _heatmap_plans(device: str) -> list[RunPlan]:
     from medinterp_widgets.pipelines.heatmap_loss import study
     from medinterp_widgets.pipelines.heatmap_loss.config import Config
-    from medinterp_widgets.training import Trainer, TrainConfig
+    from medinterp_widgets.training import TrainConfig, Trainer
 
-    config = Config.preset("full", device=device)
+    config = Config.from_preset("full", device=device)
     runs_per_group = config.models_per_group * config.sweep_trials * config.epochs  # epochs per group
 
     def factory(loss):
@@ -139,7 +139,7 @@ def _covid_plans(device: str) -> list[RunPlan]:
     from medinterp_widgets.pipelines.covid_interp.config import Config
     from medinterp_widgets.training import Trainer
 
-    config = Config.preset("full", device=device)
+    config = Config.from_preset("full", device=device)
     train_items, val_items = TRAIN_ITEMS["covid-interp"]
     folds = config.folds_to_run or config.folds
     runs = folds * (1 + len(config.ablations))

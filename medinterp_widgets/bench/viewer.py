@@ -94,7 +94,7 @@ def measure_kernel(steps: int) -> dict:
     browser = bench_browser()
     fig = browser.image.figure
     samples, step_bytes, pixel_bytes = [], [], []
-    for i in range(steps):
+    for _ in range(steps):
         with record_patches(fig) as log:
             start = time.perf_counter()
             browser.slice_index = (browser.slice_index + 1) % browser.slice_count

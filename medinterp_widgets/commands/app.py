@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"folder of `medinterp reproduce` reports the paper apps show (default: ${REPORTS_ENV}, "
                              "else ./reports)")
     parser.add_argument("--model", default=None, metavar="FILE",
-                        help="workbench only: open onto this model file (project checkpoint, TorchScript .pt/.ts, .onnx)")
+                        help="workbench only: open onto this model file "
+                        "(project checkpoint, TorchScript .pt/.ts, .onnx)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
 
 

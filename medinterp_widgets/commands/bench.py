@@ -19,7 +19,8 @@ BENCHMARKS = {
     "monitor": "training-monitor overhead",
     "presets": "seconds per training step of each full preset, and its estimated training time",
     "faithfulness": "each faithfulness metric against the forwards it needs and Quantus, same run",
-    "own-models": "bring your own model: workbench time to the first map for a checkpoint, TorchScript, ONNX, MONAI 3-D",
+    "own-models": "bring your own model: workbench time to the first map for a checkpoint, TorchScript, ONNX, "
+                  "MONAI 3-D",
 }
 
 

@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
                  "limit_steps": args.limit_steps}
     if args.seed is not None:
         overrides["seed"] = args.seed
-    config = module.Config.preset(args.preset, **overrides)
+    config = module.Config.from_preset(args.preset, **overrides)
     report = module.run(config)
     page = report.write(out)
     for c in report.comparisons:

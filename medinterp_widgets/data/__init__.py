@@ -3,6 +3,22 @@
 No UI imports here.
 """
 
+# -- real data sets, splits, manifests (datasets branch) --------------------------------------------
+from medinterp_widgets.data.acdc import AcdcCase, acdc_diagnosis, list_acdc, load_acdc, read_acdc_h5
+
+# -- DICOM, contours, Sunnybrook (dicom branch) ------------------------------------------------------
+from medinterp_widgets.data.contours import contour_to_mask, mask_to_contour, read_contour_file
+from medinterp_widgets.data.covid_ct import CovidCtImage, load_covid_ct
+from medinterp_widgets.data.covid_lesions import LesionSlice, load_covid_lesions
+from medinterp_widgets.data.datasets import (
+    AcdcSliceDataset,
+    CovidCtDataset,
+    CovidLesionDataset,
+    MouseBrainSliceDataset,
+    fold_subsets,
+    split_by_group,
+)
+from medinterp_widgets.data.dicom import read_dicom, read_dicom_series
 from medinterp_widgets.data.errors import (
     CheckpointError,
     DataError,
@@ -14,29 +30,11 @@ from medinterp_widgets.data.errors import (
     OutsideDataRootError,
     UntrustedModelError,
 )
-from medinterp_widgets.data.volume import Volume
-
-# -- DICOM, contours, Sunnybrook (dicom branch) ------------------------------------------------------
-from medinterp_widgets.data.contours import contour_to_mask, mask_to_contour, read_contour_file
-from medinterp_widgets.data.dicom import read_dicom, read_dicom_series
-from medinterp_widgets.data.sunnybrook import SunnybrookDataset, SunnybrookSlice, load_sunnybrook
-
-# -- real data sets, splits, manifests (datasets branch) --------------------------------------------
-from medinterp_widgets.data.acdc import AcdcCase, acdc_diagnosis, list_acdc, load_acdc, read_acdc_h5
-from medinterp_widgets.data.covid_ct import CovidCtImage, load_covid_ct
-from medinterp_widgets.data.covid_lesions import LesionSlice, load_covid_lesions
-from medinterp_widgets.data.datasets import (
-    AcdcSliceDataset,
-    CovidCtDataset,
-    CovidLesionDataset,
-    MouseBrainSliceDataset,
-    fold_subsets,
-    split_by_group,
-)
 from medinterp_widgets.data.images import read_grey_image
 from medinterp_widgets.data.manifests import VerifyResult, load_manifest, manifest_names, verify_manifest
 from medinterp_widgets.data.mouse_brain import MouseBrain, load_mouse_brain, tissue_map
 from medinterp_widgets.data.splits import patient_folds, patient_split, select_indices
+from medinterp_widgets.data.sunnybrook import SunnybrookDataset, SunnybrookSlice, load_sunnybrook
 
 # -- synthetic defaults (synthetic branch) ----------------------------------------------------------
 from medinterp_widgets.data.synthetic import (
@@ -48,6 +46,7 @@ from medinterp_widgets.data.synthetic import (
     synthetic_covid_ct,
     synthetic_lung_ct,
 )
+from medinterp_widgets.data.volume import Volume
 
 __all__ = [
     "CheckpointError", "DataError", "DataFormatError", "DataRepairWarning", "DataTooLargeError", "DicomReadError",

@@ -179,7 +179,7 @@ def list_acdc(root: str | os.PathLike, split: str | None = None) -> list[AcdcCas
     cases = []
     for name in _read_list(list_path):
         path = folder / f"{name}.h5"
-        slices = sorted(folder.glob(f"{name}_slice_*.h5"), key=lambda p: parse_acdc_name(p.stem)[3])
+        slices = sorted(folder.glob(f"{name}_slice_*.h5"), key=lambda p: parse_acdc_name(p.stem)[3] or 0)
         if not path.is_file() and not slices:
             raise DataFormatError(list_path, f"lists {name!r} but neither {path.name} nor {name}_slice_*.h5 exists")
         cases += [_case(item, item.stem, list_path) for item in ([path] if path.is_file() else slices)]

@@ -92,11 +92,14 @@ class CovidLesionDataset(Dataset):
         return _sample(image, mask, self.size, case_id=item.case_id)
 
 
-def normalise_intensity(image: np.ndarray, mask: np.ndarray, percentile: float = 99.5) -> np.ndarray:
+def normalize_intensity(image: np.ndarray, mask: np.ndarray, percentile: float = 99.5) -> np.ndarray:
     """Scale to 0..1: ``clip(image / p, 0, 1)`` with p the ``percentile`` of the voxels inside ``mask``."""
     inside = image[mask] if mask.any() else image.ravel()
     scale = float(np.percentile(inside, percentile)) or 1.0
     return np.clip(image / scale, 0.0, 1.0).astype(np.float32)
+
+
+normalise_intensity = normalize_intensity  # the former spelling, kept as an alias
 
 
 def _brain_fraction_per_slice(mask: np.ndarray, axis: int) -> np.ndarray:
@@ -116,7 +119,7 @@ class MouseBrainSliceDataset(Dataset):
         if axis not in _AXES:
             raise ValueError(f"axis must be one of 'z', 'y', 'x', got {axis!r}")
         self.axis, self.size = _AXES[axis], size
-        self.images = [normalise_intensity(b.image.array, b.mask.array) for b in brains]
+        self.images = [normalize_intensity(b.image.array, b.mask.array) for b in brains]
         self.brains = list(brains)
         self.index = [
             (b, s)
@@ -135,9 +138,10 @@ class MouseBrainSliceDataset(Dataset):
         image = np.take(self.images[b], s, axis=self.axis)  # (D0, D1, D2) -> 2-D slice
         tissue = np.take(brain.tissue.array, s, axis=self.axis)
         mask = np.take(brain.mask.array, s, axis=self.axis).astype(np.uint8)
-        _, mask = resize_pair(image, mask, self.size)
+        _, resized = resize_pair(image, mask, self.size)
+        assert resized is not None  # a label in, a label out
         sample = _sample(image, tissue, self.size, subject_id=brain.subject_id, slice=s)
-        sample["mask"] = torch.from_numpy(mask.astype(np.int64))  # (H, W)
+        sample["mask"] = torch.from_numpy(resized.astype(np.int64))  # (H, W)
         return sample
 
 

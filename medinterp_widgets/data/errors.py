@@ -70,17 +70,40 @@ class FieldError(ValueError):
 
 
 @contextlib.contextmanager
+def skip_or_raise(skip_bad: bool, skipped: list[tuple[str, str]],
+                  catch: type[Exception] | tuple[type[Exception], ...] = DataError,
+                  never: tuple[type[Exception], ...] = ()) -> Iterator[None]:
+    """One item of a loop over files: a ``catch`` error is raised, or with ``skip_bad`` recorded in
+    ``skipped`` as (path, problem) and the rest of the block skipped; ``never`` errors always propagate."""
+    try:
+        yield
+    except never:
+        raise
+    except catch as error:
+        if not skip_bad:
+            raise
+        skipped.append((str(getattr(error, "path", "")), str(getattr(error, "problem", error))))
+
+
+@contextlib.contextmanager
+def quiet_library_warnings() -> Iterator[None]:
+    """Silence a parser's warnings about odd-but-readable values (pydicom converting a header value,
+    nibabel reading a header) for the calls inside only; our `DataRepairWarning` stays visible."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("default", DataRepairWarning)
+        yield
+
+
+@contextlib.contextmanager
 def wrap_errors(path: str | os.PathLike, doing: str, error: type[_PathError] = DataFormatError) -> Iterator[None]:
     """Turn any exception raised inside (but our named ones) into ``error(path, "<doing>: ...")``.
 
     A `FieldError` keeps its own text ("<field>: <problem>"); other exceptions give their type and
-    message. Library warnings about odd-but-readable values are silenced inside.
+    message. Warnings pass through: ``quiet_library_warnings`` goes around the parsing calls that need it.
     """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            warnings.simplefilter("default", DataRepairWarning)  # ours stay visible
-            yield
+        yield
     except DataError:
         raise
     except MemoryError as caught:

@@ -34,7 +34,7 @@ def read_grey_image(path: str | os.PathLike) -> np.ndarray:
         raise DataFormatError(path, "pixel data: not a decodable PNG/JPEG image")
     if raw.dtype not in (np.uint8, np.uint16):
         raise DataFormatError(path, f"pixel dtype {raw.dtype}, expected 8- or 16-bit")
-    scale = float(np.iinfo(raw.dtype).max)
+    scale = 255.0 if raw.dtype == np.uint8 else 65535.0
     pixels = raw.astype(np.float32) / scale
     if pixels.ndim == 2:
         return pixels

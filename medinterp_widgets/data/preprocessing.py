@@ -79,7 +79,7 @@ class Preprocessing:
                     for kind, table in (values.get("label_maps") or {}).items()}
             spec = cls(size=None if values.get("size") is None else int(values["size"]),
                        crop=float(values.get("crop", 1.0)), intensity=str(values.get("intensity", "minmax")),
-                       percentiles=tuple(float(p) for p in values.get("percentiles", (1.0, 99.0))),
+                       percentiles=_pair(values.get("percentiles", (1.0, 99.0))),
                        channels=int(values.get("channels", 1)), label_maps=maps,
                        largest_component=bool(values.get("largest_component", False)))
         except (TypeError, ValueError, AttributeError) as error:
@@ -241,3 +241,9 @@ def from_checkpoint(payload: Mapping[str, Any], source: str = "checkpoint") -> P
     return Preprocessing.from_dict({"size": int(size[0]) if size else None,
                                     "intensity": extra.get("input_normalize") or "none",
                                     "label_maps": extra["eval_label_map"]}, f"{source}: config.extra")
+
+
+def _pair(values: Any) -> tuple[float, float]:
+    """Two floats from a stored (low, high) pair; ValueError for another count."""
+    low, high = (float(v) for v in values)
+    return low, high

@@ -19,6 +19,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import torch
@@ -26,7 +27,7 @@ from torch.utils.data import Dataset
 
 from medinterp_widgets.data.contours import contour_to_mask, read_contour_file
 from medinterp_widgets.data.dicom import read_dicom
-from medinterp_widgets.data.errors import DataError, DataFormatError
+from medinterp_widgets.data.errors import DataFormatError, skip_or_raise
 from medinterp_widgets.data.intensity import minmax_normalize
 from medinterp_widgets.data.paths import resolve_inside
 from medinterp_widgets.data.splits import patient_split
@@ -63,7 +64,7 @@ class SunnybrookSlice:
 class SunnybrookSlices(list):
     """The loaded slices (a plain list) plus ``skipped``: (path, reason) for pairs left out."""
 
-    def __init__(self, slices=(), skipped=()):
+    def __init__(self, slices: Iterable[SunnybrookSlice] = (), skipped: Iterable[tuple[str, str]] = ()):
         super().__init__(slices)
         self.skipped: list[tuple[str, str]] = list(skipped)
 
@@ -113,15 +114,16 @@ def contour_labels(root: str | os.PathLike, study_id: str, files, shape: tuple[i
         folder = resolve_inside(confine, folder, "contour folder")
     inner, outer = _contour_files(folder / "i-contours", "i"), _contour_files(folder / "o-contours", "o")
     grid = np.asarray(files, dtype=object)  # (phases, slices) of paths
-    labels = np.zeros(grid.shape + tuple(shape[-2:]), np.uint8)
+    plane = (int(shape[-2]), int(shape[-1]))
+    labels = np.zeros(grid.shape + plane, np.uint8)
     for (t, z), path in np.ndenumerate(grid):
         match = _DICOM_NUMBER.match(Path(str(path)).name)
         number = int(match.group(1)) if match else None
         if number not in inner:
             continue
-        cavity = contour_to_mask(read_contour_file(_confined(inner[number], confine)), shape[-2:])
+        cavity = contour_to_mask(read_contour_file(_confined(inner[number], confine)), plane)
         if number in outer:
-            wall = contour_to_mask(read_contour_file(_confined(outer[number], confine)), shape[-2:])
+            wall = contour_to_mask(read_contour_file(_confined(outer[number], confine)), plane)
             labels[t, z][wall & ~cavity] = 2
         labels[t, z][cavity] = 1
     return labels.reshape(shape)
@@ -196,12 +198,8 @@ def load_sunnybrook(
                 raise problem
             skipped.append((problem.path, problem.problem))
         for number, inner in sorted(inner_files.items()):
-            try:
+            with skip_or_raise(skip_bad, skipped):
                 slices.append(_load_slice(root, study_id, contour_id, number, inner, outer_files.get(number)))
-            except DataError as error:
-                if not skip_bad:
-                    raise
-                skipped.append((error.path, error.problem))
     if skipped:
         first_path, first_reason = skipped[0]
         message = f"{root}: skipped {len(skipped)} Sunnybrook pairs, e.g. {first_path}: {first_reason}"

@@ -81,7 +81,7 @@ def _log_gaussian(x: np.ndarray, means: np.ndarray, stds: np.ndarray) -> np.ndar
     return -0.5 * ((x[None] - means[:, None]) / stds[:, None]) ** 2 - np.log(stds[:, None] * np.sqrt(2 * np.pi))
 
 
-def _normalise_log(log_terms: np.ndarray) -> np.ndarray:
+def _normalize_log(log_terms: np.ndarray) -> np.ndarray:
     """softmax over axis 0 of (C, n) log terms."""
     shifted = np.exp(log_terms - log_terms.max(0, keepdims=True))
     return shifted / shifted.sum(0, keepdims=True)
@@ -167,14 +167,14 @@ def _posterior(log_terms: np.ndarray, mask: np.ndarray, settings: MixtureSetting
     """Posterior (3, *shape) from the data terms, with ``mrf_passes`` mean-field passes when beta > 0:
     r_i ∝ exp(data_i + beta * sum over the 6 neighbours j of r_j)."""
     posterior = np.zeros(log_terms.shape, np.float32)
-    posterior[:, mask] = _normalise_log(log_terms[:, mask])
+    posterior[:, mask] = _normalize_log(log_terms[:, mask])
     if settings.mrf_beta <= 0:
         return posterior
     kernel = ndimage.generate_binary_structure(mask.ndim, 1).astype(np.float32)
     kernel[(1,) * mask.ndim] = 0.0
     for _ in range(settings.mrf_passes):
         field_ = np.stack([ndimage.convolve(p, kernel, mode="constant") for p in posterior])
-        posterior[:, mask] = _normalise_log(log_terms[:, mask] + settings.mrf_beta * field_[:, mask])
+        posterior[:, mask] = _normalize_log(log_terms[:, mask] + settings.mrf_beta * field_[:, mask])
     return posterior
 
 

@@ -69,8 +69,14 @@ class Volume:
 
     # -- shape facts ---------------------------------------------------------------------------
     @property
+    def _axes(self) -> tuple[str, ...]:
+        """``axes`` as ``__post_init__`` set it (never None afterwards)."""
+        assert self.axes is not None
+        return self.axes
+
+    @property
     def has_time(self) -> bool:
-        return self.axes[0] == "t"
+        return self._axes[0] == "t"
 
     @property
     def n_frames(self) -> int:
@@ -83,7 +89,7 @@ class Volume:
 
     @property
     def spatial_axes(self) -> tuple[str, ...]:
-        return self.axes[1:] if self.has_time else self.axes
+        return self._axes[1:] if self.has_time else self._axes
 
     @property
     def is_3d(self) -> bool:
@@ -103,7 +109,7 @@ class Volume:
             if t != 0:
                 raise IndexError(f"volume has no time axis; frame {t} does not exist")
             return self
-        return replace(self, array=self.array[t], axes=self.axes[1:])
+        return replace(self, array=self.array[t], axes=self._axes[1:])
 
     def slice2d(self, axis: str = "z", index: int = 0, t: int = 0) -> tuple[np.ndarray, tuple[float, float]]:
         """A 2-D slice perpendicular to ``axis`` ('z', 'y' or 'x') and its (row, column) spacing in mm.

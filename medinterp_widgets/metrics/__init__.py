@@ -22,6 +22,7 @@ from medinterp_widgets.metrics.overlap import (
     heatmap_overlap,
     heatmap_overlap_torch,
     normalise_unit,
+    normalize_unit,
 )
 from medinterp_widgets.metrics.segmentation import dice, dice_per_class, iou, iou_per_class
 from medinterp_widgets.metrics.statistics import (
@@ -35,7 +36,7 @@ from medinterp_widgets.metrics.torch_metrics import dice_per_class_torch, dice_t
 
 __all__ = [
     "confusion_metrics", "one_vs_rest_metrics", "pixel_accuracy", "roc_auc",
-    "consistent_degree", "heatmap_overlap", "heatmap_overlap_torch", "normalise_unit",
+    "consistent_degree", "heatmap_overlap", "heatmap_overlap_torch", "normalise_unit", "normalize_unit",
     "average_perpendicular_distance", "hausdorff_distance", "mask_contours", "point_to_contour_distances",
     "GroupComparison", "cohens_d", "compare_groups", "filtered_cohens_d", "iqr_filter",
     "dice", "dice_per_class", "iou", "iou_per_class",

@@ -40,7 +40,7 @@ def heatmap_overlap_torch(heatmap: torch.Tensor, mask: torch.Tensor, *, eps: flo
     return (positive * region).sum(dim=dims) / (positive.sum(dim=dims) + eps)  # (B,)
 
 
-def normalise_unit(heatmap: Any) -> np.ndarray:
+def normalize_unit(heatmap: Any) -> np.ndarray:
     """Min-max normalise to [0, 1]: (h - min) / (max - min); a constant map becomes all zeros."""
     heat = to_numpy(heatmap, "heatmap").astype(np.float64)
     if heat.size == 0:
@@ -49,8 +49,11 @@ def normalise_unit(heatmap: Any) -> np.ndarray:
     return (heat - low) / (high - low) if high > low else np.zeros_like(heat)
 
 
+normalise_unit = normalize_unit  # the former spelling, kept as an alias
+
+
 def consistent_degree(heatmap: Any, lesion: Any, threshold: float = 0.7) -> float:
-    """COVID-CT "consistent degree": |S ∩ L| / |L| with support S = {normalise_unit(h) >= threshold}.
+    """COVID-CT "consistent degree": |S ∩ L| / |L| with support S = {normalize_unit(h) >= threshold}.
 
     The fraction of the lesion covered by the map's high-attribution region. nan for an empty
     lesion; a constant map has no support region and scores 0.
@@ -63,6 +66,6 @@ def consistent_degree(heatmap: Any, lesion: Any, threshold: float = 0.7) -> floa
     lesion_size = np.count_nonzero(region)
     if lesion_size == 0:
         return float("nan")
-    unit = normalise_unit(heat)
+    unit = normalize_unit(heat)
     support = (unit >= threshold) & (unit > 0)  # a constant (all-zero) map supports nothing
     return float(np.count_nonzero(support & region) / lesion_size)

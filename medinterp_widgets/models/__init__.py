@@ -8,8 +8,17 @@ Checkpoints find their model class only through ``registry`` (``register_model``
 
 from .alexnet import AlexNetClassifier
 from .gap_fcn import GapFCN
-from .registry import (MODELS, UnknownModelError, build_model, class_path, model_class, model_spec, register_model,
-                       trust_model_module)
+from .modes import eval_mode
+from .registry import (
+    MODELS,
+    UnknownModelError,
+    build_model,
+    class_path,
+    model_class,
+    model_spec,
+    register_model,
+    trust_model_module,
+)
 from .resnet import SmallResNet
 from .summary import LayerRow, format_layer_table, layer_table, parameter_count, size_mb
 from .unet import UNet
@@ -17,7 +26,7 @@ from .vgg import VGGClassifier
 
 __all__ = [
     "AlexNetClassifier", "GapFCN", "LayerRow", "MODELS", "SmallResNet", "UNet", "UnknownModelError", "VGGClassifier",
-    "build_model",
-    "class_path", "format_layer_table", "layer_table", "model_class", "model_spec", "parameter_count",
+    "build_model", "class_path", "eval_mode", "format_layer_table", "layer_table", "model_class", "model_spec",
+    "parameter_count",
     "register_model", "size_mb", "trust_model_module",
 ]

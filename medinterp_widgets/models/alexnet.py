@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from typing import Any
 
 import torch
 from torch import nn
@@ -37,8 +38,8 @@ class AlexNetClassifier(nn.Module):
         super().__init__()
         if channels is not None and (len(channels) != 5 or min(channels) < 1):
             raise ValueError(f"AlexNetClassifier: channels needs five positive conv widths, got {channels!r}")
-        self.init_kwargs = dict(in_channels=in_channels, n_classes=n_classes, width=width, hidden=hidden,
-                                dropout=dropout)
+        self.init_kwargs: dict[str, Any] = dict(in_channels=in_channels, n_classes=n_classes, width=width,
+                                                hidden=hidden, dropout=dropout)
         if channels is not None:
             self.init_kwargs["channels"] = [int(c) for c in channels]
         self.in_channels = in_channels

@@ -27,7 +27,7 @@ classifier on the context vector g = GAP(A) (image logits z_c = w_c . g + b_c = 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -77,7 +77,7 @@ class GapFCN(nn.Module):
                                 upsampling=upsampling, max_channels=max_channels, context_norm=context_norm)
         self.in_channels, self.upsampling = in_channels, upsampling
         widths = [min(base_channels * 2**i, max_channels) for i in range(depth + 1)]
-        stage = dict(n_convs=convs_per_stage, batch_norm=batch_norm)
+        stage: dict[str, Any] = dict(n_convs=convs_per_stage, batch_norm=batch_norm)
         self.encoder = nn.ModuleList(
             conv_stack(c_in, c_out, **stage) for c_in, c_out in zip([in_channels] + widths[:-2], widths[:-1]))
         self.pool = nn.MaxPool2d(2, return_indices=True)
@@ -124,6 +124,7 @@ class GapFCN(nn.Module):
     def forward_with_image_logits(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(segmentation logits (B, n_classes, H, W), image logits (B, n_classes) from cam_head(GAP(A)))."""
         output = self.forward(x, with_cam=True)
+        assert isinstance(output, GapOutput)
         return output.segmentation, output.image_logits
 
     def _upsample(self, x: torch.Tensor, indices: torch.Tensor, size) -> torch.Tensor:

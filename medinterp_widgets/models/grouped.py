@@ -14,6 +14,8 @@ network keeps the CPU's vector units and the GPU busy where K separate small net
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -30,18 +32,25 @@ def _grouped_features(features: list[nn.Sequential]) -> nn.Sequential:
             conv = nn.Conv2d(first.in_channels * k, first.out_channels * k, 3, padding=1, groups=k,
                              bias=first.bias is not None)
             conv.weight.data.copy_(torch.cat([m.weight.data for m in layers]))  # (K * C_out, C_in, 3, 3)
-            if first.bias is not None:
+            if conv.bias is not None:
                 conv.bias.data.copy_(torch.cat([m.bias.data for m in layers]))
             modules.append(conv)
         elif isinstance(first, nn.BatchNorm2d):
             norm = nn.BatchNorm2d(first.num_features * k, eps=first.eps, momentum=first.momentum)
             for name in ("weight", "bias", "running_mean", "running_var"):
                 getattr(norm, name).data.copy_(torch.cat([getattr(m, name).data for m in layers]))
-            norm.num_batches_tracked.copy_(first.num_batches_tracked)
+            if norm.num_batches_tracked is not None and first.num_batches_tracked is not None:
+                norm.num_batches_tracked.copy_(first.num_batches_tracked)
             modules.append(norm)
         else:  # ReLU, MaxPool2d: channel-wise already
             modules.append(type(first)(**({"kernel_size": 2} if isinstance(first, nn.MaxPool2d) else {})))
     return nn.Sequential(*modules)
+
+
+def _linear(module: nn.Module) -> nn.Linear:
+    if not isinstance(module, nn.Linear):
+        raise ValueError(f"GroupedVGG: expected a Linear layer in the fc head, got {type(module).__name__}")
+    return module
 
 
 class GroupedLinear(nn.Module):
@@ -68,14 +77,15 @@ class GroupedVGG(nn.Module):
             raise ValueError("GroupedVGG: every model must be a VGGClassifier built with the same arguments")
         if kwargs["head"] != "fc":
             raise ValueError("GroupedVGG: only the 'fc' head is supported")
-        self.n_models, self.model_kwargs = len(models), dict(kwargs)
+        self.n_models = len(models)
+        self.model_kwargs: dict[str, Any] = dict(kwargs)
         self.in_channels = kwargs["in_channels"]
         self.features = _grouped_features([m.features for m in models])
         self.cam_layer_name = models[0].cam_layer_name
         self.pool = nn.AdaptiveAvgPool2d(kwargs["fc_pool"])
-        self.fc1 = GroupedLinear([m.classifier[1] for m in models])
+        self.fc1 = GroupedLinear([_linear(m.classifier[1]) for m in models])
         self.dropout = nn.Dropout(kwargs["dropout"])
-        self.fc2 = GroupedLinear([m.classifier[4] for m in models])
+        self.fc2 = GroupedLinear([_linear(m.classifier[4]) for m in models])
 
     @classmethod
     def from_models(cls, models) -> "GroupedVGG":

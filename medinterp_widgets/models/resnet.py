@@ -13,7 +13,8 @@
 
 A basic block is relu(BN(conv(relu(BN(conv(x))))) + skip(x)), skip = identity or 1x1 conv + BN when the
 shape changes. At 128 x 128 inputs the four stages give 64, 32, 16 and 8 pixel maps; with ``stem_pool``
-(a max pool after the stem, as in ResNet-18) a 256 x 256 input costs about what 128 x 128 costs without. ``cam_layer_name``
+(a max pool after the stem, as in ResNet-18) a 256 x 256 input costs about what 128 x 128 costs without.
+``cam_layer_name``
 names the last stage (``stages.3``); ``embed(x)`` is the pooled feature vector (``feature_dim`` long),
 used by self-supervised pretraining and feature + SVM baselines.
 """
@@ -38,7 +39,7 @@ class BasicBlock(nn.Module):
             nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=False), nn.BatchNorm2d(out_channels), nn.ReLU(),
             nn.Conv2d(out_channels, out_channels, 3, 1, 1, bias=False), nn.BatchNorm2d(out_channels),
         )
-        self.skip = nn.Identity()
+        self.skip: nn.Module = nn.Identity()
         if stride != 1 or in_channels != out_channels:
             self.skip = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
                                       nn.BatchNorm2d(out_channels))

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .modes import eval_mode
+
 FLOAT32_BYTES = 4
 
 
@@ -61,7 +63,6 @@ def layer_table(model: nn.Module, x: torch.Tensor) -> list[LayerRow]:
     """
     rows: list[LayerRow] = []
     handles = []
-    was_training = model.training
 
     def make_hook(name: str):
         def hook(module, _inputs, output):
@@ -74,13 +75,11 @@ def layer_table(model: nn.Module, x: torch.Tensor) -> list[LayerRow]:
         for name, module in model.named_modules():
             if name and not any(True for _ in module.children()):
                 handles.append(module.register_forward_hook(make_hook(name)))
-        model.eval()
-        with torch.no_grad():
+        with eval_mode(model), torch.no_grad():
             model(x)
     finally:
         for handle in handles:
             handle.remove()
-        model.train(was_training)
     return rows
 
 

@@ -7,6 +7,8 @@ Output: (B, n_classes, *spatial) logits at the input size. ``cam_layer`` = the b
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -26,7 +28,7 @@ class UNet(nn.Module):
                                 depth=depth, dims=dims, batch_norm=batch_norm)
         self.in_channels, self.dims = in_channels, dims
         widths = [base_channels * 2**i for i in range(depth + 1)]
-        stack = dict(n_convs=2, dims=dims, batch_norm=batch_norm)
+        stack: dict[str, Any] = dict(n_convs=2, dims=dims, batch_norm=batch_norm)
         self.encoder = nn.ModuleList(
             conv_stack(c_in, c_out, **stack) for c_in, c_out in zip([in_channels] + widths[:-2], widths[:-1]))
         self.pool = layer("pool", dims)(2)

@@ -8,6 +8,8 @@ Default Grad-CAM layer ``cam_layer``: the ReLU after the last conv (module name 
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -48,8 +50,9 @@ class VGGClassifier(nn.Module):
             raise ValueError(f"VGGClassifier cfg: expected one of {sorted(CONFIGS)} or a list, got {cfg!r}")
         if head not in ("gap", "fc"):
             raise ValueError(f"VGGClassifier head: expected 'gap' or 'fc', got {head!r}")
-        self.init_kwargs = dict(in_channels=in_channels, n_classes=n_classes, width=width, cfg=cfg,
-                                batch_norm=batch_norm, head=head, hidden=hidden, fc_pool=fc_pool, dropout=dropout)
+        self.init_kwargs: dict[str, Any] = dict(in_channels=in_channels, n_classes=n_classes, width=width, cfg=cfg,
+                                                batch_norm=batch_norm, head=head, hidden=hidden, fc_pool=fc_pool,
+                                                dropout=dropout)
         self.in_channels = in_channels
         layers = CONFIGS[cfg] if isinstance(cfg, str) else list(cfg)
         self.features = build_features(in_channels, width, layers, batch_norm)

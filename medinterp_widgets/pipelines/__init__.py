@@ -1,6 +1,6 @@
 """One module per reproduced paper: ``run(config) -> Report``.
 
-Each pipeline module defines a ``Config`` dataclass with ``Config.preset("quick"|"full", **overrides)``
+Each pipeline module defines a ``Config`` dataclass with ``Config.from_preset("quick"|"full", **overrides)``
 (quick: minutes on 2 CPU cores; full: paper scale on a GPU) and ``run(config) -> Report``.
 """
 

@@ -1,6 +1,6 @@
 """Dry runs of a long preset: the preset's models, image sizes, folds, groups and data, few steps.
 
-``Config.preset("full", limit_steps=N)`` (``medinterp reproduce NAME --full --limit-steps N``) keeps
+``Config.from_preset("full", limit_steps=N)`` (``medinterp reproduce NAME --full --limit-steps N``) keeps
 every size of the preset (widths, image sizes, folds, group sizes, search setup, data loading) and
 caps only the work: each training run stops after N steps (``TrainConfig.max_steps``; the epoch it
 falls in is evaluated and checkpointed as usual), each hyper-parameter search runs at most

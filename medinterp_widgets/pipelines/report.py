@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 # `medinterp evaluate --dataset KIND` -> the folder of that data set under the data root
 EVAL_FOLDERS = {"sunnybrook": "sunnybrook", "acdc": "acdc", "covid-ct": "covid_ct",
                 "covid-lesions": "covid_ct_lesions", "mouse-brain": "mouse_brain", "acdc-diagnosis": "acdc"}
@@ -184,7 +183,8 @@ def _html(report: Report) -> str:
         rows = comparison_rows([asdict(c) for c in report.comparisons])
         parts += ["<h2>Ours beside the paper</h2>", html_table(rows)]
     if report.metrics:
-        parts += ["<h2>Metrics</h2>", html_table([{"metric": k, "value": v} for k, v in _plain(report.metrics).items()])]
+        rows = [{"metric": k, "value": v} for k, v in _plain(report.metrics).items()]
+        parts += ["<h2>Metrics</h2>", html_table(rows)]
     for name, rows in report.tables.items():
         parts += [f"<h2>{html.escape(name)}</h2>", html_table(_plain(rows))]
     for name in report.figures:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, cast
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -53,7 +53,7 @@ def make_loader(data: Dataset | DataLoader | Iterable, *, batch_size: int, shuff
     sampler = context.sampler(data, seed=seed, shuffle=shuffle)
     if sampler is not None:
         sampler.set_epoch(epoch)
-    return DataLoader(data, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
+    return DataLoader(cast(Dataset, data), batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
                       num_workers=num_workers, worker_init_fn=seed_worker, generator=epoch_generator(seed, epoch),
                       pin_memory=pin_memory, drop_last=drop_last)
 

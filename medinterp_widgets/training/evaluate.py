@@ -48,7 +48,7 @@ def open_eval_data(kind: str, root: str | os.PathLike, *, split: str = "val", si
                    limit: int | None = None) -> EvalData:
     """Load ``root`` with the data layer's loader for ``kind`` (imported lazily); ``limit``: first N items."""
     eval_data = _open_kind(kind, root, split, size)
-    if limit is not None and limit < len(eval_data.dataset):
+    if limit is not None and limit < len(eval_data.dataset):  # type: ignore[arg-type]  # map-style sets
         spacings = eval_data.spacings[:limit] if eval_data.spacings is not None else None
         eval_data = EvalData(eval_data.task, Subset(eval_data.dataset, range(limit)), spacings, eval_data.fixed_size)
     return eval_data
@@ -58,8 +58,8 @@ def _open_kind(kind: str, root, split: str, size) -> EvalData:
     from medinterp_widgets import data
 
     if kind == "sunnybrook":
-        dataset = data.SunnybrookDataset(data.load_sunnybrook(root), split="all")
-        return EvalData("segmentation", dataset, [tuple(s.spacing) for s in dataset.slices])
+        sunnybrook = data.SunnybrookDataset(data.load_sunnybrook(root), split="all")
+        return EvalData("segmentation", sunnybrook, [(s.spacing[0], s.spacing[1]) for s in sunnybrook.slices])
     if kind == "acdc":
         return EvalData("segmentation", data.AcdcSliceDataset(data.load_acdc(root, split), size=size),
                         fixed_size=size is not None)
@@ -141,7 +141,7 @@ class _AdaptedItems(Dataset):
                 self.lookup[source] = target
 
     def __len__(self) -> int:
-        return len(self.dataset)
+        return len(self.dataset)  # type: ignore[arg-type]  # map-style sets
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         x, y, _ = split_batch(self.dataset[index])
@@ -184,10 +184,11 @@ def _mouse_spacings(dataset) -> list[tuple[float, float]]:
     spacings = []
     for brain_index, _ in dataset.index:
         spacing = tuple(float(s) for s in dataset.brains[brain_index].image.spacing)
-        spacings.append(tuple(s for axis, s in enumerate(spacing) if axis != dataset.axis))
+        dy, dx = (s for axis, s in enumerate(spacing) if axis != dataset.axis)
+        spacings.append((dy, dx))
     return spacings
 
 
 def _stored_size(config: dict[str, Any]) -> tuple[int, int] | None:
     size = (config.get("extra") or {}).get("input_size")
-    return tuple(int(v) for v in size) if size else None
+    return (int(size[0]), int(size[1])) if size else None

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Sequence, cast
 
 import torch
 from torch import nn
 
 from medinterp_widgets.models.grouped import GroupedVGG
+from medinterp_widgets.models.vgg import VGGClassifier
 
 EVAL_BATCH = 64
 
@@ -142,7 +143,7 @@ def train_group(make_model: Callable[[int], nn.Module], members: Sequence[Member
     if keep not in ("best", "last"):
         raise ValueError(f"train_group keep: expected 'best' or 'last', got {keep!r}")
     device = torch.device(device or "cpu")
-    model = GroupedVGG([make_model(m.seed) for m in members]).to(device)
+    model = GroupedVGG([cast(VGGClassifier, make_model(m.seed)) for m in members]).to(device)
     optimizer = StackedAdam(model.parameters(), [m.lr for m in members])
     generators = [torch.Generator().manual_seed(m.seed) for m in members]  # each member's data order
     augment_rng = torch.Generator().manual_seed(members[0].seed)

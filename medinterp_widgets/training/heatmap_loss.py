@@ -12,7 +12,7 @@ differentiable w.r.t. the parameters) and m_b the mask:
 share becomes sum(h m) / sum(h)). L_cls is the thesis's mean squared error between softmax(logits) and
 one-hot(y) ("mse") or cross-entropy ("ce"), optionally class-weighted: L_cls = sum_b w_(y_b) l_b / sum_b w_(y_b).
 ``HeatmapLoss.thesis()`` = MSE + mass, the thesis's
-formulation; ``HeatmapLoss.normalised()`` = CE + share. With "share", a map of all zeros counts as all
+formulation; ``HeatmapLoss.normalized()`` = CE + share. With "share", a map of all zeros counts as all
 outside (P = 1); with "mass" (each map scaled to a maximum of 1, as HiResCAM maps are shown) it
 counts 0, as in the thesis.
 
@@ -29,6 +29,7 @@ so every model's gradient is exactly the gradient of its own loss.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -40,8 +41,10 @@ from medinterp_widgets.attribution.hooks import capture_activation, resolve_laye
 from medinterp_widgets.attribution.registry import HEATMAP_METHODS, METHODS
 from medinterp_widgets.attribution.targets import ClassTarget
 from medinterp_widgets.attribution.upsample import upsample_maps
+from medinterp_widgets.training.loss_protocol import Batch, LossResult, detached_parts
 
-__all__ = ["HEATMAP_METHODS", "PENALTIES", "HeatmapLoss", "HeatmapLossResult"]  # HEATMAP_METHODS: methods with info.trainable
+# HEATMAP_METHODS: the methods with info.trainable
+__all__ = ["HEATMAP_METHODS", "PENALTIES", "HeatmapLoss", "HeatmapLossResult"]
 PENALTIES = ("share", "mass")
 _EPS = 1e-8
 
@@ -69,6 +72,7 @@ class HeatmapLoss:
     """
 
     amp_safe = False
+    inputs: Literal["model"] = "model"  # the Trainer's Loss protocol (loss_protocol.py)
 
     def __init__(self, method: str = "hirescam", weight: float = 1.0, classification: str = "ce",
                  layer: nn.Module | str | None = None, mode: str = "outside_allowed", penalty: str = "share",
@@ -92,9 +96,11 @@ class HeatmapLoss:
         return cls(method, weight, classification="mse", penalty="mass", **kwargs)
 
     @classmethod
-    def normalised(cls, method: str = "hirescam", weight: float = 1.0, **kwargs) -> "HeatmapLoss":
+    def normalized(cls, method: str = "hirescam", weight: float = 1.0, **kwargs) -> "HeatmapLoss":
         """Cross-entropy + weight * share of the map outside the region."""
         return cls(method, weight, classification="ce", penalty="share", **kwargs)
+
+    normalised = normalized  # the former spelling, kept as an alias
 
     def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> HeatmapLossResult:
         k = getattr(model, "n_models", None)  # K grouped models, or None for a plain model
@@ -110,6 +116,17 @@ class HeatmapLoss:
         total = (classification + self.weight * attribution).sum()
         return HeatmapLossResult(total, classification.detach(), attribution.detach(),
                                  (share if k else share[:, 0]).detach(), logits.detach(), maps.detach())
+
+    def compute(self, model: nn.Module, batch: Batch) -> LossResult:
+        """The `Loss` protocol: the call above on ``batch`` (its ``mask``), parts classification / attribution."""
+        result = self(model, batch.x, batch.y, batch.mask)
+        parts = detached_parts(classification=result.classification, attribution=result.attribution)
+        return LossResult(result.total, parts, result.logits)
+
+    def evaluation_form(self) -> _ClassificationTerm:
+        """Validation scores the classification term: the map term needs ``autograd.grad``, which the
+        Trainer's validation under ``no_grad`` does not run."""
+        return _ClassificationTerm(self)
 
     def classification_loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Cross-entropy, or mean((softmax(logits) - one_hot(y))^2) over classes, averaged over the batch
@@ -165,6 +182,18 @@ class HeatmapLoss:
             per_model = gradients.reshape(x.shape[0] * k, -1, *x.shape[2:])
             return logits, reduce_channels(per_model, absolute=True).view(x.shape[0], k, *x.shape[2:])
         return logits, reduce_channels(gradients, absolute=True)  # (B, *S)
+
+
+class _ClassificationTerm:
+    """A heatmap loss's classification term as a logits loss (its evaluation form)."""
+
+    inputs: Literal["logits"] = "logits"
+
+    def __init__(self, loss: HeatmapLoss):
+        self.loss = loss
+
+    def compute(self, logits: torch.Tensor, target: torch.Tensor) -> LossResult:
+        return LossResult(self.loss.classification_loss(logits, target).sum())
 
 
 def _default_layer(model: nn.Module) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from medinterp_widgets.models.modes import eval_mode
 from medinterp_widgets.training.events import LayerStat
 from medinterp_widgets.training.monitor import LayerMonitor
 
@@ -23,13 +24,11 @@ def top_logit_score(output: torch.Tensor) -> torch.Tensor:
 def probe_layers(model: nn.Module, x: torch.Tensor) -> tuple[LayerStat, ...]:
     """Per-layer statistics of one forward + backward of ``top_logit_score(model(x))``."""
     monitor = LayerMonitor(model)
-    was_training = model.training
     saved_grads = [(p, p.grad) for p in model.parameters()]
     try:
-        model.eval()
         for parameter, _ in saved_grads:
             parameter.grad = None
-        with torch.enable_grad():
+        with eval_mode(model), torch.enable_grad():
             with monitor.capture():
                 output = model(x)
             top_logit_score(output).backward()
@@ -37,4 +36,3 @@ def probe_layers(model: nn.Module, x: torch.Tensor) -> tuple[LayerStat, ...]:
     finally:
         for parameter, grad in saved_grads:
             parameter.grad = grad
-        model.train(was_training)

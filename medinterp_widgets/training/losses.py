@@ -6,13 +6,20 @@
   prediction and truth counts as a perfect match. ``include_background=False`` drops class 0.
 - ``HeatmapLoss`` (in ``heatmap_loss.py``): classification term + weight * attribution outside the
   allowed region.
+
+Each loss class implements the Trainer's `Loss` protocol (``loss_protocol.py``): ``inputs = "logits"``
+and ``compute(logits, target) -> LossResult``; calling it still returns the plain scalar tensor.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from medinterp_widgets.training.loss_protocol import CrossEntropy, LossResult, detached_parts
 
 cross_entropy = F.cross_entropy
 
@@ -54,6 +61,8 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, include_backgroun
 class SoftDiceLoss(nn.Module):
     """``soft_dice_loss`` as a module: ``SoftDiceLoss()(logits (B, C, *S), target (B, *S) or (B, C, *S))``."""
 
+    inputs: Literal["logits"] = "logits"
+
     def __init__(self, include_background: bool = True, eps: float = 1e-5):
         super().__init__()
         self.include_background, self.eps = include_background, eps
@@ -61,9 +70,14 @@ class SoftDiceLoss(nn.Module):
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return soft_dice_loss(logits, target, self.include_background, self.eps)
 
+    def compute(self, logits: torch.Tensor, target: torch.Tensor) -> LossResult:
+        return LossResult(self(logits, target))
+
 
 class DiceCrossEntropyLoss(nn.Module):
     """cross_entropy + dice_weight * soft_dice_loss, a common segmentation combination."""
+
+    inputs: Literal["logits"] = "logits"
 
     def __init__(self, dice_weight: float = 1.0, include_background: bool = True):
         super().__init__()
@@ -71,12 +85,16 @@ class DiceCrossEntropyLoss(nn.Module):
         self.dice = SoftDiceLoss(include_background)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.cross_entropy(logits, target.long()) + self.dice_weight * self.dice(logits, target)
+        return self.compute(logits, target).total
+
+    def compute(self, logits: torch.Tensor, target: torch.Tensor) -> LossResult:
+        ce, dice = F.cross_entropy(logits, target.long()), self.dice(logits, target)
+        return LossResult(ce + self.dice_weight * dice, detached_parts(ce=ce, dice=dice))
 
 
-def build_loss(name: str, **kwargs) -> nn.Module:
-    """'ce' -> nn.CrossEntropyLoss, 'dice' -> SoftDiceLoss, 'dice_ce' -> DiceCrossEntropyLoss."""
-    losses = {"ce": nn.CrossEntropyLoss, "dice": SoftDiceLoss, "dice_ce": DiceCrossEntropyLoss}
+def build_loss(name: str, **kwargs) -> CrossEntropy | SoftDiceLoss | DiceCrossEntropyLoss:
+    """'ce' -> CrossEntropy, 'dice' -> SoftDiceLoss, 'dice_ce' -> DiceCrossEntropyLoss."""
+    losses: dict[str, type] = {"ce": CrossEntropy, "dice": SoftDiceLoss, "dice_ce": DiceCrossEntropyLoss}
     if name not in losses:
         raise ValueError(f"loss name: expected one of {sorted(losses)} (HeatmapLoss is built directly), got {name!r}")
     return losses[name](**kwargs)

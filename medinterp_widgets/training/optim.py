@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Iterable
+from typing import Any, Iterable
 
 import torch
 from torch.optim.lr_scheduler import LambdaLR
@@ -23,7 +23,7 @@ def make_optimizer(parameters: Iterable[torch.nn.Parameter], config: TrainConfig
 
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> LambdaLR:
     """The config's schedule; a constant LambdaLR when there is nothing to decay (so state always saves)."""
-    kwargs = {
+    kwargs: dict[str, Any] = {  # type: ignore[assignment]
         "exponential": dict(decay_rate=config.decay_rate, decay_steps=config.decay_steps, staircase=config.staircase),
         "inverse_time": dict(decay=config.time_decay),
         "step": dict(drop=config.decay_rate, every=config.decay_steps),

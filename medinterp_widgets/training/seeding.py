@@ -7,7 +7,7 @@ RNG states are stored as tensors / plain Python values so checkpoints load with
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -35,7 +35,7 @@ def epoch_generator(seed: int, epoch: int) -> torch.Generator:
 
 def capture_rng_state() -> dict[str, Any]:
     """The global RNG states, in a ``weights_only``-loadable form."""
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    kind, keys, pos, has_gauss, cached = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state())
     state: dict[str, Any] = {
         "python": _python_state_to_lists(random.getstate()),
         "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),

@@ -14,14 +14,13 @@ with the same seed.
 
 from __future__ import annotations
 
-import inspect
 import math
 import queue
 import threading
 import time
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Literal
 
 import torch
 from torch import nn
@@ -29,12 +28,19 @@ from tqdm.auto import tqdm
 
 from medinterp_widgets.devices import resolve_device
 from medinterp_widgets.training import checkpoints, runs
+from medinterp_widgets.training import events as ev
 from medinterp_widgets.training.batches import make_loader, model_output_logits, split_batch, to_device
 from medinterp_widgets.training.config import TrainConfig
 from medinterp_widgets.training.distributed import DistributedContext
 from medinterp_widgets.training.epoch_metrics import EpochMetrics
-from medinterp_widgets.training.events import (CheckpointSaved, EpochEnd, Evaluation, LayerStats, RunEnded,
-                                               RunStarted, StepEnd)
+from medinterp_widgets.training.loss_protocol import (
+    Batch,
+    CrossEntropy,
+    Loss,
+    as_loss,
+    evaluation_loss,
+    forward_with_loss,
+)
 from medinterp_widgets.training.monitor import LayerMonitor
 from medinterp_widgets.training.optim import make_optimizer, make_scheduler
 from medinterp_widgets.training.seeding import capture_rng_state, restore_rng_state, seed_everything
@@ -48,15 +54,16 @@ class Trainer:
     """Train ``model`` on ``train_data`` (a Dataset of ``(x, y, ...)`` or ``{"image", "label", ...}`` items,
     or a ready DataLoader), evaluating on ``val_data`` each epoch.
 
-    loss: ``loss(logits, target)`` (default cross-entropy; may also accept ``model=``, ``inputs=``,
-    ``batch=`` keywords), or a loss whose first parameter is ``model`` that runs the forward itself
-    (``HeatmapLoss``: ``loss(model, x, y, mask)``; ``mask`` is the batch's ``mask`` / third item).
+    loss: a `Loss` (``loss_protocol.py``: declared inputs "logits" or "model", a `LossResult` with the
+    total and its named parts, one forward a step; validation uses ``loss.evaluation_form()`` when the
+    loss declares one, else the loss itself), or a plain ``loss(logits, target) -> Tensor``; default
+    cross-entropy.
     callbacks: each ``callable(event)`` gets every event (main process only). model_kwargs: constructor
     kwargs saved in checkpoints (default: the model's ``init_kwargs``).
     """
 
     def __init__(self, model: nn.Module, train_data: Any, val_data: Any = None, config: TrainConfig | None = None,
-                 *, loss: Callable | None = None, callbacks: Iterable[Callable] = (), resume: bool = False,
+                 *, loss: Loss | Callable | None = None, callbacks: Iterable[Callable] = (), resume: bool = False,
                  model_kwargs: dict[str, Any] | None = None):
         self.config = config or TrainConfig()
         if resume and not self.config.run_dir:
@@ -64,16 +71,16 @@ class Trainer:
         self.context = DistributedContext.from_env()
         self.device = self.context.device(resolve_device(self.config.device))
         self.on_cuda = self.device.type == "cuda"
-        self.loss_fn = loss or nn.CrossEntropyLoss()
+        self.loss_fn = as_loss(loss if loss is not None else CrossEntropy())
+        self.eval_loss = evaluation_loss(self.loss_fn)
         self.amp = amp_enabled(self.device, self.config, self.loss_fn)
         self.cpu_bf16 = cpu_bf16_enabled(self.device, self.config)
         self.model_kwargs = model_kwargs
         self.base_model = model.to(self.device)
         if self.on_cuda and self.config.channels_last:
-            self.base_model = self.base_model.to(memory_format=torch.channels_last)
+            self.base_model = self.base_model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         self.model = self.base_model  # DistributedDataParallel-wrapped by fit() under torchrun
         self.train_data, self.val_data = train_data, val_data
-        self._loss_extras = _loss_keywords(self.loss_fn)
         self.callbacks = list(callbacks)
         self.resume = resume
         self.run_dir = Path(self.config.run_dir) if self.config.run_dir else None
@@ -99,10 +106,11 @@ class Trainer:
         self.scheduler = make_scheduler(self.optimizer, self.config)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self._restore_or_seed()
-        self._emit(RunStarted(run_dir=str(self.run_dir) if self.run_dir else None, config=self.config.to_dict(),
-                              start_epoch=self.start_epoch, total_epochs=self.config.epochs,
-                              steps_per_epoch=_safe_len(self.train_data, self.config.batch_size, self.context)))
-        reason, error = "completed", None
+        self._emit(ev.RunStarted(run_dir=str(self.run_dir) if self.run_dir else None, config=self.config.to_dict(),
+                                 start_epoch=self.start_epoch, total_epochs=self.config.epochs,
+                                 steps_per_epoch=_safe_len(self.train_data, self.config.batch_size, self.context)))
+        reason: Literal["completed", "stopped", "error"] = "completed"
+        error: str | None = None
         try:
             for epoch in range(self.start_epoch, self.config.epochs):
                 self._run_epoch(epoch)
@@ -114,8 +122,8 @@ class Trainer:
             reason, error = "error", f"{type(exc).__name__}: {exc}"
             raise
         finally:
-            self._emit(RunEnded(reason=reason, epochs_completed=self.epochs_completed, steps=self.step,
-                                best_value=self.best_value, error=error))
+            self._emit(ev.RunEnded(reason=reason, epochs_completed=self.epochs_completed, steps=self.step,
+                                   best_value=self.best_value, error=error))
         return self.history
 
     def events(self) -> Iterator[Any]:
@@ -146,19 +154,19 @@ class Trainer:
             raise failure[0]
 
     def evaluate(self, data: Any) -> dict[str, float]:
-        """Loss and task metrics of the current model on ``data`` (no gradients)."""
+        """Loss (the evaluation form of the loss, see ``loss_protocol``) and task metrics of the current
+        model on ``data`` (no gradients)."""
         loader = make_loader(data, batch_size=self.config.batch_size, shuffle=False, seed=self.config.seed,
                              epoch=0, num_workers=self.config.num_workers, context=self.context)
         meter: EpochMetrics | None = None
         self.model.eval()
         with torch.no_grad():
             for batch in loader:
-                x, y, extras = self._prepare(batch)
+                prepared = self._prepare(batch)
                 with self._autocast():
-                    logits = model_output_logits(self.model(x))
-                    loss = self._loss(logits, y, x, extras) if not self._loss_extras else _plain_loss(logits, y)
+                    logits, result = forward_with_loss(self.eval_loss, self.model, prepared, model_output_logits)
                 meter = meter or EpochMetrics(self.config.task, self._num_classes(logits))
-                meter.update(logits.float(), y, float(loss))
+                meter.update(logits.float(), prepared.y, float(result.total))
         if meter is None:
             return {}
         meter.sync(self.context)
@@ -172,10 +180,10 @@ class Trainer:
         if self.val_data is not None:
             results["val"] = self.evaluate(self.val_data)
         for split, metrics in results.items():
-            self._emit(Evaluation(epoch=epoch, split=split, metrics=metrics))
+            self._emit(ev.Evaluation(epoch=epoch, split=split, metrics=metrics))
         self.epochs_completed = epoch + 1
         self.history.append(results)
-        self._emit(EpochEnd(epoch=epoch, metrics=results, seconds=time.perf_counter() - started))
+        self._emit(ev.EpochEnd(epoch=epoch, metrics=results, seconds=time.perf_counter() - started))
         self._save_epoch_checkpoints(epoch, results)
 
     def _train_epoch(self, epoch: int) -> dict[str, float]:
@@ -187,17 +195,17 @@ class Trainer:
         self.model.train()
         show = self.config.progress and self.context.is_main
         for batch in tqdm(loader, desc=f"epoch {epoch + 1}/{self.config.epochs}", disable=not show, leave=False):
-            x, y, extras = self._prepare(batch)
+            prepared = self._prepare(batch)
             self.step += 1
             sample = monitor is not None and self.step % self.config.monitor_every == 0
             lr = self._current_lr()  # the rate this step uses (the scheduler steps after it)
-            logits, loss, terms = self._optimise(x, y, extras, monitor if sample else None)
+            logits, loss, terms = self._optimise(prepared, monitor if sample else None)
             meter = meter or EpochMetrics(self.config.task, self._num_classes(logits))
-            batch_metrics = {**meter.update(logits.float(), y, float(loss)), **terms}
-            self._emit(StepEnd(step=self.step, epoch=epoch, loss=float(loss), lr=lr,
-                               metrics=batch_metrics))
-            if sample:
-                self._emit(LayerStats(step=self.step, epoch=epoch, layers=monitor.summarise()))
+            batch_metrics = {**meter.update(logits.float(), prepared.y, float(loss)), **terms}
+            self._emit(ev.StepEnd(step=self.step, epoch=epoch, loss=float(loss), lr=lr,
+                                  metrics=batch_metrics))
+            if sample and monitor is not None:
+                self._emit(ev.LayerStats(step=self.step, epoch=epoch, layers=monitor.summarise()))
             if self._stop.is_set():
                 raise StopTraining
             if self._step_budget_spent():
@@ -207,11 +215,15 @@ class Trainer:
         meter.sync(self.context)
         return meter.compute()
 
-    def _optimise(self, x, y, extras, monitor: LayerMonitor | None) -> tuple[torch.Tensor, torch.Tensor, dict]:
+    def _optimise(self, batch: Batch, monitor: LayerMonitor | None
+                  ) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
+        """One step: one forward (``forward_with_loss``), backward, optimizer and scheduler step."""
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
             with monitor.capture() if monitor else nullcontext():
-                logits, loss, terms = self._forward_and_loss(x, y, extras)
+                logits, result = forward_with_loss(self.loss_fn, self.model, batch, model_output_logits)
+        loss = result.total
+        terms = {name: float(value) for name, value in result.parts.items()}
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss is {float(loss)} at step {self.step}")
         self.scaler.scale(loss).backward()
@@ -223,29 +235,12 @@ class Trainer:
         self.scheduler.step()
         return logits.detach(), loss.detach(), terms
 
-    def _forward_and_loss(self, x, y, extras) -> tuple[torch.Tensor, torch.Tensor, dict[str, float]]:
-        """(logits, loss, extra loss terms). A loss whose first parameter is ``model`` (e.g. HeatmapLoss)
-        runs the forward itself: ``loss(model, x, y, mask)`` -> tensor or result with .total/.logits."""
-        if self._loss_extras != ("forward",):
-            logits = model_output_logits(self.model(x))
-            return logits, self._loss(logits, y, x, extras), {}
-        mask = extras.get("mask", next(iter(extras.values()), None))
-        result = self.loss_fn(self.model, x, y, mask)
-        if isinstance(result, torch.Tensor):
-            return model_output_logits(self.model(x)).detach(), result, {}
-        terms = {name: float(getattr(result, name)) for name in ("classification", "attribution")
-                 if isinstance(getattr(result, name, None), torch.Tensor)}
-        return model_output_logits(result.logits), result.total, terms
-
     # ----------------------------------------------------------------- helpers
-    def _prepare(self, batch: Any):
+    def _prepare(self, batch: Any) -> Batch:
         x, y, extras = split_batch(batch)
         channels_last = self.on_cuda and self.config.channels_last
-        return to_device(x, self.device, channels_last), to_device(y, self.device), to_device(extras, self.device)
-
-    def _loss(self, logits, y, x, extras) -> torch.Tensor:
-        keywords = {"model": self.model, "inputs": x, "batch": extras}
-        return self.loss_fn(logits, y, **{k: keywords[k] for k in self._loss_extras})
+        return Batch(to_device(x, self.device, channels_last), to_device(y, self.device),
+                     to_device(extras, self.device))
 
     def _autocast(self):
         if self.amp:
@@ -305,9 +300,9 @@ class Trainer:
             config=checkpoints.plain_data(self.config.to_dict()), metrics=checkpoints.plain_data(results))
         if is_best:
             path = checkpoints.atomic_save(payload, self.run_dir / runs.BEST_CHECKPOINT)
-            self._emit(CheckpointSaved(epoch=epoch, path=str(path), is_best=True))
+            self._emit(ev.CheckpointSaved(epoch=epoch, path=str(path), is_best=True))
         path = checkpoints.atomic_save(payload, self.run_dir / runs.LAST_CHECKPOINT)
-        self._emit(CheckpointSaved(epoch=epoch, path=str(path), is_best=False))
+        self._emit(ev.CheckpointSaved(epoch=epoch, path=str(path), is_best=False))
 
     def _update_best(self, results: dict[str, dict[str, float]]) -> bool:
         split = self.config.best_split if self.config.best_split in results else "train"
@@ -321,7 +316,7 @@ class Trainer:
         return better
 
 
-def amp_enabled(device: torch.device, config: TrainConfig, loss_fn: Callable) -> bool:
+def amp_enabled(device: torch.device, config: TrainConfig, loss_fn: Any) -> bool:
     """Float16 autocast + GradScaler: on CUDA, when ``config.amp``, unless the loss says ``amp_safe = False``.
 
     HeatmapLoss sets it: its inner ``autograd.grad(create_graph=True)`` would run in float16 without the
@@ -333,23 +328,6 @@ def amp_enabled(device: torch.device, config: TrainConfig, loss_fn: Callable) ->
 def cpu_bf16_enabled(device: torch.device, config: TrainConfig) -> bool:
     """bfloat16 autocast on the CPU: when ``config.cpu_bf16`` and the CPU has AVX512-BF16 (else it would be slow)."""
     return device.type == "cpu" and bool(config.cpu_bf16) and bool(torch.cpu._is_avx512_bf16_supported())
-
-
-def _loss_keywords(loss_fn: Callable) -> tuple[str, ...]:
-    """``("forward",)`` when the loss's first parameter is ``model`` (it runs the forward itself), else
-    which of ``model``, ``inputs``, ``batch`` ``loss(logits, target, ...)`` accepts as keywords."""
-    try:
-        parameters = list(inspect.signature(loss_fn).parameters)
-    except (TypeError, ValueError):
-        return ()
-    if parameters and parameters[0] == "model":
-        return ("forward",)
-    return tuple(name for name in ("model", "inputs", "batch") if name in parameters)
-
-
-def _plain_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Validation loss for losses that need gradients (e.g. heatmap losses): plain cross-entropy."""
-    return nn.functional.cross_entropy(logits.float(), y.long())
 
 
 def _safe_len(data: Any, batch_size: int, context: DistributedContext) -> int:

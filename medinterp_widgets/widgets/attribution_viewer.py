@@ -30,12 +30,25 @@ import ipywidgets as widgets
 import numpy as np
 from traitlets import Any, Bool, Float, Int, List, Unicode, observe, validate
 
-from medinterp_widgets.attribution import (METHODS, RegionTarget, Target, attribute_detailed, available_methods,
-                                           describe, method_options)
+from medinterp_widgets.attribution import (
+    METHODS,
+    RegionTarget,
+    Target,
+    attribute_detailed,
+    available_methods,
+    describe,
+    method_options,
+)
 from medinterp_widgets.data.volume import Volume
 from medinterp_widgets.metrics import consistent_degree, heatmap_overlap
-from medinterp_widgets.widgets.attribution_state import (REGIONS, LRUCache, as_sample, build_target, describe_output,
-                                                         region_mask)
+from medinterp_widgets.widgets.attribution_state import (
+    REGIONS,
+    LRUCache,
+    as_sample,
+    build_target,
+    describe_output,
+    region_mask,
+)
 from medinterp_widgets.widgets.bokeh_setup import BokehWidget, in_kernel
 from medinterp_widgets.widgets.browser_controls import error_html
 from medinterp_widgets.widgets.click_to_explain import ClickToExplain
@@ -44,7 +57,6 @@ from medinterp_widgets.widgets.layer_choices import layer_choices, viewer_notes
 from medinterp_widgets.widgets.method_grid import MethodChecklist, MethodGrid
 from medinterp_widgets.widgets.region_pick import region_at, region_in_box
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
-
 
 PROGRESS_INTERVAL_S = 0.5
 

@@ -12,19 +12,36 @@ decoded again in the kernel). The patch drops non-sync model changes at
 ``cmap(value)`` (float maths per pixel). For 8/16-bit integer images every possible value is mapped
 once with the mapper's own rule into a table (256 or 65,536 entries) and pixels are looked up in it:
 identical colours, 3-10x less work for a 512x512 slice (int16 image, uint8 mask and heatmap levels).
+
+Both replace private BokehJS prototype methods, so they are applied only when ``Bokeh.version`` is one
+of ``TESTED_BOKEHJS`` (the versions the browser tests in tests/widgets/test_bokehjs_patches.py ran
+on); on any other version the page keeps BokehJS as it is and the console says so once per patch.
 """
 
 from __future__ import annotations
 
+import json
 
-def when_bokeh_loaded(body: str, name: str) -> str:
-    """JS that runs ``body`` (with ``bokeh`` = window.Bokeh) once BokehJS is loaded, at most once per page."""
+TESTED_BOKEHJS = ("3.9",)  # BokehJS major.minor versions the patches were tested on
+
+
+def when_bokeh_loaded(body: str, name: str, tested: tuple[str, ...] = TESTED_BOKEHJS) -> str:
+    """JS that runs ``body`` (with ``bokeh`` = window.Bokeh) once BokehJS is loaded, at most once per page,
+    when BokehJS's version is one of ``tested`` (else a console notice and no patch)."""
     return f"""
 (function install(tries) {{
   const bokeh = window.Bokeh;
   if (!(bokeh && bokeh.require)) {{ if (tries > 0) setTimeout(() => install(tries - 1), 10); return; }}
   window.__medinterp_patches = window.__medinterp_patches || {{}};
   if (window.__medinterp_patches["{name}"]) return;
+  const tested = {json.dumps(list(tested))};
+  const version = String(bokeh.version || "unknown");
+  if (!tested.some((v) => version === v || version.startsWith(v + "."))) {{
+    window.__medinterp_patches["{name}"] = "skipped";
+    console.info(`medinterp_widgets: BokehJS ${{version}} is not a tested version (${{tested.join(", ")}}); ` +
+                 `the {name} patch is not applied`);
+    return;
+  }}
   window.__medinterp_patches["{name}"] = true;
 {body}
 }})(1000);

@@ -31,7 +31,8 @@ if (playing && frames.length > 0) {
   state.timer = setInterval(() => {
     state.k = (state.k + 1) % frames.length;
     for (const name of Object.keys(cine.data)) {
-      if (name in source.data && cine.data[name].length === frames.length) source.data[name][0] = cine.data[name][state.k];
+      if (name in source.data && cine.data[name].length === frames.length)
+        source.data[name][0] = cine.data[name][state.k];
     }
     label.data.text[0] = `frame ${state.k}`;
     state.times.push(performance.now());

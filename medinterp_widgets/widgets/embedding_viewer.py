@@ -6,7 +6,8 @@ scatter. 3-D: bokeh has no 3-D plot, so the viewer shows **three linked 2-D proj
 points in the others (and sets the ``selected`` trait to the original sample indices).
 
 Rows are sent grouped by class (the ``index`` column keeps each point's sample number) so that the
-legend lists classes in label order. Colours are stable: class k always gets ``render.LABEL_COLORS[k % 20]`` (k = the integer label, or
+legend lists classes in label order. Colours are stable: class k always gets ``render.LABEL_COLORS[k % 20]``
+(k = the integer label, or
 the position of a string label among the sorted class names). Hovering a point shows its class,
 index and, when ``images`` are given, a thumbnail (PNG data URIs, computed once at construction).
 Results are cached per (method, dims, seed); ``precomputed`` coordinates (e.g. the ones a pipeline saved)

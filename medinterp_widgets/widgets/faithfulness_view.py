@@ -30,8 +30,12 @@ import torch
 from bokeh.plotting import figure
 
 from medinterp_widgets.attribution import describe, method_options, model_access
-from medinterp_widgets.attribution.faithfulness import (DEFAULT_PERCENTAGES, FaithfulnessCancelled,
-                                                        FaithfulnessReport, evaluate_maps)
+from medinterp_widgets.attribution.faithfulness import (
+    DEFAULT_PERCENTAGES,
+    FaithfulnessCancelled,
+    FaithfulnessReport,
+    evaluate_maps,
+)
 from medinterp_widgets.widgets.attribution_state import LRUCache, build_target, region_mask
 from medinterp_widgets.widgets.bokeh_setup import embed
 

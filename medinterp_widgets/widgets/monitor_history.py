@@ -16,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from medinterp_widgets.training.events import (CheckpointSaved, EpochEnd, LayerStats, RunEnded, RunStarted,
-                                               StepEnd)
+from medinterp_widgets.training.events import CheckpointSaved, EpochEnd, LayerStats, RunEnded, RunStarted, StepEnd
 
 STEP_COLUMNS = ("step", "epoch", "loss", "lr", "accuracy")
 EPOCH_METRICS = ("loss", "accuracy", "dice_mean", "sensitivity", "specificity", "ppv", "npv")

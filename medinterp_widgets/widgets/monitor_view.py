@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 from bokeh.layouts import column, gridplot
-from bokeh.models import ColumnDataSource, ColorBar, FixedTicker, LinearColorMapper
+from bokeh.models import ColorBar, ColumnDataSource, FixedTicker, LinearColorMapper
 from bokeh.plotting import figure
 
 from medinterp_widgets import render
@@ -56,7 +56,8 @@ class MonitorView:
         quality = self._figure("accuracy / Dice", x_range=loss.x_range, y_range=(0, 1.02))
         quality.line("step", "accuracy", source=self.steps, color="#cccccc", legend_label="batch accuracy")
         self._epoch_lines(quality, QUALITY)
-        rates = self._figure("sensitivity / specificity / PPV / NPV (classification)", x_range=loss.x_range, y_range=(0, 1.02))
+        rates = self._figure("sensitivity / specificity / PPV / NPV (classification)", x_range=loss.x_range,
+                             y_range=(0, 1.02))
         self._epoch_lines(rates, RATES)
         lr = self._figure("learning rate", x_range=loss.x_range, y_axis_type="log")
         lr.line("step", "lr", source=self.steps, color="#444444")

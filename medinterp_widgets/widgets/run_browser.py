@@ -21,8 +21,17 @@ from typing import Any, Callable
 import ipywidgets as widgets
 import numpy as np
 from bokeh.layouts import column
-from bokeh.models import (ColumnDataSource, DataTable, HoverTool, Legend, LegendItem, NumberFormatter,
-                          ScientificFormatter, StringFormatter, TableColumn)
+from bokeh.models import (
+    ColumnDataSource,
+    DataTable,
+    HoverTool,
+    Legend,
+    LegendItem,
+    NumberFormatter,
+    ScientificFormatter,
+    StringFormatter,
+    TableColumn,
+)
 from bokeh.plotting import figure
 from traitlets import Bool, Dict, Unicode, observe, validate
 

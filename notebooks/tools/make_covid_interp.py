@@ -21,7 +21,7 @@ OUT = os.environ.get("MEDINTERP_OUT", "reports/covid-interp")'''
 RUN = '''from medinterp_widgets.pipelines.covid_interp import Config, run
 from medinterp_widgets.resources import data_root
 
-config = Config.preset(PRESET, data_root=data_root(DATA_ROOT), device=DEVICE)
+config = Config.from_preset(PRESET, data_root=data_root(DATA_ROOT), device=DEVICE)
 report = run(config)
 page = report.write(OUT)
 print("report:", page)'''

@@ -31,7 +31,7 @@ cells = [
                   "folder = latest_report(REPORTS, 'lv-gap-cam') if PRESET is None else None\n"
                   "if folder is None:  # nothing written yet, or a preset asked for: run it here\n"
                   "    from medinterp_widgets.pipelines.lv_gap_cam import Config, run\n\n"
-                  "    config = Config.preset(PRESET or 'quick', data_root=data_root(DATA_ROOT), device=DEVICE)\n"
+                  "    config = Config.from_preset(PRESET or 'quick', data_root=data_root(DATA_ROOT), device=DEVICE)\n"
                   "    run(config).write(OUT)\n"
                   "    folder = OUT\n"
                   "report, figures = read_report(folder)\n"

@@ -102,7 +102,7 @@ def paper_reports(tmp_path_factory):
         patch.delenv("MEDINTERP_DATA", raising=False)
         for name, module_name in PIPELINES.items():
             pipeline = importlib.import_module(module_name)
-            pipeline.run(pipeline.Config.preset("smoke")).write(root / name)
+            pipeline.run(pipeline.Config.from_preset("smoke")).write(root / name)
     return root
 
 

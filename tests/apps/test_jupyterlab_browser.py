@@ -1,7 +1,8 @@
 """The README's notebook examples in a real JupyterLab, driven by headless Chromium (issue #17, finding 0):
 a notebook with no setup cell displays a SliceBrowser, an AttributionViewer and a TrainingMonitor; each
 renders (a canvas that is not one flat colour), the slice browser's picture changes on a slice step,
-the monitor's curves change while it trains (then Stop ends the run), and the page logs no error (beyond the known offline CDN
+the monitor's curves change while it trains (then Stop ends the run), and the page logs no error (beyond
+the known offline CDN
 misses). Before every widget loaded BokehJS itself, the image panels were "Click to show javascript
 error" boxes ("Could not create a view for model id ...")."""
 
@@ -91,7 +92,8 @@ def lab_url(tmp_path):
     env = voila_server.voila_env()
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_WORKSPACES_DIR", "JUPYTERLAB_SETTINGS_DIR"):
         env[name] = str(tmp_path / name.lower())
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+               f"--ServerApp.port={port}",
                "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={tmp_path}",
                "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None", "--allow-root",
                "--LabApp.extension_manager=readonly", "--LabApp.check_for_updates_class="

@@ -13,7 +13,6 @@ from medinterp_widgets.bench.byo_models import ResNetLike, TupleOutput, randomis
 from medinterp_widgets.cli import build_parser, main
 from medinterp_widgets.data.volume import Volume
 
-
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 
 

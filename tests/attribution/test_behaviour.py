@@ -20,7 +20,6 @@ from medinterp_widgets.attribution import (
     attribute_detailed,
     resolve_layer,
 )
-
 from medinterp_widgets.devices import resolve_device
 
 from .conftest import random_classifier, random_segmenter

@@ -12,8 +12,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from medinterp_widgets.attribution import (ChannelTarget, LayerOutput, TargetError, attribute,
-                                           hidden_unit_attribution)
+from medinterp_widgets.attribution import ChannelTarget, LayerOutput, TargetError, attribute, hidden_unit_attribution
 
 from .conftest import as_spatial, golden_input, relu_net
 

@@ -16,7 +16,6 @@ from medinterp_widgets.attribution import (
     default_layer,
     spatial_layers,
 )
-
 from medinterp_widgets.bench.byo_models import DenseNetLike, ResNetLike, TupleOutput, randomised
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -124,7 +123,8 @@ def test_monai_densenet_default_layer_cam_and_captum(name):
     torch.testing.assert_close(cam.raw.flatten(1).mean(1) + bias, model(x)[:, 1], rtol=1e-4, atol=1e-5)
     layer = model.class_layers.relu
     theirs = LayerGradCam(model, layer).attribute(x, target=1, relu_attributions=True)
-    theirs = LayerAttribution.interpolate(theirs, x.shape[2:], interpolate_mode="bilinear" if dims == 2 else "trilinear")
+    mode = "bilinear" if dims == 2 else "trilinear"
+    theirs = LayerAttribution.interpolate(theirs, x.shape[2:], interpolate_mode=mode)
     ours = attribute(model, x, method="gradcam", target=1)
     torch.testing.assert_close(ours, theirs[:, 0])
     signed = attribute(model, x, method="gradcam", target=1, relu=False)

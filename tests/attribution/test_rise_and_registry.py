@@ -7,8 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from medinterp_widgets.attribution import METHODS, attribute
-from medinterp_widgets.attribution import registry
+from medinterp_widgets.attribution import METHODS, attribute, registry
 from medinterp_widgets.attribution.methods import MethodInfo, ModelAccess
 from medinterp_widgets.attribution.rise import _draws, rise_masks
 

@@ -8,7 +8,8 @@ from medinterp_widgets.bench import attribution_suite
 from medinterp_widgets.cli import main
 from medinterp_widgets.commands import bench as bench_command
 
-METHOD_KEYS = {"ms", "forward_ms", "vs_forward", "images_per_s", "captum", "captum_ms", "vs_captum", "agreement", "error"}
+METHOD_KEYS = {"ms", "forward_ms", "vs_forward", "images_per_s", "captum", "captum_ms", "vs_captum", "agreement",
+               "error"}
 
 
 def test_attribution_bench_tiny_json(capsys, tmp_path):

@@ -22,8 +22,8 @@ def pixel_code(slice_index: int, phase: int) -> int:
     return 100 * slice_index + phase
 
 
-def write_frame(path: Path, *, slice_index: int, phase: int, gap: float = 5.0, series_uid: str = "1.2.826.0.1.3680043.8.498.1",
-                rows: int = 64, n_phases: int = 1) -> Path:  # fmt: skip
+def write_frame(path: Path, *, slice_index: int, phase: int, gap: float = 5.0,
+                series_uid: str = "1.2.826.0.1.3680043.8.498.1", rows: int = 64, n_phases: int = 1) -> Path:
     """One single-frame MR file at slice ``slice_index`` (position along the normal) and ``phase``."""
     dataset = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
     dataset.ImageOrientationPatient = ORIENTATION

@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from medinterp_widgets.data import (
-    AcdcSliceDataset, DataFormatError, acdc_diagnosis, load_acdc, patient_split, read_acdc_h5, split_by_group,
+    AcdcSliceDataset,
+    DataFormatError,
+    acdc_diagnosis,
+    load_acdc,
+    patient_split,
+    read_acdc_h5,
+    split_by_group,
 )
 
 

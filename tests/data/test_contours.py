@@ -23,7 +23,8 @@ def _densify(closed_xy, step=0.1):
     """Points every ``step`` px along a closed polygon (so Hausdorff measures the curve, not the vertices)."""
     points = [closed_xy[i] + f * (closed_xy[i + 1] - closed_xy[i])
               for i in range(len(closed_xy) - 1)
-              for f in np.linspace(0, 1, max(2, int(np.linalg.norm(closed_xy[i + 1] - closed_xy[i]) / step)), endpoint=False)]  # fmt: skip
+              for f in np.linspace(0, 1, max(2, int(np.linalg.norm(closed_xy[i + 1] - closed_xy[i]) / step)),
+                                   endpoint=False)]
     return np.array(points)
 
 
@@ -56,7 +57,8 @@ def test_components_holes_edges_and_empty():
     mask[12:15, 12:15] = True
     contours = mask_to_contour(mask, all_components=True)
     assert len(contours) == 2
-    np.testing.assert_array_equal(contour_to_mask(contours[0], mask.shape), np.pad(np.ones((8, 8), bool), ((0, 12), (0, 12))))
+    expected = np.pad(np.ones((8, 8), bool), ((0, 12), (0, 12)))
+    np.testing.assert_array_equal(contour_to_mask(contours[0], mask.shape), expected)
     assert mask_to_contour(np.zeros((5, 5), bool)).shape == (0, 2)
     assert mask_to_contour(np.zeros((5, 5), bool), all_components=True) == []
 
@@ -103,7 +105,8 @@ def test_contour_file_reader(tmp_path):
     good = tmp_path / "IM-0001-0048-icontour-manual.txt"
     good.write_text("120.50 137.50\n121.00 136.50\n\n125.0 140.0\n")
     np.testing.assert_allclose(read_contour_file(good), [[120.5, 137.5], [121.0, 136.5], [125.0, 140.0]])
-    cases = {"text.txt": ("1 2\n3 four\n5 6\n", "line 2"), "short.txt": ("1 2\n3 4\n", "at least 3"), "three.txt": ("1 2 3\n", "line 1")}
+    cases = {"text.txt": ("1 2\n3 four\n5 6\n", "line 2"), "short.txt": ("1 2\n3 4\n", "at least 3"),
+             "three.txt": ("1 2 3\n", "line 1")}
     for name, (text, expected) in cases.items():
         (tmp_path / name).write_text(text)
         with pytest.raises(DataFormatError, match=expected) as caught:

@@ -9,7 +9,12 @@ import torch
 from PIL import Image
 
 from medinterp_widgets.data import (
-    CovidCtDataset, CovidLesionDataset, DataFormatError, fold_subsets, load_covid_ct, load_covid_lesions,
+    CovidCtDataset,
+    CovidLesionDataset,
+    DataFormatError,
+    fold_subsets,
+    load_covid_ct,
+    load_covid_lesions,
     read_grey_image,
 )
 from medinterp_widgets.data.covid_ct import covid_paper_key

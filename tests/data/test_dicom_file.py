@@ -74,7 +74,8 @@ def test_missing_pixel_spacing_is_named_unless_assumed(testdata):
     assert "spacing_assumed" in volume.metadata
 
 
-@pytest.mark.parametrize("name", ["MR_small_bigendian.dcm", "MR_small_RLE.dcm", "MR_small_jp2klossless.dcm", "MR_small_implicit.dcm"])
+@pytest.mark.parametrize("name", ["MR_small_bigendian.dcm", "MR_small_RLE.dcm", "MR_small_jp2klossless.dcm",
+                                  "MR_small_implicit.dcm"])
 def test_other_encodings_decode_to_the_same_pixels(testdata, name):
     reference = read_dicom(testdata("MR_small.dcm"))
     volume = read_dicom(testdata(name))
@@ -88,7 +89,8 @@ def test_compressed_multiframe_rle_and_jpeg2000(testdata):
         np.testing.assert_array_equal(read_dicom(testdata(name), require_spacing=False).array, reference)
 
 
-@pytest.mark.parametrize("name, syntax", [("MR_small_jpeg_ls_lossless.dcm", "JPEG-LS"), ("JPEG-LL.dcm", "JPEG Lossless")])
+@pytest.mark.parametrize("name, syntax", [("MR_small_jpeg_ls_lossless.dcm", "JPEG-LS"),
+                                          ("JPEG-LL.dcm", "JPEG Lossless")])
 def test_compressed_without_decoder_names_syntax_and_plugin(testdata, name, syntax):
     pytest.importorskip("pydicom")
     from pydicom.pixels import get_decoder
@@ -102,7 +104,8 @@ def test_compressed_without_decoder_names_syntax_and_plugin(testdata, name, synt
     assert path in message and syntax in message and "pylibjpeg" in message
 
 
-@pytest.mark.parametrize("name", ["MR_truncated.dcm", "emri_small_jpeg_2k_lossless_too_short.dcm", "rtplan.dcm", "no_meta.dcm"])
+@pytest.mark.parametrize("name", ["MR_truncated.dcm", "emri_small_jpeg_2k_lossless_too_short.dcm", "rtplan.dcm",
+                                  "no_meta.dcm"])
 def test_broken_or_non_image_files_raise_the_named_error(testdata, name):
     path = testdata(name)
     with pytest.raises(DicomReadError) as caught:

@@ -58,7 +58,8 @@ def test_flipped_bytes(fuzz_dir, flips):
 @FUZZ
 @given(
     dropped=st.sets(st.sampled_from([e.tag for e in pydicom.dcmread(SOURCE)]), max_size=4),
-    changed=st.dictionaries(st.sampled_from(HEADER_FIELDS), st.one_of(st.integers(-3, 70000), st.just("x"), st.just([0, 0])), max_size=3),
+    changed=st.dictionaries(st.sampled_from(HEADER_FIELDS),
+                            st.one_of(st.integers(-3, 70000), st.just("x"), st.just([0, 0])), max_size=3),
 )
 def test_dropped_or_changed_elements(fuzz_dir, dropped, changed):
     dataset = pydicom.dcmread(SOURCE)

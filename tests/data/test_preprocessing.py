@@ -7,8 +7,16 @@ import pytest
 import torch
 
 from medinterp_widgets.data import DataFormatError
-from medinterp_widgets.data.preprocessing import (Preprocessing, crop_box, from_checkpoint, keep_largest_component,
-                                                  map_labels, prepare, restore_probabilities, scale_intensity)
+from medinterp_widgets.data.preprocessing import (
+    Preprocessing,
+    crop_box,
+    from_checkpoint,
+    keep_largest_component,
+    map_labels,
+    prepare,
+    restore_probabilities,
+    scale_intensity,
+)
 
 
 def test_crop_box_is_a_central_square_of_the_longer_side():

@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 
 from medinterp_widgets.data.mouse_brain import make_tissue, mixture_tissue_map
-from medinterp_widgets.data.tissue_mixture import (MixtureSettings, denoise, fit_tissue_mixture, prior_maps,
-                                                   tissue_fractions)
+from medinterp_widgets.data.tissue_mixture import (
+    MixtureSettings,
+    denoise,
+    fit_tissue_mixture,
+    prior_maps,
+    tissue_fractions,
+)
 
 GROUPS = {"wm": (1,), "gm": (2,), "csf": (3,)}
 
@@ -60,8 +65,10 @@ def test_voxels_without_signal_take_their_prior():
 def test_mrf_removes_isolated_voxels_and_fractions_sum_to_one():
     image, mask, labels = _phantom(noise=0.0)
     image[5, 4, 10] = 0.9  # one bright voxel inside the WM slab
-    plain = fit_tissue_mixture(image, mask, labels, GROUPS, MixtureSettings(edge_voxels=0, mrf_beta=0.0, image_sigma=0.0))
-    smooth = fit_tissue_mixture(image, mask, labels, GROUPS, MixtureSettings(edge_voxels=0, mrf_beta=1.0, image_sigma=0.0))
+    plain = fit_tissue_mixture(image, mask, labels, GROUPS,
+                               MixtureSettings(edge_voxels=0, mrf_beta=0.0, image_sigma=0.0))
+    smooth = fit_tissue_mixture(image, mask, labels, GROUPS,
+                                MixtureSettings(edge_voxels=0, mrf_beta=1.0, image_sigma=0.0))
     assert plain.tissue[5, 4, 10] == 3 and smooth.tissue[5, 4, 10] == 1
     fractions = tissue_fractions(smooth.tissue)
     assert sum(fractions.values()) == pytest.approx(1.0)

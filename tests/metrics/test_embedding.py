@@ -52,8 +52,12 @@ def test_standardisation_ignores_feature_scale(clusters):
 
 
 def test_accepts_tensors_and_images():
+    """A (B, C, H, W) tensor embeds like its flattened numpy rows."""
     images = torch.rand(8, 1, 6, 6, generator=torch.Generator().manual_seed(0))
-    assert embed(images, "pca", 3).shape == (8, 3)
+    from_tensor = embed(images, "pca", 3)
+    assert from_tensor.shape == (8, 3)
+    np.testing.assert_allclose(np.abs(from_tensor), np.abs(embed(images.reshape(8, -1).numpy(), "pca", 3)),
+                               rtol=1e-5, atol=1e-6)  # PCA axes are defined up to sign
 
 
 @pytest.mark.parametrize("kwargs, match", [

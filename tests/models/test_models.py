@@ -6,17 +6,37 @@ import pytest
 import torch
 
 from medinterp_widgets.models import (
-    AlexNetClassifier, GapFCN, UNet, VGGClassifier, build_model, model_spec, parameter_count, size_mb,
+    AlexNetClassifier,
+    GapFCN,
+    UNet,
+    VGGClassifier,
+    build_model,
+    model_spec,
+    parameter_count,
+    size_mb,
 )
+
+
+def _alone_equals_batched(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Eval-mode output of the batch x, checked to equal each sample's output on its own."""
+    model.eval()
+    with torch.no_grad():
+        batched = model(x)
+        for i in range(len(x)):
+            torch.testing.assert_close(model(x[i:i + 1])[0], batched[i], rtol=1e-4, atol=1e-5)
+    return batched
 
 
 @pytest.mark.parametrize("upsampling", ["unpool", "bilinear"])
 @pytest.mark.parametrize("size", [(32, 32), (33, 45)])
 def test_gap_fcn_shapes(upsampling, size):
+    torch.manual_seed(0)
     model = GapFCN(base_channels=4, depth=3, convs_per_stage=2, upsampling=upsampling)
-    seg, image_logits = model.forward_with_image_logits(torch.randn(2, 1, *size))
+    x = torch.randn(2, 1, *size)
+    seg, image_logits = model.forward_with_image_logits(x)
     assert seg.shape == (2, 2, *size)
     assert image_logits.shape == (2, 2)
+    torch.testing.assert_close(_alone_equals_batched(model, x), model(x))  # odd sizes: no cross-sample mixing
 
 
 def test_gap_fcn_cam_is_linear_head_on_gap_of_cam_layer():
@@ -40,10 +60,19 @@ def test_gap_fcn_cam_is_linear_head_on_gap_of_cam_layer():
 
 
 def test_unet_2d_odd_sizes_and_3d():
+    torch.manual_seed(0)
     model2d = UNet(in_channels=1, n_classes=4, base_channels=2, depth=3)
-    assert model2d(torch.randn(2, 1, 35, 21)).shape == (2, 4, 35, 21)
+    assert _alone_equals_batched(model2d, torch.randn(2, 1, 35, 21)).shape == (2, 4, 35, 21)
     model3d = UNet(in_channels=2, n_classes=4, base_channels=2, depth=2, dims=3)
-    assert model3d(torch.randn(1, 2, 9, 12, 7)).shape == (1, 4, 9, 12, 7)
+    x = torch.randn(2, 2, 9, 12, 7)
+    out = _alone_equals_batched(model3d, x)
+    assert out.shape == (2, 4, 9, 12, 7)
+    x_changed = x.clone()
+    x_changed[:, :, 0, 0, 0] += 10.0  # a corner voxel: the far corner lies outside its receptive field
+    with torch.no_grad():
+        changed = model3d(x_changed)
+    assert not torch.allclose(changed[..., 0, 0, 0], out[..., 0, 0, 0])
+    torch.testing.assert_close(changed[..., -1, -1, -1], out[..., -1, -1, -1])
 
 
 def test_vgg_configs_and_heads():
@@ -56,8 +85,10 @@ def test_vgg_configs_and_heads():
 
 
 def test_alexnet_shapes():
+    torch.manual_seed(0)
     model = AlexNetClassifier(in_channels=1, n_classes=2, width=4, hidden=16)
-    assert model(torch.randn(2, 1, 64, 64)).shape == (2, 2)
+    logits = _alone_equals_batched(model, torch.randn(3, 1, 64, 64))
+    assert logits.shape == (3, 2) and not torch.allclose(logits[0], logits[1])
 
 
 def test_bad_input_names_model_and_layout():

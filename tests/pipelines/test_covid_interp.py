@@ -7,12 +7,21 @@ import pytest
 import torch
 from torch import nn
 
-from medinterp_widgets.models import AlexNetClassifier
 from medinterp_widgets.attribution import LayerOutput
-from medinterp_widgets.pipelines.covid_interp import (Config, CovidReport, consistent_degrees,
-                                                      conv_activation_layers, deep_features,
-                                                      first_layer_filters, lbp_histogram, load_arrays,
-                                                      neuron_guided_backprop, summarise_folds, svm_scores)
+from medinterp_widgets.models import AlexNetClassifier
+from medinterp_widgets.pipelines.covid_interp import (
+    Config,
+    CovidReport,
+    consistent_degrees,
+    conv_activation_layers,
+    deep_features,
+    first_layer_filters,
+    lbp_histogram,
+    load_arrays,
+    neuron_guided_backprop,
+    summarise_folds,
+    svm_scores,
+)
 from medinterp_widgets.pipelines.covid_interp.features import lbp_bins
 from medinterp_widgets.pipelines.covid_interp.tables import curve_rows
 
@@ -86,18 +95,18 @@ def test_consistent_degree_of_a_map_covering_half_the_lesion():
 
 
 def test_presets_and_overrides():
-    smoke = Config.preset("smoke", seed=3, data_root=None)
+    smoke = Config.from_preset("smoke", seed=3, data_root=None)
     assert smoke.preset == "smoke" and smoke.seed == 3 and smoke.folds_to_run == 1
-    full, paper = Config.preset("full"), Config.preset("paper")
+    full, paper = Config.from_preset("full"), Config.from_preset("paper")
     assert full.alexnet_size == 224 and full.alexnet_hidden == 4096 and full.folds_to_run is None
     assert paper.alexnet_channels[0] == 96 and paper.alexnet_epochs == 50 and paper.folds == 5
     with pytest.raises(ValueError, match="ablations"):
-        Config.preset("quick", ablations=("no_such_row",))
+        Config.from_preset("quick", ablations=("no_such_row",))
     with pytest.raises(ValueError, match="preset"):
-        Config.preset("huge")
+        Config.from_preset("huge")
     with pytest.raises(TypeError, match="unknown field"):
-        Config.preset("quick", learning_rate=1.0)
-    assert Config.preset("quick").to_dict()["alexnet_channels"][0] == 96  # plain lists in report.json
+        Config.from_preset("quick", learning_rate=1.0)
+    assert Config.from_preset("quick").to_dict()["alexnet_channels"][0] == 96  # plain lists in report.json
 
 
 def test_report_writes_and_reloads_its_arrays(tmp_path):

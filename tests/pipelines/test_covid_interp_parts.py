@@ -25,7 +25,8 @@ from medinterp_widgets.training.checkpoints import atomic_save, checkpoint_paylo
 def test_preprocess_intensities():
     images = torch.linspace(0, 1, 2 * 32 * 32).view(2, 1, 32, 32)
     z = Preprocess(32, "zscore").apply(images)
-    assert z.shape == images.shape and abs(float(z[0].mean())) < 1e-5 and float(z[0].std()) == pytest.approx(1, abs=1e-3)
+    assert z.shape == images.shape
+    assert abs(float(z[0].mean())) < 1e-5 and float(z[0].std()) == pytest.approx(1, abs=1e-3)
     window = Preprocess(32, "window").apply(images)
     assert float(window.min()) == pytest.approx(-2.0) and float(window.max()) == pytest.approx(2.0)  # (0|1 - .5)/.25
     equal = Preprocess(32, "equalize").apply(images ** 4)  # equalised: about uniform on 0..1, then scaled
@@ -89,7 +90,7 @@ def test_batchnorm_is_re_estimated_on_the_given_inputs():
 
 
 def test_paper_alexnet_has_96_filters_and_he_initialised_layers():
-    config = Config.preset("paper", alexnet_hidden=32)
+    config = Config.from_preset("paper", alexnet_hidden=32)
     model = build_alexnet(config)
     assert model.features[0].weight.shape == (96, 1, 11, 11) and model.init_kwargs["channels"][0] == 96
     fan_in = 96 * 5 * 5

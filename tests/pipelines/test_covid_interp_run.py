@@ -54,7 +54,8 @@ def test_report_carries_faithfulness_of_the_maps(smoke_report):
     report = json.loads((smoke_report / "report.json").read_text())
     faithfulness = report["faithfulness"]
     assert [row["method"] for row in faithfulness["rows"]] == ["gradcam", "guided_backprop", "saliency"]
-    assert len(faithfulness["slices"]) == 2 and faithfulness["settings"]["gradcam_layer"] == report["config"]["cam_layer"]
+    assert len(faithfulness["slices"]) == 2
+    assert faithfulness["settings"]["gradcam_layer"] == report["config"]["cam_layer"]
     for row in faithfulness["rows"]:
         assert row["n"] == 2 and 0.0 <= row["deletion_auc"] <= 1.0 and 0.0 <= row["insertion_auc"] <= 1.0
         assert row["randomisation_passed"] in (0.0, 0.5, 1.0) and 0.0 <= row["consistent_degree"] <= 1.0

@@ -34,14 +34,14 @@ def test_mean_overlap_skips_empty_masks_and_averages():
 
 
 def test_config_presets_and_validation():
-    quick = hl.Config.preset("quick", seed=3)
+    quick = hl.Config.from_preset("quick", seed=3)
     assert quick.seed == 3 and quick.studies_of("exp2") == ["ce", "hirescam"]
-    paper, full = hl.Config.preset("paper"), hl.Config.preset("full")
+    paper, full = hl.Config.from_preset("paper"), hl.Config.from_preset("full")
     assert paper.min_kept >= 12 and paper.val_accuracy_bar == 0.95 and paper.sweep_trials >= 2
     assert full.min_kept >= 30 and full.cfg == "vgg16" and full.hidden == 100 and full.size == 128
     assert {"acdc:ce", "acdc:hirescam", "exp2:hirescam-norm"} <= set(paper.studies)
     with pytest.raises(ValueError, match="preset"):
-        hl.Config.preset("huge")
+        hl.Config.from_preset("huge")
     with pytest.raises(ValueError, match="studies"):
         hl.Config(studies=("exp3:ce",))
     with pytest.raises(ValueError, match="max_models"):
@@ -49,7 +49,7 @@ def test_config_presets_and_validation():
 
 
 def test_losses_of_the_groups():
-    config = hl.Config.preset("smoke")
+    config = hl.Config.from_preset("smoke")
     ce, thesis, norm = (make_loss(name, config) for name in ("ce", "hirescam", "gradcam-norm"))
     assert ce.weight == 0 and ce.classification == "mse"  # conventional: the thesis's classification term alone
     assert (thesis.classification, thesis.penalty, thesis.method) == ("mse", "mass", "hirescam")
@@ -107,7 +107,7 @@ def test_torch_threads_restores_setting():
 
 
 def test_synthetic_study_data_shapes():
-    data = hl.load_study_data("exp2", hl.Config.preset("smoke"))
+    data = hl.load_study_data("exp2", hl.Config.from_preset("smoke"))
     assert data.train.images.shape == (64, 1, 32, 32) and data.test.heart.shape == (32, 32, 32)
     assert data.has_marker and data.test.marker.any() and data.test.sex.shape == (32,)
     train = data.train.for_training()
@@ -117,7 +117,7 @@ def test_synthetic_study_data_shapes():
 @pytest.fixture(scope="module")
 def smoke_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("hm")
-    return hl.run(hl.Config.preset("smoke", out_dir=out)), out
+    return hl.run(hl.Config.from_preset("smoke", out_dir=out)), out
 
 
 def test_smoke_run_writes_report(smoke_report):
@@ -161,8 +161,8 @@ def test_faithfulness_metrics_are_flat_and_nan_safe():
 def test_reproduce_command_runs_smoke_config(monkeypatch, tmp_path):
     from medinterp_widgets.cli import main
 
-    smoke = hl.Config.preset
-    monkeypatch.setattr(hl.Config, "preset", classmethod(
+    smoke = hl.Config.from_preset
+    monkeypatch.setattr(hl.Config, "from_preset", classmethod(
         lambda cls, name, **overrides: smoke("smoke", studies=("exp1:ce", "exp1:hirescam"), models_per_group=1,
                                              min_kept=1, max_models=1, **overrides)))
     monkeypatch.delenv("MEDINTERP_DATA", raising=False)
@@ -178,6 +178,9 @@ def test_app_builds_from_a_report_folder(smoke_report):
     report, out = smoke_report
     report.write(out / "app-report")
     widget = app.build(report_dir=out / "app-report")
-    assert widget is not None
+    assert "app-report" in widget.status.value and widget.report_area.children  # the report is shown
+    assert all(group.startswith(("exp1:", "exp2:")) for group in widget.group_picker.options)
     widget.close()
-    assert app.build() is not None
+    empty = app.build()
+    assert "no report folder" in empty.status.value and empty.group_picker.disabled
+    empty.close()

@@ -114,7 +114,7 @@ def test_scores_threshold_and_cross_validation_by_hand():
 @pytest.fixture(scope="module")
 def trained_arm(acdc_folder, tmp_path_factory):
     torch.set_num_threads(1)
-    config = hl.Config.preset("smoke", studies=("acdc:ce", "acdc:hirescam"), acdc_folds=2, acdc_repeats=2,
+    config = hl.Config.from_preset("smoke", studies=("acdc:ce", "acdc:hirescam"), acdc_folds=2, acdc_repeats=2,
                               acdc_epochs=2, acdc_size=32, acdc_crop=32, batch_size=4)
     results, diagnoses = run_acdc(config, acdc_folder, tmp_path_factory.mktemp("runs"), torch.device("cpu"))
     return results, diagnoses

@@ -7,15 +7,20 @@ import numpy as np
 import pytest
 import torch
 
+from medinterp_widgets.data.preprocessing import Preprocessing
 from medinterp_widgets.models import GapFCN
 from medinterp_widgets.pipelines.lv_gap_cam import Config
 from medinterp_widgets.pipelines.lv_gap_cam.artifacts import overlay_labels
-from medinterp_widgets.data.preprocessing import Preprocessing
 from medinterp_widgets.pipelines.lv_gap_cam.cases import LvCase
 from medinterp_widgets.pipelines.lv_gap_cam.data import choose_sources, load_lv_data
 from medinterp_widgets.pipelines.lv_gap_cam.evaluation import accuracy_vs_dice, cam_localisation
-from medinterp_widgets.pipelines.lv_gap_cam.losses import (CamAreaLoss, area_fraction_loss, cell_fractions,
-                                                           class_fractions, dense_cam_loss)
+from medinterp_widgets.pipelines.lv_gap_cam.losses import (
+    CamAreaLoss,
+    area_fraction_loss,
+    cell_fractions,
+    class_fractions,
+    dense_cam_loss,
+)
 from medinterp_widgets.pipelines.lv_gap_cam.scoring import case_rows, summarise
 from medinterp_widgets.pipelines.lv_gap_cam.training import EventLog, apply_best
 from medinterp_widgets.training import EpochEnd, LayerStat, LayerStats, StepEnd
@@ -31,7 +36,8 @@ SPEC = Preprocessing(label_maps={"k": {1: 1}})
 
 
 def _cases(masks, unit=None) -> list[LvCase]:
-    return [LvCase(m.astype(np.float32), m, (1.5, 1.5), "k", f"a/{i}", unit or f"a/{i}", "a") for i, m in enumerate(masks)]
+    return [LvCase(m.astype(np.float32), m, (1.5, 1.5), "k", f"a/{i}", unit or f"a/{i}", "a")
+            for i, m in enumerate(masks)]
 
 
 def test_class_fractions_and_area_loss_by_hand():
@@ -66,8 +72,8 @@ def test_area_term_trains_the_cam_head_that_pixel_loss_leaves_alone(mode):
     result.total.backward()
     assert model.cam_head.weight.grad.abs().sum() > 0
     assert result.logits.shape == (2, 2, 16, 16)
-    assert math.isclose(float(result.total.detach()), float(result.classification) + 0.5 * float(result.attribution),
-                        rel_tol=1e-5)
+    parts = result.parts
+    assert math.isclose(float(result.total.detach()), float(parts["pixel"]) + 0.5 * float(parts["area"]), rel_tol=1e-5)
 
 
 def test_all_background_predictor_has_high_accuracy_and_zero_dice():
@@ -111,12 +117,12 @@ def test_choose_sources(tmp_path):
 
 def test_config_presets_and_checks():
     for name in ("paper", "full"):
-        config = Config.preset(name)
+        config = Config.from_preset(name)
         assert (config.lr, config.decay_rate, config.decay_steps, config.epochs) == (0.02, 0.73, 10_000, 50)
         assert config.optimizer == "sgd" and config.batch_size <= 2  # so 10,000-step decays happen
-    assert Config.preset("quick", seed=3).seed == 3
+    assert Config.from_preset("quick", seed=3).seed == 3
     with pytest.raises(ValueError, match="preset"):
-        Config.preset("huge")
+        Config.from_preset("huge")
     with pytest.raises(ValueError, match="image_size"):
         Config(image_size=30, depth=3)
     with pytest.raises(ValueError, match="intensity"):
@@ -142,7 +148,7 @@ def test_overlay_labels():
 
 
 def test_synthetic_data_split_by_phantom():
-    data = load_lv_data(Config.preset("smoke"))
+    data = load_lv_data(Config.from_preset("smoke"))
     assert data.source == "synthetic"
     train_groups = {c.group for c in data.train.cases}
     assert train_groups.isdisjoint({c.group for c in data.tune.cases})
@@ -154,7 +160,7 @@ def test_synthetic_data_split_by_phantom():
 def test_real_data_splits_by_patient_and_study(data_root):
     if not ((data_root / "sunnybrook").is_dir() and (data_root / "acdc").is_dir()):
         pytest.skip("sunnybrook and acdc not both present")
-    config = Config.preset("quick", data_root=data_root)
+    config = Config.from_preset("quick", data_root=data_root)
     data = load_lv_data(config)
     assert data.source == "acdc+sunnybrook"
     train = {c.group for c in data.train.cases}

@@ -15,7 +15,7 @@ import torch.multiprocessing as mp
 
 from medinterp_widgets.models import GapFCN
 from medinterp_widgets.pipelines.lv_gap_cam.losses import CamAreaLoss
-from medinterp_widgets.training import Trainer, TrainConfig
+from medinterp_widgets.training import TrainConfig, Trainer
 
 STEPS = 4
 

@@ -88,8 +88,8 @@ def trained(tmp_path_factory):
     _write_sunnybrook(root / "sunnybrook")
     _write_acdc(root / "acdc")
     torch.set_num_threads(1)
-    config = Config.preset("smoke", dataset="auto", data_root=root, image_size=32, crop_fraction=0.8, epochs=12, lr=0.05,
-                           sweep_trials=0, unet_epochs=0, device="cpu", out_dir=str(root / "runs"))
+    config = Config.from_preset("smoke", dataset="auto", data_root=root, image_size=32, crop_fraction=0.8, epochs=12,
+                           lr=0.05, sweep_trials=0, unet_epochs=0, device="cpu", out_dir=str(root / "runs"))
     report = run(config)
     return root, report, report.checkpoints["GapFCN"]["path"]
 

@@ -7,11 +7,19 @@ import pytest
 import torch
 from scipy import ndimage
 
-from medinterp_widgets.pipelines.rodent_gbp import (BrainTarget, Config, Reference, add_head_artefacts,
-                                                     enhance_gradient, enhancement_steps, place_multi, place_paper,
-                                                     remove_background, shift_image)
-from medinterp_widgets.pipelines.rodent_gbp.data import (prepare_input, split_animals, training_slices,
-                                                         unmasked_input)
+from medinterp_widgets.pipelines.rodent_gbp import (
+    BrainTarget,
+    Config,
+    Reference,
+    add_head_artefacts,
+    enhance_gradient,
+    enhancement_steps,
+    place_multi,
+    place_paper,
+    remove_background,
+    shift_image,
+)
+from medinterp_widgets.pipelines.rodent_gbp.data import prepare_input, split_animals, training_slices, unmasked_input
 from medinterp_widgets.pipelines.rodent_gbp.experiments import saliency_shift
 from medinterp_widgets.pipelines.rodent_gbp.measures import binary_measures, mean_rows, paper_table, tissue_measures
 from medinterp_widgets.pipelines.rodent_gbp.placement import flow_warp, ncc_shift, plain_shift, transform_reference
@@ -180,14 +188,14 @@ def test_split_and_training_slices():
 
 
 def test_config_presets_and_checks():
-    assert Config.preset("quick", data_root=None).data_root is None
-    full = Config.preset("full")
+    assert Config.from_preset("quick", data_root=None).data_root is None
+    full = Config.from_preset("full")
     assert (full.lr, full.momentum, full.batch_size, full.time_decay, full.optimizer) == (3e-4, 0.9, 5, 1.5e-6, "sgd")
-    assert Config.preset("smoke", epochs=2).epochs == 2 and Config().preset == "custom"
+    assert Config.from_preset("smoke", epochs=2).epochs == 2 and Config().preset == "custom"
     with pytest.raises(ValueError, match="preset"):
-        Config.preset("huge")
-    with pytest.raises(ValueError, match="unknown fields"):
-        Config.preset("smoke", nonsense=1)
+        Config.from_preset("huge")
+    with pytest.raises(TypeError, match="unknown field"):
+        Config.from_preset("smoke", nonsense=1)
     with pytest.raises(ValueError, match="placement"):
         Config(placement="elastic")
 
@@ -197,7 +205,7 @@ def test_trainer_settings_follow_the_config(tmp_path):
     from medinterp_widgets.training.losses import DiceCrossEntropyLoss, SoftDiceLoss
 
     data = slice_dataset(np.zeros((10, 16, 16), np.float32), np.zeros((10, 16, 16), np.uint8))
-    paper = make_trainer(Config.preset("full", base_channels=4, depth=2), data, tmp_path, "cpu")
+    paper = make_trainer(Config.from_preset("full", base_channels=4, depth=2), data, tmp_path, "cpu")
     assert (paper.config.optimizer, paper.config.lr, paper.config.schedule, paper.config.time_decay) == \
         ("sgd", 3e-4, "inverse_time", 1.5e-6)
     assert isinstance(paper.loss_fn, SoftDiceLoss) and paper.config.best_metric == "train/loss"

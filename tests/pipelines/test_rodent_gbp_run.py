@@ -35,7 +35,8 @@ def tiny_mouse_folder(root, n=3, shape=(16, 32, 20)):
         image = np.choose(np.searchsorted([0, 2, 10, 14], labels), [0, 500, 900, 650]).astype(np.float32)
         image = np.where(labels > 0, image + rng.normal(0, 20, shape), 0).astype(np.float32)
         mask = ndimage.binary_dilation(brain)
-        for kind, array in (("template", image), ("label", labels.astype(np.float32)), ("mask", mask.astype(np.float32))):
+        arrays = (("template", image), ("label", labels.astype(np.float32)), ("mask", mask.astype(np.float32)))
+        for kind, array in arrays:
             nib.save(nib.Nifti1Image(array, np.diag([0.15, 0.15, 0.15, 1.0])), root / kind / SUBJECT.format(i))
     (root / "structure_labels.csv").write_text("label,structure_name\n2,Left External Capsule\n10,Left Ventricles\n")
     return root
@@ -43,13 +44,13 @@ def tiny_mouse_folder(root, n=3, shape=(16, 32, 20)):
 
 def test_reproduce_smoke_writes_the_report(tmp_path, monkeypatch):
     monkeypatch.delenv("MEDINTERP_DATA", raising=False)
-    quick = rodent_gbp.Config.preset
+    quick = rodent_gbp.Config.from_preset
 
     def smoke(name, **overrides):
         assert name == "quick"
         return quick("smoke", **overrides)
 
-    monkeypatch.setattr(rodent_gbp.Config, "preset", smoke)
+    monkeypatch.setattr(rodent_gbp.Config, "from_preset", smoke)
     assert main(["reproduce", "rodent-gbp", "--quick", "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "report.json").read_text())
     keys = {"brain_dice_gbp", "wm_dice_gbp", "gm_dice_gbp", "csf_dice_gbp", "wm_dice_true_mask", "gm_dice_true_mask",
@@ -74,7 +75,7 @@ def test_reproduce_smoke_writes_the_report(tmp_path, monkeypatch):
 def test_evaluate_scores_the_checkpoint_as_the_pipeline_did(tmp_path):
     torch.set_num_threads(1)
     root = tiny_mouse_folder(tmp_path / "data" / "mouse_brain")
-    config = rodent_gbp.Config.preset("smoke", data_root=str(tmp_path / "data"), out_dir=str(tmp_path / "runs"),
+    config = rodent_gbp.Config.from_preset("smoke", data_root=str(tmp_path / "data"), out_dir=str(tmp_path / "runs"),
                                       test_animals=(3,), slice_size=None, slice_step=1, device="cpu")
     report = rodent_gbp.run(config)
     checkpoint = report.checkpoints["U-Net"]["path"]

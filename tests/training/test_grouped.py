@@ -7,7 +7,7 @@ import torch
 
 from medinterp_widgets.models import VGGClassifier
 from medinterp_widgets.models.grouped import GroupedVGG
-from medinterp_widgets.training.grouped import Member, ImageSet, StackedAdam, stack_batch, train_group
+from medinterp_widgets.training.grouped import ImageSet, Member, StackedAdam, stack_batch, train_group
 from medinterp_widgets.training.heatmap_loss import HeatmapLoss
 
 
@@ -52,7 +52,7 @@ def test_stacked_adam_equals_torch_adam_per_model():
     singles = [torch.nn.Parameter(p.data[k].clone()) for k in range(2)]
     stacked = StackedAdam([p], lrs=[0.1, 0.01])
     alone = [torch.optim.Adam([s], lr=lr) for s, lr in zip(singles, (0.1, 0.01))]
-    for step in range(4):
+    for _ in range(4):
         grad = torch.randn(2, 5)
         p.grad = grad.clone()
         stacked.step()
@@ -63,7 +63,7 @@ def test_stacked_adam_equals_torch_adam_per_model():
         torch.testing.assert_close(p.data[k], singles[k].data)
 
 
-@pytest.mark.parametrize("loss", [HeatmapLoss.thesis("hirescam", 1.0), HeatmapLoss.normalised("gradcam", 0.5),
+@pytest.mark.parametrize("loss", [HeatmapLoss.thesis("hirescam", 1.0), HeatmapLoss.normalized("gradcam", 0.5),
                                   HeatmapLoss.thesis("hirescam", 0.0)])
 def test_golden_model_trained_in_a_group_equals_it_trained_alone(loss):
     """Member 1 of a group of 3 (own seed, data order, LR) ends with the weights of that model trained

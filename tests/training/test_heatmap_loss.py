@@ -137,4 +137,5 @@ def test_class_weighted_classification_and_mass_penalty_by_hand():
     mask = torch.tensor([[[1.0, 0.0], [0.0, 0.0]]])  # allowed: top-left
     mass = HeatmapLoss.thesis().share(maps, mask)
     torch.testing.assert_close(mass, torch.tensor([0.5 / 4]))  # mean over 4 pixels of the scaled map outside
-    assert HeatmapLoss.thesis().classification == "mse" and HeatmapLoss.normalised().penalty == "share"
+    assert HeatmapLoss.thesis().classification == "mse" and HeatmapLoss.normalized().penalty == "share"
+    assert HeatmapLoss.normalised.__func__ is HeatmapLoss.normalized.__func__  # the former spelling stays

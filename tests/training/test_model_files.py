@@ -13,7 +13,6 @@ from medinterp_widgets.models import GapFCN
 from medinterp_widgets.training.checkpoints import atomic_save, checkpoint_payload
 from medinterp_widgets.training.model_files import input_channels, is_torchscript, model_kind, open_model_file
 
-
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 OCCLUSION = {"window": 8, "stride": 8}
 

@@ -51,9 +51,18 @@ def test_resume_after_interruption_matches_uninterrupted_run(tmp_path, seg_data,
 
 
 def test_resume_without_checkpoint_starts_fresh(tmp_path, seg_data, make_seg_model):
+    """resume=True on a folder without last.pt (killed before the first epoch ended) is a fresh, seeded
+    run: step 1 first, the same weights and metrics as a run that never asked to resume."""
     train, _ = seg_data
-    history = Trainer(make_seg_model(), train, None, _config(tmp_path, epochs=1), resume=True).fit()
-    assert len(history) == 1
+    steps = []
+    resumed = Trainer(make_seg_model(seed=5), train, None, _config(tmp_path / "resumed", epochs=2), resume=True,
+                      callbacks=[lambda e: steps.append(e.step) if isinstance(e, StepEnd) else None])
+    history = resumed.fit()
+    fresh = Trainer(make_seg_model(seed=5), train, None, _config(tmp_path / "fresh", epochs=2))
+    assert steps[0] == 1 and len(history) == 2 and history == fresh.fit()
+    for a, b in zip(resumed.base_model.state_dict().values(), fresh.base_model.state_dict().values()):
+        assert torch.equal(a, b)
+    assert torch.load(tmp_path / "resumed" / runs.LAST_CHECKPOINT, weights_only=True)["epoch"] == 2
 
 
 @pytest.mark.parametrize("mode", ["min", "max"])

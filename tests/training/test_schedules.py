@@ -8,8 +8,13 @@ import pytest
 import torch
 
 from medinterp_widgets.training.schedules import (
-    build_scheduler, exponential_decay_lr, exponential_decay_scheduler, inverse_time_decay_lr, sgd_with_decay,
-    step_decay_lr, warmup_cosine_factor,
+    build_scheduler,
+    exponential_decay_lr,
+    exponential_decay_scheduler,
+    inverse_time_decay_lr,
+    sgd_with_decay,
+    step_decay_lr,
+    warmup_cosine_factor,
 )
 
 
@@ -69,7 +74,13 @@ def test_sgd_with_decay_and_weights_only_state_dict():
 def test_build_scheduler_and_bad_values():
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     assert build_scheduler(optimizer, "constant") is None
-    assert build_scheduler(optimizer, "step", drop=0.5, every=2) is not None
+    scheduler = build_scheduler(optimizer, "step", drop=0.5, every=2)
+    rates = []
+    for _ in range(5):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates == pytest.approx([1.0, 1.0, 0.5, 0.5, 0.25])  # lr * drop ** floor(step / every)
     with pytest.raises(ValueError, match="schedule name"):
         build_scheduler(optimizer, "cyclic")
     with pytest.raises(ValueError, match="schedule decay_steps: expected a positive"):

@@ -14,8 +14,15 @@ import optuna
 import pytest
 
 from medinterp_widgets.training.config import TrainConfig
-from medinterp_widgets.training.sweeps import (Choice, FloatRange, IntRange, apply_params, lv_search_space,
-                                               open_storage, sweep)
+from medinterp_widgets.training.sweeps import (
+    Choice,
+    FloatRange,
+    IntRange,
+    apply_params,
+    lv_search_space,
+    open_storage,
+    sweep,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = textwrap.dedent("""

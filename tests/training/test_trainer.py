@@ -9,8 +9,16 @@ import pytest
 import torch
 
 from medinterp_widgets.training.config import TrainConfig
-from medinterp_widgets.training.events import (CheckpointSaved, EpochEnd, Evaluation, LayerStats, RunEnded,
-                                               RunStarted, StepEnd)
+from medinterp_widgets.training.events import (
+    CheckpointSaved,
+    EpochEnd,
+    Evaluation,
+    LayerStats,
+    RunEnded,
+    RunStarted,
+    StepEnd,
+)
+from medinterp_widgets.training.loss_protocol import LossResult
 from medinterp_widgets.training.trainer import Trainer
 
 
@@ -107,16 +115,20 @@ def test_events_iterator_yields_the_same_events(seg_data, make_seg_model):
     assert sum(isinstance(e, StepEnd) for e in events) == 4
 
 
-def test_loss_with_model_keyword_gets_model_and_inputs(seg_data, make_seg_model):
+def test_model_input_loss_gets_the_model_and_the_batch(seg_data, make_seg_model):
     train, _ = seg_data
     seen = {}
 
-    def loss(logits, target, *, model, inputs):
-        seen["model"], seen["shape"] = model, tuple(inputs.shape)
-        return torch.nn.functional.cross_entropy(logits, target)
+    class Seen:
+        inputs = "model"
+
+        def compute(self, model, batch):
+            seen["model"], seen["shape"] = model, tuple(batch.x.shape)
+            logits = model(batch.x)
+            return LossResult(torch.nn.functional.cross_entropy(logits, batch.y), logits=logits)
 
     model = make_seg_model()
-    Trainer(model, train, None, _config(epochs=1), loss=loss).fit()
+    Trainer(model, train, None, _config(epochs=1), loss=Seen()).fit()
     assert seen["model"] is model and seen["shape"] == (4, 1, 12, 12)
 
 
@@ -190,7 +202,8 @@ def test_label_maps_with_a_channel_axis_are_accepted(seg_data, make_seg_model):
 def test_max_steps_cuts_the_run_after_an_evaluated_and_saved_epoch(tmp_path, seg_data, make_seg_model):
     train, val = seg_data  # 4 steps per epoch
     events = []
-    trainer = Trainer(make_seg_model(), train, val, _config(tmp_path, epochs=50, max_steps=6), callbacks=[events.append])
+    trainer = Trainer(make_seg_model(), train, val, _config(tmp_path, epochs=50, max_steps=6),
+                      callbacks=[events.append])
     history = trainer.fit()
     assert trainer.step == 6 and len(history) == 2 and set(history[-1]) == {"train", "val"}
     assert torch.load(tmp_path / "last.pt", weights_only=True)["step"] == 6

@@ -111,7 +111,7 @@ def test_classifier_targets_and_all_methods_leave_model_untouched(sample):
     viewer = AttributionViewer(model, x, masks=masks, class_names=["a", "b", "c"])
     assert viewer.info.task == "classification" and viewer.region_box.layout.display == "none"
     viewer.target_class = 2
-    viewer.compare = [m for m in METHODS if m != "method"]
+    viewer.compare = list(METHODS)  # every method, side by side
     assert model.training and torch.all(model[0].weight.grad == 7.0)
     assert all(p.grad is None for name, p in model.named_parameters() if not name.startswith("0."))
     assert torch.equal(model[1].running_mean, stats[0]) and torch.equal(model[1].running_var, stats[1])

@@ -44,18 +44,23 @@ COLOURS_JS = """([palette, low, high, kind]) => {
 
 
 @pytest.fixture(scope="module")
-def bokeh_page():
+def chromium():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = voila_server.launch_chromium(playwright)
         try:
-            page = browser.new_page()
-            page.set_content("<html><body></body></html>")
-            page.add_script_tag(path=str(BOKEH_JS))
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def bokeh_page(chromium):
+    page = chromium.new_page()
+    page.set_content("<html><body></body></html>")
+    page.add_script_tag(path=str(BOKEH_JS))
+    return page
 
 
 
@@ -75,3 +80,22 @@ def test_patches_drop_echoes_and_keep_colours_exact(bokeh_page):
     assert page.evaluate(DOCUMENT_EVENTS_JS) == [True]  # only the browser's own change reaches listeners
     for case, expected in zip(cases, stock):
         assert page.evaluate(COLOURS_JS, list(case)) == expected, case[3]
+
+
+def test_untested_bokehjs_version_gets_no_patch_and_a_console_notice(chromium):
+    """On a BokehJS version outside TESTED_BOKEHJS the prototypes stay stock and the console says why."""
+    from medinterp_widgets.widgets.bokehjs_patches import when_bokeh_loaded
+
+    page = chromium.new_page()
+    notices: list[str] = []
+    page.on("console", lambda message: notices.append(message.text))
+    page.set_content("<html><body></body></html>")
+    page.add_script_tag(path=str(BOKEH_JS))
+    page.add_script_tag(content=when_bokeh_loaded("window.__patched = true;", "probe", tested=("0.1",)))
+    page.wait_for_function("(window.__medinterp_patches || {})['probe'] === 'skipped'", timeout=5_000)
+    assert page.evaluate("window.__patched === undefined")
+    assert any(f"BokehJS {bokeh.__version__} is not a tested version (0.1)" in n for n in notices)
+    minor = bokeh.__version__.rsplit(".", 1)[0]
+    page.add_script_tag(content=when_bokeh_loaded("window.__patched = true;", "probe2", tested=(minor,)))
+    page.wait_for_function("window.__patched === true", timeout=5_000)
+    page.close()

@@ -112,8 +112,13 @@ def test_bad_inputs_and_settings(data):
 ])
 def test_thumbnail_uri_is_a_small_png(image, shape):
     uri = thumbnail_uri(image)
+    assert uri.startswith("data:image/png;base64,")
     decoded = cv2.imdecode(np.frombuffer(base64.b64decode(uri.split(",", 1)[1]), np.uint8), cv2.IMREAD_UNCHANGED)
     assert decoded.shape[:2] == shape
+    if np.ptp(image) == 0:
+        assert np.ptp(decoded) == 0  # a flat image stays flat
+    else:
+        assert decoded.min() < decoded.max()  # the picture keeps its contrast
 
 
 def test_a_new_view_gets_the_state_changed_after_construction(data):

@@ -12,7 +12,6 @@ from medinterp_widgets.bench.byo_models import ResNetLike, randomised
 from medinterp_widgets.widgets.attribution_viewer import AttributionViewer
 
 
-
 @pytest.fixture(scope="module")
 def resnet_viewer():
     torch.manual_seed(0)

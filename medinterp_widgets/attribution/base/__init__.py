@@ -1,6 +1,6 @@
 """Shared pieces of the attribution methods: result type and the CAM base class."""
 
-from .cam import CamMethod, CamInputs
+from .cam import CamInputs, CamMethod
 from .result import AttributionResult, RawAttribution
 
 __all__ = ["AttributionResult", "CamInputs", "CamMethod", "RawAttribution"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -25,6 +25,9 @@ from ..hooks import LayerError, capture_activation, resolve_layer
 from ..state import attribution_session
 from ..targets import Target
 from .result import RawAttribution
+
+if TYPE_CHECKING:
+    from ..methods import MethodInfo
 
 __all__ = ["CamInputs", "CamMethod", "weighted_channel_sum", "prepare_input", "spatial_activation"]
 
@@ -41,6 +44,12 @@ class CamInputs:
     target: Target
     output: Tensor
     scores: Tensor
+
+    def dy_da(self) -> Tensor:
+        """dY/dA (B, C, *S), for the methods whose ``info.needs_gradients`` asked for it."""
+        if self.gradients is None:
+            raise RuntimeError("this CAM method needs dY/dA: set info.needs_gradients=True")
+        return self.gradients
     watched: Any = None  # what ``CamMethod.watch`` recorded during the forward (CAM: its head candidates)
 
 
@@ -72,6 +81,8 @@ class CamMethod:
     ``layer=None`` is the model's declared or probed default layer (``layers.default_layer``).
     """
 
+    info: ClassVar[MethodInfo]
+
     def channel_weights(self, inputs: CamInputs) -> Tensor:
         """Channel weights (B, C)."""
         raise NotImplementedError
@@ -81,12 +92,13 @@ class CamMethod:
         weights = self.channel_weights(inputs)
         return weighted_channel_sum(weights, inputs.activation), weights
 
-    def watch(self, model, layer_name: str, module):
+    def watch(self, model: nn.Module, layer_name: str, module: nn.Module) -> Any:
         """A context open during the forward whose value reaches ``combine`` as ``inputs.watched``."""
         return nullcontext()
 
     def __call__(
-        self, model, x, target: Target, *, layer=None, create_graph=False, relu=True
+        self, model: nn.Module, x: Tensor, target: Target, *, layer: Any = None, create_graph: bool = False,
+        relu: bool = True,
     ) -> RawAttribution:
         layer_name, module = resolve_layer(model, layer, x)
         from_layer = self.info.needs_gradients and not create_graph  # record the graph after A only

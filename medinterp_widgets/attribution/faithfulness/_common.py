@@ -83,6 +83,7 @@ class Scorer:
         if self.output == "logit":
             return self.target.score(output).float()
         score = self.target.score(output.softmax(1))  # (N,)
+        assert self.scale is not None  # set for output == "probability"
         return (score / self.scale.repeat(len(score) // len(self.scale))).float()
 
     def __call__(self, x: Tensor) -> Tensor:
@@ -160,8 +161,8 @@ def feature_ranks(maps: Tensor, *, patch: int | None = None, order: str = "morf"
     positions = torch.empty_like(ordering)
     positions.scatter_(1, ordering, torch.arange(flat.shape[1], device=flat.device).expand_as(ordering))
     ranks = positions.view_as(units)
-    if units.shape != maps.shape:
+    if patch is not None and units.shape != maps.shape:
         for axis in range(1, maps.dim()):
             ranks = ranks.repeat_interleave(int(patch), dim=axis)
-        ranks = ranks[(slice(None), *(slice(0, side) for side in maps.shape[1:]))]
+        ranks = ranks[(slice(None),) + tuple(slice(0, side) for side in maps.shape[1:])]
     return ranks, flat.shape[1]

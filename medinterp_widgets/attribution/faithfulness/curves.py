@@ -16,11 +16,11 @@ curves share their end points, so both cost 2 · steps forwards (plus the clean 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
-from scipy.integrate import trapezoid
 import torch
+from scipy.integrate import trapezoid
 from torch import Tensor, nn
 
 from ._common import Scorer, baseline_image, check_maps, feature_ranks, stop_check
@@ -60,7 +60,7 @@ def step_counts(n_features: int, steps: int) -> list[int]:
 
 def deletion_insertion(model: nn.Module, x: Tensor, maps: Any, *, target: Any, steps: int = 32,
                        patch: int | None = None, baseline: Any = "blur", blur_sigma: float | None = None,
-                       output: str = "probability", modes=MODES,
+                       output: str = "probability", modes: Sequence[str] = MODES,
                        should_stop: Callable[[], bool] | None = None) -> CurveResult:
     """Deletion and / or insertion curves of ``maps`` (B, *S) for ``model`` on x (B, C, *S).
 

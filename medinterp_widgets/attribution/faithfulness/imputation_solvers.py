@@ -200,8 +200,8 @@ def solve_images(image: np.ndarray, removed: np.ndarray, solver: str = "auto") -
     if by_cg.any():
         systems = image[by_cg].reshape(-1, *image.shape[2:])  # (B' · C, H, W): one system per channel
         repeat = lambda a: np.repeat(a[by_cg], channels, axis=0)  # noqa: E731
-        solved, converged = _cg(systems, repeat(removed), repeat(large))
-        converged = converged.reshape(-1, channels).all(1)
+        solved, per_channel = _cg(systems, repeat(removed), repeat(large))
+        converged = per_channel.reshape(-1, channels).all(1)
         chosen = np.flatnonzero(by_cg)
         out[chosen[converged]] = solved.reshape(-1, channels, *image.shape[2:])[converged]
         by_cg[chosen[~converged]] = False  # not converged: the direct solver takes them

@@ -61,7 +61,7 @@ def _bounding_boxes(region: Tensor) -> Tensor:
         coords = torch.nonzero(sample)
         if len(coords):
             low, high = coords.amin(0), coords.amax(0) + 1
-            boxes[(index, *(slice(int(a), int(b)) for a, b in zip(low, high)))] = True
+            boxes[(index,) + tuple(slice(int(a), int(b)) for a, b in zip(low, high))] = True
     return boxes
 
 

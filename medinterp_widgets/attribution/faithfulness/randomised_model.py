@@ -51,7 +51,7 @@ class RandomisationResult:
 
 def randomisation(model: nn.Module, x: Tensor, maps: Any = None, *, method: str, target: Any, layer: Any = None,
                   layers: Sequence[str] | None = None, seed: int = 0, threshold: float = RANDOMISATION_THRESHOLD,
-                  absolute: bool = True, **method_kwargs) -> RandomisationResult:
+                  absolute: bool = True, **method_kwargs: Any) -> RandomisationResult:
     """Randomisation score of ``maps`` (B, *S; computed with ``method`` when None) on x (B, C, *S).
 
     layers: those to randomise (default every conv / linear layer); method_kwargs go to ``attribute``.

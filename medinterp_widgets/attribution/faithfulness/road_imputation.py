@@ -116,9 +116,9 @@ def road(model: nn.Module, x: Tensor, maps: Any, *, target: Any, percentages: Se
             imputed = noisy_linear_imputation(x, ranks < int(n_pixels * percent / 100), noise=noise,
                                               generator=generator, solver=solver)
             check()
-            output = scorer.forward(imputed)
-            scores.append(scorer.read(output).cpu())
-            correct.append(_correct(scorer, output))
+            logits = scorer.forward(imputed)
+            scores.append(scorer.read(logits).cpu())
+            correct.append(_correct(scorer, logits))
         curves[order] = (scores, correct)
     stack = lambda order, part: (torch.stack(curves[order][part], 1).double().numpy()  # noqa: E731
                                  if order in curves else None)  # (B, P)

@@ -31,7 +31,7 @@ def uniform_noise(shape: tuple[int, ...], radius: float, generator: torch.Genera
 
 def max_sensitivity(model: nn.Module, x: Tensor, maps: Any = None, *, method: str, target: Any, layer: Any = None,
                     radius: float = 0.05, samples: int = 10, seed: int = 0,
-                    should_stop: Callable[[], bool] | None = None, **method_kwargs) -> np.ndarray:
+                    should_stop: Callable[[], bool] | None = None, **method_kwargs: Any) -> np.ndarray:
     """(B,) max-sensitivity of ``method``'s maps on x (B, C, *S) (module docstring).
 
     maps: Φ(x) if already computed (B, *S), else computed here. radius: r, in the input's units (x is

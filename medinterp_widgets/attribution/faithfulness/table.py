@@ -86,13 +86,15 @@ def evaluate_maps(model: nn.Module, x: Tensor, maps: Any, *, target: Any, method
     if "road" in metrics:
         report.road = road(model, x, maps, target=target, percentages=road_percentages, noise=road_noise,
                            seed=seed, output=output, should_stop=should_stop)
-        values["road"] = report.road.score
+        values["road"] = report.road.score  # type: ignore[assignment]  # None only without curves
     if "randomisation" in metrics:
+        assert method is not None  # _check_metrics requires it
         report.randomisation = randomisation(model, x, maps, method=method, target=target, layer=layer, seed=seed,
                                              threshold=randomisation_threshold, **extra)
         values["randomisation_similarity"] = report.randomisation.similarity
         values["randomisation_passed"] = report.randomisation.passed.astype(np.float64)
     if "robustness" in metrics:
+        assert method is not None  # _check_metrics requires it
         values["max_sensitivity"] = max_sensitivity(model, x, maps, method=method, target=target, layer=layer,
                                                     radius=sensitivity_radius, samples=sensitivity_samples,
                                                     seed=seed, should_stop=should_stop, **extra)
@@ -104,7 +106,7 @@ def evaluate_maps(model: nn.Module, x: Tensor, maps: Any, *, target: Any, method
 def faithfulness_table(model: nn.Module, x: Tensor, maps_by_method: Mapping[str, Any], *, target: Any,
                        mask: Any = None, layers: Mapping[str, Any] | None = None,
                        method_kwargs: Mapping[str, Mapping[str, Any]] | None = None, per_sample: bool = False,
-                       **options) -> list[dict[str, Any]]:
+                       **options: Any) -> list[dict[str, Any]]:
     """Rows of scores for a figure's maps: ``maps_by_method`` = {method name: maps (B, *S)}.
 
     Names are ``attribution.METHODS`` keys (randomisation and robustness recompute the maps with them);

@@ -68,12 +68,12 @@ def consistent_frames(frames: list[Frame], where: str, skipped: list | None = No
 
 def _usable_orientation(orientation: tuple[float, ...] | None) -> bool:
     """ImageOrientationPatient is present and its row and column cosines are not parallel."""
-    return orientation is not None and np.linalg.norm(np.cross(orientation[:3], orientation[3:])) >= 1e-6
+    return orientation is not None and bool(np.linalg.norm(np.cross(orientation[:3], orientation[3:])) >= 1e-6)
 
 
 def _direction(orientation: tuple[float, ...] | None) -> np.ndarray:
     """3x3 with columns (row cosine, column cosine, normal); identity when orientation is unknown."""
-    if not _usable_orientation(orientation):
+    if orientation is None or not _usable_orientation(orientation):
         return np.eye(3)
     row, col = np.asarray(orientation[:3]), np.asarray(orientation[3:])
     normal = np.cross(row, col)
@@ -84,15 +84,22 @@ def _position_groups(frames: list[Frame], normal: np.ndarray) -> list[list[Frame
     """Frames clustered by slice coordinate s = position . normal, positions in increasing s."""
     if any(f.position is None for f in frames):
         return [frames]  # no geometry: one position, the frames are phases
-    ordered = sorted(frames, key=lambda f: float(np.dot(f.position, normal)))
-    groups, last = [], None
+    ordered = sorted(frames, key=lambda f: _coordinate(f, normal))
+    groups: list[list[Frame]] = []
+    last: float | None = None
     for frame in ordered:
-        s = float(np.dot(frame.position, normal))
+        s = _coordinate(frame, normal)
         if last is None or s - last > POSITION_TOLERANCE_MM:
             groups.append([])
         groups[-1].append(frame)
         last = s
     return groups
+
+
+def _coordinate(frame: Frame, normal: np.ndarray) -> float:
+    """The frame's slice coordinate s = position . normal (mm); frames here all have a position."""
+    assert frame.position is not None
+    return float(np.dot(frame.position, normal))
 
 
 def _phase_key(frame: Frame) -> tuple:
@@ -105,7 +112,7 @@ def _slice_gap(groups: list[list[Frame]], normal: np.ndarray, metadata: dict[str
     """Median distance (mm) between consecutive slice positions; irregular gaps are reported."""
     if len(groups) < 2:
         return None
-    s = np.array([np.dot(g[0].position, normal) for g in groups])
+    s = np.array([_coordinate(g[0], normal) for g in groups])
     gaps = np.diff(s)
     gap = float(np.median(gaps))
     metadata["slice_positions_mm"] = s.tolist()
@@ -179,5 +186,5 @@ def assemble(
     if n_t == 1:
         array = array[0]  # drop the phase axis
     axes = (("t",) if n_t > 1 else ()) + (("z",) if n_z > 1 else ()) + ("y", "x")
-    spacing = ((gap,) if n_z > 1 else ()) + (dy, dx)
+    spacing = ((gap,) if n_z > 1 and gap is not None else ()) + (dy, dx)  # gap: set whenever n_z > 1
     return Volume(array, spacing=spacing, origin=origin, direction=direction, metadata=metadata, axes=axes)

@@ -15,7 +15,7 @@ from pydicom.multival import MultiValue
 
 from medinterp_widgets.data.checks import repair_non_finite
 from medinterp_widgets.data.dicom._io import decode_pixels, header_count, transfer_syntax, wrap_errors
-from medinterp_widgets.data.errors import FieldError
+from medinterp_widgets.data.errors import FieldError, quiet_library_warnings
 
 # functional-group sequence that holds each attribute in enhanced multi-frame objects
 _GROUP_OF = {
@@ -137,7 +137,7 @@ def pixel_spacing(dataset: Dataset, frame: int = 0) -> tuple[float, float] | Non
                or _floats(dataset.get("ImagerPixelSpacing"), 2, "ImagerPixelSpacing"))
     if spacing is None or min(spacing) <= 0:
         return None
-    return spacing
+    return spacing[0], spacing[1]
 
 
 def window_presets(dataset: Dataset, frame: int = 0) -> list[dict[str, Any]]:
@@ -183,7 +183,12 @@ def _to_gray(pixels: np.ndarray) -> np.ndarray:
     return pixels[..., :3].astype(np.float32) @ _LUMA_WEIGHTS
 
 
-def _grid_positions(dataset: Dataset, n_frames: int) -> list[tuple[float, ...]] | None:
+def _xyz(values: tuple[float, ...] | None) -> tuple[float, float, float] | None:
+    """A checked 3-number tuple (``_floats(..., 3, ...)``) typed as a position."""
+    return None if values is None else (values[0], values[1], values[2])
+
+
+def _grid_positions(dataset: Dataset, n_frames: int) -> list[tuple[float, float, float]] | None:
     """Frame positions of classic multi-frame volumes (RT dose): IPP + GridFrameOffsetVector[i] * normal."""
     offsets = plain(dataset.get("GridFrameOffsetVector"))
     origin = _floats(dataset.get("ImagePositionPatient"), 3, "ImagePositionPatient")
@@ -191,8 +196,9 @@ def _grid_positions(dataset: Dataset, n_frames: int) -> list[tuple[float, ...]] 
     if not isinstance(offsets, list) or len(offsets) != n_frames or origin is None or orientation is None:
         return None
     normal = np.cross(orientation[:3], orientation[3:])
-    steps = _floats(offsets, n_frames, "GridFrameOffsetVector")
-    return [tuple(float(v) for v in np.asarray(origin) + offset * normal) for offset in steps]
+    steps = _floats(offsets, n_frames, "GridFrameOffsetVector") or ()
+    positions = [np.asarray(origin) + offset * normal for offset in steps]
+    return [(float(p[0]), float(p[1]), float(p[2])) for p in positions]
 
 
 def frames_of(path: str, dataset: Dataset) -> list[Frame]:
@@ -200,7 +206,7 @@ def frames_of(path: str, dataset: Dataset) -> list[Frame]:
     pixels = decode_pixels(path, dataset)  # (frames, rows, cols[, samples])
     if pixels.ndim == 4:
         pixels = _to_gray(pixels)  # -> (frames, rows, cols)
-    with wrap_errors(path, "cannot read frame geometry"):
+    with wrap_errors(path, "cannot read frame geometry"), quiet_library_warnings():  # header values convert here
         instance = int(_optional_number(dataset.get("InstanceNumber")) or 0)
         top_trigger = _optional_number(dataset.get("TriggerTime"))
         grid = _grid_positions(dataset, pixels.shape[0]) if "PerFrameFunctionalGroupsSequence" not in dataset else None
@@ -213,8 +219,8 @@ def frames_of(path: str, dataset: Dataset) -> list[Frame]:
                     pixels=repair_non_finite(_rescale(pixels[i], dataset, i), path, f"frame {i} pixel values"),
                     source=path,
                     frame_index=i,
-                    position=grid[i] if grid else _floats(lookup(dataset, "ImagePositionPatient", i), 3,
-                                                          "ImagePositionPatient"),
+                    position=grid[i] if grid else _xyz(_floats(lookup(dataset, "ImagePositionPatient", i), 3,
+                                                               "ImagePositionPatient")),
                     orientation=_floats(lookup(dataset, "ImageOrientationPatient", i), 6, "ImageOrientationPatient"),
                     spacing=pixel_spacing(dataset, i),
                     instance=instance,
@@ -227,7 +233,7 @@ def frames_of(path: str, dataset: Dataset) -> list[Frame]:
 
 def header_metadata(path: str, dataset: Dataset) -> dict[str, Any]:
     """Useful header fields as plain values, window presets and colour/inversion flags."""
-    with wrap_errors(path, "cannot read header"):
+    with wrap_errors(path, "cannot read header"), quiet_library_warnings():
         values = {k: lookup(dataset, k) for k in HEADER_KEYWORDS}  # frame 0's functional groups first
         meta = {k: plain(v) for k, v in values.items() if v is not None}
         syntax = transfer_syntax(dataset)

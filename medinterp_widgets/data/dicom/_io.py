@@ -11,7 +11,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels import get_decoder
 from pydicom.uid import UID
 
-from medinterp_widgets.data.errors import DicomReadError, DicomTooLargeError, FieldError
+from medinterp_widgets.data.errors import DicomReadError, DicomTooLargeError, FieldError, quiet_library_warnings
 from medinterp_widgets.data.errors import wrap_errors as wrap_data_errors
 from medinterp_widgets.data.limits import ARRAY_LIMIT_ENV, check_array_size, check_file_size, max_array_bytes
 
@@ -47,7 +47,7 @@ def open_dataset(path: str | os.PathLike, *, header_only: bool = False) -> Datas
         raise DicomReadError(path, "no such file")
     check_file_size(path, "file size", os.path.getsize(path), max_array_bytes(), ARRAY_LIMIT_ENV,
                     error=DicomTooLargeError)
-    with wrap_errors(path, "cannot parse DICOM"):
+    with wrap_errors(path, "cannot parse DICOM"), quiet_library_warnings():
         try:
             dataset = pydicom.dcmread(path, stop_before_pixels=header_only)
         except InvalidDicomError:
@@ -122,7 +122,8 @@ def decode_pixels(path: str | os.PathLike, dataset: Dataset) -> np.ndarray:
         check_array_size(path, "PixelData (frames, rows, cols[, samples])", expected, max(1, -(-bits // 8)),
                          error=DicomTooLargeError)
         _require_decoder(path, transfer_syntax(dataset))
-        pixels = np.asarray(dataset.pixel_array)
+        with quiet_library_warnings():
+            pixels = np.asarray(dataset.pixel_array)
         if pixels.size != int(np.prod(expected)):
             raise FieldError("PixelData", f"holds {pixels.size} values; NumberOfFrames x Rows x Columns x "
                                           f"SamplesPerPixel = {' x '.join(map(str, expected))}")

@@ -12,9 +12,15 @@ from pydicom.dataset import Dataset
 from medinterp_widgets.data.dicom._assemble import assemble
 from medinterp_widgets.data.dicom._frames import Frame, frames_of, header_metadata
 from medinterp_widgets.data.dicom._io import open_dataset, wrap_errors
-from medinterp_widgets.data.errors import DicomReadError, DicomTooLargeError, OutsideDataRootError
-from medinterp_widgets.data.paths import resolve_inside
+from medinterp_widgets.data.errors import (
+    DicomReadError,
+    DicomTooLargeError,
+    OutsideDataRootError,
+    quiet_library_warnings,
+    skip_or_raise,
+)
 from medinterp_widgets.data.limits import check_array_size
+from medinterp_widgets.data.paths import resolve_inside
 from medinterp_widgets.data.volume import Volume
 
 # header fields that differ from file to file; a series keeps them per frame instead
@@ -55,17 +61,13 @@ def _candidate_files(folder: Path, root: Path, skip_bad: bool, skipped: list[tup
 def _open_all(files: list[Path], skip_bad: bool, skipped: list[tuple[str, str]]) -> dict[str, Dataset]:
     datasets = {}
     for file in files:
-        try:
+        with skip_or_raise(skip_bad, skipped, DicomReadError):
             datasets[str(file)] = open_dataset(file)
-        except DicomReadError as error:
-            if not skip_bad:
-                raise
-            skipped.append((error.path, error.problem))
     return datasets
 
 
 def _series_uid(path: str, dataset: Dataset) -> str:
-    with wrap_errors(path, "cannot read SeriesInstanceUID"):
+    with wrap_errors(path, "cannot read SeriesInstanceUID"), quiet_library_warnings():
         return str(dataset.get("SeriesInstanceUID", "") or "")
 
 
@@ -94,15 +96,9 @@ def _frames_all(folder: Path, datasets: dict[str, Dataset], skip_bad: bool,
     frames: list[Frame] = []
     total = 0
     for path, dataset in datasets.items():
-        try:
+        found: list[Frame] = []
+        with skip_or_raise(skip_bad, skipped, DicomReadError, never=(DicomTooLargeError,)):
             found = frames_of(path, dataset)
-        except DicomTooLargeError:
-            raise
-        except DicomReadError as error:
-            if not skip_bad:
-                raise
-            skipped.append((error.path, error.problem))
-            continue
         frames.extend(found)
         total += sum(frame.pixels.nbytes for frame in found)
         check_array_size(folder, f"series pixels ({len(frames)} frames so far)", (total,), 1,

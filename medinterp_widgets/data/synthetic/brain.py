@@ -61,8 +61,10 @@ def _tissue_labels(shape, centre: np.ndarray, scale: np.ndarray, angle: float, p
     for side in (-1.0, 1.0):  # lateral ventricles just under the callosum
         vent_centre = centre + np.array([0.1 * nz, -0.02 * ny, side * 0.07 * nx]) * scale
         csf |= normalized_radius(shape, vent_centre, np.array([0.05 * nz, 0.14 * ny, 0.035 * nx]) * scale, angle) <= 1
-    csf |= normalized_radius(shape, centre + np.array([-0.06 * nz, 0.03 * ny, 0]) * scale, np.array([0.1 * nz, 0.08 * ny, 0.012 * nx + 0.6]) * scale, angle) <= 1
-    csf |= normalized_radius(shape, centre + np.array([-0.06 * nz, 0.25 * ny, 0]) * scale, np.array([0.05 * nz, 0.03 * ny, 0.05 * nx]) * scale, angle) <= 1
+    csf |= normalized_radius(shape, centre + np.array([-0.06 * nz, 0.03 * ny, 0]) * scale,
+                             np.array([0.1 * nz, 0.08 * ny, 0.012 * nx + 0.6]) * scale, angle) <= 1
+    csf |= normalized_radius(shape, centre + np.array([-0.06 * nz, 0.25 * ny, 0]) * scale,
+                             np.array([0.05 * nz, 0.03 * ny, 0.05 * nx]) * scale, angle) <= 1
     labels = np.where(parts["brain"], 2, 0).astype(np.uint8)
     labels[wm & parts["brain"]] = 1
     labels[csf & parts["brain"]] = 3
@@ -72,7 +74,8 @@ def _tissue_labels(shape, centre: np.ndarray, scale: np.ndarray, angle: float, p
 def _head_signal(shape, centre: np.ndarray, scale: np.ndarray, angle: float, brain: np.ndarray) -> np.ndarray:
     """Signal outside the brain: skull shell, muscle (lateral/ventral), scalp with subcutaneous fat."""
     nz, ny, nx = shape
-    head_rho = normalized_radius(shape, centre + np.array([-0.04 * nz, 0.0, 0.0]), np.array([0.44 * nz, 0.48 * ny, 0.47 * nx]) * scale, angle)
+    head_rho = normalized_radius(shape, centre + np.array([-0.04 * nz, 0.0, 0.0]),
+                                 np.array([0.44 * nz, 0.48 * ny, 0.47 * nx]) * scale, angle)
     signal = np.zeros(shape, np.float32)
     signal[head_rho <= 1.0] = _SIGNAL["scalp"]
     signal[head_rho <= 0.94] = _SIGNAL["fat"]
@@ -108,7 +111,7 @@ def synthetic_brain(
     if len(shape) != 3 or min(shape) < 16:
         raise ValueError(f"shape needs 3 axes of at least 16 voxels, got {shape}")
     rng = np.random.default_rng(seed)
-    shape = tuple(int(n) for n in shape)
+    shape = (int(shape[0]), int(shape[1]), int(shape[2]))
     centre = np.array(shape, dtype=float) / 2.0 + rng.uniform(-0.03, 0.03, 3) * np.array(shape)
     scale = rng.uniform(0.92, 1.06, 3)
     angle = rng.uniform(-0.15, 0.15)
@@ -147,10 +150,13 @@ def synthetic_brain_slices(
     spaced over the central 40 % of z; each image is divided by its volume's 99.5th percentile.
     """
     rng = np.random.default_rng(seed)
-    images, labels, masks = [], [], []
+    images: list[np.ndarray] = []
+    labels: list[np.ndarray] = []
+    masks: list[np.ndarray] = []
     depth = max(16, (2 * size) // 3)
     while len(images) < n:
-        volume, vol_labels, brain = synthetic_brain(int(rng.integers(2**31)), shape=(depth, size, size), artefacts=artefacts)
+        volume, vol_labels, brain = synthetic_brain(int(rng.integers(2**31)), shape=(depth, size, size),
+                                                    artefacts=artefacts)
         scaled = np.clip(volume.array / np.percentile(volume.array, 99.5), 0.0, 1.0)
         for z in np.linspace(0.3 * depth, 0.7 * depth, slices_per_volume).astype(int)[: n - len(images)]:
             images.append(scaled[z])

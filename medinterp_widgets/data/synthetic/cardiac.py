@@ -192,7 +192,8 @@ def synthetic_cardiac_mri(
         raise ValueError(f"need n >= 0 and size >= 32, got n={n}, size={size}")
     rng = np.random.default_rng(seed)
     params = sample_cardiac_parameters(
-        n, rng, classes=tuple(classes), experiment=experiment, class_weights=class_weights, male_to_female=male_to_female
+        n, rng, classes=tuple(classes), experiment=experiment, class_weights=class_weights,
+        male_to_female=male_to_female,
     )
     images = np.zeros((n, size, size), np.float32)
     tissue = np.zeros((n, size, size), np.uint8)

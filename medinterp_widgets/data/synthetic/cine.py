@@ -165,5 +165,6 @@ def _cine_metadata(seed: int, masks: np.ndarray, spacing: tuple[float, float, fl
         "lv_volume_ml": [float(v) for v in volumes],
         "ejection_fraction": float((volumes[ed] - volumes[es]) / volumes[ed]),
         "trigger_time_ms": [float(t * _RR_MS / n_phases) for t in range(n_phases)],
-        "phantom": {k: (np.asarray(v).tolist() if isinstance(v, (tuple, np.ndarray)) else float(v)) for k, v in anatomy.items()},
+        "phantom": {k: (np.asarray(v).tolist() if isinstance(v, (tuple, np.ndarray)) else float(v))
+                    for k, v in anatomy.items()},
     }

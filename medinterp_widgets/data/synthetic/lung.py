@@ -150,7 +150,8 @@ def synthetic_lung_ct(
     """
     low, high = n_lesions
     if size < 64 or not 0 <= low <= high:
-        raise ValueError(f"need size >= 64 and 0 <= n_lesions[0] <= n_lesions[1]; got size={size}, n_lesions={n_lesions}")
+        raise ValueError(f"need size >= 64 and 0 <= n_lesions[0] <= n_lesions[1]; "
+                         f"got size={size}, n_lesions={n_lesions}")
     rng = np.random.default_rng(seed)
     shape = (size, size)
     image, lungs, body = _thorax(shape, rng)

@@ -14,8 +14,8 @@ from scipy import ndimage
 
 def normalized_radius(
     shape: Sequence[int],
-    center: Sequence[float],
-    radii: Sequence[float],
+    center: Sequence[float] | np.ndarray,
+    radii: Sequence[float] | np.ndarray,
     angle: float = 0.0,
 ) -> np.ndarray:
     """Ellipse(-oid) "radius" field ``r = sqrt(sum_i ((p_i - c_i) / a_i)^2)`` over a pixel grid.
@@ -37,7 +37,8 @@ def normalized_radius(
     return np.sqrt(total)
 
 
-def ellipse(shape: Sequence[int], center: Sequence[float], radii: Sequence[float], angle: float = 0.0) -> np.ndarray:
+def ellipse(shape: Sequence[int], center: Sequence[float] | np.ndarray, radii: Sequence[float] | np.ndarray,
+            angle: float = 0.0) -> np.ndarray:
     """Boolean mask of a filled ellipse (2-D) or ellipsoid (3-D)."""
     return normalized_radius(shape, center, radii, angle) <= 1.0
 

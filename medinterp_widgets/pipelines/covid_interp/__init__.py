@@ -1,7 +1,7 @@
 """Paper 4, covid-interp: an interpretation architecture for COVID-19 CT (Wan, Zhou & Zhang, Entropy 2021).
 
     from medinterp_widgets.pipelines.covid_interp import Config, run
-    report = run(Config.preset("paper", data_root="/data", out_dir="runs"))   # CovidReport
+    report = run(Config.from_preset("paper", data_root="/data", out_dir="runs"))   # CovidReport
     report.write("reports/covid-interp")                                      # + arrays.npz
 
 Per grouped fold: the paper's AlexNet (96 first-layer filters, SGD + momentum, 50 epochs; curves of
@@ -16,10 +16,26 @@ against MedSeg lesion masks (Figs. 11-12), and the faithfulness scores of those 
 from .config import Config
 from .data import ImageSet, LesionSet, load_image_set, load_lesion_set, split_lesions
 from .evaluate import evaluate_covid_ct, evaluate_covid_lesions
-from .features import (FEATURE_SETS, deep_features, embedding_key, lbp_features, lbp_histogram, separation,
-                       svm_scores, summarise_folds)
-from .interpret import (consistent_degrees, conv_activation_layers, first_layer_filters, gradcam_maps,
-                        hidden_neuron_maps, native_scores, neuron_guided_backprop, strongest_neuron_maps)
+from .features import (
+                       FEATURE_SETS,
+                       deep_features,
+                       embedding_key,
+                       lbp_features,
+                       lbp_histogram,
+                       separation,
+                       summarise_folds,
+                       svm_scores,
+)
+from .interpret import (
+                       consistent_degrees,
+                       conv_activation_layers,
+                       first_layer_filters,
+                       gradcam_maps,
+                       hidden_neuron_maps,
+                       native_scores,
+                       neuron_guided_backprop,
+                       strongest_neuron_maps,
+)
 from .preprocess import Preprocess
 from .report import ARRAYS_FILE, CovidReport, load_arrays
 from .steps import run

@@ -24,11 +24,11 @@ from medinterp_widgets.training import TrainConfig, Trainer
 from medinterp_widgets.training.checkpoints import atomic_save, checkpoint_payload, plain_data
 from medinterp_widgets.training.trainer import cpu_bf16_enabled
 
+from . import synthetic
 from .augment import AugmentedImages
 from .config import Config
 from .evaluate import classification_scores, probabilities
 from .preprocess import Preprocess
-from . import synthetic
 from .ssl import simclr_pretrain
 
 FINAL_CHECKPOINT = "final.pt"

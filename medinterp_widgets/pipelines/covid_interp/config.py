@@ -1,6 +1,6 @@
 """`Config`: one dataclass per covid-interp run (Wan, Zhou & Zhang, Entropy 2021, 23(2):204).
 
-``Config.preset("smoke" | "quick" | "paper" | "full", **overrides)``:
+``Config.from_preset("smoke" | "quick" | "paper" | "full", **overrides)``:
 
 - smoke: tests (seconds, tiny, synthetic when no data);
 - quick: <= 3 min on 2 CPU cores: 2 of the 5 folds, short runs, a narrow AlexNet;
@@ -23,6 +23,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from medinterp_widgets.pipelines.config import PipelineConfig
+
 PAPER_TITLE = "An Interpretation Architecture for Deep Learning Models with the Application of COVID-19 Diagnosis"
 # Ablation rows of the explained classifier: name -> (title, Config fields changed from the final model's).
 VARIANTS = {
@@ -38,8 +40,7 @@ ABLATIONS = ("no_augment", "simclr", "lesion_evidence")
 
 
 @dataclass
-class Config:
-    preset: str = "quick"
+class Config(PipelineConfig):
     data_root: str | None = None  # folder holding covid_ct/ and covid_ct_lesions/; None -> synthetic
     device: str | None = None  # None -> resolve_device
     seed: int = 0
@@ -108,23 +109,14 @@ class Config:
     faithfulness_steps: int = 32  # deletion / insertion steps
 
     def __post_init__(self) -> None:
-        if not isinstance(self.preset, str):  # Config() directly: the field default is the classmethod below
-            self.preset = "custom"
         unknown = sorted(set(self.ablations) - set(VARIANTS))
         if unknown:
             raise ValueError(f"Config.ablations: unknown {unknown}, expected some of {sorted(VARIANTS)}")
 
     @classmethod
-    def preset(cls, name: str, **overrides: Any) -> "Config":
-        """The named preset with ``overrides`` applied (None values of data_root/device are kept as None)."""
-        if name not in _PRESETS:
-            raise ValueError(f"preset: got {name!r}, expected one of {sorted(_PRESETS)}")
-        values = {**_PRESETS[name], **overrides, "preset": name}
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise TypeError(f"Config.preset: unknown field(s) {unknown}")
-        return cls(**values)
+    def presets(cls) -> dict[str, dict[str, Any]]:
+        """"smoke" (tests), "quick", "paper" and "full" (see the module docstring)."""
+        return _PRESETS
 
     def variant(self, name: str) -> "Config":
         """This config with ablation row ``name``'s changes ("final": unchanged)."""

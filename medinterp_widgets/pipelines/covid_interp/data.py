@@ -64,11 +64,17 @@ def _subset_indices(n: int, limit: int | None, seed: int) -> list[int]:
     return sorted(np.random.default_rng(seed).permutation(n)[:limit].tolist())
 
 
+def _real_folder(data_root: str | Path | None, name: str) -> Path | None:
+    """``data_root/name`` when it is a folder (the real set is there), else None (use the synthetic one)."""
+    folder = Path(data_root) / name if data_root is not None else None
+    return folder if folder is not None and folder.is_dir() else None
+
+
 def load_image_set(data_root: str | Path | None, image_size: int, *, max_images: int | None = None,
                    synthetic_images: int = 120, seed: int = 0) -> ImageSet:
     """The real COVID-CT set under ``data_root/covid_ct`` when present, else ``synthetic_covid_ct``."""
-    folder = Path(data_root) / CT_FOLDER if data_root is not None else None
-    if folder is not None and folder.is_dir():
+    folder = _real_folder(data_root, CT_FOLDER)
+    if folder is not None:
         dataset = CovidCtDataset(load_covid_ct(folder), size=(image_size, image_size))
         chosen = _subset_indices(len(dataset), max_images, seed)
         images = torch.stack([dataset[i]["image"] for i in chosen])  # (N, 1, S, S)
@@ -83,8 +89,8 @@ def load_image_set(data_root: str | Path | None, image_size: int, *, max_images:
 def load_lesion_set(data_root: str | Path | None, image_size: int, *, max_slices: int | None = None,
                     seed: int = 0) -> LesionSet:
     """MedSeg lesion slices under ``data_root/covid_ct_lesions`` when present, else synthetic COVID slices."""
-    folder = Path(data_root) / LESION_FOLDER if data_root is not None else None
-    if folder is not None and folder.is_dir():
+    folder = _real_folder(data_root, LESION_FOLDER)
+    if folder is not None:
         slices = load_covid_lesions(folder)
         slices = [slices[i] for i in _subset_indices(len(slices), max_slices, seed)]
         pairs = [item.read(radiological=True) for item in slices]  # spine down, as the UCSD figures

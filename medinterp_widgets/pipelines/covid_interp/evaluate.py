@@ -7,7 +7,8 @@ scored exactly as the model was trained. ``size`` is used only for checkpoints t
 - covid-ct: a folder holding ``CT_COVID`` / ``CT_NonCOVID``; P(COVID) >= 0.5 is a COVID call; accuracy,
   AUC, sensitivity, specificity, PPV, NPV, cross-entropy loss.
 - covid-lesions: any MedSeg folder in the Inf-Net layout (``data.covid_lesions.find_lesion_folder``),
-  slices turned to the usual axial view (``LesionSlice.read(radiological=True)``); Grad-CAM of the COVID class at the checkpoint's ``extra.cam_layer`` (default: the model's cam layer),
+  slices turned to the usual axial view (``LesionSlice.read(radiological=True)``); Grad-CAM of the COVID
+  class at the checkpoint's ``extra.cam_layer`` (default: the model's cam layer),
   resized to each slice's own size; consistent degree |S ∩ L| / |L| with S = {minmax(CAM) >= 0.7}, its
   chance level |S| / |image| (``chance_support_area``), their ratio, and the mean P(COVID).
 """

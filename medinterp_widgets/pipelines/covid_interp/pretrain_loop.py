@@ -1,6 +1,7 @@
 """The epoch loop both pretrainings share (SimCLR in ``ssl.py``, simulated lesions in ``synthetic.py``).
 
-AdamW, linear warmup then cosine decay (``training.schedules.warmup_cosine_scheduler``); each epoch visits ``count // batch_size`` batches of a fresh permutation drawn from one seeded
+AdamW, linear warmup then cosine decay (``training.schedules.warmup_cosine_scheduler``); each epoch
+visits ``count // batch_size`` batches of a fresh permutation drawn from one seeded
 generator, which is also handed to ``batch_loss`` for its random views.
 """
 

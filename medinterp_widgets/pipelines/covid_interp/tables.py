@@ -132,7 +132,8 @@ def flat_metrics(summary: dict, trained: dict, found: dict, cpu_seconds: dict[st
         metrics[f"{rate}_sd"] = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
         metrics[f"{rate}_min"] = float(finite.min()) if finite.size else float("nan")
     for fold, result in enumerate(final):
-        metrics.update({f"fold{fold}_accuracy": result["scores"]["accuracy"], f"fold{fold}_auc": result["scores"]["auc"]})
+        metrics.update({f"fold{fold}_accuracy": result["scores"]["accuracy"],
+                        f"fold{fold}_auc": result["scores"]["auc"]})
     for key in ("lbp", "deep", "alexnet"):
         prefix = {"lbp": "lbp_svm", "deep": "deep_svm", "alexnet": "alexnet"}[key]
         for rate in RATES_AUC:
@@ -197,7 +198,8 @@ def faithfulness_note(config: Config, found: dict) -> str:
     return (f"Faithfulness (issue #16; attribution.faithfulness.faithfulness_table): Grad-CAM at '{config.cam_layer}', "
             f"guided backprop and saliency of the COVID class on {config.faithfulness_slices} untouched MedSeg slices "
             f"of the best fold, the lesion mask as the localisation mask; deletion / insertion over "
-            f"{config.faithfulness_steps} steps with a blurred baseline (lower / higher is better), ROAD (LeRF - MoRF), "
+            f"{config.faithfulness_steps} steps with a blurred baseline (lower / higher is better), "
+            "ROAD (LeRF - MoRF), "
             "randomisation (similarity to the fully randomised model's map; passed = dissimilar), pointing game, "
             f"relevance mass and the consistent degree. {scored or 'No slice was scored.'}")
 

@@ -1,5 +1,5 @@
 """Paper 3, heatmap loss: does putting HiResCAM / Grad-CAM inside the training loss move attention into
-the heart (and off a sex marker)?  ``run(Config.preset("quick")) -> Report``.
+the heart (and off a sex marker)?  ``run(Config.from_preset("quick")) -> Report``.
 
 Modules: ``config`` (Config, presets, studies), ``data`` (synthetic experiments 1/2), ``study`` (Optuna LR
 search per model, grouped training, test overlaps), ``statistics`` (the thesis's tests and numbers),

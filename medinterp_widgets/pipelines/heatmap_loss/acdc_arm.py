@@ -29,8 +29,17 @@ from medinterp_widgets.metrics import heatmap_overlap
 from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_checkpoint
 from medinterp_widgets.training.grouped import Member, train_group
 
-from .acdc import (CLASS_NAMES, PREPROCESSING, PatientStack, augment_batch, diagnosis_scores, midpoint_threshold,
-                   patient_probabilities, read_patients, stack_patients)
+from .acdc import (
+    CLASS_NAMES,
+    PREPROCESSING,
+    PatientStack,
+    augment_batch,
+    diagnosis_scores,
+    midpoint_threshold,
+    patient_probabilities,
+    read_patients,
+    stack_patients,
+)
 from .config import Config
 from .study import build_model, make_loss, save_member
 

@@ -15,6 +15,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from medinterp_widgets.pipelines.config import PipelineConfig
 
 DATASETS = ("exp1", "exp2", "acdc")
 LOSSES = ("ce", "hirescam", "gradcam", "hirescam-norm", "gradcam-norm")
@@ -47,10 +50,9 @@ _PRESETS: dict[str, dict] = {
 
 
 @dataclass
-class Config:
-    """Settings of one heatmap-loss reproduction run (see ``Config.preset``)."""
+class Config(PipelineConfig):
+    """Settings of one heatmap-loss reproduction run (see ``Config.from_preset``)."""
 
-    preset: str = "quick"
     data_root: str | Path | None = None  # None -> synthetic studies only (ACDC studies skipped)
     device: str | None = None  # None -> resolve_device()
     seed: int = 0
@@ -103,8 +105,6 @@ class Config:
     limit_steps: int | None = None  # dry run: cap every training run's steps and each LR search's trials
 
     def __post_init__(self) -> None:
-        if not isinstance(self.preset, str):  # Config() directly: the field default is the classmethod below
-            self.preset = "custom"
         self.studies = tuple(self.studies)
         for study in self.studies:
             dataset, _, loss = study.partition(":")
@@ -128,12 +128,10 @@ class Config:
             raise ValueError(f"Config acdc_folds: expected >= 2, got {self.acdc_folds}")
 
     @classmethod
-    def preset(cls, name: str, **overrides) -> "Config":
+    def presets(cls) -> dict[str, dict[str, Any]]:
         """"smoke" (tests, seconds), "quick" (~2 min on a CPU), "paper" (<= 45 min on 2 CPU cores) or
         "full" (thesis scale, one GPU)."""
-        if name not in _PRESETS:
-            raise ValueError(f"Config preset: expected one of {sorted(_PRESETS)}, got {name!r}")
-        return cls(preset=name, **{**_PRESETS[name], **overrides})
+        return _PRESETS
 
     def studies_of(self, dataset: str) -> list[str]:
         """The losses studied on ``dataset``, in config order."""

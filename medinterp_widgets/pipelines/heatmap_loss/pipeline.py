@@ -1,6 +1,6 @@
 """``run(config) -> Report``: every study group trained, measured, compared and plotted.
 
-    results = run_studies(Config.preset("quick"))    # data, trained-model results per group, ACDC arm
+    results = run_studies(Config.from_preset("quick"))    # data, trained-model results per group, ACDC arm
     report = build_report(results)                   # tables, statistics, figures, notes
 """
 

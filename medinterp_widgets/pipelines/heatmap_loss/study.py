@@ -79,7 +79,7 @@ def make_loss(loss: str, config: Config, class_weights=None) -> HeatmapLoss:
         return HeatmapLoss(weight=0.0, classification=config.baseline_classification, class_weights=class_weights)
     method, _, variant = loss.partition("-")
     if variant == "norm":
-        return HeatmapLoss.normalised(method, config.norm_weight, class_weights=class_weights)
+        return HeatmapLoss.normalized(method, config.norm_weight, class_weights=class_weights)
     return HeatmapLoss.thesis(method, config.heatmap_weight, class_weights=class_weights)
 
 

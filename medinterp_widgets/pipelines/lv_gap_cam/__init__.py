@@ -1,7 +1,7 @@
 """Paper 1, ``lv-gap-cam``: LV segmentation with an interpretable GAP-FCN.
 
     from medinterp_widgets.pipelines.lv_gap_cam import Config, run
-    report = run(Config.preset("quick", data_root="/data"))
+    report = run(Config.from_preset("quick", data_root="/data"))
     report.write("reports/lv-gap-cam")
 
 ``run`` is imported on first use, so the app can read a report folder without loading torch/optuna.

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from medinterp_widgets.pipelines.config import PipelineConfig
 
 PAPER = {"dice_percent": 94.48, "apd_mm": 1.93, "accuracy_percent": 99.7, "epochs": 50, "lr": 0.02,
          "decay_rate": 0.73, "decay_steps": 10_000}
@@ -14,7 +15,7 @@ INTENSITIES = ("minmax", "percentile", "zscore", "none")
 
 
 @dataclass
-class Config:
+class Config(PipelineConfig):
     """Everything one reproduction run needs.
 
     dataset: "auto" = every real set under ``data_root`` (ACDC and Sunnybrook), else synthetic cine
@@ -25,7 +26,6 @@ class Config:
     off (the CAM head then stays untrained).
     """
 
-    preset: str = "quick"
     data_root: str | Path | None = None
     device: str | None = None
     seed: int = 0
@@ -73,8 +73,6 @@ class Config:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.preset, str):  # Config() directly: the field default is the classmethod below
-            self.preset = "custom"
         if self.dataset not in DATASETS:
             raise ValueError(f"Config.dataset: expected one of {DATASETS}, got {self.dataset!r}")
         if self.cam_loss_mode not in ("dense", "area"):
@@ -89,16 +87,10 @@ class Config:
             raise ValueError(f"Config.image_size: {self.image_size} must be a multiple of 2**depth = {2 ** self.depth}")
 
     @classmethod
-    def preset(cls, name: str, **overrides: Any) -> "Config":
+    def presets(cls) -> dict[str, dict[str, Any]]:
         """``smoke`` (tests, seconds), ``quick`` (CI / demos, <= 3 min on 2 CPU cores), ``paper`` (the
         targets, <= 30 min on 2 CPU cores) or ``full`` (the paper's scale, one GPU)."""
-        if name not in PRESETS:
-            raise ValueError(f"Config.preset: expected one of {sorted(PRESETS)}, got {name!r}")
-        values = {**PRESETS[name], **{k: v for k, v in overrides.items()}}
-        return cls(preset=name, **values)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return PRESETS
 
 
 PRESETS: dict[str, dict[str, Any]] = {

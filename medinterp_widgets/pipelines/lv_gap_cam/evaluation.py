@@ -58,7 +58,8 @@ def cam_maps(model: nn.Module, dataset, indices, device=None, batch_size: int = 
     maps = []
     for start in range(0, len(indices), batch_size):
         x = torch.stack([dataset[i][0] for i in indices[start:start + batch_size]]).to(device)  # (b, 1, H, W)
-        maps.append(attribute(model, x, method="cam", target=LV, relu=False, normalize="minmax").detach().cpu().numpy())  # (b, H, W)
+        cam = attribute(model, x, method="cam", target=LV, relu=False, normalize="minmax")
+        maps.append(cam.detach().cpu().numpy())  # (b, H, W)
     return np.concatenate(maps)
 
 

@@ -16,7 +16,8 @@ from medinterp_widgets.models import layer_table
 from . import evaluation, figures
 from .artifacts import LvReport
 from .data import LvDataset, headline_set
-from .faithfulness import SLICES as FAITH_SLICES, add_faithfulness
+from .faithfulness import SLICES as FAITH_SLICES
+from .faithfulness import add_faithfulness
 
 MAX_OVERLAYS = 64  # validation slices kept for the interactive browser
 

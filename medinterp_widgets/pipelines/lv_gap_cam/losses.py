@@ -1,4 +1,5 @@
-"""How the CAM of GapFCN is made meaningful: an LV-area term on the GAP head, per cell of its grid (default) or per image.
+"""How the CAM of GapFCN is made meaningful: an LV-area term on the GAP head, per cell of its grid (default)
+or per image.
 
 GapFCN's per-pixel output never reads ``cam_head``, so cross-entropy on the pixels alone leaves the
 head (and hence CAM_c = sum_k w_{c,k} A_k) untrained. We add an image-level term on the head's
@@ -25,13 +26,13 @@ the segmentation path (decoder, unpooling) is what adds the fine boundary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from medinterp_widgets.training.loss_protocol import Batch, CrossEntropy, LossResult, detached_parts
 
 MODES = ("dense", "area")
 
@@ -60,34 +61,30 @@ def dense_cam_loss(cam_logits: torch.Tensor, target: torch.Tensor) -> torch.Tens
     return F.binary_cross_entropy_with_logits(cam_logits, fractions)
 
 
-@dataclass
-class CamAreaResult:
-    """What the Trainer reads: ``total`` to back-propagate, ``logits`` for metrics, and the two terms
-    (Trainer logs terms named ``classification`` / ``attribution``: here the pixel loss and the area term)."""
-
-    total: torch.Tensor
-    logits: torch.Tensor
-    classification: torch.Tensor
-    attribution: torch.Tensor
-
-
 class CamAreaLoss:
-    """Pixel loss (default cross-entropy) + ``weight`` x image-level area term; runs the model's forward
-    itself (a plain callable whose first parameter is ``model``, which is how the Trainer recognises it)."""
+    """Pixel loss (default cross-entropy) + ``weight`` x image-level area term. A `Loss` with
+    ``inputs = "model"``: it runs the step's one forward itself (it needs the GAP head's outputs too);
+    parts ``pixel`` and ``area``, logits the per-pixel segmentation logits."""
+
+    inputs: Literal["model"] = "model"
 
     def __init__(self, weight: float = 0.5, pixel_loss: Callable | None = None, mode: str = "dense"):
         if mode not in MODES:
             raise ValueError(f"CamAreaLoss mode: expected one of {MODES}, got {mode!r}")
         self.weight, self.mode = weight, mode
-        self.pixel_loss = pixel_loss or nn.CrossEntropyLoss()
+        self.pixel_loss = pixel_loss or CrossEntropy()
 
-    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, mask=None) -> CamAreaResult:
+    def compute(self, model: nn.Module, batch: Batch) -> LossResult:
         # one call of ``model`` itself (DistributedDataParallel-wrapped under torchrun): every output,
         # the CAM head's included, comes from the wrapped forward, so all gradients are all-reduced
-        output = model(x, with_cam=True)  # GapOutput: (B, C, H, W), (B, C), (B, C, h, w)
+        output = model(batch.x, with_cam=True)  # GapOutput: (B, C, H, W), (B, C), (B, C, h, w)
+        y = batch.y
         pixel = self.pixel_loss(output.segmentation, y.long())
         if self.mode == "dense":
             area = dense_cam_loss(output.cam_logits, y)
         else:
             area = area_fraction_loss(output.image_logits, y)
-        return CamAreaResult(pixel + self.weight * area, output.segmentation, pixel.detach(), area.detach())
+        return LossResult(pixel + self.weight * area, detached_parts(pixel=pixel, area=area), output.segmentation)
+
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, mask=None) -> LossResult:
+        return self.compute(model, Batch(x, y))

@@ -25,8 +25,14 @@ import torch
 from torch import nn
 
 from medinterp_widgets import metrics
-from medinterp_widgets.data.preprocessing import (Preprocessing, from_checkpoint, keep_largest_component, map_labels,
-                                                  prepare, restore_probabilities)
+from medinterp_widgets.data.preprocessing import (
+    Preprocessing,
+    from_checkpoint,
+    keep_largest_component,
+    map_labels,
+    prepare,
+    restore_probabilities,
+)
 from medinterp_widgets.devices import resolve_device
 
 from .cases import LvCase, load_cases

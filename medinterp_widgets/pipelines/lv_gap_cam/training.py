@@ -14,8 +14,18 @@ from torch.utils.data import Subset
 
 from medinterp_widgets.data.preprocessing import CHECKPOINT_KEY, Preprocessing
 from medinterp_widgets.models import GapFCN, UNet
-from medinterp_widgets.training import (EpochEnd, FloatRange, LayerStats, StepEnd, Trainer, TrainConfig,
-                                        load_checkpoint, lv_search_space, sweep, trainer_objective)
+from medinterp_widgets.training import (
+    EpochEnd,
+    FloatRange,
+    LayerStats,
+    StepEnd,
+    TrainConfig,
+    Trainer,
+    load_checkpoint,
+    lv_search_space,
+    sweep,
+    trainer_objective,
+)
 from medinterp_widgets.training.losses import build_loss
 from medinterp_widgets.training.runs import BEST_CHECKPOINT
 

@@ -1,7 +1,7 @@
 """Paper 2, rodent-gbp: U-Net brain tissue segmentation (WM/GM/CSF) + guided backprop to place a brain mask.
 
     from medinterp_widgets.pipelines import rodent_gbp
-    report = rodent_gbp.run(rodent_gbp.Config.preset("quick"))
+    report = rodent_gbp.run(rodent_gbp.Config.from_preset("quick"))
     report.write("reports/rodent-gbp")
 
 Ground truth: an atlas-prior Gaussian mixture inside the brain mask (``data.tissue_mixture``). Train on

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from medinterp_widgets.pipelines.config import PipelineConfig
 
 PLACEMENTS = ("paper", "multi")
 
 
 @dataclass
-class Config:
+class Config(PipelineConfig):
     """Settings of one run (paper: Matos et al., rodent brain U-Net + guided backprop).
 
     data_root: folder holding ``mouse_brain/`` (real data) or None for synthetic brain phantoms.
@@ -27,7 +28,6 @@ class Config:
     for re-segmentation; both are measured.
     """
 
-    preset: str = "custom"
     data_root: str | Path | None = None
     device: str | None = None
     seed: int = 0
@@ -53,7 +53,7 @@ class Config:
     lr: float = 3e-4
     momentum: float = 0.9
     time_decay: float = 1.5e-6
-    lr_drop_epoch: int = 0  # > 0: multiply the learning rate by lr_drop once, at this epoch (0 = the paper's decay only)
+    lr_drop_epoch: int = 0  # > 0: multiply the learning rate by lr_drop once, at this epoch (0: the paper's decay)
     lr_drop: float = 0.1
     loss: str = "dice"  # "dice" (paper: soft Dice over the 4 classes) or "dice_ce" (+ cross-entropy)
     baseline_epochs: int = 0  # also train with the paper's SGD lr 3e-4 for this many epochs (a report row)
@@ -72,8 +72,6 @@ class Config:
     noise_levels: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.2)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.preset, str):  # Config() directly: the field default is the classmethod below
-            self.preset = "custom"
         if self.placement not in PLACEMENTS:
             raise ValueError(f"Config.placement: expected one of {PLACEMENTS}, got {self.placement!r}")
         if self.tissue not in ("mixture", "labels"):
@@ -84,22 +82,10 @@ class Config:
             raise ValueError(f"Config.optimizer: expected 'sgd' or 'adam', got {self.optimizer!r}")
 
     @classmethod
-    def preset(cls, name: str, **overrides: Any) -> "Config":
+    def presets(cls) -> dict[str, dict[str, Any]]:
         """"smoke" (tests: seconds), "quick" (<= 3 min on 2 CPU cores), "paper" (<= 30 min on 2 CPU
-        cores, reaches the targets), "full" (paper scale: the paper's optimiser, 128 x 80, GPU).
-
-        ``None`` overrides are ignored, so ``preset("quick", data_root=None, device=None)`` keeps defaults.
-        """
-        if name not in _PRESETS:
-            raise ValueError(f"preset: got {name!r}, expected one of {sorted(_PRESETS)}")
-        values = {**_PRESETS[name], **{key: value for key, value in overrides.items() if value is not None}}
-        unknown = set(values) - {field.name for field in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"Config.preset({name!r}): unknown fields {sorted(unknown)}")
-        return cls(**{**values, "preset": name})
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        cores, reaches the targets), "full" (paper scale: the paper's optimiser, 128 x 80, GPU)."""
+        return _PRESETS
 
 
 _PRESETS: dict[str, dict[str, Any]] = {

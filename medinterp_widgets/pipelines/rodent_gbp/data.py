@@ -5,7 +5,8 @@ sagittal slices of 128 x 80. ``prepare_input`` scales an image by the 99.5th per
 with signal (no brain mask needed, so ``evaluate`` can apply it to any animal). The shipped templates
 are skull-stripped (zero outside the mask), so the "unmasked" input of the GBP test gets a synthetic
 head in 3-D (``add_head_artefacts``: dark skull, muscle / scalp shell, bright blobs, bias field,
-Rician noise, all outside the brain) seeded by the animal's id; a volume that already has signal outside its mask is used as
+Rician noise, all outside the brain) seeded by the animal's id; a volume that already has signal outside its
+mask is used as
 it is. Phantom (no data): ``synthetic_brain`` volumes, whose own head is the unmasked input.
 """
 

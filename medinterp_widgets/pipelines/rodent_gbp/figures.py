@@ -42,7 +42,8 @@ def tissue_figure(animals, slices_per_animal: int = 1) -> plt.Figure:
 
 def enhancement_histograms(gradient: np.ndarray, mask: np.ndarray, config) -> plt.Figure:
     """Fig. 5: each enhancement step's image and its histogram (brain pixels vs the rest) for one slice."""
-    steps = enhancement_steps(gradient, expand_max=config.expand_max, centre=config.bump_centre, width=config.bump_width)
+    steps = enhancement_steps(gradient, expand_max=config.expand_max, centre=config.bump_centre,
+                              width=config.bump_width)
     figure, axes = plt.subplots(2, len(STEP_NAMES) + 1, figsize=(13, 4.6))
     _show(axes[0, 0], np.abs(gradient), "|guided backprop|", cmap="magma")
     axes[1, 0].hist(gradient.ravel(), bins=80, color="0.4")
@@ -124,7 +125,8 @@ def training_curve(history) -> plt.Figure:
     epochs = range(1, len(history) + 1)
     axis.plot(epochs, [e["train"].get("loss", np.nan) for e in history], marker=".", label="train soft-Dice loss")
     if history and "val" in history[0]:
-        axis.plot(epochs, [e["val"].get("dice_mean", np.nan) for e in history], marker=".", label="val Dice (WM/GM/CSF)")
+        axis.plot(epochs, [e["val"].get("dice_mean", np.nan) for e in history], marker=".",
+                  label="val Dice (WM/GM/CSF)")
     axis.set_xlabel("epoch")
     axis.legend(fontsize=7)
     axis.set_title("U-Net training (skull-stripped slices)", fontsize=9)

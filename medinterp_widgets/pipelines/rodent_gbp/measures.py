@@ -40,7 +40,8 @@ def tissue_measures(pred_labels: np.ndarray, truth_labels: np.ndarray) -> dict[s
 
 def rows(animal: str, condition: str, measures: dict[str, dict[str, float]]) -> list[dict]:
     """Table rows ``animal, condition, structure, precision, specificity, sensitivity, accuracy, DSC``."""
-    return [{"animal": animal, "condition": condition, "structure": name, **values} for name, values in measures.items()]
+    return [{"animal": animal, "condition": condition, "structure": name, **values}
+            for name, values in measures.items()]
 
 
 def mean_rows(table: list[dict], condition: str) -> list[dict]:

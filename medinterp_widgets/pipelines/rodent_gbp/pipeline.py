@@ -12,11 +12,11 @@ from medinterp_widgets.pipelines.dry_run import dry_run_note
 from medinterp_widgets.pipelines.report import Report
 
 from . import figures
-from .faithfulness import add_faithfulness
 from .checkpoint import gbp_extras
 from .config import Config
 from .data import Animal, load_animals, phantom_animals, split_animals, training_slices
 from .experiments import noise_experiment, translation_experiment
+from .faithfulness import add_faithfulness
 from .steps import AnimalAnalysis, analyse_animal, references
 from .summary import add_notes, add_results, add_tissue_tables, baseline_rows
 from .training import store_gbp_extras, train_unet

@@ -120,7 +120,8 @@ def transform_reference(reference: Reference, angle: float = 0.0, shift=(0, 0, 0
     def move(array: np.ndarray) -> np.ndarray:
         return ndimage.affine_transform(array.astype(np.float32), matrix, offset=offset, order=1)
 
-    return Reference(reference.subject_id, move(reference.mask) > 0.5, move(reference.enhanced), move(reference.feature))
+    return Reference(reference.subject_id, move(reference.mask) > 0.5, move(reference.enhanced),
+                     move(reference.feature))
 
 
 def align_reference(enhanced: np.ndarray, reference: Reference, angles) -> tuple[Reference, dict]:

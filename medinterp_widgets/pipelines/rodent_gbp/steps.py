@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from medinterp_widgets.models.modes import eval_mode
+
 from .config import Config
 from .data import Animal
 from .gbp import brain_gbp, enhance_volume, feature_volume, remove_background
@@ -23,16 +25,11 @@ from .placement import Placed, Reference, place_multi, place_paper
 
 def segment(model: nn.Module, images: np.ndarray, device, batch_size: int = 16) -> np.ndarray:
     """argmax labels (N, H, W) uint8 of images (N, H, W); the model is used in eval mode and left as found."""
-    was_training = model.training
-    model.eval()
     labels = []
-    try:
-        with torch.no_grad():
-            for start in range(0, len(images), batch_size):
-                x = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size], np.float32))[:, None]
-                labels.append(model(x.to(device)).argmax(1).cpu().numpy().astype(np.uint8))  # (B, 4, H, W) -> (B, H, W)
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            x = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size], np.float32))[:, None]
+            labels.append(model(x.to(device)).argmax(1).cpu().numpy().astype(np.uint8))  # (B, 4, H, W) -> (B, H, W)
     return np.concatenate(labels) if labels else np.zeros(images.shape, np.uint8)
 
 

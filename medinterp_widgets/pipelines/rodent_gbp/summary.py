@@ -33,13 +33,15 @@ def add_tissue_tables(report: Report, animals) -> None:
         row = {"animal": animal.subject_id, **{f"{k} % (mixture)": 100 * v for k, v in new.items()}}
         if animal.label_tissue is not None:
             old = animal.label_tissue[animal.mask]
-            row.update({f"{k} % (labels)": 100 * float(np.mean(old == c)) for c, k in ((1, "WM"), (2, "GM"), (3, "CSF"))})
+            row.update({f"{k} % (labels)": 100 * float(np.mean(old == c))
+                        for c, k in ((1, "WM"), (2, "GM"), (3, "CSF"))})
             row["unlabelled % (labels)"] = 100 * float(np.mean(old == 0))
         table.append(row)
     report.tables["tissue fractions of the brain mask per animal"] = table
     report.tables["tissue fractions: literature"] = LITERATURE
     for name in ("WM", "GM", "CSF"):
-        report.metrics[f"tissue_fraction_{name.lower()}_mean"] = float(np.mean([r[f"{name} % (mixture)"] for r in table])) / 100
+        fractions = [r[f"{name} % (mixture)"] for r in table]
+        report.metrics[f"tissue_fraction_{name.lower()}_mean"] = float(np.mean(fractions)) / 100
 
 
 def _condition_rows(animal, analysis, placement: str) -> list[dict]:
@@ -53,7 +55,8 @@ def _condition_rows(animal, analysis, placement: str) -> list[dict]:
 
 def add_results(report: Report, config: Config, animals, analyses, history) -> None:
     """Per-animal whole-volume measures, the paper's Tables 1 and 2 beside ours, flat metrics, comparisons."""
-    table = [row for animal, analysis in zip(animals, analyses) for row in _condition_rows(animal, analysis, config.placement)]
+    table = [row for animal, analysis in zip(animals, analyses)
+             for row in _condition_rows(animal, analysis, config.placement)]
     report.tables["per animal: whole-volume measures"] = table
     chosen = f"GBP mask ({config.placement})"
     table2 = [r for r in mean_rows(table, chosen)]
@@ -77,7 +80,8 @@ def add_results(report: Report, config: Config, animals, analyses, history) -> N
         report.compare(f"{structure} DSC after GBP removal ({config.placement})", report.metrics[key],
                        paper / 100, "", "paper Table 2; ours over the whole volume of each held-out animal")
     for structure in ("WM", "GM", "CSF"):
-        report.compare(f"{structure} DSC after true-mask removal", report.metrics[f"{structure.lower()}_dice_true_mask"],
+        report.compare(f"{structure} DSC after true-mask removal",
+                       report.metrics[f"{structure.lower()}_dice_true_mask"],
                        None, "", "paper Table 1 not quoted: the paper's text was not reachable offline; "
                        "issue #12 cites only its Table 2 DSCs")
     report.compare("brain DSC, paper's placement (1 template, plain correlation)",
@@ -104,7 +108,8 @@ def _training_row(name, history, model, config, test_animals, device) -> dict:
                                 ((1, "WM"), (2, "GM"), (3, "CSF"))}}
     if model is not None:
         dsc = [tissue_measures(segment(model, a.image, device), a.tissue) for a in test_animals]
-        row.update({f"test DSC {t} (true mask)": float(np.mean([d[t]["DSC"] for d in dsc])) for t in ("WM", "GM", "CSF")})
+        row.update({f"test DSC {t} (true mask)": float(np.mean([d[t]["DSC"] for d in dsc]))
+                    for t in ("WM", "GM", "CSF")})
     return row
 
 

@@ -29,8 +29,11 @@ def test_shapes_dtypes_and_labels(noisy):
 
 
 def test_default_shape():
+    """Default 64 x 96 x 96 phantom: all three tissues inside the brain, brain a plausible share of the field."""
     volume, labels, brain = synthetic_brain(0)
     assert volume.array.shape == labels.shape == brain.shape == (64, 96, 96)
+    assert set(np.unique(labels)) == {0, 1, 2, 3} and 0.05 < brain.mean() < 0.5
+    np.testing.assert_array_equal(brain, labels > 0)
 
 
 def test_reproducible_by_seed(noisy):
