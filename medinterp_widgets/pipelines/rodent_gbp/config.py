@@ -40,6 +40,7 @@ class Config:
     slice_size: tuple[int, int] | None = None  # resample slices to (H, W); None keeps 128 x 80
     min_brain_fraction: float = 0.02  # training slices: at least this much brain
     slice_step: int = 1  # training slices: every n-th
+    context: int = 0  # 2.5-D input: this many neighbouring slices on each side as extra channels (0 = paper)
     val_fraction: float = 0.2  # of the training slices, for model selection
     phantom_animals: int = 4  # no data: synthetic animals (the last one is the test animal)
     phantom_shape: tuple[int, int, int] = (24, 48, 32)
@@ -80,6 +81,9 @@ class Config:
             raise ValueError(f"Config.tissue: expected 'mixture' or 'labels', got {self.tissue!r}")
         if self.loss not in ("dice", "dice_ce"):
             raise ValueError(f"Config.loss: expected 'dice' or 'dice_ce', got {self.loss!r}")
+        if not isinstance(self.context, int) or self.context < 0:
+            raise ValueError(f"Config.context: expected an integer >= 0 (neighbouring slices per side), "
+                             f"got {self.context!r}")
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"Config.optimizer: expected 'sgd' or 'adam', got {self.optimizer!r}")
 
@@ -97,6 +101,11 @@ class Config:
         if unknown:
             raise ValueError(f"Config.preset({name!r}): unknown fields {sorted(unknown)}")
         return cls(**{**values, "preset": name})
+
+    @property
+    def input_channels(self) -> int:
+        """Channels of the network input: the slice and ``context`` neighbours on each side."""
+        return 2 * self.context + 1
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

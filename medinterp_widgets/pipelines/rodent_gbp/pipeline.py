@@ -57,7 +57,7 @@ def execute(config: Config, *, callbacks=()) -> Outcome:
     animals, source = load_data(config)
     train_animals, test_animals = split(config, animals, source)
     train, val = training_slices(train_animals, config.min_brain_fraction, config.val_fraction, config.seed,
-                                 config.slice_step)
+                                 config.slice_step, config.input_channels)
     report = Report(name="rodent-gbp", title="Rodent brain U-Net + guided backprop (Matos et al.)",
                     config={**config.to_dict(), "device": str(device)})
     report.metrics.update({"train_animals": [a.subject_id for a in train_animals],
