@@ -115,9 +115,10 @@ _PRESETS: dict[str, dict[str, Any]] = {
     "smoke": dict(phantom_animals=3, phantom_shape=(16, 32, 20), epochs=1, base_channels=4, depth=2,
                   optimizer="sgd", lr=0.05, slice_size=(32, 20), slice_step=8, angles=(0.0,), flow_iterations=2,
                   shifts=((0, 0), (3, -2)), noise_levels=(0.0, 0.1)),
-    "quick": dict(epochs=30, base_channels=8, depth=3, slice_size=(64, 40), optimizer="adam", lr=1e-3,
+    "quick": dict(epochs=30, base_channels=8, depth=3, slice_size=(64, 40), optimizer="adam", lr=1e-3, context=2,
                   angles=(-6.0, 0.0, 6.0), flow_iterations=10, shifts=((0, 0), (-5, 0), (0, 5), (4, -4), (-6, 8)),
                   noise_levels=(0.0, 0.05, 0.1, 0.2)),
-    "paper": dict(epochs=40, base_channels=16, depth=4, optimizer="adam", lr=1e-3, baseline_epochs=10),
+    "paper": dict(epochs=50, base_channels=16, depth=4, optimizer="adam", lr=1e-3, lr_drop_epoch=38, context=2,
+                  baseline_epochs=10),
     "full": dict(epochs=100, base_channels=32, depth=4, optimizer="sgd", lr=3e-4, progress=True),
 }
