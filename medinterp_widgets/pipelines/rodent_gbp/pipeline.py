@@ -13,7 +13,7 @@ from medinterp_widgets.pipelines.report import Report
 
 from . import figures
 from .faithfulness import add_faithfulness
-from .checkpoint import gbp_extras
+from .checkpoint import as_stored, gbp_extras
 from .config import Config
 from .data import Animal, load_animals, phantom_animals, split_animals, training_slices
 from .experiments import noise_experiment, translation_experiment
@@ -67,7 +67,7 @@ def execute(config: Config, *, callbacks=()) -> Outcome:
         run_dir = Path(config.out_dir or scratch) / "unet"
         model, history = train_unet(config, train, val, run_dir, device, callbacks, source)
         report.metrics["seconds_training"] = time.perf_counter() - started
-        refs = references(model, train_animals, config, device)
+        refs = as_stored(references(model, train_animals, config, device))  # the templates evaluate reads back
         if config.out_dir and (run_dir / "best.pt").is_file():
             store_gbp_extras(run_dir / "best.pt", gbp_extras(config, refs))
             report.add_checkpoint("U-Net", run_dir / "best.pt", ("mouse-brain",) if source.startswith("mouse") else (),
