@@ -142,6 +142,12 @@ def test_mean_rows_and_paper_table():
     assert rows[0]["precision"] == pytest.approx(0.5) and rows[0]["DSC"] == 0.2 and rows[0]["animals"] == 2
     paper = paper_table(rows, "Table 2 (GBP mask)")
     assert paper[0]["paper DSC %"] == 86.05 and paper[0]["precision %"] == pytest.approx(50.0)
+    assert paper[0]['paper "specificity" (= precision) %'] is None  # a column named as in the paper, not found
+    from medinterp_widgets.pipelines.rodent_gbp.measures import missing_paper_cells
+
+    missing = missing_paper_cells()  # 3 structures x 4 columns of Table 1, 4 x 3 non-DSC cells of Table 2
+    assert len(missing) == 24 and "Table 1 (true mask): WM DSC" in missing
+    assert "Table 2 (GBP mask): brain sensitivity" in missing and "Table 2 (GBP mask): brain DSC" not in missing
 
 
 def test_remove_background_and_saliency_shift():
@@ -183,8 +189,26 @@ def test_split_and_training_slices():
     with pytest.raises(ValueError, match="at least one"):
         split_animals(animals[:1], (1,))
     (x, y), (vx, vy) = training_slices(train, 0.05, 0.25, seed=0)
-    assert x.shape[1:] == (32, 20) and len(vx) == round(0.25 * (len(x) + len(vx)))
-    assert np.all(x[y == 0] == 0)  # skull-stripped training input (phantom labels cover the whole mask)
+    assert x.shape[1:] == (1, 32, 20) and len(vx) == round(0.25 * (len(x) + len(vx)))
+    assert np.all(x[:, 0][y == 0] == 0)  # skull-stripped training input (phantom labels cover the whole mask)
+    (x3, y3), _ = training_slices(train, 0.05, 0.25, seed=0, channels=3)
+    np.testing.assert_array_equal(x3[:, 1], x[:, 0])  # the middle channel is the slice itself, same order
+    np.testing.assert_array_equal(y3, y)
+
+
+def test_network_input_stacks_each_slice_with_its_neighbours():
+    from medinterp_widgets.pipelines.rodent_gbp.data import network_input
+
+    volume = np.arange(4, dtype=np.float32)[:, None, None] * np.ones((4, 2, 3), np.float32)  # slice i holds i
+    single = network_input(volume)
+    assert single.shape == (4, 1, 2, 3) and np.array_equal(single[:, 0], volume)
+    five = network_input(volume, 5)
+    assert five.shape == (4, 5, 2, 3)
+    assert five[:, :, 0, 0].tolist() == [[0, 0, 0, 1, 2], [0, 0, 1, 2, 3], [0, 1, 2, 3, 0], [1, 2, 3, 0, 0]]
+    assert network_input(five, 5) is not None and network_input(five, 5).shape == five.shape  # built input passes
+    for bad, channels in ((volume, 2), (volume, 0), (five, 3), (volume[0], 1)):
+        with pytest.raises(ValueError, match="network input"):
+            network_input(bad, channels)
 
 
 def test_config_presets_and_checks():
@@ -198,6 +222,9 @@ def test_config_presets_and_checks():
         Config.from_preset("smoke", nonsense=1)
     with pytest.raises(ValueError, match="placement"):
         Config(placement="elastic")
+    assert Config().input_channels == 1 and Config(context=2).input_channels == 5
+    with pytest.raises(ValueError, match="context"):
+        Config(context=-1)
 
 
 def test_trainer_settings_follow_the_config(tmp_path):
@@ -236,3 +263,26 @@ def test_faithfulness_rows_of_the_brain_maps_on_a_tiny_unet():
     for row in rows:
         assert 0 <= row["deletion_auc"] <= 1 and 0 <= row["insertion_auc"] <= 1
         assert 0 <= row["relevance_mass"] <= 1 and row["pointing_game"] in (0.0, 1 / 3, 2 / 3, 1.0)
+
+
+def test_a_2_5d_unet_segments_explains_and_is_scored_on_slices_with_their_neighbours():
+    from medinterp_widgets.models import UNet
+    from medinterp_widgets.pipelines.rodent_gbp.data import network_input
+    from medinterp_widgets.pipelines.rodent_gbp.faithfulness import faithfulness_scores
+    from medinterp_widgets.pipelines.rodent_gbp.gbp import brain_gbp
+    from medinterp_widgets.pipelines.rodent_gbp.steps import segment
+
+    torch.manual_seed(0)
+    volume = np.random.default_rng(1).uniform(0, 1, (5, 16, 12)).astype(np.float32)
+    model = UNet(3, 4, 4, 2).eval()
+    labels = segment(model, volume, "cpu", batch_size=2)
+    built = network_input(volume, 3)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(built)).argmax(1).numpy()
+    assert labels.shape == (5, 16, 12) and np.array_equal(labels, expected)
+    gradients = brain_gbp(model, volume, "cpu", batch_size=2)
+    assert gradients.shape == (5, 16, 12) and np.allclose(gradients, brain_gbp(model, built, "cpu"))
+    rows = faithfulness_scores(model, built[1:3], np.ones((2, 16, 12), bool), "cpu", steps=2)
+    assert all(row["n"] == 2 for row in rows)
+    with pytest.raises(ValueError, match="the model takes 3"):
+        segment(model, network_input(volume, 1), "cpu")

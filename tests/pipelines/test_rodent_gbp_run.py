@@ -76,8 +76,8 @@ def test_evaluate_scores_the_checkpoint_as_the_pipeline_did(tmp_path):
     torch.set_num_threads(1)
     root = tiny_mouse_folder(tmp_path / "data" / "mouse_brain")
     config = rodent_gbp.Config.from_preset("smoke", data_root=str(tmp_path / "data"), out_dir=str(tmp_path / "runs"),
-                                      test_animals=(3,), slice_size=None, slice_step=1, device="cpu")
-    report = rodent_gbp.run(config)
+                                           test_animals=(3,), slice_size=None, slice_step=1, device="cpu", context=1)
+    report = rodent_gbp.run(config)  # 2.5-D input: evaluate rebuilds the 3-channel U-Net from the checkpoint
     checkpoint = report.checkpoints["U-Net"]["path"]
     payload = load_checkpoint(checkpoint)  # weights_only: templates and settings are plain data / tensors
     stored, refs = read_extras(payload, checkpoint)

@@ -25,13 +25,23 @@ SETTINGS = ("tissue", "slice_size", "seed", "expand_max", "bump_centre", "bump_w
 ARRAYS = ("reference_masks", "reference_enhanced", "reference_features")
 
 
+STORED_DTYPE = np.float16  # of the enhanced and feature maps in the checkpoint
+
+
+def as_stored(refs: list[Reference]) -> list[Reference]:
+    """The references as the checkpoint keeps them (maps rounded to float16, back as float32): the pipeline
+    places its masks with these, so ``evaluate`` reads back exactly the templates the report used."""
+    return [Reference(ref.subject_id, ref.mask, ref.enhanced.astype(STORED_DTYPE).astype(np.float32),
+                      ref.feature.astype(STORED_DTYPE).astype(np.float32)) for ref in refs]
+
+
 def gbp_extras(config: Config, refs: list[Reference]) -> dict:
     """The checkpoint extras of a run (see the module docstring)."""
     return {"settings": {name: getattr(config, name) for name in SETTINGS},
             "reference_ids": [ref.subject_id for ref in refs],
             "reference_masks": torch.from_numpy(np.stack([ref.mask for ref in refs]).astype(np.uint8)),
-            "reference_enhanced": torch.from_numpy(np.stack([ref.enhanced for ref in refs]).astype(np.float16)),
-            "reference_features": torch.from_numpy(np.stack([ref.feature for ref in refs]).astype(np.float16))}
+            "reference_enhanced": torch.from_numpy(np.stack([ref.enhanced for ref in refs]).astype(STORED_DTYPE)),
+            "reference_features": torch.from_numpy(np.stack([ref.feature for ref in refs]).astype(STORED_DTYPE))}
 
 
 def read_extras(payload: dict, path: str | Path) -> tuple[Config, list[Reference]]:

@@ -40,6 +40,7 @@ class Config(PipelineConfig):
     slice_size: tuple[int, int] | None = None  # resample slices to (H, W); None keeps 128 x 80
     min_brain_fraction: float = 0.02  # training slices: at least this much brain
     slice_step: int = 1  # training slices: every n-th
+    context: int = 0  # 2.5-D input: this many neighbouring slices on each side as extra channels (0 = paper)
     val_fraction: float = 0.2  # of the training slices, for model selection
     phantom_animals: int = 4  # no data: synthetic animals (the last one is the test animal)
     phantom_shape: tuple[int, int, int] = (24, 48, 32)
@@ -78,6 +79,9 @@ class Config(PipelineConfig):
             raise ValueError(f"Config.tissue: expected 'mixture' or 'labels', got {self.tissue!r}")
         if self.loss not in ("dice", "dice_ce"):
             raise ValueError(f"Config.loss: expected 'dice' or 'dice_ce', got {self.loss!r}")
+        if not isinstance(self.context, int) or self.context < 0:
+            raise ValueError(f"Config.context: expected an integer >= 0 (neighbouring slices per side), "
+                             f"got {self.context!r}")
         if self.optimizer not in ("sgd", "adam"):
             raise ValueError(f"Config.optimizer: expected 'sgd' or 'adam', got {self.optimizer!r}")
 
@@ -87,14 +91,20 @@ class Config(PipelineConfig):
         cores, reaches the targets), "full" (paper scale: the paper's optimiser, 128 x 80, GPU)."""
         return _PRESETS
 
+    @property
+    def input_channels(self) -> int:
+        """Channels of the network input: the slice and ``context`` neighbours on each side."""
+        return 2 * self.context + 1
+
 
 _PRESETS: dict[str, dict[str, Any]] = {
     "smoke": dict(phantom_animals=3, phantom_shape=(16, 32, 20), epochs=1, base_channels=4, depth=2,
                   optimizer="sgd", lr=0.05, slice_size=(32, 20), slice_step=8, angles=(0.0,), flow_iterations=2,
                   shifts=((0, 0), (3, -2)), noise_levels=(0.0, 0.1)),
-    "quick": dict(epochs=30, base_channels=8, depth=3, slice_size=(64, 40), optimizer="adam", lr=1e-3,
+    "quick": dict(epochs=30, base_channels=8, depth=3, slice_size=(64, 40), optimizer="adam", lr=1e-3, context=2,
                   angles=(-6.0, 0.0, 6.0), flow_iterations=10, shifts=((0, 0), (-5, 0), (0, 5), (4, -4), (-6, 8)),
                   noise_levels=(0.0, 0.05, 0.1, 0.2)),
-    "paper": dict(epochs=40, base_channels=16, depth=4, optimizer="adam", lr=1e-3, baseline_epochs=10),
+    "paper": dict(epochs=50, base_channels=16, depth=4, optimizer="adam", lr=1e-3, lr_drop_epoch=38, context=2,
+                  baseline_epochs=10),
     "full": dict(epochs=100, base_channels=32, depth=4, optimizer="sgd", lr=3e-4, progress=True),
 }

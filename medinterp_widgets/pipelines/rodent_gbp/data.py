@@ -132,15 +132,39 @@ def split_animals(animals: list[Animal], test_numbers: tuple[int, ...]) -> tuple
     return [a for i, a in enumerate(animals) if i not in picked], [a for i, a in enumerate(animals) if i in picked]
 
 
+def network_input(images: np.ndarray, channels: int = 1) -> np.ndarray:
+    """Network input (N, channels, H, W) float32 of a stack of slices (S, H, W): channel j of slice i is
+    slice i + j - (channels - 1) // 2 (zero beyond the stack), so the middle channel is the slice itself
+    and ``channels`` = 1 is the paper's single slice. A 4-D array is taken as already built and checked."""
+    images = np.asarray(images, np.float32)
+    if channels < 1 or channels % 2 == 0:
+        raise ValueError(f"network input: channels must be odd and positive (slice + neighbours), got {channels}")
+    if images.ndim == 4:
+        if images.shape[1] != channels:
+            raise ValueError(f"network input: {images.shape[1]} channels given, the model takes {channels}")
+        return images
+    if images.ndim != 3:
+        raise ValueError(f"network input: expected slices (S, H, W), got shape {images.shape}")
+    side = (channels - 1) // 2
+    padded = np.pad(images, ((side, side), (0, 0), (0, 0)))
+    return np.stack([padded[j:j + len(images)] for j in range(channels)], axis=1)
+
+
+def model_channels(model) -> int:
+    """Input channels of a segmentation model (``in_channels`` of the U-Net; 1 when it does not say)."""
+    return int(getattr(model, "in_channels", 1))
+
+
 def training_slices(animals: list[Animal], min_brain_fraction: float, val_fraction: float, seed: int,
-                    step: int = 1) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+                    step: int = 1, channels: int = 1) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
     """((images, tissue), (images, tissue)): every ``step``-th slice with at least ``min_brain_fraction``
-    brain of the training animals, split at random into training and validation slices (paper: 80/20)."""
+    brain of the training animals, split at random into training and validation slices (paper: 80/20).
+    Images are ``network_input`` (N, channels, H, W): each slice with its neighbours as channels."""
     images, tissue = [], []
     for animal in animals:
         fractions = animal.mask.reshape(len(animal.mask), -1).mean(1)
         keep = np.flatnonzero(fractions >= min_brain_fraction)[::step]
-        images.append(animal.image[keep])
+        images.append(network_input(animal.image, channels)[keep])
         tissue.append(animal.tissue[keep])
     images, tissue = np.concatenate(images), np.concatenate(tissue)
     order = np.random.default_rng(seed).permutation(len(images))

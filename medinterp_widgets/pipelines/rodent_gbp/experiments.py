@@ -1,8 +1,9 @@
 """The paper's two robustness experiments on a test animal.
 
-- Translation (Fig. 3): the unmasked middle slice moved by each of ``config.shifts``; does the
-  guided-backprop map follow (phase correlation of |GBP| against the unmoved slice's), and does the
-  paper's placement (plain 2-D correlation with its reference slice) recover the shift?
+- Translation (Fig. 3): the unmasked middle slice (with its neighbours when the input has them) moved
+  by each of ``config.shifts``; does the guided-backprop map follow (phase correlation of |GBP| against
+  the unmoved slice's), and does the paper's placement (plain 2-D correlation with its reference slice)
+  recover the shift?
 - Noise (Fig. 4): Rician noise of each of ``config.noise_levels`` (sigma on the 0..1 input scale)
   added to the whole unmasked volume; GBP, the paper's placement and the re-segmentations again,
   scored over the whole volume.
@@ -16,7 +17,7 @@ from skimage.registration import phase_cross_correlation
 from medinterp_widgets.data.synthetic.shapes import rician_noise
 
 from .config import Config
-from .data import Animal
+from .data import Animal, model_channels, network_input
 from .gbp import remove_background, shift_image
 from .measures import binary_measures, tissue_measures
 from .placement import Reference, bounding_box, paste, place_paper, plain_shift
@@ -45,15 +46,15 @@ def translation_experiment(model, animal: Animal, analysis, refs: list[Reference
     from ``analysis``); each moved slice is placed by the plain 2-D correlation, as in the paper.
     """
     index = middle_slice(animal)
-    image, truth = animal.unmasked[index], animal.mask[index]
+    slab, truth = network_input(animal.unmasked, model_channels(model))[index], animal.mask[index]  # (C, H, W)
     reference = refs[min(max(config.reference_animal, 1), len(refs)) - 1]
     level = int(np.clip(index - analysis.placed["paper"].alignment[0], 0, len(reference.mask) - 1))
     if not reference.mask[level].any():
         level = int(np.argmax(reference.mask.reshape(len(reference.mask), -1).sum(1)))
     box = bounding_box(reference.mask[level])
     template = reference.template[level][box]
-    moved = np.stack([shift_image(image, shift) for shift in config.shifts])
-    gradients, enhanced = enhanced_gbp(model, np.concatenate([image[None], moved]), config, device)
+    moved = np.stack([shift_image(slab, (0, *shift)) for shift in config.shifts])  # every channel moved alike
+    gradients, enhanced = enhanced_gbp(model, np.concatenate([slab[None], moved]), config, device)
     base, _ = plain_shift(enhanced[0], template, box)
     rows, masks = [], []
     for (dy, dx), gradient, mapped in zip(config.shifts, gradients[1:], enhanced[1:]):
@@ -64,7 +65,8 @@ def translation_experiment(model, animal: Animal, analysis, refs: list[Reference
         rows.append({"true dy": dy, "true dx": dx, "saliency dy": sy, "saliency dx": sx, "recovered dy": ry,
                      "recovered dx": rx, "error px": float(np.hypot(ry - dy, rx - dx)),
                      "placed DSC": binary_measures(masks[-1], shift_image(truth, (dy, dx)))["DSC"]})
-    arrays = {"images": moved, "gradients": gradients[1:], "enhanced": enhanced[1:], "masks": np.stack(masks),
+    arrays = {"images": moved[:, len(slab) // 2], "gradients": gradients[1:], "enhanced": enhanced[1:],
+              "masks": np.stack(masks),
               "slice": index, "reference": f"{reference.subject_id} slice {level}"}
     return rows, arrays
 

@@ -18,7 +18,7 @@ from medinterp_widgets.attribution import attribute
 from medinterp_widgets.attribution.faithfulness import faithfulness_table
 from medinterp_widgets.pipelines.report import Report
 
-from .data import Animal
+from .data import Animal, model_channels, network_input
 from .gbp import BrainTarget
 
 SLICES = 4  # brain slices scored, spread over the animal
@@ -38,9 +38,10 @@ def scored_slices(animal: Animal, count: int = SLICES) -> list[int]:
 
 def faithfulness_scores(model: nn.Module, images: np.ndarray, masks: np.ndarray, device,
                         steps: int = STEPS) -> list[dict]:
-    """One row per method: ``faithfulness_table`` of the brain maps of images (n, H, W) with masks (n, H, W)."""
+    """One row per method: ``faithfulness_table`` of the brain maps of images (n, H, W) (or a built
+    ``network_input`` (n, C, H, W)) with masks (n, H, W)."""
     model = model.to(device).eval()
-    x = torch.from_numpy(np.ascontiguousarray(images, np.float32))[:, None].to(device)
+    x = torch.from_numpy(network_input(images, model_channels(model))).to(device)
     target = BrainTarget()
     maps = {name: attribute(model, x, method=name, target=target).detach() for name in METHODS}
     return faithfulness_table(model, x, maps, target=target, mask=torch.as_tensor(np.asarray(masks, bool)),
@@ -50,7 +51,8 @@ def faithfulness_scores(model: nn.Module, images: np.ndarray, masks: np.ndarray,
 def add_faithfulness(report: Report, model: nn.Module, animal: Animal, device, steps: int = STEPS) -> None:
     """Score a few of the animal's unmasked brain slices; table, ``report.faithfulness``, flat metrics, note."""
     picks = scored_slices(animal)
-    rows = faithfulness_scores(model, animal.unmasked[picks], animal.mask[picks], device, steps)
+    images = network_input(animal.unmasked, model_channels(model))[picks]  # each slice with its neighbours
+    rows = faithfulness_scores(model, images, animal.mask[picks], device, steps)
     report.tables[f"faithfulness of the brain maps ({animal.subject_id}, unmasked slices {picks})"] = rows
     report.faithfulness = {row["method"]: {k: v for k, v in row.items() if k != "method"} for row in rows}
     report.metrics.update({f"faith_{row['method']}_{key}": row[key] for row in rows for key in HEADLINE if key in row})

@@ -19,6 +19,8 @@ from torch import Tensor, nn
 
 from medinterp_widgets.attribution import Target, attribute
 
+from .data import model_channels, network_input
+
 BRAIN_CLASSES = (1, 2, 3)
 STEP_NAMES = ("linear expansion", "log compression", "z-score", "f(z)")
 
@@ -47,12 +49,15 @@ class BrainTarget(Target):
 
 
 def brain_gbp(model: nn.Module, images: np.ndarray, device, batch_size: int = 8) -> np.ndarray:
-    """Guided-backprop maps (N, H, W) float32 of the predicted brain for images (N, H, W)."""
+    """Guided-backprop maps (N, H, W) float32 of the predicted brain for a stack of slices (N, H, W) (or a
+    built ``network_input`` (N, C, H, W)). With neighbouring slices as channels, the map is the attribution
+    engine's channel reduction: per pixel the gradient of largest magnitude over the slices."""
+    inputs = network_input(images, model_channels(model))
     maps = []
-    for start in range(0, len(images), batch_size):
-        x = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size], np.float32))[:, None].to(device)
+    for start in range(0, len(inputs), batch_size):
+        x = torch.from_numpy(inputs[start:start + batch_size]).to(device)
         maps.append(attribute(model, x, method="guided_backprop", target=BrainTarget()).detach().cpu().numpy())
-    return np.concatenate(maps).astype(np.float32) if maps else np.zeros((0, *images.shape[1:]), np.float32)
+    return np.concatenate(maps).astype(np.float32) if maps else np.zeros((0, *inputs.shape[2:]), np.float32)
 
 
 def enhancement_steps(gradient: np.ndarray, *, expand_max: float = 255.0, centre: float = 2.0,

@@ -6,9 +6,13 @@ specificity TN/(TN+FP), sensitivity TP/(TP+FN), accuracy and DSC = 2TP/(2TP+FP+F
 harmonic mean of precision and sensitivity; the paper's column named "specificity" is that precision
 (its DSC is the harmonic mean of its "specificity" and sensitivity in all seven rows).
 
-Paper's numbers (Matos et al.): only the DSC cells below were available to us (brain after GBP
-placement 99.12; WM / GM / CSF after GBP background removal 86.05 / 76.76 / 60.15); the other cells
-of Tables 1 and 2 could not be looked up offline and are left empty rather than guessed.
+Paper's numbers (Matos et al., "Interpretability of a Deep Learning Model for Rodents Brain Semantic
+Segmentation", AIAI 2019, IFIP AICT 559, Springer): the four DSC cells quoted by issue #12 from its Table 2
+(brain after GBP placement 99.12; WM / GM / CSF after GBP background removal 86.05 / 76.76 / 60.15). The
+chapter is behind the publisher's paywall; the searchable stores (web pages, documentation, code) hold
+only its abstract, so Table 1 (WM / GM / CSF after true-mask removal: all four columns) and the
+"specificity" (= precision), sensitivity and accuracy cells of Table 2 were not found: they are left
+empty (``None``) and the report names them, rather than guessing.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from medinterp_widgets.metrics import confusion_metrics
 
 TISSUES = {1: "WM", 2: "GM", 3: "CSF"}
 COLUMNS = ("precision", "specificity", "sensitivity", "accuracy", "DSC")
-PAPER_DSC = {  # table -> structure -> DSC in % (None: not yet quoted, paper text not reachable offline)
+PAPER_DSC = {  # table -> structure -> DSC in % (None: cell not found, see the module docstring)
     "Table 1 (true mask)": {"WM": None, "GM": None, "CSF": None},
     "Table 2 (GBP mask)": {"brain": 99.12, "WM": 86.05, "GM": 76.76, "CSF": 60.15},
 }
@@ -62,8 +66,19 @@ def nan_mean(values) -> float:
     return float(np.mean(finite)) if finite else float("nan")
 
 
+PAPER_COLUMNS = {"specificity": 'paper "specificity" (= precision) %', "sensitivity": "paper sensitivity %",
+                 "accuracy": "paper accuracy %", "DSC": "paper DSC %"}  # the paper's four columns, its names
+
+
 def paper_table(ours: list[dict], table: str) -> list[dict]:
-    """Our mean rows (values in %) with the paper's DSC beside them ('paper DSC' empty where unknown)."""
+    """Our mean rows (values in %) with the paper's four columns beside them (empty = cell not found)."""
     paper = PAPER_DSC[table]
     return [{"structure": row["structure"], **{f"{c} %": 100 * row[c] for c in COLUMNS},
-             "paper DSC %": paper.get(row["structure"])} for row in ours]
+             **{name: paper.get(row["structure"]) if column == "DSC" else None
+                for column, name in PAPER_COLUMNS.items()}} for row in ours]
+
+
+def missing_paper_cells() -> list[str]:
+    """'<table>: <structure> <column>' for every cell of the paper's tables that is not quoted."""
+    return [f"{table}: {structure} {column}" for table, cells in PAPER_DSC.items() for structure, dsc in cells.items()
+            for column in PAPER_COLUMNS if column != "DSC" or dsc is None]

@@ -12,7 +12,7 @@ from medinterp_widgets.pipelines.dry_run import dry_run_note
 from medinterp_widgets.pipelines.report import Report
 
 from . import figures
-from .checkpoint import gbp_extras
+from .checkpoint import as_stored, gbp_extras
 from .config import Config
 from .data import Animal, load_animals, phantom_animals, split_animals, training_slices
 from .experiments import noise_experiment, translation_experiment
@@ -57,7 +57,7 @@ def execute(config: Config, *, callbacks=()) -> Outcome:
     animals, source = load_data(config)
     train_animals, test_animals = split(config, animals, source)
     train, val = training_slices(train_animals, config.min_brain_fraction, config.val_fraction, config.seed,
-                                 config.slice_step)
+                                 config.slice_step, config.input_channels)
     report = Report(name="rodent-gbp", title="Rodent brain U-Net + guided backprop (Matos et al.)",
                     config={**config.to_dict(), "device": str(device)})
     report.metrics.update({"train_animals": [a.subject_id for a in train_animals],
@@ -67,7 +67,7 @@ def execute(config: Config, *, callbacks=()) -> Outcome:
         run_dir = Path(config.out_dir or scratch) / "unet"
         model, history = train_unet(config, train, val, run_dir, device, callbacks, source)
         report.metrics["seconds_training"] = time.perf_counter() - started
-        refs = references(model, train_animals, config, device)
+        refs = as_stored(references(model, train_animals, config, device))  # the templates evaluate reads back
         if config.out_dir and (run_dir / "best.pt").is_file():
             store_gbp_extras(run_dir / "best.pt", gbp_extras(config, refs))
             report.add_checkpoint("U-Net", run_dir / "best.pt", ("mouse-brain",) if source.startswith("mouse") else (),

@@ -18,19 +18,21 @@ from torch import nn
 from medinterp_widgets.models.modes import eval_mode
 
 from .config import Config
-from .data import Animal
+from .data import Animal, model_channels, network_input
 from .gbp import brain_gbp, enhance_volume, feature_volume, remove_background
 from .placement import Placed, Reference, place_multi, place_paper
 
 
 def segment(model: nn.Module, images: np.ndarray, device, batch_size: int = 16) -> np.ndarray:
-    """argmax labels (N, H, W) uint8 of images (N, H, W); the model is used in eval mode and left as found."""
+    """argmax labels (N, H, W) uint8 of a stack of slices (N, H, W) (or a built ``network_input``
+    (N, C, H, W)); the model is used in eval mode and left as found."""
+    inputs = network_input(images, model_channels(model))
     labels = []
     with eval_mode(model), torch.no_grad():
-        for start in range(0, len(images), batch_size):
-            x = torch.from_numpy(np.ascontiguousarray(images[start:start + batch_size], np.float32))[:, None]
+        for start in range(0, len(inputs), batch_size):
+            x = torch.from_numpy(inputs[start:start + batch_size])
             labels.append(model(x.to(device)).argmax(1).cpu().numpy().astype(np.uint8))  # (B, 4, H, W) -> (B, H, W)
-    return np.concatenate(labels) if labels else np.zeros(images.shape, np.uint8)
+    return np.concatenate(labels) if labels else np.zeros((0, *inputs.shape[2:]), np.uint8)
 
 
 def enhanced_gbp(model: nn.Module, images: np.ndarray, config: Config, device) -> tuple[np.ndarray, np.ndarray]:

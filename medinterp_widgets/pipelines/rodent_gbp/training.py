@@ -27,16 +27,17 @@ EXTRAS_KEY = "rodent_gbp"
 
 
 def slice_dataset(images: np.ndarray, tissue: np.ndarray) -> TensorDataset:
-    """(N, H, W) images and tissue maps -> TensorDataset of ((N, 1, H, W) float32, (N, H, W) int64)."""
-    return TensorDataset(torch.from_numpy(np.ascontiguousarray(images, np.float32))[:, None],
-                         torch.from_numpy(tissue.astype(np.int64)))
+    """(N, C, H, W) or (N, H, W) images and (N, H, W) tissue maps -> TensorDataset of ((N, C or 1, H, W)
+    float32, (N, H, W) int64)."""
+    x = torch.from_numpy(np.ascontiguousarray(images, np.float32))
+    return TensorDataset(x[:, None] if x.dim() == 3 else x, torch.from_numpy(tissue.astype(np.int64)))
 
 
 def make_trainer(config: Config, dataset, run_dir: Path, device, callbacks=(), source: str = "",
                  val=None) -> Trainer:
     """The paper's U-Net (bg / WM / GM / CSF) and its Trainer (see the module docstring)."""
     torch.manual_seed(config.seed)
-    model = UNet(in_channels=1, n_classes=4, base_channels=config.base_channels, depth=config.depth)
+    model = UNet(in_channels=config.input_channels, n_classes=4, base_channels=config.base_channels, depth=config.depth)
     steps_per_epoch = max(len(dataset) // config.batch_size, 1)
     schedule = dict(schedule="inverse_time", time_decay=config.time_decay)
     if config.lr_drop_epoch > 0:  # lr * lr_drop ** floor(step / decay_steps): one drop within the run
