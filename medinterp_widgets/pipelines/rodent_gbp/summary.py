@@ -93,7 +93,8 @@ def add_results(report: Report, config: Config, animals, analyses, history) -> N
                        paper / 100, "", "paper Table 2; ours over the whole volume of each held-out animal")
     for structure in ("WM", "GM", "CSF"):
         report.compare(f"{structure} DSC after true-mask removal",
-                       report.metrics[f"{structure.lower()}_dice_true_mask"], None, "", "paper Table 1 cell not found: the chapter is paywalled and only its abstract "
+                       report.metrics[f"{structure.lower()}_dice_true_mask"], None, "",
+                       "paper Table 1 cell not found: the chapter is paywalled and only its abstract "
                        "is in the searchable stores; issue #12 quotes only the Table 2 DSCs")
     report.compare("brain DSC, paper's placement (1 template, plain correlation)",
                    report.metrics["brain_dice_paper_placement"], PAPER_DSC["Table 2 (GBP mask)"]["brain"] / 100, "")
