@@ -33,6 +33,7 @@ VARIANTS = {
                         {"pooling": "topk", "lung_gate": True, "max_zoom": 2.0, "lesion_pretrain": True,
                          "cam_layer": "gate"}),
     "window": ("robust lung window instead of the per-image z-score", {"intensity": "window"}),
+    "lungs": ("lung fields only (everything outside lungs.lung_mask set to the lung mean)", {"lung_focus": True}),
 }
 ABLATIONS = ("no_augment", "simclr", "lesion_evidence")
 
@@ -68,6 +69,7 @@ class Config:
     # the explained classifier: SmallResNet, SimCLR pretraining shared by all folds, then fine-tuning
     image_size: int = 128
     intensity: str = "zscore"  # preprocess.INTENSITIES
+    lung_focus: bool = False  # preprocess: everything outside the lung fields (lungs.lung_mask) set to the lung mean
     widths: tuple[int, ...] = (16, 32, 64, 128)
     blocks: int = 1
     stem_pool: bool = False  # a max pool after the stem: twice the input size for about the same cost
@@ -88,14 +90,16 @@ class Config:
     weight_decay: float = 5e-4
     label_smoothing: float = 0.1
     augment: float = 0.5  # augment.train_view strength (0: none)
+    rot90: bool = False  # training views also turned by a random multiple of 90 degrees (no "anterior is up" cue)
     max_zoom: float | None = None  # > 1.25: training crops down to 1 / max_zoom of the field of view
     ablations: tuple[str, ...] = ABLATIONS
-    # baselines: 59-bin uniform LBP + SVM vs AlexNet pool5 features + SVM
+    # baselines: 59-bin uniform LBP + SVM vs AlexNet pool5 features + SVM (and the explained classifier's
+    # pooled features + SVM)
     feature_layer: str = "avgpool"  # AlexNet pool5 (256 x 6 x 6 = 9216-d)
     lbp_points: int = 8
     lbp_radius: float = 1.0
     svm_kernel: str = "rbf"
-    svm_c: float = 1.0
+    svm_c: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)  # chosen per fold by inner grouped CV (one value: fixed)
     # feature embeddings (metrics.embedding: PCA, kernel PCA linear/RBF, t-SNE) in 2-D and 3-D
     embedding_points: int | None = None
     # interpretation
@@ -148,5 +152,5 @@ _PRESETS: dict[str, dict[str, Any]] = {
                   faithfulness_slices=4, faithfulness_steps=16),
     "paper": {},
     "full": dict(alexnet_size=224, alexnet_hidden=4096, image_size=160, widths=(24, 48, 96, 192),
-                 epochs=40, ablations=(*ABLATIONS, "topk", "window"), lbp_size=224),
+                 epochs=40, ablations=(*ABLATIONS, "topk", "window", "lungs"), lbp_size=224),
 }
