@@ -22,7 +22,7 @@ from .config import Config
 from .data import LesionSet, split_lesions
 from .lungs import lung_masks
 
-LAYER_CANDIDATES = ("stages.1", "stages.2", "stages.3")  # strides 4, 8, 16 of the SmallResNet (+ its lung gate)
+LAYER_CANDIDATES = ("stages.0", "stages.1", "stages.2", "stages.3")  # strides 2-16 of the SmallResNet (+ its lung gate)
 FAITHFULNESS_METHODS = ("gradcam", "guided_backprop", "saliency")  # Fig. 11's, Fig. 12's and plain gradients
 
 

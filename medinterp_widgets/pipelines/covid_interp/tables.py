@@ -267,7 +267,10 @@ def notes(config: Config, images, trained: dict, found: dict) -> list[str]:
         "method, from which the LBP + SVM row is derived); that row says 'not found' rather than guessing.",
         f"Consistent degree: Grad-CAM of the COVID class at '{config.cam_layer}' of the best fold's explained "
         f"classifier, support = minmax(CAM) >= {config.cam_threshold}, scored at each MedSeg slice's native size "
-        "against the radiologists' infection mask; chance level = the share of the image the support covers. The "
+        "against the radiologists' infection mask; chance level = the share of the image the support covers (the "
+        "expected consistent degree of a support of that size placed at random); a stricter chance level places it "
+        "at random inside the lung fields (lungs.lung_mask), since a map that merely covers the lungs beats the first "
+        "(metrics chance_in_lungs, degree_over_lung_chance). The "
         "MedSeg slices are split once into a dev half (used in development to choose the layer and the design; "
         "seen label-free by a SimCLR row) and an untouched half (the headline number). MedSeg slices are whole CT "
         "slices stored turned by 90 degrees (spine on the right); they are turned back (spine down, as in the UCSD "
@@ -304,8 +307,10 @@ def explained_note(config: Config, trained: dict) -> str:
     else:
         start = "trained from scratch"
     crops = f", crops down to 1/{config.max_zoom:g} of the field of view" if config.max_zoom else ""
+    crops += ", right-angle rotations" if config.rot90 else ""
+    focus = ", only the lung fields (lungs.lung_mask; the rest set to the lung mean)" if config.lung_focus else ""
     return (f"Explained classifier (a different net from the paper's AlexNet, which stays the baseline row): "
-            f"SmallResNet widths {list(config.widths)} at {config.image_size} px, '{config.intensity}' intensities, "
+            f"SmallResNet widths {list(config.widths)} at {config.image_size} px, '{config.intensity}' intensities{focus}, "
             f"{head}{gate}; {start}; then per fold {config.epochs} epochs AdamW (lr {config.lr}), warmup + cosine, "
             f"label smoothing {config.label_smoothing}, augmentation strength {config.augment} (rotation, zoom, "
             f"shift, mirror, gamma, contrast, noise{crops}). The reported model is the last epoch (no epoch is "
