@@ -146,7 +146,8 @@ def test_covid_ct_evaluator_reads_the_checkpoints_preprocessing(tmp_path):
         for i in range(count):
             _write(tmp_path / "ct" / folder / f"{i}.png", rng.integers(0, 255, (40, 50), dtype=np.uint8))
     result = evaluate_covid_ct(_tiny_checkpoint(tmp_path / "c.pt"), tmp_path / "ct", device="cpu")
-    assert result["n"] == 5 and result["n_covid"] == 3 and result["preprocess"] == {"size": 32, "intensity": "window", "lungs": False}
+    assert result["n"] == 5 and result["n_covid"] == 3
+    assert result["preprocess"] == {"size": 32, "intensity": "window", "lungs": False}
     assert set(result) >= {"accuracy", "auc", "sensitivity", "specificity", "ppv", "npv", "loss"}
     assert 0.0 <= result["accuracy"] <= 1.0 and result["epoch"] == 3
 
@@ -165,7 +166,10 @@ def test_lesion_evaluator_takes_any_split_folder(tmp_path, layout):
         result = evaluate_covid_lesions(checkpoint, root, device="cpu")
         assert result["n"] == 3 and result["cam_layer"] == "stages.2"
         assert 0.0 <= result["consistent_degree_mean"] <= 1.0 and 0.0 < result["chance_support_area"] <= 1.0
-        assert 0.0 <= result["p_covid_mean"] <= 1.0
+        assert 0.0 <= result["p_covid_mean"] <= 1.0 and 0.0 < result["chance_in_lungs"] <= 1.0
+        assert result["degree_over_lung_chance"] == pytest.approx(
+            result["consistent_degree_mean"] / result["chance_in_lungs"])
+        assert 0.0 <= result["support_in_lungs"] <= 1.0 or math.isnan(result["support_in_lungs"])
 
 
 def test_topk_head_pools_the_largest_evidence_cells():
@@ -223,7 +227,9 @@ def test_consistent_degree_and_its_chance_levels_on_a_hand_computed_map():
     field[:2] = True  # |F| = 8, L ∩ F = 3
     degrees, areas = native_scores(heat[None], [lesion], 0.7)
     assert degrees[0] == pytest.approx(1 / 4) and areas[0] == pytest.approx(2 / 16)  # |S| / N
-    assert native_lung_chance(heat[None], [lesion], field[None])[0] == pytest.approx(2 / 8 * 3 / 4)
+    chance, inside = native_lung_chance(heat[None], [lesion], field[None])
+    assert chance[0] == pytest.approx(2 / 8 * 3 / 4) and inside[0] == 1.0  # both support pixels are in row 0
+    assert native_lung_chance(heat[None], [lesion], ~field[None])[1][0] == 0.0
     # |S| = 10 > |F| = 8: all of F, then 2 of the 8 outside pixels: (3 + 2 / 8 * 1) / 4
     assert chance_in_lungs(10, lesion, field) == pytest.approx((3 + 0.25) / 4)
     assert chance_in_lungs(16, lesion, field) == pytest.approx(1.0)

@@ -99,7 +99,7 @@ class Config:
     lbp_points: int = 8
     lbp_radius: float = 1.0
     svm_kernel: str = "rbf"
-    svm_c: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)  # chosen per fold by inner grouped CV (one value: fixed)
+    svm_c: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)  # per fold by inner grouped CV (one value: fixed)
     # feature embeddings (metrics.embedding: PCA, kernel PCA linear/RBF, t-SNE) in 2-D and 3-D
     embedding_points: int | None = None
     # interpretation

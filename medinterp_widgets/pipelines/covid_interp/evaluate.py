@@ -11,7 +11,8 @@ scored exactly as the model was trained. ``size`` is used only for checkpoints t
   resized to each slice's own size; consistent degree |S ∩ L| / |L| with S = {minmax(CAM) >= 0.7}, its
   chance level |S| / |image| (``chance_support_area``), their ratio, the stricter chance level of a
   support placed at random inside the lung fields (``chance_in_lungs``, ``interpret.chance_in_lungs``)
-  and its ratio, and the mean P(COVID).
+  and its ratio, the share of the support inside the lung fields (``support_in_lungs``) and the mean
+  P(COVID).
 """
 
 from __future__ import annotations
@@ -109,9 +110,10 @@ def evaluate_covid_lesions(checkpoint, root, kind: str = "covid-lesions", *, dev
     images, inputs, masks = lesion_inputs(slices, preprocess)
     maps, p_covid = interpret.gradcam_maps(model, inputs, layer=layer, batch_size=batch_size)
     degrees, areas = interpret.native_scores(maps, masks, threshold)
-    lung_chance = interpret.native_lung_chance(maps, masks, lung_masks(images), threshold)
+    lung_chance, in_lungs = interpret.native_lung_chance(maps, masks, lung_masks(images), threshold)
     return {**_header(checkpoint, root, kind, payload, preprocess), "task": "consistent degree", "n": len(slices),
-            "cam_layer": layer, "threshold": threshold, **degree_summary(degrees, areas, p_covid, lung_chance)}
+            "cam_layer": layer, "threshold": threshold, **degree_summary(degrees, areas, p_covid, lung_chance),
+            "support_in_lungs": float(np.nanmean(in_lungs)) if np.isfinite(in_lungs).any() else math.nan}
 
 
 def degree_summary(degrees: np.ndarray, areas: np.ndarray, p_covid: np.ndarray,

@@ -160,18 +160,19 @@ def chance_in_lungs(support_pixels: float, lesion: np.ndarray, field: np.ndarray
 
 
 def native_lung_chance(maps: np.ndarray, lesions: list[np.ndarray], fields: np.ndarray,
-                       threshold: float = 0.7) -> np.ndarray:
-    """``chance_in_lungs`` of each map's support at its lesion mask's native size; ``fields`` (N, S, S)
-    bool lung fields of the network-size pictures, resized (nearest) like the maps."""
-    found = []
+                       threshold: float = 0.7) -> tuple[np.ndarray, np.ndarray]:
+    """Per map at its lesion mask's native size: ``chance_in_lungs`` of its support, and the share of the
+    support inside the lung field (nan for an empty support). ``fields`` (N, S, S) bool lung fields of the
+    network-size pictures, resized (nearest) like the maps."""
+    chances, inside = [], []
     for heat, lesion, field in zip(maps, lesions, fields):
         size = (lesion.shape[1], lesion.shape[0])
-        native = cv2.resize(np.asarray(heat, np.float32), size, interpolation=cv2.INTER_LINEAR)
-        unit = metrics.normalise_unit(native)
-        support = float(np.count_nonzero((unit >= threshold) & (unit > 0)))
-        native_field = cv2.resize(np.asarray(field, np.uint8), size, interpolation=cv2.INTER_NEAREST)
-        found.append(chance_in_lungs(support, lesion, native_field))
-    return np.array(found)
+        unit = metrics.normalise_unit(cv2.resize(np.asarray(heat, np.float32), size, interpolation=cv2.INTER_LINEAR))
+        support = (unit >= threshold) & (unit > 0)
+        native_field = cv2.resize(np.asarray(field, np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        chances.append(chance_in_lungs(float(support.sum()), lesion, native_field))
+        inside.append(float((support & native_field).sum() / support.sum()) if support.any() else float("nan"))
+    return np.array(chances), np.array(inside)
 
 
 def native_scores(maps: np.ndarray, lesions: list[np.ndarray], threshold: float = 0.7

@@ -36,9 +36,10 @@ def lesion_degrees(config: Config, model, lesions: LesionSet, preprocess, layer:
     """Grad-CAM maps (N, S, S), P(COVID), consistent degrees and support areas of every lesion slice."""
     cams, p_covid = interpret.gradcam_maps(model, preprocess.apply(lesions.images), layer=layer)
     degrees, areas = interpret.native_scores(cams, lesions.native_masks, config.cam_threshold)
-    lung_chance = interpret.native_lung_chance(cams, lesions.native_masks, lung_masks(lesions.images),
-                                               config.cam_threshold)
-    return {"cams": cams, "p_covid": p_covid, "degrees": degrees, "areas": areas, "lung_chance": lung_chance}
+    lung_chance, in_lungs = interpret.native_lung_chance(cams, lesions.native_masks, lung_masks(lesions.images),
+                                                         config.cam_threshold)
+    return {"cams": cams, "p_covid": p_covid, "degrees": degrees, "areas": areas, "lung_chance": lung_chance,
+            "support_in_lungs": in_lungs}
 
 
 def degree_row(found: dict, parts: dict[str, np.ndarray]) -> dict:
@@ -51,6 +52,8 @@ def degree_row(found: dict, parts: dict[str, np.ndarray]) -> dict:
         row.update({f"{part} CD": degree, f"{part} chance": chance,
                     f"{part} CD / chance": degree / chance if chance > 0 else float("nan"),
                     f"{part} CD / lung chance": degree / lungs if lungs > 0 else float("nan")})
+    inside = found["support_in_lungs"]
+    row["support inside the lung fields"] = float(np.nanmean(inside)) if np.isfinite(inside).any() else float("nan")
     row["P(COVID) mean"] = float(np.mean(found["p_covid"])) if len(found["p_covid"]) else float("nan")
     return row
 

@@ -5,9 +5,10 @@ lung-focused preprocessing.
 
 1. smooth (Gaussian, sigma = H / 128) and split dark from bright at Otsu's threshold;
 2. the body is the convex hull of the bright regions of at least ``MIN_REGION`` of the picture (chest
-   wall, mediastinum; text and arrows in the corners are smaller), so the air around the body falls out even where the crop cuts through
-   the chest wall and the lungs touch the picture's edge; dark regions inside the hull smaller than
-   ``MIN_REGION`` of the picture (bowel gas, the trachea at most) are dropped;
+   wall, mediastinum; text and arrows in the corners are smaller), so the air around the body falls
+   out even where the crop cuts through the chest wall and the lungs touch the picture's edge; dark
+   regions inside the hull smaller than ``MIN_REGION`` of the picture (bowel gas, the trachea at most)
+   are dropped;
 3. close with a disk of radius ``CLOSING`` * H and fill holes, so vessels, ground-glass and consolidation
    enclosed by aerated lung belong to the field; then dilate by ``MARGIN`` * H to keep the pleura.
 

@@ -149,6 +149,7 @@ def flat_metrics(summary: dict, trained: dict, found: dict, cpu_seconds: dict[st
     metrics.update({"best_fold": found["best_fold"], "consistent_degree_mean": degree, "chance_support_area": chance,
                     "degree_over_chance": degree / chance if chance > 0 else float("nan"),
                     "chance_in_lungs": lungs, "degree_over_lung_chance": degree / lungs if lungs > 0 else float("nan"),
+                    "support_in_lungs": float(np.nanmean(lesion["support_in_lungs"][rows])),
                     "p_covid_mean": float(np.mean(lesion["p_covid"][rows])), "n": int(len(rows)),
                     "consistent_degree_mean_all_slices": float(np.nanmean(lesion["degrees"])),
                     "chance_support_area_all_slices": float(np.mean(lesion["areas"])),
@@ -262,9 +263,11 @@ def notes(config: Config, images, trained: dict, found: dict) -> list[str]:
         f"{config.lbp_size} px -> StandardScaler + SVC({config.svm_kernel}); every SVM is fitted on the fold's "
         f"training images with C from {list(config.svm_c)} chosen by a 3-fold inner cross-validation grouped by "
         "source on those training images only (the chosen C per fold is in the fold table).",
-        "The paper's deep features + SVM numbers could not be retrieved with the tools available here (only the "
-        "abstract was reachable: AlexNet 94.75 / 93.22 / 96.69 / 97.27 / 91.88 % and its gains over the traditional "
-        "method, from which the LBP + SVM row is derived); that row says 'not found' rather than guessing.",
+        "The paper's deep features + SVM numbers could not be retrieved with the tools available here: the stored "
+        "copies of the paper (MDPI, PubMed, the CORD-19 text) give only the abstract (AlexNet 94.75 / 93.22 / 96.69 / "
+        "97.27 / 91.88 % and its gains over the traditional method, from which the LBP + SVM row is derived); searches "
+        "for the title, 'consistent degree', 'deep features SVM', '86.45%' in the web-page, documentation, code and "
+        "issue indexes found no body text or table. That row says 'not found' rather than guessing.",
         f"Consistent degree: Grad-CAM of the COVID class at '{config.cam_layer}' of the best fold's explained "
         f"classifier, support = minmax(CAM) >= {config.cam_threshold}, scored at each MedSeg slice's native size "
         "against the radiologists' infection mask; chance level = the share of the image the support covers (the "
