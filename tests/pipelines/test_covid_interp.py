@@ -44,7 +44,20 @@ def test_svm_separates_separable_features():
     x = np.concatenate([rng.normal(-3, 0.5, (20, 4)), rng.normal(3, 0.5, (20, 4))])
     y = np.repeat([0, 1], 20)
     rates = svm_scores(x[::2], y[::2], x[1::2], y[1::2])
-    assert rates == {"accuracy": 1.0, "sensitivity": 1.0, "specificity": 1.0, "ppv": 1.0, "npv": 1.0}
+    assert rates == {"accuracy": 1.0, "sensitivity": 1.0, "specificity": 1.0, "ppv": 1.0, "npv": 1.0, "c": 1.0}
+
+
+def test_svm_chooses_c_by_grouped_inner_cv_on_the_training_rows_only():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(-1, 1.0, (30, 3)), rng.normal(1, 1.0, (30, 3))])
+    y = np.repeat([0, 1], 30)
+    groups = [f"g{i // 2}" for i in range(60)]  # pairs share a source
+    train = np.r_[0:20, 30:50]
+    test = np.r_[20:30, 50:60]
+    rates = svm_scores(x[train], y[train], x[test], y[test], c=(0.01, 1.0, 100.0), groups=[groups[i] for i in train])
+    assert rates["c"] in (0.01, 1.0, 100.0) and 0.0 <= rates["accuracy"] <= 1.0
+    with pytest.raises(ValueError, match="needs the training rows' groups"):
+        svm_scores(x[train], y[train], x[test], y[test], c=(0.1, 1.0))
 
 
 def test_fold_summary_is_mean_and_sample_sd():

@@ -147,7 +147,8 @@ def test_covid_ct_evaluator_reads_the_checkpoints_preprocessing(tmp_path):
         for i in range(count):
             _write(tmp_path / "ct" / folder / f"{i}.png", rng.integers(0, 255, (40, 50), dtype=np.uint8))
     result = evaluate_covid_ct(_tiny_checkpoint(tmp_path / "c.pt"), tmp_path / "ct", device="cpu")
-    assert result["n"] == 5 and result["n_covid"] == 3 and result["preprocess"] == {"size": 32, "intensity": "window"}
+    assert result["n"] == 5 and result["n_covid"] == 3
+    assert result["preprocess"] == {"size": 32, "intensity": "window", "lungs": False}
     assert set(result) >= {"accuracy", "auc", "sensitivity", "specificity", "ppv", "npv", "loss"}
     assert 0.0 <= result["accuracy"] <= 1.0 and result["epoch"] == 3
 
@@ -166,7 +167,10 @@ def test_lesion_evaluator_takes_any_split_folder(tmp_path, layout):
         result = evaluate_covid_lesions(checkpoint, root, device="cpu")
         assert result["n"] == 3 and result["cam_layer"] == "stages.2"
         assert 0.0 <= result["consistent_degree_mean"] <= 1.0 and 0.0 < result["chance_support_area"] <= 1.0
-        assert 0.0 <= result["p_covid_mean"] <= 1.0
+        assert 0.0 <= result["p_covid_mean"] <= 1.0 and 0.0 < result["chance_in_lungs"] <= 1.0
+        assert result["degree_over_lung_chance"] == pytest.approx(
+            result["consistent_degree_mean"] / result["chance_in_lungs"])
+        assert 0.0 <= result["support_in_lungs"] <= 1.0 or math.isnan(result["support_in_lungs"])
 
 
 def test_topk_head_pools_the_largest_evidence_cells():
@@ -211,3 +215,54 @@ def test_simulated_lesion_pretraining_learns_lesion_cells():
     assert len(history) == 3 and all(np.isfinite(row["loss"]) for row in history)
     image, lesion = synthetic.simulated_views(inputs[:2], masks[:2], torch.Generator().manual_seed(0))
     assert image.shape == lesion.shape and set(lesion.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_consistent_degree_and_its_chance_levels_on_a_hand_computed_map():
+    from medinterp_widgets.pipelines.covid_interp.interpret import chance_in_lungs, native_lung_chance
+
+    heat = np.zeros((4, 4), np.float32)
+    heat[0, 0], heat[0, 1], heat[1, 0] = 1.0, 0.8, 0.5  # min-max unchanged; S = {>= 0.7} = (0, 0), (0, 1)
+    lesion = np.zeros((4, 4), np.uint8)
+    lesion[0, 0] = lesion[1, 0] = lesion[1, 1] = lesion[2, 2] = 1  # |L| = 4, S ∩ L = (0, 0)
+    field = np.zeros((4, 4), bool)
+    field[:2] = True  # |F| = 8, L ∩ F = 3
+    degrees, areas = native_scores(heat[None], [lesion], 0.7)
+    assert degrees[0] == pytest.approx(1 / 4) and areas[0] == pytest.approx(2 / 16)  # |S| / N
+    chance, inside = native_lung_chance(heat[None], [lesion], field[None])
+    assert chance[0] == pytest.approx(2 / 8 * 3 / 4) and inside[0] == 1.0  # both support pixels are in row 0
+    assert native_lung_chance(heat[None], [lesion], ~field[None])[1][0] == 0.0
+    # |S| = 10 > |F| = 8: all of F, then 2 of the 8 outside pixels: (3 + 2 / 8 * 1) / 4
+    assert chance_in_lungs(10, lesion, field) == pytest.approx((3 + 0.25) / 4)
+    assert chance_in_lungs(16, lesion, field) == pytest.approx(1.0)
+    assert math.isnan(chance_in_lungs(2, np.zeros((4, 4)), field))
+
+
+def _chest_picture(size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """A grey body ellipse on black with two dark lung ellipses: (picture 0..1, true lungs)."""
+    picture = np.zeros((size, size), np.float32)
+    cv2.ellipse(picture, (size // 2, size // 2), (size // 2 - 4, size // 2 - 10), 0, 0, 360, 0.8, -1)
+    lungs = np.zeros((size, size), np.uint8)
+    for centre in (size // 2 - 13, size // 2 + 13):
+        cv2.ellipse(lungs, (centre, size // 2), (9, 14), 0, 0, 360, 1, -1)
+    picture[lungs > 0] = 0.1
+    return picture, lungs > 0
+
+
+def test_lung_mask_finds_the_lungs_and_lung_focus_blanks_the_rest():
+    from medinterp_widgets.pipelines.covid_interp.lungs import lung_mask
+
+    picture, lungs = _chest_picture()
+    found = lung_mask(picture)
+    assert found[lungs].mean() == 1.0  # every lung pixel, plus a thin margin
+    assert found.sum() < 1.5 * lungs.sum() and not found[:, :3].any()  # not the air around the body
+    assert lung_mask(np.full((16, 16), 0.5, np.float32)).all()  # nothing to find: keep everything
+    images = torch.from_numpy(picture)[None, None]
+    focused = Preprocess(64, "zscore", lungs=True).apply(images)
+    plain = Preprocess(64, "zscore").apply(images)
+    torch.testing.assert_close(focused[0, 0][torch.from_numpy(found)], plain[0, 0][torch.from_numpy(found)])
+    outside = focused[0, 0][torch.from_numpy(~found)]
+    assert torch.allclose(outside, plain[0, 0][torch.from_numpy(found)].mean().expand_as(outside))
+    stored = {"extra": {"preprocess": Preprocess(64, "zscore", lungs=True).to_dict()}}
+    assert from_checkpoint_config(stored).lungs is True
+    with pytest.raises(DataFormatError, match="lungs: expected true or false"):
+        from_checkpoint_config({"extra": {"preprocess": {"size": 64, "lungs": "yes"}}})

@@ -92,8 +92,9 @@ def random_gamma(images: torch.Tensor, strength: float = 1.0, generator=None) ->
 
 class AugmentedImages(Dataset):
     """``{"image", "label"}`` items: ``images[indices]`` (N, 1, H, W) in 0..1 through ``random_gamma``, the
-    model's ``preprocess`` (per-image intensity mapping), then ``train_view`` at ``strength`` (torch's
-    global generator, which the Trainer seeds). ``strength`` 0: the preprocessed image unchanged.
+    model's ``preprocess`` (per-image intensity mapping; lung fields found once per image on the clean
+    picture), then ``train_view`` at ``strength`` (torch's global generator, which the Trainer seeds).
+    ``strength`` 0: the preprocessed image unchanged.
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, indices, preprocess, strength: float = 1.0,
@@ -101,7 +102,8 @@ class AugmentedImages(Dataset):
         self.images, self.labels, self.preprocess = images, labels, preprocess
         self.indices = [int(i) for i in indices]
         self.strength, self.rot90, self.max_zoom = strength, rot90, max_zoom
-        self.clean = preprocess.apply(images[self.indices]) if strength <= 0 else None  # (n, 1, H, W)
+        self.masks = preprocess.masks(images[self.indices])  # (n, H, W) bool, or None
+        self.clean = preprocess.apply(images[self.indices], self.masks) if strength <= 0 else None  # (n, 1, H, W)
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -110,6 +112,7 @@ class AugmentedImages(Dataset):
         index = self.indices[i]
         if self.clean is not None:
             return {"image": self.clean[i], "label": self.labels[index]}
-        image = self.preprocess.apply(random_gamma(self.images[index:index + 1], self.strength))  # (1, 1, H, W)
+        masks = None if self.masks is None else self.masks[i:i + 1]
+        image = self.preprocess.apply(random_gamma(self.images[index:index + 1], self.strength), masks)  # (1, 1, H, W)
         moved = train_view(image, self.strength, rot90=self.rot90, max_zoom=self.max_zoom)[0]
         return {"image": moved, "label": self.labels[index]}

@@ -42,7 +42,7 @@ def build_classifier(config: Config) -> SmallResNet:
 
 
 def preprocess_of(config: Config) -> Preprocess:
-    return Preprocess(size=config.image_size, intensity=config.intensity)
+    return Preprocess(size=config.image_size, intensity=config.intensity, lungs=config.lung_focus)
 
 
 def pretrain(config: Config, inputs: torch.Tensor, progress=None) -> tuple[dict, list[dict]]:
@@ -120,7 +120,7 @@ def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids
     folder = run_dir / f"{name}-fold{fold}"
     train = fine_tune_config(config, folder, fold, len(train_ids), preprocess, name)
     train_items = AugmentedImages(images.images, labels, train_ids, preprocess, strength=config.augment,
-                                  max_zoom=config.max_zoom)
+                                  max_zoom=config.max_zoom, rot90=config.rot90)
     trainer = Trainer(model, train_items,
                       AugmentedImages(images.images, labels, val_ids, preprocess, strength=0.0), train,
                       loss=nn.CrossEntropyLoss(label_smoothing=config.label_smoothing), callbacks=callbacks)
@@ -134,3 +134,21 @@ def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids
     path = atomic_save(payload, folder / FINAL_CHECKPOINT)
     return {"model": model, "history": history, "scores": scores, "p_val": p_val, "checkpoint": path,
             "preprocess": preprocess, "cam_layer": config.cam_layer}
+
+
+def pooled_features(result: dict, images: torch.Tensor, batch_size: int = 64) -> np.ndarray:
+    """(N, feature_dim) average-pooled last-stage features (``SmallResNet.embed``) of a trained fold's model
+    for (N, 1, S, S) images in 0..1, through its preprocessing; eval mode, no gradients."""
+    model, preprocess = result["model"], result["preprocess"]
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    found = []
+    try:
+        with torch.no_grad():
+            for start in range(0, len(images), batch_size):
+                batch = preprocess.apply(images[start:start + batch_size]).to(device)
+                found.append(model.embed(batch).float().cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(found).numpy()

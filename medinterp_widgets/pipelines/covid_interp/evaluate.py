@@ -10,7 +10,10 @@ scored exactly as the model was trained. ``size`` is used only for checkpoints t
   slices turned to the usual axial view (``LesionSlice.read(radiological=True)``); Grad-CAM of the COVID
   class at the checkpoint's ``extra.cam_layer`` (default: the model's cam layer),
   resized to each slice's own size; consistent degree |S ∩ L| / |L| with S = {minmax(CAM) >= 0.7}, its
-  chance level |S| / |image| (``chance_support_area``), their ratio, and the mean P(COVID).
+  chance level |S| / |image| (``chance_support_area``), their ratio, the stricter chance level of a
+  support placed at random inside the lung fields (``chance_in_lungs``, ``interpret.chance_in_lungs``)
+  and its ratio, the share of the support inside the lung fields (``support_in_lungs``) and the mean
+  P(COVID).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from medinterp_widgets.devices import resolve_device
 from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_checkpoint
 
 from . import interpret
+from .lungs import lung_masks
 from .preprocess import Preprocess, from_checkpoint_config
 
 DEFAULT_THRESHOLD = 0.7
@@ -104,21 +108,29 @@ def evaluate_covid_lesions(checkpoint, root, kind: str = "covid-lesions", *, dev
     layer = extra.get("cam_layer") or getattr(model, "cam_layer_name", None)
     threshold = float(extra.get("cam_threshold", DEFAULT_THRESHOLD))
     slices = load_covid_lesions(root)[:limit]
-    _, inputs, masks = lesion_inputs(slices, preprocess)
+    images, inputs, masks = lesion_inputs(slices, preprocess)
     maps, p_covid = interpret.gradcam_maps(model, inputs, layer=layer, batch_size=batch_size)
     degrees, areas = interpret.native_scores(maps, masks, threshold)
+    lung_chance, in_lungs = interpret.native_lung_chance(maps, masks, lung_masks(images), threshold)
     return {**_header(checkpoint, root, kind, payload, preprocess), "task": "consistent degree", "n": len(slices),
-            "cam_layer": layer, "threshold": threshold, **degree_summary(degrees, areas, p_covid)}
+            "cam_layer": layer, "threshold": threshold, **degree_summary(degrees, areas, p_covid, lung_chance),
+            "support_in_lungs": float(np.nanmean(in_lungs)) if np.isfinite(in_lungs).any() else math.nan}
 
 
-def degree_summary(degrees: np.ndarray, areas: np.ndarray, p_covid: np.ndarray) -> dict[str, float]:
-    """Mean / median consistent degree, the chance level (mean support area), their ratio, mean P(COVID)."""
+def degree_summary(degrees: np.ndarray, areas: np.ndarray, p_covid: np.ndarray,
+                   lung_chance: np.ndarray | None = None) -> dict[str, float]:
+    """Mean / median consistent degree, the chance levels (mean support area; mean chance in the lungs)
+    and their ratios, mean P(COVID)."""
     degree = float(np.nanmean(degrees)) if np.isfinite(degrees).any() else math.nan
     chance = float(np.mean(areas)) if len(areas) else math.nan
-    return {"consistent_degree_mean": degree,
-            "consistent_degree_median": float(np.nanmedian(degrees)) if np.isfinite(degrees).any() else math.nan,
-            "chance_support_area": chance, "degree_over_chance": degree / chance if chance > 0 else math.nan,
-            "p_covid_mean": float(np.mean(p_covid)) if len(p_covid) else math.nan}
+    found = {"consistent_degree_mean": degree,
+             "consistent_degree_median": float(np.nanmedian(degrees)) if np.isfinite(degrees).any() else math.nan,
+             "chance_support_area": chance, "degree_over_chance": degree / chance if chance > 0 else math.nan,
+             "p_covid_mean": float(np.mean(p_covid)) if len(p_covid) else math.nan}
+    if lung_chance is not None:
+        lungs = float(np.nanmean(lung_chance)) if np.isfinite(lung_chance).any() else math.nan
+        found.update({"chance_in_lungs": lungs, "degree_over_lung_chance": degree / lungs if lungs > 0 else math.nan})
+    return found
 
 
 __all__ = ["classification_scores", "degree_summary", "evaluate_covid_ct", "evaluate_covid_lesions", "lesion_inputs",

@@ -4,7 +4,9 @@
   P * (P - 1) + 3 = 59 codes; the feature is the normalised 59-bin histogram h_k = #{code == k} / #pixels.
 - ``deep_features``: the flattened output of one module of a trained model (``attribution.LayerOutput``).
 - ``svm_scores``: standardise, fit an SVM on the training fold, score the test fold with
-  ``metrics.confusion_metrics`` (accuracy, sensitivity, specificity, PPV, NPV).
+  ``metrics.confusion_metrics`` (accuracy, sensitivity, specificity, PPV, NPV). With a grid of C values
+  and the training images' groups, C is chosen by an inner grouped cross-validation on the training
+  fold only (``GridSearchCV`` over ``StratifiedGroupKFold``, accuracy), so no test image informs it.
 - embeddings (PCA, kernel PCA, t-SNE) come from ``metrics.embedding``; ``separation`` scores them.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from skimage.feature import local_binary_pattern
+from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
@@ -67,12 +70,22 @@ def deep_features(model: nn.Module, images: torch.Tensor, layer: str, *, batch_s
 
 
 def svm_scores(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray, *,
-               kernel: str = "rbf", c: float = 1.0, seed: int = 0) -> dict[str, float]:
-    """Fit StandardScaler + SVC on the training fold; the test fold's accuracy/sens/spec/PPV/NPV."""
-    classifier = make_pipeline(StandardScaler(), SVC(kernel=kernel, C=c, random_state=seed))
-    classifier.fit(train_x, train_y)
+               kernel: str = "rbf", c: float | tuple[float, ...] = 1.0, seed: int = 0, groups=None,
+               inner_folds: int = 3) -> dict[str, float]:
+    """Fit StandardScaler + SVC on the training fold; the test fold's accuracy/sens/spec/PPV/NPV and the C
+    used. A tuple ``c`` with ``groups`` (one per training row): C by inner grouped CV (module docstring)."""
+    classifier = make_pipeline(StandardScaler(), SVC(kernel=kernel, C=1.0, random_state=seed))
+    grid = tuple(c) if isinstance(c, (tuple, list)) else (float(c),)
+    if len(grid) > 1:
+        if groups is None:
+            raise ValueError("svm_scores: a grid of C values needs the training rows' groups for the inner CV")
+        inner = StratifiedGroupKFold(n_splits=inner_folds, shuffle=True, random_state=seed)
+        search = GridSearchCV(classifier, {"svc__C": list(grid)}, cv=inner, scoring="accuracy")
+        classifier = search.fit(train_x, train_y, groups=np.asarray(groups)).best_estimator_
+    else:
+        classifier.set_params(svc__C=grid[0]).fit(train_x, train_y)
     rates = metrics.confusion_metrics(np.asarray(test_y), classifier.predict(test_x), positive=1)
-    return {name: float(rates[name]) for name in RATES}
+    return {**{name: float(rates[name]) for name in RATES}, "c": float(classifier.get_params()["svc__C"])}
 
 
 def summarise_folds(per_fold: list[dict[str, float]]) -> dict[str, tuple[float, float]]:

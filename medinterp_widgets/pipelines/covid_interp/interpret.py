@@ -5,7 +5,14 @@ Hidden-layer guided backprop goes through the attribution engine's ``hidden_unit
 (i, j) where its channel responds most strongly to the image.
 
 Consistent degree (paper, section on support regions): CD = |S ∩ L| / |L| with S = {Grad-CAM >= 0.7
-after min-max scaling} and L the radiologist's lesion mask (``metrics.consistent_degree``).
+after min-max scaling} and L the radiologist's lesion mask (``metrics.consistent_degree``). Two chance
+levels, the expected CD of a support region of the same size |S| placed uniformly at random:
+
+- anywhere in the image (N pixels): E[CD] = |S| / N, the support's area share (``support_area``);
+- inside the lung fields F (``lungs.lung_mask``), the stricter one, since a map that merely covers the
+  lungs beats the first: for |S| <= |F|, E[CD] = (|S| / |F|) |L ∩ F| / |L|; for |S| > |F|, S holds all
+  of F and the rest at random outside: E[CD] = (|L ∩ F| + (|S| - |F|) |L - F| / (N - |F|)) / |L|
+  (``chance_in_lungs``).
 """
 
 from __future__ import annotations
@@ -134,6 +141,38 @@ def support_area(heatmap: np.ndarray, threshold: float = 0.7) -> float:
     """Share of the image in the support S = {minmax(h) >= threshold} (the consistent degree's chance level)."""
     unit = metrics.normalise_unit(heatmap)
     return float(np.mean((unit >= threshold) & (unit > 0)))
+
+
+def chance_in_lungs(support_pixels: float, lesion: np.ndarray, field: np.ndarray) -> float:
+    """Expected consistent degree of ``support_pixels`` pixels placed at random inside the lung ``field``
+    (filled at random outside once the field is full); nan for an empty lesion (module docstring)."""
+    lesion, field = np.asarray(lesion) > 0, np.asarray(field) > 0
+    if lesion.shape != field.shape:
+        raise ValueError(f"chance_in_lungs: lesion {lesion.shape} and field {field.shape} differ in shape")
+    lesion_size, field_size, total = lesion.sum(), field.sum(), lesion.size
+    if lesion_size == 0:
+        return float("nan")
+    inside = float((lesion & field).sum())
+    if field_size == 0 or support_pixels > field_size:
+        outside = (support_pixels - field_size) / max(total - field_size, 1)
+        return float((inside + outside * (lesion_size - inside)) / lesion_size)
+    return float(support_pixels / field_size * inside / lesion_size)
+
+
+def native_lung_chance(maps: np.ndarray, lesions: list[np.ndarray], fields: np.ndarray,
+                       threshold: float = 0.7) -> tuple[np.ndarray, np.ndarray]:
+    """Per map at its lesion mask's native size: ``chance_in_lungs`` of its support, and the share of the
+    support inside the lung field (nan for an empty support). ``fields`` (N, S, S) bool lung fields of the
+    network-size pictures, resized (nearest) like the maps."""
+    chances, inside = [], []
+    for heat, lesion, field in zip(maps, lesions, fields):
+        size = (lesion.shape[1], lesion.shape[0])
+        unit = metrics.normalise_unit(cv2.resize(np.asarray(heat, np.float32), size, interpolation=cv2.INTER_LINEAR))
+        support = (unit >= threshold) & (unit > 0)
+        native_field = cv2.resize(np.asarray(field, np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        chances.append(chance_in_lungs(float(support.sum()), lesion, native_field))
+        inside.append(float((support & native_field).sum() / support.sum()) if support.any() else float("nan"))
+    return np.array(chances), np.array(inside)
 
 
 def native_scores(maps: np.ndarray, lesions: list[np.ndarray], threshold: float = 0.7

@@ -5,7 +5,8 @@ MedSeg slices are split once (``data.split_lesions``) into a *dev* half (seen la
 pretraining; may inform choices such as the Grad-CAM layer) and an *untouched* half that is only
 scored; the headline consistent degree is the untouched half's. Chance level = the share of the
 image the support {minmax(CAM) >= 0.7} covers: a support region placed at random covers that share
-of the lesion on average. ``faithfulness_rows`` scores the best fold's maps on a few untouched slices
+of the lesion on average; the stricter lung chance places it at random inside the lung fields
+(``interpret.chance_in_lungs``). ``faithfulness_rows`` scores the best fold's maps on a few untouched slices
 (``attribution.faithfulness.faithfulness_table``, lesion mask as the localisation mask).
 """
 
@@ -19,8 +20,9 @@ from medinterp_widgets.attribution.faithfulness import faithfulness_table
 from . import baseline, interpret
 from .config import Config
 from .data import LesionSet, split_lesions
+from .lungs import lung_masks
 
-LAYER_CANDIDATES = ("stages.1", "stages.2", "stages.3")  # strides 4, 8, 16 of the SmallResNet (+ its lung gate)
+LAYER_CANDIDATES = ("stages.0", "stages.1", "stages.2", "stages.3")  # strides 2-16 of the SmallResNet (+ its lung gate)
 FAITHFULNESS_METHODS = ("gradcam", "guided_backprop", "saliency")  # Fig. 11's, Fig. 12's and plain gradients
 
 
@@ -34,7 +36,10 @@ def lesion_degrees(config: Config, model, lesions: LesionSet, preprocess, layer:
     """Grad-CAM maps (N, S, S), P(COVID), consistent degrees and support areas of every lesion slice."""
     cams, p_covid = interpret.gradcam_maps(model, preprocess.apply(lesions.images), layer=layer)
     degrees, areas = interpret.native_scores(cams, lesions.native_masks, config.cam_threshold)
-    return {"cams": cams, "p_covid": p_covid, "degrees": degrees, "areas": areas}
+    lung_chance, in_lungs = interpret.native_lung_chance(cams, lesions.native_masks, lung_masks(lesions.images),
+                                                         config.cam_threshold)
+    return {"cams": cams, "p_covid": p_covid, "degrees": degrees, "areas": areas, "lung_chance": lung_chance,
+            "support_in_lungs": in_lungs}
 
 
 def degree_row(found: dict, parts: dict[str, np.ndarray]) -> dict:
@@ -43,8 +48,12 @@ def degree_row(found: dict, parts: dict[str, np.ndarray]) -> dict:
     for part, rows in parts.items():
         degree = float(np.nanmean(found["degrees"][rows])) if len(rows) else float("nan")
         chance = float(np.mean(found["areas"][rows])) if len(rows) else float("nan")
+        lungs = float(np.mean(found["lung_chance"][rows])) if len(rows) else float("nan")
         row.update({f"{part} CD": degree, f"{part} chance": chance,
-                    f"{part} CD / chance": degree / chance if chance > 0 else float("nan")})
+                    f"{part} CD / chance": degree / chance if chance > 0 else float("nan"),
+                    f"{part} CD / lung chance": degree / lungs if lungs > 0 else float("nan")})
+    inside = found["support_in_lungs"]
+    row["support inside the lung fields"] = float(np.nanmean(inside)) if np.isfinite(inside).any() else float("nan")
     row["P(COVID) mean"] = float(np.mean(found["p_covid"])) if len(found["p_covid"]) else float("nan")
     return row
 

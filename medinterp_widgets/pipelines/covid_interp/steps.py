@@ -27,6 +27,8 @@ from .data import ImageSet, load_image_set, load_lesion_set, split_lesions, thum
 from .interpretation import best_fold
 from .report import CovidReport, fill_report
 
+POOLED_SVM = "Deep features (explained classifier, pooled) + SVM"
+
 
 class Clock:
     """Process CPU seconds per named stage (what the presets' budgets are measured in)."""
@@ -62,11 +64,12 @@ def load_sets(config: Config) -> dict:
             "lesions_alexnet": lesions[config.alexnet_size]}
 
 
-def svm_rows(config: Config, lbp: np.ndarray, deep: np.ndarray, labels: np.ndarray, train, val) -> dict:
-    svm = dict(kernel=config.svm_kernel, c=config.svm_c, seed=config.seed)
-    return {"LBP + SVM": features.svm_scores(lbp[train], labels[train], lbp[val], labels[val], **svm),
-            "Deep features (pool5) + SVM": features.svm_scores(deep[train], labels[train], deep[val], labels[val],
-                                                               **svm)}
+def svm_rows(config: Config, named: dict[str, np.ndarray], labels: np.ndarray, groups: list[str], train, val) -> dict:
+    """Each feature set (name -> (N, D)) -> StandardScaler + SVC fitted on ``train``, scored on ``val``;
+    C chosen by inner grouped CV on ``train`` (``features.svm_scores``)."""
+    svm = dict(kernel=config.svm_kernel, c=config.svm_c, seed=config.seed, groups=[groups[i] for i in train])
+    return {name: features.svm_scores(values[train], labels[train], values[val], labels[val], **svm)
+            for name, values in named.items()}
 
 
 def train_all(config: Config, sets: dict, folds, run_dir: Path, clock: Clock, callbacks=()) -> dict:
@@ -88,13 +91,16 @@ def train_all(config: Config, sets: dict, folds, run_dir: Path, clock: Clock, ca
     for fold, (train, val) in enumerate(folds):
         result = baseline.train_alexnet_fold(config, sets["alexnet"], train, val, fold, run_dir, callbacks)
         alexnet.append(result)
-        svms.append(svm_rows(config, lbp, result["deep"], labels, train, val))
-        clock.lap("paper AlexNet + SVMs")
+        clock.lap("paper AlexNet")
         for name, variant in variants.items():
             init = pretrained[pretraining_key(variant)][0] if pretraining_key(variant) else None
             explained[name].append(classifier.train_classifier_fold(variant, net, train, val, fold, run_dir,
                                                                     init_state=init, name=name, callbacks=callbacks))
             clock.lap("explained classifier" if name == "final" else "ablations")
+        pooled = classifier.pooled_features(explained["final"][-1], net.images)
+        svms.append(svm_rows(config, {"LBP + SVM": lbp, "Deep features (pool5) + SVM": result["deep"],
+                                      POOLED_SVM: pooled}, labels, net.groups, train, val))
+        clock.lap("SVMs")
     histories = {f"{key[0]} ({key[1]} epochs)": rows for key, (_, rows) in pretrained.items()}
     return {"lbp": lbp, "pretraining": histories, "alexnet": alexnet, "svms": svms, "explained": explained,
             "dev": dev, "unlabeled_count": len(net) + len(dev)}
