@@ -23,7 +23,8 @@ EVAL_FOLDERS = {"sunnybrook": "sunnybrook", "acdc": "acdc", "covid-ct": "covid_c
 
 @dataclass
 class Comparison:
-    """One of our numbers beside the paper's (``paper`` None when the paper gives none)."""
+    """One of our numbers beside the paper's (``paper`` None for a row of ours the paper has no counterpart for,
+    e.g. a baseline we added; a paper value not yet quoted says so in ``note``)."""
 
     name: str
     ours: float | None
