@@ -20,6 +20,7 @@ from torch import nn
 
 from medinterp_widgets.devices import resolve_device
 from medinterp_widgets.models import SmallResNet
+from medinterp_widgets.models.modes import eval_mode
 from medinterp_widgets.training import TrainConfig, Trainer
 from medinterp_widgets.training.checkpoints import atomic_save, checkpoint_payload, plain_data
 from medinterp_widgets.training.trainer import cpu_bf16_enabled
@@ -141,14 +142,10 @@ def pooled_features(result: dict, images: torch.Tensor, batch_size: int = 64) ->
     for (N, 1, S, S) images in 0..1, through its preprocessing; eval mode, no gradients."""
     model, preprocess = result["model"], result["preprocess"]
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     found = []
-    try:
+    with eval_mode(model):
         with torch.no_grad():
             for start in range(0, len(images), batch_size):
                 batch = preprocess.apply(images[start:start + batch_size]).to(device)
                 found.append(model.embed(batch).float().cpu())
-    finally:
-        model.train(was_training)
     return torch.cat(found).numpy()

@@ -23,6 +23,7 @@ from torch import nn
 
 from medinterp_widgets import metrics
 from medinterp_widgets.attribution import LayerOutput
+from medinterp_widgets.models.modes import eval_mode
 
 RATES = ("accuracy", "sensitivity", "specificity", "ppv", "npv")
 FEATURE_SETS = ("lbp", "deep")  # LBP histograms, AlexNet hidden-layer features
@@ -58,14 +59,10 @@ def deep_features(model: nn.Module, images: torch.Tensor, layer: str, *, batch_s
     """
     probe = LayerOutput(model, layer)
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         with torch.no_grad():
             batches = [probe(images[start:start + batch_size].to(device)).flatten(1).cpu()  # (b, D)
                        for start in range(0, len(images), batch_size)]
-    finally:
-        model.train(was_training)
     return torch.cat(batches).numpy()  # (N, D)
 
 

@@ -24,6 +24,7 @@ from torch import nn
 
 from medinterp_widgets import metrics
 from medinterp_widgets.attribution import LayerOutput, attribute, hidden_unit_attribution
+from medinterp_widgets.models.modes import eval_mode
 
 COVID_CLASS = 1
 
@@ -51,15 +52,11 @@ def neuron_guided_backprop(model: nn.Module, image: torch.Tensor, layer: str, ch
 
     image: (1, C, H, W) on the model's device. The model is run in eval mode and restored.
     """
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         with torch.no_grad():
             location = strongest_location(LayerOutput(model, layer)(image), channel)
         maps = hidden_unit_attribution(model, image, layer=layer, channel=channel, index=location,
                                        method="guided_backprop")
-    finally:
-        model.train(was_training)
     return maps[0].detach().cpu().numpy()  # (H, W)
 
 
@@ -88,9 +85,7 @@ def strongest_neuron_maps(model: nn.Module, images: torch.Tensor, layers: list[s
     Returns rows ``{"image": i, "layer", "channel", "map" (H, W)}`` image by image, layers in order.
     """
     rows = []
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         for index in range(len(images)):
             image = images[index:index + 1]  # (1, C, H, W)
             for layer in layers or conv_activation_layers(model):
@@ -99,8 +94,6 @@ def strongest_neuron_maps(model: nn.Module, images: torch.Tensor, layers: list[s
                 channel = int(activation[0].flatten(1).amax(dim=1).argmax())
                 rows.append({"image": index, "layer": layer, "channel": channel,
                              "map": neuron_guided_backprop(model, image, layer, channel)})
-    finally:
-        model.train(was_training)
     return rows
 
 
@@ -123,17 +116,13 @@ def gradcam_maps(model: nn.Module, images: torch.Tensor, target: int = COVID_CLA
     Runs in eval mode (dropout off) and restores the model's mode.
     """
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     maps, probabilities = [], []
-    try:
+    with eval_mode(model):
         for start in range(0, len(images), batch_size):
             batch = images[start:start + batch_size].to(device)  # (b, C, H, W)
             maps.append(attribute(model, batch, method=method, target=target, layer=layer).detach().float().cpu())
             with torch.no_grad():
                 probabilities.append(torch.softmax(model(batch).float(), dim=1)[:, target].cpu())
-    finally:
-        model.train(was_training)
     return torch.cat(maps).numpy(), torch.cat(probabilities).numpy()
 
 

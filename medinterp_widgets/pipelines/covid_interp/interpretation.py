@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from medinterp_widgets.attribution.faithfulness import faithfulness_table
+from medinterp_widgets.models.modes import eval_mode
 
 from . import baseline, interpret
 from .config import Config
@@ -119,14 +120,10 @@ def faithfulness_rows(config: Config, model, preprocess, lesions: LesionSet, row
     layers = {"gradcam": config.cam_layer}
     maps = {name: torch.from_numpy(interpret.gradcam_maps(model, x, method=name, layer=layers.get(name))[0])
             for name in FAITHFULNESS_METHODS}
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         table = faithfulness_table(model, x, maps, target=interpret.COVID_CLASS, mask=lesions.masks[chosen] > 0,
                                    layers=layers, steps=config.faithfulness_steps,
                                    support_threshold=config.cam_threshold, seed=config.seed)
-    finally:
-        model.train(was_training)
     return [{**row, "slices": [lesions.case_ids[i] for i in chosen]} for row in table]
 
 
