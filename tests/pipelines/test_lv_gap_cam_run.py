@@ -1,14 +1,16 @@
 """The smoke preset end to end through `medinterp reproduce lv-gap-cam`, and the app built from its report."""
 
+import html
 import json
 
 import ipywidgets as widgets
+import numpy as np
 import pytest
 
 from medinterp_widgets.apps import build_app
 from medinterp_widgets.cli import main
 from medinterp_widgets.pipelines.lv_gap_cam import PRESETS
-from medinterp_widgets.pipelines.lv_gap_cam.artifacts import read_overlays
+from medinterp_widgets.pipelines.lv_gap_cam.artifacts import overlay_labels, read_overlays
 from medinterp_widgets.widgets.slice_browser import SliceBrowser
 
 
@@ -68,11 +70,26 @@ def test_overlays_are_written_with_matching_shapes(report_dir):
 
 
 def test_app_builds_from_the_report_folder(report_dir):
+    """The app shows this report: its figures in the headline, its overlays in the browser, its figures
+    and notes -- not just some widgets."""
+    data = json.loads((report_dir / "report.json").read_text())
+    overlays = read_overlays(report_dir)
     app = build_app("lv-gap-cam", report_dir=report_dir)
+    assert str(report_dir) in app.status.value
+    headline = app.body.children[0].value
+    assert f"Dice {100 * data['metrics']['dice_mean']:.2f} %" in headline
+    assert f"APD {data['metrics']['apd_mm_mean']:.2f} mm" in headline and "paper: Dice 94.48 %" in headline
     browsers = [w for w in app.body.children if isinstance(w, SliceBrowser)]
-    assert len(browsers) == 1 and browsers[0].heatmaps is not None
+    assert len(browsers) == 1
+    browser = browsers[0]
+    np.testing.assert_array_equal(browser.volume.array, overlays["images"].astype(np.float32))
+    np.testing.assert_array_equal(browser.heatmaps, overlays["cams"])
+    np.testing.assert_array_equal(browser.masks, overlay_labels(overlays["truths"], overlays["predictions"]))
     tabs = [w for w in app.body.children if isinstance(w, widgets.Tab)]
-    assert len(tabs[0].children) >= 4
+    titles = [tabs[0].get_title(i) for i in range(len(tabs[0].children))]
+    assert titles[0] == "tables" and len(titles) == 1 + len(list((report_dir / "figures").glob("*.png")))
+    notes = app.body.children[-1].value
+    assert all(html.escape(note) in notes for note in data["notes"])
 
 
 def test_app_builds_without_data_and_reports_a_missing_folder(tmp_path, monkeypatch):
