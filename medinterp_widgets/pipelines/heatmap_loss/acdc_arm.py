@@ -27,7 +27,7 @@ from medinterp_widgets.attribution import ClassTarget, attribute
 from medinterp_widgets.data.errors import DataFormatError
 from medinterp_widgets.metrics import heatmap_overlap
 from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_checkpoint
-from medinterp_widgets.training.grouped import Member, train_group
+from medinterp_widgets.training.grouped import Member
 
 from .acdc import (
     CLASS_NAMES,
@@ -40,6 +40,7 @@ from .acdc import (
     read_patients,
     stack_patients,
 )
+from .acdc_train import train_group_seg
 from .config import Config
 from .study import build_model, make_loss, save_member
 
@@ -111,10 +112,10 @@ def run_acdc(config: Config, folder: Path, run_root: Path, device) -> tuple[dict
                   dropout=config.acdc_dropout)
     out = {}
     for loss in config.studies_of("acdc"):
-        trained = train_group(lambda s: build_model(kwargs, s), _members(owner, folds, config), images, None,
-                              loss=make_loss(loss, config, class_weights=weights), epochs=config.acdc_epochs,
-                              batch_size=config.batch_size, device=device, max_steps=config.limit_steps,
-                              augment=augment_batch)
+        trained = train_group_seg(lambda s: build_model(kwargs, s), _members(owner, folds, config), images,
+                                  loss=make_loss(loss, config, class_weights=weights), epochs=config.acdc_epochs,
+                                  batch_size=config.batch_size, seg_weight=config.acdc_seg_weight, device=device,
+                                  max_steps=config.limit_steps, augment=augment_batch)
         out[loss] = _score(loss, trained, patients, validation, folds, kwargs, prep, config, run_root, device)
     return out, [p.diagnosis for p in patients]
 

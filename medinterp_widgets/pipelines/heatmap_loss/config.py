@@ -97,6 +97,7 @@ class Config(PipelineConfig):
     acdc_repeats: int = 1  # cross-validation repeats (different fold splits and seeds)
     acdc_epochs: int = 40
     acdc_lr: float = 2e-3
+    acdc_seg_weight: float = 1.0  # auxiliary heart-segmentation loss while training (0: none; acdc_train.py)
     acdc_max_patients: int | None = None
     # evaluation
     eval_method: str = "hirescam"  # maps used for the overlap measurements
