@@ -111,6 +111,26 @@ def test_scores_threshold_and_cross_validation_by_hand():
     assert cross_validated_scores(labels, repeats[:1])["threshold"] == pytest.approx(0.6)  # one repeat: its own
 
 
+class _Corner(torch.nn.Module):
+    """Logits = the two channels' top-left pixels."""
+
+    def forward(self, x):
+        return x[:, :, 0, 0]
+
+
+def test_patient_probabilities_mean_softmax_and_mean_logit_by_hand():
+    images = np.zeros((2, 2, 2, 2), np.float32)
+    images[0, 1, 0, 0], images[1, 1, 0, 0] = 2.0, -1.0  # log-odds 2 and -1
+    patient = acdc.PatientStack("patient001", "DCM", images, np.zeros((2, 2, 2), np.uint8))
+    sigmoid = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    softmax = acdc.patient_probabilities(_Corner(), [patient])
+    logit = acdc.patient_probabilities(_Corner(), [patient], aggregate="logit")
+    assert softmax[0] == pytest.approx((sigmoid(2) + sigmoid(-1)) / 2, abs=1e-6)
+    assert logit[0] == pytest.approx(sigmoid(0.5), abs=1e-6)
+    with pytest.raises(ValueError, match="aggregate"):
+        acdc.patient_probabilities(_Corner(), [patient], aggregate="max")
+
+
 @pytest.fixture(scope="module")
 def trained_arm(acdc_folder, tmp_path_factory):
     torch.set_num_threads(1)

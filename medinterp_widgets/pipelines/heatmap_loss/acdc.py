@@ -159,17 +159,25 @@ def stack_patients(patients: list[PatientStack]) -> tuple[ImageSet, torch.Tensor
     return ImageSet(images, labels, codes), owner
 
 
+AGGREGATES = ("softmax", "logit")
+
+
 @torch.no_grad()
 def patient_probabilities(model: torch.nn.Module, patients: list[PatientStack], device=None,
-                          batch_size: int = 64) -> np.ndarray:
-    """P(diseased) per patient: the mean softmax over the patient's slices, (P,)."""
+                          batch_size: int = 64, aggregate: str = "softmax") -> np.ndarray:
+    """P(diseased) per patient, (P,): ``softmax``: the mean over the patient's slices of softmax(z)_1;
+    ``logit``: sigmoid of the mean log-odds, sigmoid(mean_s (z_s1 - z_s0))."""
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"patient_probabilities aggregate: expected one of {list(AGGREGATES)}, got {aggregate!r}")
     model = model.to(device or "cpu").eval()
     out = []
     for patient in patients:
         x = torch.from_numpy(patient.images)
-        probs = torch.cat([model(x[s:s + batch_size].to(device or "cpu")).softmax(1)[:, 1].cpu()
-                           for s in range(0, len(x), batch_size)])
-        out.append(float(probs.mean()))
+        logits = torch.cat([model(x[s:s + batch_size].to(device or "cpu")).cpu() for s in range(0, len(x), batch_size)])
+        if aggregate == "softmax":
+            out.append(float(logits.softmax(1)[:, 1].mean()))
+        else:
+            out.append(float(torch.sigmoid((logits[:, 1] - logits[:, 0]).mean())))
     return np.asarray(out)
 
 

@@ -30,6 +30,7 @@ from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_c
 from medinterp_widgets.training.grouped import Member
 
 from .acdc import (
+    AGGREGATES,
     CLASS_NAMES,
     PREPROCESSING,
     PatientStack,
@@ -138,19 +139,21 @@ def _score(loss, trained, patients, validation, folds, kwargs, prep, config, run
         model = build_model(kwargs, 0)
         model.load_state_dict(result.state)
         chosen = [patients[i] for i in held_out]
-        per_repeat[index // config.acdc_folds, held_out] = patient_probabilities(model, chosen, device)
+        per_repeat[index // config.acdc_folds, held_out] = patient_probabilities(model, chosen, device,
+                                                                             aggregate=config.acdc_aggregate)
         overlaps.append(heart_overlap(model, chosen, device)[0])
     labels = [p.label for p in patients]
     threshold = midpoint_threshold(labels, per_repeat.mean(0))
     extra = {"paper": "heatmap-loss", "dataset": "acdc", "loss": loss, "class_names": list(CLASS_NAMES),
-             "preprocessing": prep, "decision_threshold": threshold, "seed": config.seed}
+             "preprocessing": prep, "decision_threshold": threshold, "aggregate": config.acdc_aggregate,
+             "seed": config.seed}
     path = run_root / f"acdc-{loss}" / "final.pt"
     final = save_member(kwargs, trained[-1], path, extra, config.limit_steps)
     val = {}
     maps = np.zeros((0, 0, 0), np.float32)
     if validation:
-        val = diagnosis_scores([p.label for p in validation], patient_probabilities(final, validation, device),
-                               threshold)
+        probabilities = patient_probabilities(final, validation, device, aggregate=config.acdc_aggregate)
+        val = diagnosis_scores([p.label for p in validation], probabilities, threshold)
         val["heart_overlap_mean"], maps = heart_overlap(final, validation, device)
     return AcdcResult(loss, cross_validated_scores(labels, per_repeat), float(np.nanmean(overlaps)),
                       per_repeat.mean(0), str(path), val, maps)
@@ -169,9 +172,13 @@ def evaluate_acdc_diagnosis(checkpoint, root, kind: str = "acdc-diagnosis", *, d
     if size is not None and tuple(size) != (prep["size"], prep["size"]):
         raise ValueError(f"--size {tuple(size)}: this classifier was trained at {prep['size']} x {prep['size']}")
     model = model_from_checkpoint(payload)
-    threshold = float(payload["config"]["extra"].get("decision_threshold", 0.5))
+    extra = payload["config"]["extra"]
+    threshold, aggregate = float(extra.get("decision_threshold", 0.5)), extra.get("aggregate", "softmax")
+    if aggregate not in AGGREGATES:
+        raise DataFormatError(Path(checkpoint), f"config.extra.aggregate: {aggregate!r}; expected one of "
+                                                f"{list(AGGREGATES)}")
     patients = read_with(prep, root, split, limit)
-    scores = diagnosis_scores([p.label for p in patients], patient_probabilities(model, patients, device, batch_size),
-                              threshold)
+    probabilities = patient_probabilities(model, patients, device, batch_size, aggregate)
+    scores = diagnosis_scores([p.label for p in patients], probabilities, threshold)
     scores["heart_overlap_mean"] = heart_overlap(model, patients, device)[0]
     return {**scores, "split": split, "patients": [p.patient_id for p in patients]}

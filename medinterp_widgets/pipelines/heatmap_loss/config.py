@@ -97,6 +97,7 @@ class Config(PipelineConfig):
     acdc_repeats: int = 1  # cross-validation repeats (different fold splits and seeds)
     acdc_epochs: int = 40
     acdc_lr: float = 2e-3
+    acdc_aggregate: str = "softmax"  # patient P(diseased) from its slices: mean softmax or mean logit
     acdc_seg_weight: float = 1.0  # auxiliary heart-segmentation loss while training (0: none; acdc_train.py)
     acdc_max_patients: int | None = None
     # evaluation
@@ -125,6 +126,8 @@ class Config(PipelineConfig):
         if self.baseline_classification not in ("mse", "ce"):
             raise ValueError(f"Config baseline_classification: expected 'mse' or 'ce', got "
                              f"{self.baseline_classification!r}")
+        if self.acdc_aggregate not in ("softmax", "logit"):
+            raise ValueError(f"Config acdc_aggregate: expected 'softmax' or 'logit', got {self.acdc_aggregate!r}")
         if self.acdc_folds < 2:
             raise ValueError(f"Config acdc_folds: expected >= 2, got {self.acdc_folds}")
 
