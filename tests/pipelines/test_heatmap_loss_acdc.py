@@ -73,6 +73,8 @@ def test_read_patients_from_slices_and_volumes(acdc_folder):
     assert first.images.shape == (3, 2, 16, 16) and first.heart.shape == (3, 16, 16) and first.heart.any()
     assert first.label == 1 and train[6].label == 0 and train[6].diagnosis == "NOR"
     np.testing.assert_allclose(first.images.mean(axis=(2, 3)), 0, atol=1e-5)  # z-score per frame
+    three = acdc.read_patients(acdc_folder, "train", crop=32, size=16, middle=(0.2, 0.8), difference=True)[0]
+    np.testing.assert_allclose(three.images[:, 2], first.images[:, 0] - first.images[:, 1])
     val = acdc.read_patients(acdc_folder, "val", crop=32, size=16)
     assert [p.patient_id for p in val] == ["patient003", "patient064"] and val[0].images.shape[0] == 4
     everything = acdc.read_patients(acdc_folder, "no-such-split", crop=32, size=16)  # no list: every file
@@ -135,7 +137,8 @@ def test_patient_probabilities_mean_softmax_and_mean_logit_by_hand():
 def trained_arm(acdc_folder, tmp_path_factory):
     torch.set_num_threads(1)
     config = hl.Config.from_preset("smoke", studies=("acdc:ce", "acdc:hirescam"), acdc_folds=2, acdc_repeats=2,
-                              acdc_epochs=2, acdc_size=32, acdc_crop=32, batch_size=4)
+                                   acdc_epochs=2, acdc_size=32, acdc_crop=32, batch_size=4, acdc_difference=True,
+                                   acdc_aggregate="logit")
     results, diagnoses = run_acdc(config, acdc_folder, tmp_path_factory.mktemp("runs"), torch.device("cpu"))
     return results, diagnoses
 

@@ -33,7 +33,7 @@ PREPROCESSING = {"kind": "acdc-ed-es-pair", "crop": 160, "size": 64, "middle": (
 
 @dataclass
 class PatientStack:
-    """One patient: images (S, 2, size, size) float32 (ED, ES), label codes (S, size, size) uint8
+    """One patient: images (S, 2, size, size) float32 (ED, ES[, ED - ES]), label codes (S, size, size) uint8
     (4 x ED label + ES label, 0: background in both frames), label 1 = diseased."""
 
     patient_id: str
@@ -126,10 +126,12 @@ def spread(items: list, limit: int | None) -> list:
 
 
 def read_patients(root, split: str | None = None, *, crop: int = PREPROCESSING["crop"],
-                  size: int = PREPROCESSING["size"], middle=(0.0, 1.0), limit: int | None = None) -> list[PatientStack]:
+                  size: int = PREPROCESSING["size"], middle=(0.0, 1.0), limit: int | None = None,
+                  difference: bool = False) -> list[PatientStack]:
     """Every patient of an ACDC folder (a split list, or all files) as a preprocessed ED/ES stack of the
     ``middle`` part of its slices; ``limit``: that many patients evenly spaced over the sorted patient
-    numbers (so every diagnosis block of 20 numbers stays in)."""
+    numbers (so every diagnosis block of 20 numbers stays in); ``difference``: a third channel ED - ES
+    (the contraction)."""
     root = Path(root)
     frames = _frames_by_patient(root, _case_names(root, split))
     patients = []
@@ -144,8 +146,10 @@ def read_patients(root, split: str | None = None, *, crop: int = PREPROCESSING["
         shared = middle_slices(shared, middle)
         pairs = [preprocess_pair(ed[i], es[i], crop, size) for i in shared]
         number = int(re.sub(r"\D", "", patient))
-        patients.append(PatientStack(patient, acdc_diagnosis(number), np.stack([p[0] for p in pairs]),
-                                     np.stack([p[1] for p in pairs])))
+        images = np.stack([p[0] for p in pairs])  # (S, 2, size, size)
+        if difference:
+            images = np.concatenate([images, images[:, :1] - images[:, 1:]], axis=1)
+        patients.append(PatientStack(patient, acdc_diagnosis(number), images, np.stack([p[1] for p in pairs])))
     return patients
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -60,13 +61,15 @@ class AcdcResult:
 
 
 def acdc_preprocessing(config: Config) -> dict:
-    return {**PREPROCESSING, "crop": config.acdc_crop, "size": config.acdc_size, "middle": list(config.acdc_middle)}
+    return {**PREPROCESSING, "crop": config.acdc_crop, "size": config.acdc_size, "middle": list(config.acdc_middle),
+            "difference": config.acdc_difference}
 
 
 def read_with(prep: dict, folder, split, limit=None) -> list[PatientStack]:
-    """``read_patients`` with a stored preprocessing (crop, size, middle)."""
+    """``read_patients`` with a stored preprocessing (crop, size, middle, difference channel)."""
     return read_patients(folder, split, crop=int(prep["crop"]), size=int(prep["size"]),
-                         middle=tuple(prep.get("middle", (0.0, 1.0))), limit=limit)
+                         middle=tuple(prep.get("middle", (0.0, 1.0))), limit=limit,
+                         difference=bool(prep.get("difference", False)))
 
 
 def heart_overlap(model: torch.nn.Module, patients: list[PatientStack], device=None) -> tuple[float, np.ndarray]:
@@ -108,15 +111,16 @@ def run_acdc(config: Config, folder: Path, run_root: Path, device) -> tuple[dict
     counts = torch.bincount(images.labels, minlength=2).float()
     weights = (counts.sum() / (2 * counts.clamp_min(1))).tolist()  # n / (2 n_c)
     folds = _folds(patients, config)
-    kwargs = dict(in_channels=2, n_classes=len(CLASS_NAMES), width=config.acdc_width, cfg=config.acdc_cfg,
-                  batch_norm=True, head="fc", hidden=config.hidden, fc_pool=config.acdc_fc_pool,
+    kwargs = dict(in_channels=2 + int(config.acdc_difference), n_classes=len(CLASS_NAMES), width=config.acdc_width,
+                  cfg=config.acdc_cfg, batch_norm=True, head="fc", hidden=config.hidden, fc_pool=config.acdc_fc_pool,
                   dropout=config.acdc_dropout)
     out = {}
     for loss in config.studies_of("acdc"):
         trained = train_group_seg(lambda s: build_model(kwargs, s), _members(owner, folds, config), images,
                                   loss=make_loss(loss, config, class_weights=weights), epochs=config.acdc_epochs,
                                   batch_size=config.batch_size, seg_weight=config.acdc_seg_weight, device=device,
-                                  max_steps=config.limit_steps, augment=augment_batch)
+                                  max_steps=config.limit_steps,
+                                  augment=partial(augment_batch, channels=kwargs["in_channels"]))
         out[loss] = _score(loss, trained, patients, validation, folds, kwargs, prep, config, run_root, device)
     return out, [p.diagnosis for p in patients]
 

@@ -89,6 +89,7 @@ class Config(PipelineConfig):
     acdc_size: int = 64
     acdc_crop: int = 160
     acdc_middle: tuple[float, float] = (0.2, 0.8)  # relative slice positions used (mid-ventricular)
+    acdc_difference: bool = False  # a third input channel ED - ES
     acdc_width: int = 8
     acdc_cfg: str | list = dataclasses.field(default_factory=lambda: [1, "M", 2, "M", 4, "M", 4, "M", 4])
     acdc_fc_pool: int = 1  # global average pool -> FC hidden -> FC 2
