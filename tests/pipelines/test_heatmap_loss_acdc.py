@@ -148,6 +148,7 @@ def test_acdc_arm_trains_cv_and_final_models(trained_arm):
     assert set(results) == {"ce", "hirescam"} and diagnoses.count("NOR") == 3
     for result in results.values():
         assert result.probabilities.shape == (len(PATIENTS),) and 0 <= result.cv["balanced_accuracy"] <= 1
+        assert 0 <= result.cv_heart_empty <= 1 and "heart_maps_empty" in result.val
         assert 0 <= result.cv_heart_overlap <= 1 and result.val["n"] == 2 and result.maps.shape[1:] == (32, 32)
 
 

@@ -54,6 +54,7 @@ class AcdcResult:
     loss: str
     cv: dict
     cv_heart_overlap: float
+    cv_heart_empty: float  # share of out-of-fold heart slices whose map is all zero
     probabilities: np.ndarray = field(repr=False)  # out-of-fold P(diseased) per training patient
     checkpoint: str = ""
     val: dict = field(default_factory=dict)  # the final model on the shared validation volumes
@@ -72,9 +73,11 @@ def read_with(prep: dict, folder, split, limit=None) -> list[PatientStack]:
                          difference=bool(prep.get("difference", False)))
 
 
-def heart_overlap(model: torch.nn.Module, patients: list[PatientStack], device=None) -> tuple[float, np.ndarray]:
-    """Mean heatmap_overlap(HiResCAM of the true class, heart) over slices showing the heart; the maps of
-    each patient's middle slice."""
+def heart_overlap(model: torch.nn.Module, patients: list[PatientStack],
+                  device=None) -> tuple[float, float, np.ndarray]:
+    """Over the slices showing the heart: the mean heatmap_overlap(HiResCAM of the true class, heart) of
+    those with a non-zero map, and the share whose ReLU'd map is all zero (no overlap defined: the
+    thesis's mass penalty counts such a map as 0); also the maps of each patient's middle slice."""
     values, middle = [], []
     model = model.to(device or "cpu").eval()
     for patient in patients:
@@ -83,7 +86,9 @@ def heart_overlap(model: torch.nn.Module, patients: list[PatientStack], device=N
         values += [heatmap_overlap(m, h) for m, h in zip(maps, patient.heart) if h.any()]
         middle.append(maps[len(maps) // 2].numpy())
     finite = [v for v in values if not math.isnan(v)]
-    return (float(np.mean(finite)) if finite else float("nan")), np.stack(middle).astype(np.float32)
+    mean = float(np.mean(finite)) if finite else float("nan")
+    empty = 1 - len(finite) / len(values) if values else float("nan")
+    return mean, empty, np.stack(middle).astype(np.float32)
 
 
 def _folds(patients: list[PatientStack], config: Config) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -138,14 +143,16 @@ def cross_validated_scores(labels, per_repeat: np.ndarray) -> dict:
 
 def _score(loss, trained, patients, validation, folds, kwargs, prep, config, run_root, device) -> AcdcResult:
     per_repeat = np.zeros((config.acdc_repeats, len(patients)))
-    overlaps = []
+    overlaps, empties = [], []
     for index, ((_, held_out), result) in enumerate(zip(folds, trained[:-1])):
         model = build_model(kwargs, 0)
         model.load_state_dict(result.state)
         chosen = [patients[i] for i in held_out]
         per_repeat[index // config.acdc_folds, held_out] = patient_probabilities(model, chosen, device,
                                                                              aggregate=config.acdc_aggregate)
-        overlaps.append(heart_overlap(model, chosen, device)[0])
+        overlap, empty, _ = heart_overlap(model, chosen, device)
+        overlaps.append(overlap)
+        empties.append(empty)
     labels = [p.label for p in patients]
     threshold = midpoint_threshold(labels, per_repeat.mean(0))
     extra = {"paper": "heatmap-loss", "dataset": "acdc", "loss": loss, "class_names": list(CLASS_NAMES),
@@ -158,9 +165,9 @@ def _score(loss, trained, patients, validation, folds, kwargs, prep, config, run
     if validation:
         probabilities = patient_probabilities(final, validation, device, aggregate=config.acdc_aggregate)
         val = diagnosis_scores([p.label for p in validation], probabilities, threshold)
-        val["heart_overlap_mean"], maps = heart_overlap(final, validation, device)
+        val["heart_overlap_mean"], val["heart_maps_empty"], maps = heart_overlap(final, validation, device)
     return AcdcResult(loss, cross_validated_scores(labels, per_repeat), float(np.nanmean(overlaps)),
-                      per_repeat.mean(0), str(path), val, maps)
+                      float(np.nanmean(empties)), per_repeat.mean(0), str(path), val, maps)
 
 
 def evaluate_acdc_diagnosis(checkpoint, root, kind: str = "acdc-diagnosis", *, device=None, split: str = "val",
@@ -184,5 +191,5 @@ def evaluate_acdc_diagnosis(checkpoint, root, kind: str = "acdc-diagnosis", *, d
     patients = read_with(prep, root, split, limit)
     probabilities = patient_probabilities(model, patients, device, batch_size, aggregate)
     scores = diagnosis_scores([p.label for p in patients], probabilities, threshold)
-    scores["heart_overlap_mean"] = heart_overlap(model, patients, device)[0]
+    scores["heart_overlap_mean"], scores["heart_maps_empty"], _ = heart_overlap(model, patients, device)
     return {**scores, "split": split, "patients": [p.patient_id for p in patients]}
