@@ -54,6 +54,11 @@ def method_notes(results, rows: list[dict]) -> list[str]:
             "acdc-diagnosis) and scored on the 10 shared validation volumes (only one of them NOR: its balanced "
             "accuracy is coarse). "
             f"Class weights n / (2 n_c), random affine + contrast augmentation, {config.acdc_epochs} epochs.")
+        notes.append(
+            "ACDC heart overlap (acdc_heart_*): mean over the heart slices whose HiResCAM map of the true class is "
+            "not all zero; acdc_heart_empty_* is the share of all-zero maps. The thesis's mass penalty scores an "
+            "all-zero map 0, so a heatmap-loss classifier can meet it by pushing the true class's map below zero: "
+            "a high empty share means the overlap describes only the remaining slices.")
         if config.acdc_seg_weight > 0:
             notes.append(
                 f"ACDC deviation (multi-task training): while training, every classifier also predicts the ED and "
