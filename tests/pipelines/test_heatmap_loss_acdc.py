@@ -73,6 +73,8 @@ def test_read_patients_from_slices_and_volumes(acdc_folder):
     assert first.images.shape == (3, 2, 16, 16) and first.heart.shape == (3, 16, 16) and first.heart.any()
     assert first.label == 1 and train[6].label == 0 and train[6].diagnosis == "NOR"
     np.testing.assert_allclose(first.images.mean(axis=(2, 3)), 0, atol=1e-5)  # z-score per frame
+    three = acdc.read_patients(acdc_folder, "train", crop=32, size=16, middle=(0.2, 0.8), difference=True)[0]
+    np.testing.assert_allclose(three.images[:, 2], first.images[:, 0] - first.images[:, 1])
     val = acdc.read_patients(acdc_folder, "val", crop=32, size=16)
     assert [p.patient_id for p in val] == ["patient003", "patient064"] and val[0].images.shape[0] == 4
     everything = acdc.read_patients(acdc_folder, "no-such-split", crop=32, size=16)  # no list: every file
@@ -111,11 +113,32 @@ def test_scores_threshold_and_cross_validation_by_hand():
     assert cross_validated_scores(labels, repeats[:1])["threshold"] == pytest.approx(0.6)  # one repeat: its own
 
 
+class _Corner(torch.nn.Module):
+    """Logits = the two channels' top-left pixels."""
+
+    def forward(self, x):
+        return x[:, :, 0, 0]
+
+
+def test_patient_probabilities_mean_softmax_and_mean_logit_by_hand():
+    images = np.zeros((2, 2, 2, 2), np.float32)
+    images[0, 1, 0, 0], images[1, 1, 0, 0] = 2.0, -1.0  # log-odds 2 and -1
+    patient = acdc.PatientStack("patient001", "DCM", images, np.zeros((2, 2, 2), np.uint8))
+    sigmoid = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    softmax = acdc.patient_probabilities(_Corner(), [patient])
+    logit = acdc.patient_probabilities(_Corner(), [patient], aggregate="logit")
+    assert softmax[0] == pytest.approx((sigmoid(2) + sigmoid(-1)) / 2, abs=1e-6)
+    assert logit[0] == pytest.approx(sigmoid(0.5), abs=1e-6)
+    with pytest.raises(ValueError, match="aggregate"):
+        acdc.patient_probabilities(_Corner(), [patient], aggregate="max")
+
+
 @pytest.fixture(scope="module")
 def trained_arm(acdc_folder, tmp_path_factory):
     torch.set_num_threads(1)
     config = hl.Config.from_preset("smoke", studies=("acdc:ce", "acdc:hirescam"), acdc_folds=2, acdc_repeats=2,
-                              acdc_epochs=2, acdc_size=32, acdc_crop=32, batch_size=4)
+                                   acdc_epochs=2, acdc_size=32, acdc_crop=32, batch_size=4, acdc_difference=True,
+                                   acdc_aggregate="logit")
     results, diagnoses = run_acdc(config, acdc_folder, tmp_path_factory.mktemp("runs"), torch.device("cpu"))
     return results, diagnoses
 
@@ -125,6 +148,7 @@ def test_acdc_arm_trains_cv_and_final_models(trained_arm):
     assert set(results) == {"ce", "hirescam"} and diagnoses.count("NOR") == 3
     for result in results.values():
         assert result.probabilities.shape == (len(PATIENTS),) and 0 <= result.cv["balanced_accuracy"] <= 1
+        assert 0 <= result.cv_heart_empty <= 1 and "heart_maps_empty" in result.val
         assert 0 <= result.cv_heart_overlap <= 1 and result.val["n"] == 2 and result.maps.shape[1:] == (32, 32)
 
 

@@ -33,16 +33,22 @@ PREPROCESSING = {"kind": "acdc-ed-es-pair", "crop": 160, "size": 64, "middle": (
 
 @dataclass
 class PatientStack:
-    """One patient: images (S, 2, size, size) float32 (ED, ES), heart (S, size, size) bool, label 1 = diseased."""
+    """One patient: images (S, 2, size, size) float32 (ED, ES[, ED - ES]), label codes (S, size, size) uint8
+    (4 x ED label + ES label, 0: background in both frames), label 1 = diseased."""
 
     patient_id: str
     diagnosis: str | None
     images: np.ndarray
-    heart: np.ndarray
+    codes: np.ndarray
 
     @property
     def label(self) -> int:
         return int(self.diagnosis != HEALTHY)
+
+    @property
+    def heart(self) -> np.ndarray:
+        """(S, size, size) bool: heart (RV, myocardium, LV cavity) in either frame."""
+        return self.codes > 0
 
 
 def centre_crop(image: np.ndarray, crop: int) -> np.ndarray:
@@ -56,17 +62,19 @@ def centre_crop(image: np.ndarray, crop: int) -> np.ndarray:
 
 
 def preprocess_frame(image: np.ndarray, label: np.ndarray, crop: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """One 2-D frame -> (z-scored image (size, size) float32, heart (size, size) bool)."""
+    """One 2-D frame -> (z-scored image (size, size) float32, label (size, size) uint8 0-3)."""
     image, label = resize_pair(centre_crop(image.astype(np.float32), crop), centre_crop(label, crop), (size, size))
     image = (image - image.mean()) / (image.std() + 1e-6)
-    return image.astype(np.float32), label > 0
+    if label.min() < 0 or label.max() > 3:
+        raise ValueError(f"ACDC label values {label.min()}..{label.max()}: expected 0-3")
+    return image.astype(np.float32), label.astype(np.uint8)
 
 
 def preprocess_pair(ed: tuple[np.ndarray, np.ndarray], es: tuple[np.ndarray, np.ndarray], crop: int,
                     size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(image, label) of ED and ES at one slice -> (2-channel image (2, size, size), heart (size, size))."""
-    (ed_image, ed_heart), (es_image, es_heart) = (preprocess_frame(*frame, crop, size) for frame in (ed, es))
-    return np.stack([ed_image, es_image]), ed_heart | es_heart
+    """(image, label) of ED and ES at one slice -> (2-channel image (2, size, size), codes 4 ed + es)."""
+    (ed_image, ed_label), (es_image, es_label) = (preprocess_frame(*frame, crop, size) for frame in (ed, es))
+    return np.stack([ed_image, es_image]), (4 * ed_label + es_label).astype(np.uint8)
 
 
 def _case_names(root: Path, split: str | None) -> list[str]:
@@ -118,10 +126,12 @@ def spread(items: list, limit: int | None) -> list:
 
 
 def read_patients(root, split: str | None = None, *, crop: int = PREPROCESSING["crop"],
-                  size: int = PREPROCESSING["size"], middle=(0.0, 1.0), limit: int | None = None) -> list[PatientStack]:
+                  size: int = PREPROCESSING["size"], middle=(0.0, 1.0), limit: int | None = None,
+                  difference: bool = False) -> list[PatientStack]:
     """Every patient of an ACDC folder (a split list, or all files) as a preprocessed ED/ES stack of the
     ``middle`` part of its slices; ``limit``: that many patients evenly spaced over the sorted patient
-    numbers (so every diagnosis block of 20 numbers stays in)."""
+    numbers (so every diagnosis block of 20 numbers stays in); ``difference``: a third channel ED - ES
+    (the contraction)."""
     root = Path(root)
     frames = _frames_by_patient(root, _case_names(root, split))
     patients = []
@@ -136,34 +146,42 @@ def read_patients(root, split: str | None = None, *, crop: int = PREPROCESSING["
         shared = middle_slices(shared, middle)
         pairs = [preprocess_pair(ed[i], es[i], crop, size) for i in shared]
         number = int(re.sub(r"\D", "", patient))
-        patients.append(PatientStack(patient, acdc_diagnosis(number), np.stack([p[0] for p in pairs]),
-                                     np.stack([p[1] for p in pairs])))
+        images = np.stack([p[0] for p in pairs])  # (S, 2, size, size)
+        if difference:
+            images = np.concatenate([images, images[:, :1] - images[:, 1:]], axis=1)
+        patients.append(PatientStack(patient, acdc_diagnosis(number), images, np.stack([p[1] for p in pairs])))
     return patients
 
 
 def stack_patients(patients: list[PatientStack]) -> tuple[ImageSet, torch.Tensor]:
-    """All slices as one ImageSet (images (N, 2, H, W), labels, heart masks; slices without heart allow
-    everything) and the patient index of each slice (N,)."""
+    """All slices as one ImageSet (images (N, 2, H, W), labels, label codes (N, H, W) as its masks) and
+    the patient index of each slice (N,)."""
     images = torch.from_numpy(np.concatenate([p.images for p in patients]))
-    heart = torch.from_numpy(np.concatenate([p.heart for p in patients]))
-    empty = ~heart.flatten(1).any(1)
-    heart[empty] = True
+    codes = torch.from_numpy(np.concatenate([p.codes for p in patients]))
     labels = torch.cat([torch.full((len(p.images),), p.label, dtype=torch.long) for p in patients])
     owner = torch.cat([torch.full((len(p.images),), i, dtype=torch.long) for i, p in enumerate(patients)])
-    return ImageSet(images, labels, heart), owner
+    return ImageSet(images, labels, codes), owner
+
+
+AGGREGATES = ("softmax", "logit")
 
 
 @torch.no_grad()
 def patient_probabilities(model: torch.nn.Module, patients: list[PatientStack], device=None,
-                          batch_size: int = 64) -> np.ndarray:
-    """P(diseased) per patient: the mean softmax over the patient's slices, (P,)."""
+                          batch_size: int = 64, aggregate: str = "softmax") -> np.ndarray:
+    """P(diseased) per patient, (P,): ``softmax``: the mean over the patient's slices of softmax(z)_1;
+    ``logit``: sigmoid of the mean log-odds, sigmoid(mean_s (z_s1 - z_s0))."""
+    if aggregate not in AGGREGATES:
+        raise ValueError(f"patient_probabilities aggregate: expected one of {list(AGGREGATES)}, got {aggregate!r}")
     model = model.to(device or "cpu").eval()
     out = []
     for patient in patients:
         x = torch.from_numpy(patient.images)
-        probs = torch.cat([model(x[s:s + batch_size].to(device or "cpu")).softmax(1)[:, 1].cpu()
-                           for s in range(0, len(x), batch_size)])
-        out.append(float(probs.mean()))
+        logits = torch.cat([model(x[s:s + batch_size].to(device or "cpu")).cpu() for s in range(0, len(x), batch_size)])
+        if aggregate == "softmax":
+            out.append(float(logits.softmax(1)[:, 1].mean()))
+        else:
+            out.append(float(torch.sigmoid((logits[:, 1] - logits[:, 0]).mean())))
     return np.asarray(out)
 
 

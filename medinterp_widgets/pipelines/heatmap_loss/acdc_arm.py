@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +28,10 @@ from medinterp_widgets.attribution import ClassTarget, attribute
 from medinterp_widgets.data.errors import DataFormatError
 from medinterp_widgets.metrics import heatmap_overlap
 from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_checkpoint
-from medinterp_widgets.training.grouped import Member, train_group
+from medinterp_widgets.training.grouped import Member
 
 from .acdc import (
+    AGGREGATES,
     CLASS_NAMES,
     PREPROCESSING,
     PatientStack,
@@ -40,6 +42,7 @@ from .acdc import (
     read_patients,
     stack_patients,
 )
+from .acdc_train import train_group_seg
 from .config import Config
 from .study import build_model, make_loss, save_member
 
@@ -51,6 +54,7 @@ class AcdcResult:
     loss: str
     cv: dict
     cv_heart_overlap: float
+    cv_heart_empty: float  # share of out-of-fold heart slices whose map is all zero
     probabilities: np.ndarray = field(repr=False)  # out-of-fold P(diseased) per training patient
     checkpoint: str = ""
     val: dict = field(default_factory=dict)  # the final model on the shared validation volumes
@@ -58,18 +62,22 @@ class AcdcResult:
 
 
 def acdc_preprocessing(config: Config) -> dict:
-    return {**PREPROCESSING, "crop": config.acdc_crop, "size": config.acdc_size, "middle": list(config.acdc_middle)}
+    return {**PREPROCESSING, "crop": config.acdc_crop, "size": config.acdc_size, "middle": list(config.acdc_middle),
+            "difference": config.acdc_difference}
 
 
 def read_with(prep: dict, folder, split, limit=None) -> list[PatientStack]:
-    """``read_patients`` with a stored preprocessing (crop, size, middle)."""
+    """``read_patients`` with a stored preprocessing (crop, size, middle, difference channel)."""
     return read_patients(folder, split, crop=int(prep["crop"]), size=int(prep["size"]),
-                         middle=tuple(prep.get("middle", (0.0, 1.0))), limit=limit)
+                         middle=tuple(prep.get("middle", (0.0, 1.0))), limit=limit,
+                         difference=bool(prep.get("difference", False)))
 
 
-def heart_overlap(model: torch.nn.Module, patients: list[PatientStack], device=None) -> tuple[float, np.ndarray]:
-    """Mean heatmap_overlap(HiResCAM of the true class, heart) over slices showing the heart; the maps of
-    each patient's middle slice."""
+def heart_overlap(model: torch.nn.Module, patients: list[PatientStack],
+                  device=None) -> tuple[float, float, np.ndarray]:
+    """Over the slices showing the heart: the mean heatmap_overlap(HiResCAM of the true class, heart) of
+    those with a non-zero map, and the share whose ReLU'd map is all zero (no overlap defined: the
+    thesis's mass penalty counts such a map as 0); also the maps of each patient's middle slice."""
     values, middle = [], []
     model = model.to(device or "cpu").eval()
     for patient in patients:
@@ -78,7 +86,9 @@ def heart_overlap(model: torch.nn.Module, patients: list[PatientStack], device=N
         values += [heatmap_overlap(m, h) for m, h in zip(maps, patient.heart) if h.any()]
         middle.append(maps[len(maps) // 2].numpy())
     finite = [v for v in values if not math.isnan(v)]
-    return (float(np.mean(finite)) if finite else float("nan")), np.stack(middle).astype(np.float32)
+    mean = float(np.mean(finite)) if finite else float("nan")
+    empty = 1 - len(finite) / len(values) if values else float("nan")
+    return mean, empty, np.stack(middle).astype(np.float32)
 
 
 def _folds(patients: list[PatientStack], config: Config) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -106,15 +116,16 @@ def run_acdc(config: Config, folder: Path, run_root: Path, device) -> tuple[dict
     counts = torch.bincount(images.labels, minlength=2).float()
     weights = (counts.sum() / (2 * counts.clamp_min(1))).tolist()  # n / (2 n_c)
     folds = _folds(patients, config)
-    kwargs = dict(in_channels=2, n_classes=len(CLASS_NAMES), width=config.acdc_width, cfg=config.acdc_cfg,
-                  batch_norm=True, head="fc", hidden=config.hidden, fc_pool=config.acdc_fc_pool,
+    kwargs = dict(in_channels=2 + int(config.acdc_difference), n_classes=len(CLASS_NAMES), width=config.acdc_width,
+                  cfg=config.acdc_cfg, batch_norm=True, head="fc", hidden=config.hidden, fc_pool=config.acdc_fc_pool,
                   dropout=config.acdc_dropout)
     out = {}
     for loss in config.studies_of("acdc"):
-        trained = train_group(lambda s: build_model(kwargs, s), _members(owner, folds, config), images, None,
-                              loss=make_loss(loss, config, class_weights=weights), epochs=config.acdc_epochs,
-                              batch_size=config.batch_size, device=device, max_steps=config.limit_steps,
-                              augment=augment_batch)
+        trained = train_group_seg(lambda s: build_model(kwargs, s), _members(owner, folds, config), images,
+                                  loss=make_loss(loss, config, class_weights=weights), epochs=config.acdc_epochs,
+                                  batch_size=config.batch_size, seg_weight=config.acdc_seg_weight, device=device,
+                                  max_steps=config.limit_steps,
+                                  augment=partial(augment_batch, channels=kwargs["in_channels"]))
         out[loss] = _score(loss, trained, patients, validation, folds, kwargs, prep, config, run_root, device)
     return out, [p.diagnosis for p in patients]
 
@@ -132,27 +143,31 @@ def cross_validated_scores(labels, per_repeat: np.ndarray) -> dict:
 
 def _score(loss, trained, patients, validation, folds, kwargs, prep, config, run_root, device) -> AcdcResult:
     per_repeat = np.zeros((config.acdc_repeats, len(patients)))
-    overlaps = []
+    overlaps, empties = [], []
     for index, ((_, held_out), result) in enumerate(zip(folds, trained[:-1])):
         model = build_model(kwargs, 0)
         model.load_state_dict(result.state)
         chosen = [patients[i] for i in held_out]
-        per_repeat[index // config.acdc_folds, held_out] = patient_probabilities(model, chosen, device)
-        overlaps.append(heart_overlap(model, chosen, device)[0])
+        per_repeat[index // config.acdc_folds, held_out] = patient_probabilities(model, chosen, device,
+                                                                             aggregate=config.acdc_aggregate)
+        overlap, empty, _ = heart_overlap(model, chosen, device)
+        overlaps.append(overlap)
+        empties.append(empty)
     labels = [p.label for p in patients]
     threshold = midpoint_threshold(labels, per_repeat.mean(0))
     extra = {"paper": "heatmap-loss", "dataset": "acdc", "loss": loss, "class_names": list(CLASS_NAMES),
-             "preprocessing": prep, "decision_threshold": threshold, "seed": config.seed}
+             "preprocessing": prep, "decision_threshold": threshold, "aggregate": config.acdc_aggregate,
+             "seed": config.seed}
     path = run_root / f"acdc-{loss}" / "final.pt"
     final = save_member(kwargs, trained[-1], path, extra, config.limit_steps)
     val = {}
     maps = np.zeros((0, 0, 0), np.float32)
     if validation:
-        val = diagnosis_scores([p.label for p in validation], patient_probabilities(final, validation, device),
-                               threshold)
-        val["heart_overlap_mean"], maps = heart_overlap(final, validation, device)
+        probabilities = patient_probabilities(final, validation, device, aggregate=config.acdc_aggregate)
+        val = diagnosis_scores([p.label for p in validation], probabilities, threshold)
+        val["heart_overlap_mean"], val["heart_maps_empty"], maps = heart_overlap(final, validation, device)
     return AcdcResult(loss, cross_validated_scores(labels, per_repeat), float(np.nanmean(overlaps)),
-                      per_repeat.mean(0), str(path), val, maps)
+                      float(np.nanmean(empties)), per_repeat.mean(0), str(path), val, maps)
 
 
 def evaluate_acdc_diagnosis(checkpoint, root, kind: str = "acdc-diagnosis", *, device=None, split: str = "val",
@@ -168,9 +183,13 @@ def evaluate_acdc_diagnosis(checkpoint, root, kind: str = "acdc-diagnosis", *, d
     if size is not None and tuple(size) != (prep["size"], prep["size"]):
         raise ValueError(f"--size {tuple(size)}: this classifier was trained at {prep['size']} x {prep['size']}")
     model = model_from_checkpoint(payload)
-    threshold = float(payload["config"]["extra"].get("decision_threshold", 0.5))
+    extra = payload["config"]["extra"]
+    threshold, aggregate = float(extra.get("decision_threshold", 0.5)), extra.get("aggregate", "softmax")
+    if aggregate not in AGGREGATES:
+        raise DataFormatError(Path(checkpoint), f"config.extra.aggregate: {aggregate!r}; expected one of "
+                                                f"{list(AGGREGATES)}")
     patients = read_with(prep, root, split, limit)
-    scores = diagnosis_scores([p.label for p in patients], patient_probabilities(model, patients, device, batch_size),
-                              threshold)
-    scores["heart_overlap_mean"] = heart_overlap(model, patients, device)[0]
+    probabilities = patient_probabilities(model, patients, device, batch_size, aggregate)
+    scores = diagnosis_scores([p.label for p in patients], probabilities, threshold)
+    scores["heart_overlap_mean"], scores["heart_maps_empty"], _ = heart_overlap(model, patients, device)
     return {**scores, "split": split, "patients": [p.patient_id for p in patients]}

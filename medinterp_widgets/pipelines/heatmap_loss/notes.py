@@ -41,14 +41,28 @@ def method_notes(results, rows: list[dict]) -> list[str]:
         "experiment 2, read as the ce and heatmap groups' sex-marker overlaps). The thesis gives no group means.",
     ]
     if results.acdc:
+        difference = " plus their difference ED - ES" if config.acdc_difference else ""
         notes.append(
             f"ACDC: normal (NOR) vs diseased (DCM, HCM, MINF, RV) per patient, as the thesis. Input: ED and ES "
-            f"slice at the same level as two channels (centre crop {config.acdc_crop} px -> {config.acdc_size} px, "
-            f"z-score per frame), patient = mean softmax over its slices. {config.acdc_repeats} x {config.acdc_folds}"
+            f"slice at the same level as two channels{difference}"
+            f" (centre crop {config.acdc_crop} px -> {config.acdc_size} px, z-score per frame), patient = "
+            f"{'mean softmax' if config.acdc_aggregate == 'softmax' else 'sigmoid of the mean log-odds'} over its "
+            f"slices. {config.acdc_repeats} x {config.acdc_folds}"
             f"-fold cross-validation over the {len(results.acdc_diagnoses)} training patients used (stratified by "
             "diagnosis; a preset's patient limit takes them evenly spaced over the patient numbers) gives the "
             "out-of-fold balanced accuracy; a final classifier trained on all of them is saved (evaluate: "
             "acdc-diagnosis) and scored on the 10 shared validation volumes (only one of them NOR: its balanced "
             "accuracy is coarse). "
             f"Class weights n / (2 n_c), random affine + contrast augmentation, {config.acdc_epochs} epochs.")
+        notes.append(
+            "ACDC heart overlap (acdc_heart_*): mean over the heart slices whose HiResCAM map of the true class is "
+            "not all zero; acdc_heart_empty_* is the share of all-zero maps. The thesis's mass penalty scores an "
+            "all-zero map 0, so a heatmap-loss classifier can meet it by pushing the true class's map below zero: "
+            "a high empty share means the overlap describes only the remaining slices.")
+        if config.acdc_seg_weight > 0:
+            notes.append(
+                f"ACDC deviation (multi-task training): while training, every classifier also predicts the ED and "
+                f"ES label maps (RV, myocardium, LV cavity) from its conv features (1x1 conv heads, loss weight "
+                f"{config.acdc_seg_weight}), so the 13 normal hearts do not have to teach the anatomy from one label "
+                "bit; the head is dropped afterwards and the saved classifier sees images only.")
     return notes

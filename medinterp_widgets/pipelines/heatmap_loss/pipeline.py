@@ -96,10 +96,12 @@ def _acdc_report(report: Report, results: StudyResults) -> None:
         report.metrics[f"acdc_balanced_accuracy_{key}"] = result.cv["balanced_accuracy"]
         report.metrics[f"acdc_accuracy_{key}"] = result.cv["accuracy"]
         report.metrics[f"acdc_heart_{key}"] = result.cv_heart_overlap
+        report.metrics[f"acdc_heart_empty_{key}"] = result.cv_heart_empty
         for name, value in result.val.items():
             report.metrics[f"acdc_val_{name}_{key}"] = value
         rows.append({"loss": loss, **{f"cv_{k}": v for k, v in result.cv.items()},
-                     "cv_heart_overlap": result.cv_heart_overlap, **{f"val_{k}": v for k, v in result.val.items()}})
+                     "cv_heart_overlap": result.cv_heart_overlap, "cv_heart_maps_empty": result.cv_heart_empty,
+                     **{f"val_{k}": v for k, v in result.val.items()}})
         report.add_checkpoint(f"acdc {loss} classifier (all training patients)", result.checkpoint, ("acdc-diagnosis",),
                               "normal vs diseased; ED/ES slice stacks; preprocessing stored in the checkpoint")
         report.compare(f"ACDC {loss}: cross-validated balanced accuracy", result.cv["balanced_accuracy"], None, "",
