@@ -57,6 +57,10 @@ class Config(PipelineConfig):
     lr_drop_epoch: int = 0  # > 0: multiply the learning rate by lr_drop once, at this epoch (0: the paper's decay)
     lr_drop: float = 0.1
     loss: str = "dice"  # "dice" (paper: soft Dice over the 4 classes) or "dice_ce" (+ cross-entropy)
+    augment_rotation: float = 0.0  # training slices: random in-plane rotation within +-this many degrees (augment.py)
+    augment_scale: float = 0.0  # random zoom by 1 +- this
+    augment_intensity: float = 0.0  # random gain and gamma exp(+-this) on brain voxels
+    augment_mirror: bool = False  # random reversal of the context channels (a left-right mirrored brain)
     baseline_epochs: int = 0  # also train with the paper's SGD lr 3e-4 for this many epochs (a report row)
     # guided-backprop enhancement and mask placement
     expand_max: float = 255.0
@@ -92,6 +96,11 @@ class Config(PipelineConfig):
         return _PRESETS
 
     @property
+    def augmenting(self) -> bool:
+        """Whether any ``augment_*`` setting is on (training slices then go through ``AugmentedSlices``)."""
+        return bool(self.augment_rotation or self.augment_scale or self.augment_intensity or self.augment_mirror)
+
+    @property
     def input_channels(self) -> int:
         """Channels of the network input: the slice and ``context`` neighbours on each side."""
         return 2 * self.context + 1
@@ -104,7 +113,7 @@ _PRESETS: dict[str, dict[str, Any]] = {
     "quick": dict(epochs=30, base_channels=8, depth=3, slice_size=(64, 40), optimizer="adam", lr=1e-3, context=2,
                   angles=(-6.0, 0.0, 6.0), flow_iterations=10, shifts=((0, 0), (-5, 0), (0, 5), (4, -4), (-6, 8)),
                   noise_levels=(0.0, 0.05, 0.1, 0.2)),
-    "paper": dict(epochs=50, base_channels=16, depth=4, optimizer="adam", lr=1e-3, lr_drop_epoch=38, context=2,
+    "paper": dict(epochs=65, base_channels=16, depth=4, optimizer="adam", lr=1e-3, lr_drop_epoch=50, context=2,
                   baseline_epochs=10),
     "full": dict(epochs=100, base_channels=32, depth=4, optimizer="sgd", lr=3e-4, progress=True),
 }

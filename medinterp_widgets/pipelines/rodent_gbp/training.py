@@ -21,6 +21,7 @@ from medinterp_widgets.training import TrainConfig, Trainer
 from medinterp_widgets.training.checkpoints import atomic_save, load_checkpoint, plain_data
 from medinterp_widgets.training.losses import build_loss
 
+from .augment import AugmentedSlices
 from .config import Config
 
 EXTRAS_KEY = "rodent_gbp"
@@ -31,6 +32,15 @@ def slice_dataset(images: np.ndarray, tissue: np.ndarray) -> TensorDataset:
     float32, (N, H, W) int64)."""
     x = torch.from_numpy(np.ascontiguousarray(images, np.float32))
     return TensorDataset(x[:, None] if x.dim() == 3 else x, torch.from_numpy(tissue.astype(np.int64)))
+
+
+def training_set(config: Config, train: tuple[np.ndarray, np.ndarray]) -> TensorDataset | AugmentedSlices:
+    """The training slices, under ``AugmentedSlices`` when any ``Config.augment_*`` is set."""
+    dataset = slice_dataset(*train)
+    if not config.augmenting:
+        return dataset
+    return AugmentedSlices(dataset, config.augment_rotation, config.augment_scale, config.augment_intensity,
+                           config.augment_mirror)
 
 
 def make_trainer(config: Config, dataset, run_dir: Path, device, callbacks=(), source: str = "",
@@ -57,7 +67,7 @@ def train_unet(config: Config, train: tuple[np.ndarray, np.ndarray], val: tuple[
     """Train on (images, tissue) slices, select on the validation slices; returns (best model in eval
     mode, per-epoch history). Without validation slices the last epoch is kept."""
     val_set = slice_dataset(*val) if len(val[0]) else None
-    trainer = make_trainer(config, slice_dataset(*train), run_dir, device, callbacks, source, val_set)
+    trainer = make_trainer(config, training_set(config, train), run_dir, device, callbacks, source, val_set)
     history = trainer.fit()
     best = Path(run_dir) / "best.pt"
     model = trainer.base_model
