@@ -128,7 +128,7 @@ def test_config_presets_and_checks():
     with pytest.raises(ValueError, match="intensity"):
         Config(intensity="log")
     assert apply_best(Config(), {"lr": 0.5, "other": 1}).lr == 0.5
-    assert Config.from_preset("paper").pixel_loss == "dice_ce_image"
+    assert Config.from_preset("paper").pixel_loss == "dice_ce"
     with pytest.raises(ValueError, match="pixel_loss"):
         Config(pixel_loss="focal")
 
