@@ -4,6 +4,8 @@
 - ``soft_dice_loss``: 1 - mean_c (2 sum(p_c g_c) + eps) / (sum p_c + sum g_c + eps), p = softmax
   over classes, sums over batch and space; eps in the numerator too, so a class absent from both
   prediction and truth counts as a perfect match. ``include_background=False`` drops class 0.
+  ``per_image=True`` sums over space only and averages the per-image Dice over the batch, so a small
+  structure weighs as much as a large one (batch Dice weighs each image by its class area).
 - ``HeatmapLoss`` (in ``heatmap_loss.py``): classification term + weight * attribution outside the
   allowed region.
 
@@ -37,20 +39,23 @@ def _one_hot_like(target: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     return one_hot.movedim(-1, 1).to(logits.dtype)  # (B, C, *S)
 
 
-def soft_dice_per_class(logits: torch.Tensor, target: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """Soft Dice of each class (C,): (2 sum(p g) + eps) / (sum p + sum g + eps), p = softmax(logits)."""
+def soft_dice_per_class(logits: torch.Tensor, target: torch.Tensor, eps: float = 1e-5,
+                        per_image: bool = False) -> torch.Tensor:
+    """Soft Dice of each class (C,): (2 sum(p g) + eps) / (sum p + sum g + eps), p = softmax(logits);
+    sums over batch and space, or with ``per_image`` over space only, then the mean over the batch."""
     probabilities = logits.softmax(dim=1)  # (B, C, *S)
     truth = _one_hot_like(target, logits)  # (B, C, *S)
-    dims = (0, *range(2, logits.dim()))
-    intersection = (probabilities * truth).sum(dims)  # (C,)
-    total = probabilities.sum(dims) + truth.sum(dims)  # (C,)
-    return (2 * intersection + eps) / (total + eps)
+    dims = tuple(range(2, logits.dim())) if per_image else (0, *range(2, logits.dim()))
+    intersection = (probabilities * truth).sum(dims)  # (C,) or (B, C)
+    total = probabilities.sum(dims) + truth.sum(dims)
+    dice = (2 * intersection + eps) / (total + eps)
+    return dice.mean(dim=0) if per_image else dice
 
 
 def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, include_background: bool = True,
-                   eps: float = 1e-5) -> torch.Tensor:
+                   eps: float = 1e-5, per_image: bool = False) -> torch.Tensor:
     """1 - mean over classes of the soft Dice; class 0 left out when include_background is False."""
-    per_class = soft_dice_per_class(logits, target, eps)
+    per_class = soft_dice_per_class(logits, target, eps, per_image)
     if not include_background:
         if per_class.numel() < 2:
             raise ValueError("soft Dice include_background=False: needs at least 2 classes")
@@ -63,12 +68,12 @@ class SoftDiceLoss(nn.Module):
 
     inputs: Literal["logits"] = "logits"
 
-    def __init__(self, include_background: bool = True, eps: float = 1e-5):
+    def __init__(self, include_background: bool = True, eps: float = 1e-5, per_image: bool = False):
         super().__init__()
-        self.include_background, self.eps = include_background, eps
+        self.include_background, self.eps, self.per_image = include_background, eps, per_image
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return soft_dice_loss(logits, target, self.include_background, self.eps)
+        return soft_dice_loss(logits, target, self.include_background, self.eps, self.per_image)
 
     def compute(self, logits: torch.Tensor, target: torch.Tensor) -> LossResult:
         return LossResult(self(logits, target))
@@ -79,10 +84,10 @@ class DiceCrossEntropyLoss(nn.Module):
 
     inputs: Literal["logits"] = "logits"
 
-    def __init__(self, dice_weight: float = 1.0, include_background: bool = True):
+    def __init__(self, dice_weight: float = 1.0, include_background: bool = True, per_image: bool = False):
         super().__init__()
         self.dice_weight = dice_weight
-        self.dice = SoftDiceLoss(include_background)
+        self.dice = SoftDiceLoss(include_background, per_image=per_image)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.compute(logits, target).total

@@ -22,8 +22,8 @@ from medinterp_widgets.pipelines.lv_gap_cam.losses import (
     dense_cam_loss,
 )
 from medinterp_widgets.pipelines.lv_gap_cam.scoring import case_rows, summarise
-from medinterp_widgets.pipelines.lv_gap_cam.training import EventLog, apply_best
-from medinterp_widgets.training import EpochEnd, LayerStat, LayerStats, StepEnd
+from medinterp_widgets.pipelines.lv_gap_cam.training import EventLog, apply_best, build_gapfcn, make_trainer
+from medinterp_widgets.training import EpochEnd, LayerStat, LayerStats, StepEnd, TrainConfig
 
 
 def _square(size=16, lo=4, hi=10) -> np.ndarray:
@@ -128,6 +128,18 @@ def test_config_presets_and_checks():
     with pytest.raises(ValueError, match="intensity"):
         Config(intensity="log")
     assert apply_best(Config(), {"lr": 0.5, "other": 1}).lr == 0.5
+    assert Config.from_preset("paper").pixel_loss == "dice_ce"
+    with pytest.raises(ValueError, match="pixel_loss"):
+        Config(pixel_loss="focal")
+
+
+def test_per_image_pixel_loss_reaches_the_trainer():
+    config = Config.from_preset("smoke", pixel_loss="dice_ce_image")
+    data = load_lv_data(config)
+    trainer = make_trainer(build_gapfcn(config), data, TrainConfig(epochs=1, device="cpu"), config.pixel_loss,
+                           config.cam_loss_weight)
+    dice = trainer.loss_fn.pixel_loss.dice
+    assert dice.per_image and not dice.include_background
 
 
 def test_event_log_collects_curves_and_gradient_norms():

@@ -51,3 +51,17 @@ def test_bad_target_shape_and_names():
     assert isinstance(build_loss("dice", include_background=False), SoftDiceLoss)
     with pytest.raises(ValueError, match="loss name"):
         build_loss("focal")
+
+
+def test_per_image_dice_weighs_each_image_equally():
+    # p = 0.5 everywhere; image 0: 1 LV pixel of 4, image 1: 3 LV pixels of 4
+    logits = torch.zeros(2, 2, 2, 2)
+    labels = torch.tensor([[[0, 0], [0, 1]], [[0, 1], [1, 1]]])
+    per_image = soft_dice_per_class(logits, labels, eps=0.0, per_image=True)
+    lv = [2 * 0.5 / (2 + 1), 2 * 1.5 / (2 + 3)]  # each image's LV Dice
+    assert per_image[1].item() == pytest.approx(sum(lv) / 2)
+    pooled = soft_dice_per_class(logits, labels, eps=0.0)
+    assert pooled[1].item() == pytest.approx(2 * 2.0 / (4 + 4))  # batch Dice pools the pixels
+    loss = build_loss("dice_ce", include_background=False, per_image=True)(logits, labels)
+    expected = torch.nn.functional.cross_entropy(logits, labels) + 1 - sum(lv) / 2
+    assert loss.item() == pytest.approx(expected.item(), abs=1e-5)  # eps = 1e-5 in the loss

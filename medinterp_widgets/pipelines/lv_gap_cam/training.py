@@ -30,6 +30,7 @@ from medinterp_widgets.training.losses import build_loss
 from medinterp_widgets.training.runs import BEST_CHECKPOINT
 
 from ..dry_run import capped_trials
+from .config import PIXEL_LOSSES
 from .losses import CamAreaLoss
 
 BEST_METRIC = "val/dice_mean"  # the Trainer's "val" split is the tuning set (data.py)
@@ -90,9 +91,10 @@ def train_config(config, run_dir: Path, epochs: int, spec: Preprocessing, **over
 
 def make_trainer(model: nn.Module, data, tconfig: TrainConfig, pixel_loss: str, cam_loss_weight: float | None,
                  callbacks: Iterable[Callable] = (), cam_loss_mode: str = "dense") -> Trainer:
-    """A Trainer on ``data`` (LvData) with ``build_loss(pixel_loss)`` ("ce" / "dice_ce"); GapFCN adds the
+    """A Trainer on ``data`` (LvData) with the pixel loss named ``pixel_loss`` (``PIXEL_LOSSES``); GapFCN adds the
     CAM area term (``CamAreaLoss``) unless cam_loss_weight is None (the U-Net baseline)."""
-    pixel = build_loss(pixel_loss)
+    name, kwargs = PIXEL_LOSSES[pixel_loss]
+    pixel = build_loss(name, **kwargs)
     loss = CamAreaLoss(cam_loss_weight, pixel, cam_loss_mode) if cam_loss_weight is not None else pixel
     return Trainer(model, data.train, data.tune, tconfig, loss=loss, callbacks=list(callbacks))
 
