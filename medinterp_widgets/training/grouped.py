@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Sequence, cast
+from typing import Callable, Iterable, Protocol, Sequence, cast
 
 import torch
 from torch import nn
@@ -132,45 +132,74 @@ def _epoch_orders(members: Sequence[Member], n: int, generators: list[torch.Gene
 def train_group(make_model: Callable[[int], nn.Module], members: Sequence[Member], train: ImageSet,
                 val: ImageSet | None, *,
                 loss, epochs: int, batch_size: int, device=None, max_steps: int | None = None,
-                augment: Callable | None = None, keep: str = "best") -> list[MemberResult]:
+                augment: Callable | None = None, keep: str = "best",
+                auxiliary: Callable[[GroupedVGG], "Auxiliary"] | None = None) -> list[MemberResult]:
     """Train every member as one grouped network; returns each member's best state (module docstring).
 
     loss: a HeatmapLoss (its classification term alone when ``loss.weight == 0``, no maps computed).
     val: scored after every epoch (every member on all of it); None: not scored, the last state is kept.
     augment: ``augment(x, masks, generator) -> (x, masks)`` on each grouped batch, or None.
     keep: "best" (the best-val-accuracy state, later epoch on ties) or "last" (the last epoch's state).
+    auxiliary: builds a training-only term on the grouped network (``Auxiliary``); its parameters join
+    the optimizer, the batch masks reach the loss through its ``allowed_region`` and its ``penalty`` is
+    added to the loss; closed at the end. None: the masks are the loss's allowed region as they are.
     """
     if keep not in ("best", "last"):
         raise ValueError(f"train_group keep: expected 'best' or 'last', got {keep!r}")
     device = torch.device(device or "cpu")
     model = GroupedVGG([cast(VGGClassifier, make_model(m.seed)) for m in members]).to(device)
-    optimizer = StackedAdam(model.parameters(), [m.lr for m in members])
+    extra = auxiliary(model) if auxiliary is not None else None
+    optimizer = StackedAdam([*model.parameters(), *(extra.parameters() if extra else [])], [m.lr for m in members])
     generators = [torch.Generator().manual_seed(m.seed) for m in members]  # each member's data order
     augment_rng = torch.Generator().manual_seed(members[0].seed)
     results = [MemberResult(m) for m in members]
     n, step = len(train.labels), 0
-    for epoch in range(1, epochs + 1):
-        model.train()
-        orders = _epoch_orders(members, n, generators, batch_size)  # (K, steps * B)
-        for start in range(0, orders.shape[1], batch_size):
-            x, y, masks = stack_batch(train, orders[:, start:start + batch_size], device)
-            if augment is not None:
-                x, masks = augment(x, masks, augment_rng)
-            optimizer.zero_grad(set_to_none=True)
-            if loss.weight == 0:
-                total = loss.classification_loss(model(x), y).sum()
-            else:
-                total = loss(model, x, y, masks).total
-            total.backward()
-            optimizer.step()
-            step += 1
+    try:
+        for epoch in range(1, epochs + 1):
+            model.train()
+            orders = _epoch_orders(members, n, generators, batch_size)  # (K, steps * B)
+            for start in range(0, orders.shape[1], batch_size):
+                x, y, masks = stack_batch(train, orders[:, start:start + batch_size], device)
+                if augment is not None:
+                    x, masks = augment(x, masks, augment_rng)
+                optimizer.zero_grad(set_to_none=True)
+                if loss.weight == 0:
+                    total = loss.classification_loss(model(x), y).sum()
+                else:
+                    total = loss(model, x, y, extra.allowed_region(masks) if extra else masks).total
+                if extra is not None:
+                    total = total + extra.penalty(masks)
+                total.backward()
+                optimizer.step()
+                step += 1
+                if max_steps is not None and step >= max_steps:
+                    break
+            accuracy = torch.full((len(members),), float("nan")) if val is None else group_accuracy(model, val, device)
+            _record_epoch(model, results, accuracy, epoch, step, keep == "last" or val is None)
             if max_steps is not None and step >= max_steps:
                 break
-        accuracy = torch.full((len(members),), float("nan")) if val is None else group_accuracy(model, val, device)
-        _record_epoch(model, results, accuracy, epoch, step, keep == "last" or val is None)
-        if max_steps is not None and step >= max_steps:
-            break
+    finally:
+        if extra is not None:
+            extra.close()
     return results
+
+
+class Auxiliary(Protocol):
+    """A training-only term of ``train_group`` (e.g. a segmentation head on the group's activations)."""
+
+    def parameters(self) -> Iterable[nn.Parameter]: ...
+
+    def allowed_region(self, masks: torch.Tensor | None) -> torch.Tensor | None:
+        """The heatmap loss's allowed region (B, K, H, W) from the batch masks."""
+        ...
+
+    def penalty(self, masks: torch.Tensor | None) -> torch.Tensor:
+        """A scalar added to the loss of the forward pass just run."""
+        ...
+
+    def close(self) -> None:
+        """Release what the term attached to the model (hooks)."""
+        ...
 
 
 def _record_epoch(model: GroupedVGG, results: list[MemberResult], accuracy: torch.Tensor, epoch: int, step: int,

@@ -22,15 +22,7 @@ from torch import nn
 
 from medinterp_widgets.models.grouped import GroupedVGG
 from medinterp_widgets.models.vgg import VGGClassifier
-from medinterp_widgets.training.grouped import (
-    ImageSet,
-    Member,
-    MemberResult,
-    StackedAdam,
-    _epoch_orders,
-    _record_epoch,
-    stack_batch,
-)
+from medinterp_widgets.training.grouped import ImageSet, Member, MemberResult, train_group
 
 FRAME_LABELS = 4  # background, RV, myocardium, LV cavity
 
@@ -84,52 +76,40 @@ def heart_from_codes(codes: torch.Tensor) -> torch.Tensor:
     return heart
 
 
+class SegAuxiliary(nn.Module):
+    """The segmentation term of ``train_group`` (``training.grouped.Auxiliary``): forward hooks on the
+    ``seg_taps`` of the grouped network feed ``GroupedSegHead``; the batch masks are label codes."""
+
+    def __init__(self, model: GroupedVGG, seed: int, size: int, seg_weight: float):
+        super().__init__()
+        self.taps, self.size, self.seg_weight = seg_taps(model, size), size, seg_weight
+        with torch.random.fork_rng(devices=[]):  # the head's weights draw nothing from the global stream
+            torch.manual_seed(seed)
+            self.head = GroupedSegHead(model.n_models, self.taps).to(next(model.parameters()).device)
+        self.store: dict[int, torch.Tensor] = {}
+        self.hooks = [model.features[i].register_forward_hook(lambda _m, _i, out, i=i: self.store.__setitem__(i, out))
+                      for i, _ in self.taps] if seg_weight > 0 else []
+
+    def allowed_region(self, masks: torch.Tensor | None) -> torch.Tensor | None:
+        return None if masks is None else heart_from_codes(masks)
+
+    def penalty(self, masks: torch.Tensor | None) -> torch.Tensor:
+        if self.seg_weight == 0 or masks is None:
+            return torch.zeros(())
+        logits = self.head([self.store[i] for i, _ in self.taps], (self.size, self.size))
+        return self.seg_weight * seg_loss(logits, masks).sum()
+
+    def close(self) -> None:
+        for hook in self.hooks:
+            hook.remove()
+
+
 def train_group_seg(make_model: Callable[[int], nn.Module], members: Sequence[Member], train: ImageSet, *, loss,
                     epochs: int, batch_size: int, seg_weight: float, device=None, max_steps: int | None = None,
                     augment: Callable | None = None) -> list[MemberResult]:
     """``training.grouped.train_group`` (no validation: each member's last state) with the segmentation
-    head above; ``train.masks`` holds the label codes (N, H, W). ``seg_weight = 0``: no head."""
-    device = torch.device(device or "cpu")
-    model = GroupedVGG([cast(VGGClassifier, make_model(m.seed)) for m in members]).to(device)
+    term above; ``train.masks`` holds the label codes (N, H, W). ``seg_weight = 0``: no head's loss."""
     size = int(train.images.shape[-1])
-    taps = seg_taps(model, size)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(members[0].seed)
-        head = GroupedSegHead(len(members), taps).to(device)
-    store: dict[int, torch.Tensor] = {}
-    hooks = [model.features[i].register_forward_hook(lambda _m, _i, out, i=i: store.__setitem__(i, out))
-             for i, _ in taps] if seg_weight > 0 else []
-    optimizer = StackedAdam([*model.parameters(), *head.parameters()], [m.lr for m in members])
-    generators = [torch.Generator().manual_seed(m.seed) for m in members]
-    augment_rng = torch.Generator().manual_seed(members[0].seed)
-    results = [MemberResult(m) for m in members]
-    step = 0
-    try:
-        for epoch in range(1, epochs + 1):
-            model.train()
-            orders = _epoch_orders(members, len(train.labels), generators, batch_size)
-            for start in range(0, orders.shape[1], batch_size):
-                x, y, codes = stack_batch(train, orders[:, start:start + batch_size], device)
-                if augment is not None:
-                    x, codes = augment(x, codes, augment_rng)
-                assert codes is not None
-                optimizer.zero_grad(set_to_none=True)
-                if loss.weight == 0:
-                    total = loss.classification_loss(model(x), y).sum()
-                else:
-                    total = loss(model, x, y, heart_from_codes(codes)).total
-                if seg_weight > 0:
-                    logits = head([store[i] for i, _ in taps], (size, size))
-                    total = total + seg_weight * seg_loss(logits, codes).sum()
-                total.backward()
-                optimizer.step()
-                step += 1
-                if max_steps is not None and step >= max_steps:
-                    break
-            _record_epoch(model, results, torch.full((len(members),), float("nan")), epoch, step, True)
-            if max_steps is not None and step >= max_steps:
-                break
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return results
+    return train_group(make_model, members, train, None, loss=loss, epochs=epochs, batch_size=batch_size,
+                       device=device, max_steps=max_steps, augment=augment,
+                       auxiliary=lambda model: SegAuxiliary(model, members[0].seed, size, seg_weight))
