@@ -13,7 +13,8 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
+
+from medinterp_widgets.data.affine import affine_pair
 
 
 @dataclass(frozen=True)
@@ -35,16 +36,10 @@ class Augmentation:
         return x, y
 
     def _affine(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        angle = math.radians(_uniform(-self.rotation_deg, self.rotation_deg))
+        degrees = _uniform(-self.rotation_deg, self.rotation_deg)
         zoom = _uniform(*self.scale)
         shift_y, shift_x = (_uniform(-2 * self.shift, 2 * self.shift) for _ in range(2))  # grid units span 2
-        cos, sin = math.cos(angle) / zoom, math.sin(angle) / zoom
-        theta = torch.tensor([[[cos, -sin, shift_x], [sin, cos, shift_y]]], dtype=x.dtype)  # (1, 2, 3)
-        grid = F.affine_grid(theta, (1, *x.shape), align_corners=False)  # (1, h, w, 2)
-        image = F.grid_sample(x[None], grid, mode="bilinear", padding_mode="border", align_corners=False)[0]
-        label = F.grid_sample(y[None, None].to(x.dtype), grid, mode="nearest", padding_mode="zeros",
-                              align_corners=False)[0, 0]
-        return image, label.round().long()
+        return affine_pair(x, y, degrees, zoom, (shift_y, shift_x), image_padding="border")
 
 
 def _uniform(low: float, high: float) -> float:

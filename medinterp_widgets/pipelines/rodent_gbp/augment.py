@@ -16,8 +16,9 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset, TensorDataset
+
+from medinterp_widgets.data.affine import affine_pair as similarity  # (image, tissue, degrees, scale)
 
 
 class AugmentedSlices(Dataset):
@@ -48,19 +49,3 @@ class AugmentedSlices(Dataset):
 def _uniform(half_width: float) -> float:
     """One draw of U(-half_width, half_width) from torch's global generator."""
     return float((2 * torch.rand(()) - 1) * half_width)
-
-
-def similarity(image: torch.Tensor, tissue: torch.Tensor, degrees: float, scale: float
-               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rotate by ``degrees`` and zoom by ``scale`` about the centre: image (C, H, W) bilinear, tissue (H, W)
-    nearest; zero outside. Sampling grid: output point p reads input point R(-degrees) p / scale."""
-    angle = math.radians(degrees)
-    cos, sin = math.cos(angle) / scale, math.sin(angle) / scale
-    height, width = image.shape[-2:]
-    aspect = height / width  # normalised coordinates: rotate in pixel units, not in [-1, 1]^2
-    theta = torch.tensor([[[cos, -sin * aspect, 0.0], [sin / aspect, cos, 0.0]]], dtype=image.dtype)
-    grid = F.affine_grid(theta, [1, 1, height, width], align_corners=False)
-    moved = F.grid_sample(image[None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)[0]
-    labels = F.grid_sample(tissue[None, None].to(image.dtype), grid, mode="nearest", padding_mode="zeros",
-                           align_corners=False)[0, 0]
-    return moved, labels.round().to(tissue.dtype)
