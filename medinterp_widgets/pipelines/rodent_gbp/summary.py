@@ -167,7 +167,9 @@ def add_notes(report: Report, config: Config, source: str) -> None:
         f"Loss: {'soft Dice' if config.loss == 'dice' else 'soft Dice + cross-entropy'} over the 4 classes. The "
         "soft Dice is the mean of the per-class Dice, so CSF (about 2 % of the brain voxels) weighs as much as "
         "background, WM and GM: the loss is class-balanced by construction and needs no class weights; the "
-        "cross-entropy term of loss='dice_ce' weighs the classes by their voxel counts instead.")
+        "cross-entropy term of loss='dice_ce' weighs the classes by their voxel counts instead."
+        + (f" Not in the paper: the per-class Dice values are averaged with weights {list(config.dice_weights)} "
+           "(bg / WM / GM / CSF)." if config.dice_weights else ""))
     if config.context:
         report.notes.append(CONTEXT_NOTE.format(c=config.context, n=config.input_channels))
     if config.augmenting:
