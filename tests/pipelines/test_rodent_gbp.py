@@ -244,6 +244,7 @@ def test_trainer_settings_follow_the_config(tmp_path):
     assert isinstance(ours.loss_fn, DiceCrossEntropyLoss) and ours.config.best_metric == "val/dice_mean"
     weighted = make_trainer(Config(dice_weights=(1.0, 2.0, 1.0, 2.0), base_channels=4, depth=2), data, tmp_path, "cpu")
     assert weighted.loss_fn.class_weights == (1.0, 2.0, 1.0, 2.0) and paper.loss_fn.class_weights is None
+    assert Config.from_preset("paper").dice_weights == (1.0, 2.0, 1.0, 2.0)  # chosen on animal 5 (README)
 
 
 def test_faithfulness_rows_of_the_brain_maps_on_a_tiny_unet():

@@ -119,6 +119,6 @@ _PRESETS: dict[str, dict[str, Any]] = {
                   angles=(-6.0, 0.0, 6.0), flow_iterations=10, shifts=((0, 0), (-5, 0), (0, 5), (4, -4), (-6, 8)),
                   noise_levels=(0.0, 0.05, 0.1, 0.2)),
     "paper": dict(epochs=65, base_channels=16, depth=4, optimizer="adam", lr=1e-3, lr_drop_epoch=50, context=2,
-                  baseline_epochs=10),
+                  dice_weights=(1.0, 2.0, 1.0, 2.0), baseline_epochs=10),
     "full": dict(epochs=100, base_channels=32, depth=4, optimizer="sgd", lr=3e-4, progress=True),
 }
