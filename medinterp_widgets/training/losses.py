@@ -6,6 +6,7 @@
   prediction and truth counts as a perfect match. ``include_background=False`` drops class 0.
   ``per_image=True`` sums over space only and averages the per-image Dice over the batch, so a small
   structure weighs as much as a large one (batch Dice weighs each image by its class area).
+  ``class_weights`` w: 1 - sum_c w_c D_c / sum_c w_c (a weighted mean of the per-class Dice).
 - ``HeatmapLoss`` (in ``heatmap_loss.py``): classification term + weight * attribution outside the
   allowed region.
 
@@ -15,6 +16,7 @@ and ``compute(logits, target) -> LossResult``; calling it still returns the plai
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import torch
@@ -53,14 +55,28 @@ def soft_dice_per_class(logits: torch.Tensor, target: torch.Tensor, eps: float =
 
 
 def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, include_background: bool = True,
-                   eps: float = 1e-5, per_image: bool = False) -> torch.Tensor:
-    """1 - mean over classes of the soft Dice; class 0 left out when include_background is False."""
+                   eps: float = 1e-5, per_image: bool = False,
+                   class_weights: Sequence[float] | None = None) -> torch.Tensor:
+    """1 - mean over classes of the soft Dice; class 0 left out when include_background is False.
+    ``class_weights`` (one per class of the logits): 1 - sum_c w_c D_c / sum_c w_c instead of the mean."""
     per_class = soft_dice_per_class(logits, target, eps, per_image)
+    weights = _class_weights(class_weights, per_class)
     if not include_background:
         if per_class.numel() < 2:
             raise ValueError("soft Dice include_background=False: needs at least 2 classes")
-        per_class = per_class[1:]
-    return 1 - per_class.mean()
+        per_class, weights = per_class[1:], weights[1:]
+    return 1 - (weights * per_class).sum() / weights.sum()
+
+
+def _class_weights(class_weights: Sequence[float] | None, per_class: torch.Tensor) -> torch.Tensor:
+    """Validated weights (C,) on the device of ``per_class``; all ones when None."""
+    if class_weights is None:
+        return torch.ones_like(per_class)
+    weights = torch.as_tensor(class_weights, dtype=per_class.dtype, device=per_class.device)
+    if weights.shape != per_class.shape or bool((weights < 0).any()) or not bool(weights.sum() > 0):
+        raise ValueError(f"soft Dice class_weights: expected {per_class.numel()} non-negative values with a "
+                         f"positive sum, got {list(class_weights)}")
+    return weights
 
 
 class SoftDiceLoss(nn.Module):
@@ -68,12 +84,14 @@ class SoftDiceLoss(nn.Module):
 
     inputs: Literal["logits"] = "logits"
 
-    def __init__(self, include_background: bool = True, eps: float = 1e-5, per_image: bool = False):
+    def __init__(self, include_background: bool = True, eps: float = 1e-5, per_image: bool = False,
+                 class_weights: Sequence[float] | None = None):
         super().__init__()
         self.include_background, self.eps, self.per_image = include_background, eps, per_image
+        self.class_weights = class_weights
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return soft_dice_loss(logits, target, self.include_background, self.eps, self.per_image)
+        return soft_dice_loss(logits, target, self.include_background, self.eps, self.per_image, self.class_weights)
 
     def compute(self, logits: torch.Tensor, target: torch.Tensor) -> LossResult:
         return LossResult(self(logits, target))
@@ -84,10 +102,11 @@ class DiceCrossEntropyLoss(nn.Module):
 
     inputs: Literal["logits"] = "logits"
 
-    def __init__(self, dice_weight: float = 1.0, include_background: bool = True, per_image: bool = False):
+    def __init__(self, dice_weight: float = 1.0, include_background: bool = True, per_image: bool = False,
+                 class_weights: Sequence[float] | None = None):
         super().__init__()
         self.dice_weight = dice_weight
-        self.dice = SoftDiceLoss(include_background, per_image=per_image)
+        self.dice = SoftDiceLoss(include_background, per_image=per_image, class_weights=class_weights)
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.compute(logits, target).total

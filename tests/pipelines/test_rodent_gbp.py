@@ -225,6 +225,8 @@ def test_config_presets_and_checks():
     assert Config().input_channels == 1 and Config(context=2).input_channels == 5
     with pytest.raises(ValueError, match="context"):
         Config(context=-1)
+    with pytest.raises(ValueError, match="dice_weights"):
+        Config(dice_weights=(1.0, 2.0, 1.0))
 
 
 def test_trainer_settings_follow_the_config(tmp_path):
@@ -240,6 +242,9 @@ def test_trainer_settings_follow_the_config(tmp_path):
                         val=data)
     assert (ours.config.schedule, ours.config.decay_steps, ours.config.decay_rate) == ("step", 6, 0.1)
     assert isinstance(ours.loss_fn, DiceCrossEntropyLoss) and ours.config.best_metric == "val/dice_mean"
+    weighted = make_trainer(Config(dice_weights=(1.0, 2.0, 1.0, 2.0), base_channels=4, depth=2), data, tmp_path, "cpu")
+    assert weighted.loss_fn.class_weights == (1.0, 2.0, 1.0, 2.0) and paper.loss_fn.class_weights is None
+    assert Config.from_preset("paper").dice_weights == (1.0, 2.0, 1.0, 2.0)  # chosen on animal 5 (README)
 
 
 def test_faithfulness_rows_of_the_brain_maps_on_a_tiny_unet():

@@ -30,6 +30,22 @@ def test_hand_value_two_classes():
     assert loss.item() == pytest.approx(1 - 1 / 3)
 
 
+def test_class_weights_hand_value():
+    # same p = 0.5 case: Dice (0.6, 1/3); weights (1, 3): 1 - (0.6 + 3 / 3) / 4 = 0.6
+    logits = torch.zeros(1, 2, 2, 2)
+    labels = torch.tensor([[[0, 0], [0, 1]]])
+    assert soft_dice_loss(logits, labels, eps=0.0, class_weights=(1.0, 3.0)).item() == pytest.approx(0.6)
+    assert soft_dice_loss(logits, labels, eps=0.0, class_weights=(0.0, 2.0)).item() == pytest.approx(1 - 1 / 3)
+    unweighted = soft_dice_loss(logits, labels, eps=0.0)
+    torch.testing.assert_close(soft_dice_loss(logits, labels, eps=0.0, class_weights=(2.0, 2.0)), unweighted)
+    weighted_ce = build_loss("dice_ce", class_weights=(1.0, 3.0)).compute(logits, labels)
+    assert weighted_ce.parts["dice"].item() == pytest.approx(0.6, abs=1e-5)  # eps 1e-5 here
+    with pytest.raises(ValueError, match="class_weights"):
+        soft_dice_loss(logits, labels, class_weights=(1.0, 1.0, 1.0))
+    with pytest.raises(ValueError, match="class_weights"):
+        soft_dice_loss(logits, labels, class_weights=(0.0, 0.0))
+
+
 def test_one_hot_target_equals_index_target_and_gradients_flow():
     labels = torch.randint(0, 3, (2, 5, 6))
     logits = torch.randn(2, 3, 5, 6, requires_grad=True)

@@ -10,7 +10,8 @@ guided backprop of the brain prediction -> linear expansion, log compression, z-
 exp(-((z - 2) / 0.5)^2) -> cross-correlation with mask templates of the training animals -> background
 removal with the placed mask -> re-segmentation; measures over each animal's whole volume.
 Modules: config, data, training, gbp, placement, steps, measures, experiments, summary, figures,
-checkpoint (what the checkpoint carries), evaluate (``medinterp evaluate --dataset mouse-brain``).
+checkpoint (what the checkpoint carries), evaluate (``medinterp evaluate --dataset mouse-brain``),
+selection (settings chosen on one training animal: ``python -m ...rodent_gbp.selection``).
 """
 
 from __future__ import annotations

@@ -57,6 +57,7 @@ class Config(PipelineConfig):
     lr_drop_epoch: int = 0  # > 0: multiply the learning rate by lr_drop once, at this epoch (0: the paper's decay)
     lr_drop: float = 0.1
     loss: str = "dice"  # "dice" (paper: soft Dice over the 4 classes) or "dice_ce" (+ cross-entropy)
+    dice_weights: tuple[float, float, float, float] | None = None  # soft Dice weights bg / WM / GM / CSF (None: mean)
     augment_rotation: float = 0.0  # training slices: random in-plane rotation within +-this many degrees (augment.py)
     augment_scale: float = 0.0  # random zoom by 1 +- this
     augment_intensity: float = 0.0  # random gain and gamma exp(+-this) on brain voxels
@@ -83,6 +84,10 @@ class Config(PipelineConfig):
             raise ValueError(f"Config.tissue: expected 'mixture' or 'labels', got {self.tissue!r}")
         if self.loss not in ("dice", "dice_ce"):
             raise ValueError(f"Config.loss: expected 'dice' or 'dice_ce', got {self.loss!r}")
+        if self.dice_weights is not None and (len(self.dice_weights) != 4 or min(self.dice_weights) < 0
+                                              or sum(self.dice_weights) <= 0):
+            raise ValueError(f"Config.dice_weights: expected 4 non-negative weights (bg, WM, GM, CSF) with a positive "
+                             f"sum, or None; got {self.dice_weights!r}")
         if not isinstance(self.context, int) or self.context < 0:
             raise ValueError(f"Config.context: expected an integer >= 0 (neighbouring slices per side), "
                              f"got {self.context!r}")
@@ -114,6 +119,6 @@ _PRESETS: dict[str, dict[str, Any]] = {
                   angles=(-6.0, 0.0, 6.0), flow_iterations=10, shifts=((0, 0), (-5, 0), (0, 5), (4, -4), (-6, 8)),
                   noise_levels=(0.0, 0.05, 0.1, 0.2)),
     "paper": dict(epochs=65, base_channels=16, depth=4, optimizer="adam", lr=1e-3, lr_drop_epoch=50, context=2,
-                  baseline_epochs=10),
+                  dice_weights=(1.0, 2.0, 1.0, 2.0), baseline_epochs=10),
     "full": dict(epochs=100, base_channels=32, depth=4, optimizer="sgd", lr=3e-4, progress=True),
 }

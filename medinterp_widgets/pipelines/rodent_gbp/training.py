@@ -59,7 +59,8 @@ def make_trainer(config: Config, dataset, run_dir: Path, device, callbacks=(), s
         best_metric="val/dice_mean" if val is not None else "train/loss",
         best_mode="max" if val is not None else "min", progress=config.progress, max_steps=config.limit_steps,
         extra={"paper": "rodent-gbp", "data": source, "input_size": list(config.slice_size or []) or None})
-    return Trainer(model, dataset, val, train_config, loss=build_loss(config.loss), callbacks=callbacks)
+    loss = build_loss(config.loss, class_weights=config.dice_weights)
+    return Trainer(model, dataset, val, train_config, loss=loss, callbacks=callbacks)
 
 
 def train_unet(config: Config, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
