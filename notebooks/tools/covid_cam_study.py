@@ -24,7 +24,7 @@ import torch
 from medinterp_widgets.data import load_covid_lesions
 from medinterp_widgets.pipelines.covid_interp import classifier, interpret, steps
 from medinterp_widgets.pipelines.covid_interp.config import Config
-from medinterp_widgets.pipelines.covid_interp.data import split_lesions
+from medinterp_widgets.pipelines.covid_interp.data import load_lesion_set, split_lesions
 from medinterp_widgets.pipelines.covid_interp.evaluate import lesion_inputs, load_model
 from medinterp_widgets.pipelines.covid_interp.lungs import lung_masks
 
@@ -47,6 +47,8 @@ def parse(arguments: list[str]) -> tuple[dict, list[int] | None]:
 
 def train(config: Config, out: Path, chosen: list[int] | None) -> list[Path]:
     images = steps.load_image_set(config.data_root, config.image_size, seed=config.seed)
+    lesions = load_lesion_set(config.data_root, config.image_size, seed=config.seed)
+    dev, _ = split_lesions(lesions.case_ids, config.lesion_dev_fraction, config.seed)
     paths = []
     for fold, (train_ids, val_ids) in enumerate(steps.fold_indices(images, config)):
         if chosen is not None and fold not in chosen:
@@ -54,7 +56,8 @@ def train(config: Config, out: Path, chosen: list[int] | None) -> list[Path]:
         path = out / f"final-fold{fold}" / classifier.FINAL_CHECKPOINT
         if not path.is_file():
             start = time.process_time()
-            scores = classifier.train_classifier_fold(config, images, train_ids, val_ids, fold, out)["scores"]
+            scores = classifier.train_classifier_fold(config, images, train_ids, val_ids, fold, out,
+                                                      lesions=lesions.subset(dev))["scores"]
             print(f"fold {fold}: accuracy {scores['accuracy']:.3f} AUC {scores['auc']:.3f} "
                   f"({time.process_time() - start:.0f} s CPU)", flush=True)
         paths.append(path)

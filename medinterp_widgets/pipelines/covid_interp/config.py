@@ -93,6 +93,10 @@ class Config(PipelineConfig):
     augment: float = 0.5  # augment.train_view strength (0: none)
     rot90: bool = False  # training views also turned by a random multiple of 90 degrees (no "anterior is up" cue)
     max_zoom: float | None = None  # > 1.25: training crops down to 1 / max_zoom of the field of view
+    # lesion guidance (lesion_guidance.py): the heatmap loss on MedSeg dev-half slices appended to each batch
+    lesion_weight: float = 0.0  # weight of the Grad-CAM share outside the lesion, per lesion slice (0: off)
+    lesion_count: int = 8  # dev slices appended to each training batch
+    lesion_dilate: int = 0  # lesion masks grown by this many pixels (at image_size) as the allowed region
     ablations: tuple[str, ...] = ABLATIONS
     # baselines: 59-bin uniform LBP + SVM vs AlexNet pool5 features + SVM (and the explained classifier's
     # pooled features + SVM)
