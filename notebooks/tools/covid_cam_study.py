@@ -4,7 +4,7 @@
 
 Trains the explained classifier of each grouped fold at the --paper preset (``field=value`` overrides a
 Config field, e.g. ``lung_focus=True`` or ``max_zoom=1.6``; an existing OUT/<name>-fold<k>/final.pt is
-reused), prints each fold's validation accuracy / AUC and CPU seconds, then per Grad-CAM layer
+reused; ``lesion_weight=0.0`` trains without the lesion guidance), prints each fold's validation accuracy / AUC and CPU seconds, then per Grad-CAM layer
 (stages.0-3) the consistent degree over all MedSeg slices against both chance levels, the dev /
 untouched halves' ratio, and the share of the support inside the lung fields, per fold and averaged.
 One torch thread; times are process CPU seconds.

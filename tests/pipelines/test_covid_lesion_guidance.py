@@ -64,7 +64,7 @@ def test_lesion_guided_loss_penalises_only_the_lesion_slices():
 
 
 def test_training_loss_is_plain_cross_entropy_without_lesion_weight():
-    config = Config.from_preset("smoke")
+    config = Config.from_preset("smoke", lesion_weight=0.0)
     lesions = LesionSet(torch.rand(2, 1, 64, 64), np.ones((2, 64, 64), np.uint8), [], ["a", "b"], "test")
     assert isinstance(training_loss(config, Preprocess(64), lesions), torch.nn.CrossEntropyLoss)
     guided = Config.from_preset("smoke", lesion_weight=0.5, lesion_count=1)

@@ -105,7 +105,8 @@ def fine_tune_config(config: Config, run_dir: Path, fold: int, n_train: int, pre
         progress=False, max_steps=config.limit_steps, cpu_bf16=config.cpu_bf16, drop_last=True,
         extra={"paper": "covid-interp", "role": ROLE, "variant": name, "fold": fold,
                "preprocess": preprocess.to_dict(), "cam_layer": config.cam_layer,
-               "cam_threshold": config.cam_threshold, "batchnorm": "re-estimated on clean training images"})
+               "cam_threshold": config.cam_threshold, "batchnorm": "re-estimated on clean training images",
+               "lesion_weight": config.lesion_weight})
 
 
 def training_loss(config: Config, preprocess: Preprocess, lesions=None):
