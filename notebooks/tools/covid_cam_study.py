@@ -4,7 +4,7 @@
 
 Trains the explained classifier of each grouped fold at the --paper preset (``field=value`` overrides a
 Config field, e.g. ``lung_focus=True`` or ``max_zoom=1.6``; an existing OUT/<name>-fold<k>/final.pt is
-reused), prints each fold's validation accuracy / AUC and CPU seconds, then per Grad-CAM layer
+reused; ``lesion_weight=0.0`` trains without the lesion guidance), prints each fold's validation accuracy / AUC and CPU seconds, then per Grad-CAM layer
 (stages.0-3) the consistent degree over all MedSeg slices against both chance levels, the dev /
 untouched halves' ratio, and the share of the support inside the lung fields, per fold and averaged.
 One torch thread; times are process CPU seconds.
@@ -24,7 +24,7 @@ import torch
 from medinterp_widgets.data import load_covid_lesions
 from medinterp_widgets.pipelines.covid_interp import classifier, interpret, steps
 from medinterp_widgets.pipelines.covid_interp.config import Config
-from medinterp_widgets.pipelines.covid_interp.data import split_lesions
+from medinterp_widgets.pipelines.covid_interp.data import load_lesion_set, split_lesions
 from medinterp_widgets.pipelines.covid_interp.evaluate import lesion_inputs, load_model
 from medinterp_widgets.pipelines.covid_interp.lungs import lung_masks
 
@@ -47,6 +47,8 @@ def parse(arguments: list[str]) -> tuple[dict, list[int] | None]:
 
 def train(config: Config, out: Path, chosen: list[int] | None) -> list[Path]:
     images = steps.load_image_set(config.data_root, config.image_size, seed=config.seed)
+    lesions = load_lesion_set(config.data_root, config.image_size, seed=config.seed)
+    dev, _ = split_lesions(lesions.case_ids, config.lesion_dev_fraction, config.seed)
     paths = []
     for fold, (train_ids, val_ids) in enumerate(steps.fold_indices(images, config)):
         if chosen is not None and fold not in chosen:
@@ -54,7 +56,8 @@ def train(config: Config, out: Path, chosen: list[int] | None) -> list[Path]:
         path = out / f"final-fold{fold}" / classifier.FINAL_CHECKPOINT
         if not path.is_file():
             start = time.process_time()
-            scores = classifier.train_classifier_fold(config, images, train_ids, val_ids, fold, out)["scores"]
+            scores = classifier.train_classifier_fold(config, images, train_ids, val_ids, fold, out,
+                                                      lesions=lesions.subset(dev))["scores"]
             print(f"fold {fold}: accuracy {scores['accuracy']:.3f} AUC {scores['auc']:.3f} "
                   f"({time.process_time() - start:.0f} s CPU)", flush=True)
         paths.append(path)

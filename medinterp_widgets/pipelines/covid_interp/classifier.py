@@ -29,6 +29,7 @@ from . import synthetic
 from .augment import AugmentedImages
 from .config import Config
 from .evaluate import classification_scores, probabilities
+from .lesion_guidance import LesionGuidedLoss
 from .preprocess import Preprocess
 from .ssl import simclr_pretrain
 
@@ -104,14 +105,25 @@ def fine_tune_config(config: Config, run_dir: Path, fold: int, n_train: int, pre
         progress=False, max_steps=config.limit_steps, cpu_bf16=config.cpu_bf16, drop_last=True,
         extra={"paper": "covid-interp", "role": ROLE, "variant": name, "fold": fold,
                "preprocess": preprocess.to_dict(), "cam_layer": config.cam_layer,
-               "cam_threshold": config.cam_threshold, "batchnorm": "re-estimated on clean training images"})
+               "cam_threshold": config.cam_threshold, "batchnorm": "re-estimated on clean training images",
+               "lesion_weight": config.lesion_weight})
+
+
+def training_loss(config: Config, preprocess: Preprocess, lesions=None):
+    """Cross-entropy with label smoothing, or with ``config.lesion_weight`` > 0 and ``lesions`` (a LesionSet
+    of MedSeg dev slices) the ``LesionGuidedLoss`` on them at the CAM layer."""
+    if config.lesion_weight <= 0 or lesions is None or not len(lesions):
+        return nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    return LesionGuidedLoss(preprocess.apply(lesions.images), lesions.masks, weight=config.lesion_weight,
+                            count=config.lesion_count, layer=config.cam_layer, dilate=config.lesion_dilate)
 
 
 def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids: np.ndarray, fold: int,
                           run_dir: Path, *, init_state: dict | None = None, name: str = "final",
-                          callbacks=()) -> dict:
+                          callbacks=(), lesions=None) -> dict:
     """Fine-tune one fold from ``init_state`` (None: from scratch); the last epoch's model after BN
-    re-estimation, its validation rates / AUC / P(COVID), curves and ``final.pt``."""
+    re-estimation, its validation rates / AUC / P(COVID), curves and ``final.pt``. ``lesions``: MedSeg dev
+    slices for the lesion-guided loss (used when ``config.lesion_weight`` > 0)."""
     preprocess = preprocess_of(config)
     labels = images.labels
     torch.manual_seed(config.seed + fold)
@@ -124,7 +136,7 @@ def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids
                                   max_zoom=config.max_zoom, rot90=config.rot90)
     trainer = Trainer(model, train_items,
                       AugmentedImages(images.images, labels, val_ids, preprocess, strength=0.0), train,
-                      loss=nn.CrossEntropyLoss(label_smoothing=config.label_smoothing), callbacks=callbacks)
+                      loss=training_loss(config, preprocess, lesions), callbacks=callbacks)
     history = trainer.fit()
     recalibrate_batchnorm(model, preprocess.apply(images.images[train_ids]))
     model.eval()

@@ -95,7 +95,8 @@ def train_all(config: Config, sets: dict, folds, run_dir: Path, clock: Clock, ca
         for name, variant in variants.items():
             init = pretrained[pretraining_key(variant)][0] if pretraining_key(variant) else None
             explained[name].append(classifier.train_classifier_fold(variant, net, train, val, fold, run_dir,
-                                                                    init_state=init, name=name, callbacks=callbacks))
+                                                                    init_state=init, name=name, callbacks=callbacks,
+                                                                    lesions=lesions.subset(dev)))
             clock.lap("explained classifier" if name == "final" else "ablations")
         pooled = classifier.pooled_features(explained["final"][-1], net.images)
         svms.append(svm_rows(config, {"LBP + SVM": lbp, "Deep features (pool5) + SVM": result["deep"],

@@ -277,7 +277,8 @@ def notes(config: Config, images, trained: dict, found: dict) -> list[str]:
         "at random inside the lung fields (lungs.lung_mask), since a map that merely covers the lungs beats the first "
         "(metrics chance_in_lungs, degree_over_lung_chance). The "
         "MedSeg slices are split once into a dev half (used in development to choose the layer and the design; "
-        "seen label-free by a SimCLR row) and an untouched half (the headline number). MedSeg slices are whole CT "
+        "seen label-free by a SimCLR row, trained on with its masks by the lesion guidance) and an untouched half "
+        "(the headline number, never trained on). MedSeg slices are whole CT "
         "slices stored turned by 90 degrees (spine on the right); they are turned back (spine down, as in the UCSD "
         "figures) before the model sees them, which raised P(COVID) and the consistent degree in development. The "
         "paper's 60.02 % is on 500 images of its own data.",
@@ -320,7 +321,20 @@ def explained_note(config: Config, trained: dict) -> str:
             f"{head}{gate}; {start}; then per fold {config.epochs} epochs AdamW (lr {config.lr}), warmup + cosine, "
             f"label smoothing {config.label_smoothing}, augmentation strength {config.augment} (rotation, zoom, "
             f"shift, mirror, gamma, contrast, noise{crops}). The reported model is the last epoch (no epoch is "
-            "picked on the test fold) after re-estimating BatchNorm statistics on the clean training images.")
+            "picked on the test fold) after re-estimating BatchNorm statistics on the clean training images."
+            f"{_guidance_note(config)}")
+
+
+def _guidance_note(config: Config) -> str:
+    """The lesion-guided training term, when on (lesion_guidance.py)."""
+    if config.lesion_weight <= 0:
+        return ""
+    grown = f" grown by {config.lesion_dilate} px" if config.lesion_dilate else ""
+    return (f" Lesion guidance (a deviation: the paper trains on labels only): each batch also holds "
+            f"{config.lesion_count} MedSeg dev-half slices (label COVID, randomly moved with their masks) through the "
+            f"heatmap loss (training.heatmap_loss.HeatmapLoss: cross-entropy + {config.lesion_weight:g} x the share "
+            f"of their Grad-CAM at '{config.cam_layer}' outside the radiologists' lesion mask{grown}); the untouched "
+            "half is never trained on, and the UCSD images get no map term.")
 
 
 def _conv5_cells(config: Config) -> int:
