@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from medinterp_widgets.data.preprocessing import TEST_TIME_MODES
+
 _PLANE = (-2, -1)
 
 
