@@ -15,6 +15,8 @@ it from ``config.extra["preprocessing"]``) says, in order:
 6. output (``largest_component``): after the argmax on the native grid, keep only the largest
    connected component of each foreground class per scoring unit (a volume's slices stacked: 3-D,
    26-connectivity; a single slice: 2-D), as segmentation pipelines commonly do for one-object classes.
+7. test time (``test_time``): ``none``, or ``dihedral``: the class probabilities are the mean over the 8
+   flips / quarter turns of the model input (``models.test_time``); older checkpoints read as ``none``.
 
 ``prepare`` applies 1-5 (training, validation and ``evaluate`` all call it); ``restore_probabilities``
 takes class probabilities on the model grid back to the native image (bilinear, outside the crop:
@@ -37,6 +39,7 @@ from medinterp_widgets.data.images import resize_pair
 from medinterp_widgets.data.intensity import minmax_normalize
 
 INTENSITY_MODES = ("minmax", "percentile", "zscore", "none")
+TEST_TIME_MODES = ("none", "dihedral")  # step 7, applied by models.test_time.predict_softmax
 CHECKPOINT_KEY = "preprocessing"  # under the checkpoint's config.extra
 
 
@@ -51,6 +54,7 @@ class Preprocessing:
     channels: int = 1
     label_maps: Mapping[str, Mapping[int, int]] = field(default_factory=dict)
     largest_component: bool = False
+    test_time: str = "none"
 
     def __post_init__(self) -> None:
         problem = _problem(self)
@@ -70,7 +74,8 @@ class Preprocessing:
         """Rebuild from ``to_dict`` output; DataFormatError naming ``source`` and the field otherwise."""
         if not isinstance(values, Mapping):
             raise DataFormatError(source, f"expected a mapping of preprocessing fields, got {type(values).__name__}")
-        known = {"size", "crop", "intensity", "percentiles", "channels", "label_maps", "largest_component"}
+        known = {"size", "crop", "intensity", "percentiles", "channels", "label_maps", "largest_component",
+                 "test_time"}
         unknown = sorted(set(values) - known)
         if unknown:
             raise DataFormatError(source, f"unknown preprocessing field(s) {', '.join(unknown)}")
@@ -81,7 +86,8 @@ class Preprocessing:
                        crop=float(values.get("crop", 1.0)), intensity=str(values.get("intensity", "minmax")),
                        percentiles=_pair(values.get("percentiles", (1.0, 99.0))),
                        channels=int(values.get("channels", 1)), label_maps=maps,
-                       largest_component=bool(values.get("largest_component", False)))
+                       largest_component=bool(values.get("largest_component", False)),
+                       test_time=str(values.get("test_time", "none")))
         except (TypeError, ValueError, AttributeError) as error:
             raise DataFormatError(source, f"invalid preprocessing: {error}") from error
         return spec
@@ -102,6 +108,7 @@ def _problem(spec: Preprocessing) -> str:
         ("intensity", spec.intensity in INTENSITY_MODES, f"one of {INTENSITY_MODES}"),
         ("percentiles", 0.0 <= low < high <= 100.0, "(low, high) with 0 <= low < high <= 100"),
         ("channels", isinstance(spec.channels, int) and spec.channels >= 1, "a positive int"),
+        ("test_time", spec.test_time in TEST_TIME_MODES, f"one of {TEST_TIME_MODES}"),
     ]
     for name, ok, expected in checks:
         if not ok:

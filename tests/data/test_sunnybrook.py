@@ -2,7 +2,7 @@ import shutil
 
 import numpy as np
 import pytest
-from scipy.ndimage import binary_dilation
+from scipy.ndimage import binary_dilation, binary_erosion, gaussian_gradient_magnitude
 
 from medinterp_widgets.data import (
     DataFormatError,
@@ -46,6 +46,16 @@ def test_pairs_contours_with_dicoms_through_the_link_table(fake_root):
     assert first.spacing == pytest.approx((0.3125, 0.3125))
     assert first.lv_area_mm2 == pytest.approx(441 * 0.3125**2)
     assert slices.skipped == []
+
+
+def test_contour_points_count_pixels_from_one(fake_root):
+    """"20 20" .. "40 40" is the square of pixel centres 19..39 (1-based files); origin 0 reads them raw."""
+    first = load_sunnybrook(fake_root)[0]
+    rows, cols = np.nonzero(first.lv_mask)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (19, 39, 19, 39)
+    raw = load_sunnybrook(fake_root, contour_origin=0)[0]
+    assert np.array_equal(raw.lv_mask[20:41, 20:41], first.lv_mask[19:40, 19:40]) and raw.lv_mask.sum() == 441
+    assert np.array_equal(raw.outer_mask[1:, 1:], first.outer_mask[:-1, :-1])
 
 
 def test_missing_dicom_raises_or_is_skipped_with_report(fake_root):
@@ -118,6 +128,20 @@ def test_real_contours_are_x_column_y_row(real_slices):
         ring = binary_dilation(s.lv_mask, iterations=4) & ~s.lv_mask
         brighter.append(s.image[s.lv_mask].mean() > s.image[ring].mean())
     assert np.mean(brighter) > 0.9
+
+
+@pytest.mark.data
+def test_real_inner_contours_sit_on_the_image_edge_once_read_from_one(real_dataset):
+    """Model-free check of the 1-based reading: per study, the mean gradient magnitude along the LV
+    contour's own boundary is higher with the 1-based masks than with the raw 0-based ones."""
+    root = real_dataset("sunnybrook")
+    one_based, raw = load_sunnybrook(root), load_sunnybrook(root, contour_origin=0)
+    on_edge: dict[str, list[float]] = {}
+    for a, b in zip(one_based, raw):
+        edge = gaussian_gradient_magnitude(a.image.astype(float), 0.7)
+        boundary = [m & ~binary_erosion(m) for m in (a.lv_mask, b.lv_mask)]
+        on_edge.setdefault(a.study_id, []).append(edge[boundary[0]].mean() - edge[boundary[1]].mean())
+    assert on_edge and all(np.mean(gains) > 0 for gains in on_edge.values())
 
 
 @pytest.mark.data

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medinterp_widgets.data.preprocessing import TEST_TIME_MODES
 from medinterp_widgets.pipelines.config import PipelineConfig
 
 PAPER = {"dice_percent": 94.48, "apd_mm": 1.93, "accuracy_percent": 99.7, "epochs": 50, "lr": 0.02,
@@ -38,6 +39,7 @@ class Config(PipelineConfig):
     intensity: str = "percentile"  # per-image scaling of the crop (data/preprocessing.py)
     augment: bool = True  # flips / quarter turns, small affine, gamma (augment.py)
     largest_component: bool = True  # keep the largest LV component per slice / volume (Preprocessing step 6)
+    test_time: str = "dihedral"  # scoring: mean probabilities over the 8 flips / quarter turns the augmentation trains
     val_fraction: float = 0.34  # synthetic phantoms held out
     sunnybrook_val_fraction: float = 0.34  # Sunnybrook studies held out for validation (1 of the 3 shared)
     sunnybrook_repeat: int = 4  # copies of each Sunnybrook training slice per epoch
@@ -87,6 +89,8 @@ class Config(PipelineConfig):
             raise ValueError(f"Config.pixel_loss: expected one of {tuple(PIXEL_LOSSES)}, got {self.pixel_loss!r}")
         if not 0.0 < self.crop_fraction <= 1.0:
             raise ValueError(f"Config.crop_fraction: expected a value in (0, 1], got {self.crop_fraction}")
+        if self.test_time not in TEST_TIME_MODES:
+            raise ValueError(f"Config.test_time: expected one of {TEST_TIME_MODES}, got {self.test_time!r}")
         if self.intensity not in INTENSITIES:
             raise ValueError(f"Config.intensity: expected one of {INTENSITIES}, got {self.intensity!r}")
         if self.image_size % 2 ** self.depth:

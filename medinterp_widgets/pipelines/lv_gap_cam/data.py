@@ -85,7 +85,8 @@ def headline_set(names) -> str:
 def make_preprocessing(config) -> Preprocessing:
     """The run's one Preprocessing (stored in every checkpoint it writes)."""
     return Preprocessing(size=config.image_size, crop=config.crop_fraction, intensity=config.intensity,
-                         channels=1, label_maps=LABEL_MAPS, largest_component=config.largest_component)
+                         channels=1, label_maps=LABEL_MAPS, largest_component=config.largest_component,
+                         test_time=config.test_time)
 
 
 def choose_sources(dataset: str, data_root) -> tuple[str, ...]:

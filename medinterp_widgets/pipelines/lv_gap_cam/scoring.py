@@ -1,6 +1,7 @@
 """Score an LV model at native resolution: the pipeline's validation and ``medinterp evaluate`` both call this.
 
-Each case goes through the checkpoint's ``Preprocessing`` (``prepare``); the softmax probabilities are
+Each case goes through the checkpoint's ``Preprocessing`` (``prepare``); the softmax probabilities (averaged
+over the 8 flips / quarter turns when its ``test_time`` is ``dihedral``) are
 resized back onto the native image (``restore_probabilities``: bilinear, background outside the crop)
 and the argmax is compared with the data set's labels mapped to model classes. So Dice and APD are
 measured on the native pixel grid in millimetres (PixelSpacing), as the paper's Sunnybrook figures.
@@ -34,6 +35,7 @@ from medinterp_widgets.data.preprocessing import (
     restore_probabilities,
 )
 from medinterp_widgets.devices import resolve_device
+from medinterp_widgets.models.test_time import predict_softmax
 
 from .cases import LvCase, load_cases
 
@@ -52,7 +54,7 @@ def predict_native(model: nn.Module, spec: Preprocessing, cases: Sequence[LvCase
         for start in range(0, len(cases), batch_size):
             prepared = [prepare(spec, case.image) for case in cases[start:start + batch_size]]
             x = torch.from_numpy(np.stack([p.x for p in prepared])).to(device)  # (b, C_in, h, w)
-            probabilities = torch.softmax(model(x).float(), dim=1).cpu()  # (b, C, h, w)
+            probabilities = predict_softmax(model, x, spec.test_time).cpu()  # (b, C, h, w)
             for item, probs in zip(prepared, probabilities):
                 masks.append(restore_probabilities(probs, item.geometry).argmax(dim=0).numpy().astype(np.uint8))
     return postprocess(masks, spec, cases)
