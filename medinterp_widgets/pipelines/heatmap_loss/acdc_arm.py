@@ -122,9 +122,9 @@ def run_acdc(config: Config, folder: Path, run_root: Path, device) -> tuple[dict
     out = {}
     for loss in config.studies_of("acdc"):
         trained = train_group_seg(lambda s: build_model(kwargs, s), _members(owner, folds, config), images,
-                                  loss=make_loss(loss, config, class_weights=weights), epochs=config.acdc_epochs,
-                                  batch_size=config.batch_size, seg_weight=config.acdc_seg_weight, device=device,
-                                  max_steps=config.limit_steps,
+                                  loss=make_loss(loss, config, weights, config.acdc_classification),
+                                  epochs=config.acdc_epochs, batch_size=config.batch_size,
+                                  seg_weight=config.acdc_seg_weight, device=device, max_steps=config.limit_steps,
                                   augment=partial(augment_batch, channels=kwargs["in_channels"]))
         out[loss] = _score(loss, trained, patients, validation, folds, kwargs, prep, config, run_root, device)
     return out, [p.diagnosis for p in patients]

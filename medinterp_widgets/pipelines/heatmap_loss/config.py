@@ -99,6 +99,7 @@ class Config(PipelineConfig):
     acdc_epochs: int = 40
     acdc_lr: float = 2e-3
     acdc_aggregate: str = "softmax"  # patient P(diseased) from its slices: mean softmax or mean logit
+    acdc_classification: str | None = None  # the ACDC ce classifier's term ("mse" / "ce"); None: as synthetic
     acdc_seg_weight: float = 0.0  # auxiliary heart-segmentation loss while training (acdc_train.py); off: no
     # gain shown (same 5-fold split, seed 1, ce: out-of-fold AUC 0.56 at weight 1 vs 0.54 without)
     acdc_max_patients: int | None = None
@@ -128,6 +129,9 @@ class Config(PipelineConfig):
         if self.baseline_classification not in ("mse", "ce"):
             raise ValueError(f"Config baseline_classification: expected 'mse' or 'ce', got "
                              f"{self.baseline_classification!r}")
+        if self.acdc_classification not in (None, "mse", "ce"):
+            raise ValueError(f"Config acdc_classification: expected None, 'mse' or 'ce', got "
+                             f"{self.acdc_classification!r}")
         if self.acdc_aggregate not in ("softmax", "logit"):
             raise ValueError(f"Config acdc_aggregate: expected 'softmax' or 'logit', got {self.acdc_aggregate!r}")
         if self.acdc_folds < 2:
