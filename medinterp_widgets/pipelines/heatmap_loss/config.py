@@ -87,7 +87,7 @@ class Config(PipelineConfig):
     group_size: int | None = None  # networks trained at once as one GroupedVGG; None: 4 on a CPU, 64 on CUDA
     # ACDC arm: stratified patient folds (out-of-fold balanced accuracy) + a final model on all patients
     acdc_size: int = 64
-    acdc_crop: int = 160
+    acdc_crop: int = 160  # 128 raised the CV AUC (5 of 6 paired repeats) but not the balanced accuracy (README)
     acdc_middle: tuple[float, float] = (0.2, 0.8)  # relative slice positions used (mid-ventricular)
     acdc_difference: bool = False  # a third input channel ED - ES
     acdc_width: int = 8
@@ -100,6 +100,7 @@ class Config(PipelineConfig):
     acdc_lr: float = 2e-3
     acdc_aggregate: str = "softmax"  # patient P(diseased) from its slices: mean softmax or mean logit
     acdc_classification: str | None = None  # the ACDC ce classifier's term ("mse" / "ce"); None: as synthetic
+    # (cross-entropy vs MSE, same folds, 3 repeats: AUC 0.646 vs 0.700, balanced accuracy 0.621 vs 0.590)
     acdc_seg_weight: float = 0.0  # auxiliary heart-segmentation loss while training (acdc_train.py); off: no
     # gain shown (same 5-fold split, seed 1, ce: out-of-fold AUC 0.56 at weight 1 vs 0.54 without)
     acdc_max_patients: int | None = None

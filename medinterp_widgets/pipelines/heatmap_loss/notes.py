@@ -53,7 +53,8 @@ def method_notes(results, rows: list[dict]) -> list[str]:
             "out-of-fold balanced accuracy; a final classifier trained on all of them is saved (evaluate: "
             "acdc-diagnosis) and scored on the 10 shared validation volumes (only one of them NOR: its balanced "
             "accuracy is coarse). "
-            f"Class weights n / (2 n_c), random affine + contrast augmentation, {config.acdc_epochs} epochs.")
+            f"Class weights n / (2 n_c), random affine + contrast augmentation, {config.acdc_epochs} epochs; the "
+            f"ce classifier's term: {(config.acdc_classification or config.baseline_classification).upper()}.")
         notes.append(
             "ACDC heart overlap (acdc_heart_*): mean over the heart slices whose HiResCAM map of the true class is "
             "not all zero; acdc_heart_empty_* is the share of all-zero maps. The thesis's mass penalty scores an "
