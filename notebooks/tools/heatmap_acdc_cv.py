@@ -35,10 +35,17 @@ from medinterp_widgets.pipelines.heatmap_loss.config import Config
 from medinterp_widgets.pipelines.heatmap_loss.study import build_model, make_loss
 
 
+def _value(text: str):
+    """A Python literal (128, 0.1, True, (0.2, 0.8)), else the text itself (ce)."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
 def main(out: str, loss: str, repeats: str, seed: str, *overrides: str) -> dict:
     torch.set_num_threads(1)
-    fields = {k: ast.literal_eval(v) if v[:1].isdigit() or v[:1] in "[(-" else v
-              for k, v in (o.split("=", 1) for o in overrides)}
+    fields = {k: _value(v) for k, v in (o.split("=", 1) for o in overrides)}
     config = Config.from_preset("paper", seed=int(seed), acdc_repeats=int(repeats), **fields)
     start = time.process_time()
     patients = read_with(acdc_preprocessing(config), Path(os.environ["MEDINTERP_DATA"]) / "acdc", "train")
