@@ -101,6 +101,8 @@ class Config(PipelineConfig):
     acdc_aggregate: str = "softmax"  # patient P(diseased) from its slices: mean softmax or mean logit
     acdc_classification: str | None = None  # the ACDC ce classifier's term ("mse" / "ce"); None: as synthetic
     # (cross-entropy vs MSE, same folds, 3 repeats: AUC 0.646 vs 0.700, balanced accuracy 0.621 vs 0.590)
+    acdc_ensemble: bool = False  # P(diseased) of new patients = mean of the CV fold models (saved beside the final
+    # model, which keeps the maps); unmeasured: an option for the next round (README)
     acdc_seg_weight: float = 0.0  # auxiliary heart-segmentation loss while training (acdc_train.py); off: no
     # gain shown (same 5-fold split, seed 1, ce: out-of-fold AUC 0.56 at weight 1 vs 0.54 without)
     acdc_max_patients: int | None = None
