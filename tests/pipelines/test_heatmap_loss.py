@@ -54,6 +54,9 @@ def test_losses_of_the_groups():
     assert ce.weight == 0 and ce.classification == "mse"  # conventional: the thesis's classification term alone
     assert (thesis.classification, thesis.penalty, thesis.method) == ("mse", "mass", "hirescam")
     assert (norm.classification, norm.penalty, norm.method) == ("ce", "share", "gradcam")
+    assert make_loss("ce", config, classification="ce").classification == "ce"  # the ACDC arm's override
+    with pytest.raises(ValueError, match="acdc_classification"):
+        hl.Config(acdc_classification="hinge")
 
 
 def test_comparison_row_uses_the_thesis_sign_convention():

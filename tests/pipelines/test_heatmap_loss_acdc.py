@@ -12,7 +12,12 @@ import torch
 
 from medinterp_widgets.pipelines import heatmap_loss as hl
 from medinterp_widgets.pipelines.heatmap_loss import acdc
-from medinterp_widgets.pipelines.heatmap_loss.acdc_arm import cross_validated_scores, evaluate_acdc_diagnosis, run_acdc
+from medinterp_widgets.pipelines.heatmap_loss.acdc_arm import (
+    cross_validated_scores,
+    ensemble_probabilities,
+    evaluate_acdc_diagnosis,
+    run_acdc,
+)
 
 PATIENTS = (1, 2, 21, 22, 41, 42, 61, 62, 63, 81, 82)  # DCM, HCM, MINF x 2, NOR x 3, RV x 2
 
@@ -138,7 +143,7 @@ def trained_arm(acdc_folder, tmp_path_factory):
     torch.set_num_threads(1)
     config = hl.Config.from_preset("smoke", studies=("acdc:ce", "acdc:hirescam"), acdc_folds=2, acdc_repeats=2,
                                    acdc_epochs=2, acdc_size=32, acdc_crop=32, batch_size=4, acdc_difference=True,
-                                   acdc_aggregate="logit")
+                                   acdc_aggregate="logit", acdc_ensemble=True)
     results, diagnoses = run_acdc(config, acdc_folder, tmp_path_factory.mktemp("runs"), torch.device("cpu"))
     return results, diagnoses
 
@@ -164,6 +169,32 @@ def test_evaluate_command_scores_an_acdc_folder(trained_arm, acdc_folder, capsys
     assert printed["n"] == 2 and printed["split"] == "val" and {"balanced_accuracy", "accuracy"} <= set(printed)
     with pytest.raises(ValueError, match="trained at 32"):
         evaluate_acdc_diagnosis(checkpoint, acdc_folder, size=(16, 16))
+
+
+class _Flipped(_Corner):
+    """Logits = minus the two channels' top-left pixels: P(diseased) = 1 - _Corner's."""
+
+    def forward(self, x):
+        return -x[:, :, 0, 0]
+
+
+def test_fold_ensemble_mean_by_hand_and_scored_like_the_arm(trained_arm, acdc_folder, tmp_path):
+    from medinterp_widgets.data.errors import DataFormatError
+    from medinterp_widgets.training.checkpoints import atomic_save, load_checkpoint
+
+    images = np.zeros((1, 2, 2, 2), np.float32)
+    images[0, 1, 0, 0] = 2.0
+    patient = acdc.PatientStack("patient001", "DCM", images, np.zeros((1, 2, 2), np.uint8))
+    np.testing.assert_allclose(ensemble_probabilities([_Corner(), _Flipped()], [patient]), [0.5], atol=1e-6)
+    result = trained_arm[0]["ce"]
+    payload = load_checkpoint(result.checkpoint)
+    assert payload["config"]["extra"]["ensemble"] == [f"fold-{i}.pt" for i in range(4)]  # 2 repeats x 2 folds
+    scored = evaluate_acdc_diagnosis(result.checkpoint, acdc_folder, split="val")
+    assert scored["auc"] == pytest.approx(result.val["auc"]) and scored["threshold"] == result.val["threshold"]
+    assert scored["balanced_accuracy"] == pytest.approx(result.val["balanced_accuracy"])
+    payload["config"]["extra"]["ensemble"] = ["../final.pt"]
+    with pytest.raises(DataFormatError, match="ensemble"):
+        evaluate_acdc_diagnosis(atomic_save(payload, tmp_path / "bad.pt"), acdc_folder)
 
 
 def test_evaluate_rejects_a_checkpoint_without_acdc_preprocessing(tmp_path, acdc_folder):

@@ -10,7 +10,10 @@ repeat scored at the threshold of the other repeats); the final network stores t
 repeats. The heart overlap is the mean ``heatmap_overlap`` of HiResCAM maps (true class) on the
 out-of-fold slices that show the heart. The final network is saved with its preprocessing and scored
 by ``evaluate_acdc_diagnosis`` (``medinterp evaluate --dataset acdc-diagnosis``), here on the shared
-validation volumes (patients not in the training slices).
+validation volumes (patients not in the training slices). With ``acdc_ensemble`` the fold networks are
+saved beside it (``fold-<i>.pt``, named in its ``extra.ensemble``) and a new patient's P(diseased) is their
+mean (``ensemble_probabilities``): its expectation is that of an out-of-fold prediction, which the
+threshold was taken from.
 """
 
 from __future__ import annotations
@@ -122,9 +125,9 @@ def run_acdc(config: Config, folder: Path, run_root: Path, device) -> tuple[dict
     out = {}
     for loss in config.studies_of("acdc"):
         trained = train_group_seg(lambda s: build_model(kwargs, s), _members(owner, folds, config), images,
-                                  loss=make_loss(loss, config, class_weights=weights), epochs=config.acdc_epochs,
-                                  batch_size=config.batch_size, seg_weight=config.acdc_seg_weight, device=device,
-                                  max_steps=config.limit_steps,
+                                  loss=make_loss(loss, config, weights, config.acdc_classification),
+                                  epochs=config.acdc_epochs, batch_size=config.batch_size,
+                                  seg_weight=config.acdc_seg_weight, device=device, max_steps=config.limit_steps,
                                   augment=partial(augment_batch, channels=kwargs["in_channels"]))
         out[loss] = _score(loss, trained, patients, validation, folds, kwargs, prep, config, run_root, device)
     return out, [p.diagnosis for p in patients]
@@ -141,12 +144,19 @@ def cross_validated_scores(labels, per_repeat: np.ndarray) -> dict:
     return {key: float(np.mean([run[key] for run in runs])) for key in runs[0]}
 
 
+def ensemble_probabilities(models: list[torch.nn.Module], patients: list[PatientStack], device=None,
+                           batch_size: int = 64, aggregate: str = "softmax") -> np.ndarray:
+    """P(diseased) per patient (P,): the mean over ``models`` of ``patient_probabilities``."""
+    return np.mean([patient_probabilities(m, patients, device, batch_size, aggregate) for m in models], axis=0)
+
+
 def _score(loss, trained, patients, validation, folds, kwargs, prep, config, run_root, device) -> AcdcResult:
     per_repeat = np.zeros((config.acdc_repeats, len(patients)))
-    overlaps, empties = [], []
+    overlaps, empties, fold_models = [], [], []
     for index, ((_, held_out), result) in enumerate(zip(folds, trained[:-1])):
         model = build_model(kwargs, 0)
         model.load_state_dict(result.state)
+        fold_models.append(model)
         chosen = [patients[i] for i in held_out]
         per_repeat[index // config.acdc_folds, held_out] = patient_probabilities(model, chosen, device,
                                                                              aggregate=config.acdc_aggregate)
@@ -159,11 +169,16 @@ def _score(loss, trained, patients, validation, folds, kwargs, prep, config, run
              "preprocessing": prep, "decision_threshold": threshold, "aggregate": config.acdc_aggregate,
              "seed": config.seed}
     path = run_root / f"acdc-{loss}" / "final.pt"
+    if config.acdc_ensemble:  # the fold models beside final.pt, named in its extra
+        extra["ensemble"] = [f"fold-{i}.pt" for i in range(len(fold_models))]
+        for name, result in zip(extra["ensemble"], trained[:-1]):
+            save_member(kwargs, result, path.parent / name, {**extra, "ensemble": []}, config.limit_steps)
     final = save_member(kwargs, trained[-1], path, extra, config.limit_steps)
     val = {}
     maps = np.zeros((0, 0, 0), np.float32)
     if validation:
-        probabilities = patient_probabilities(final, validation, device, aggregate=config.acdc_aggregate)
+        probabilities = ensemble_probabilities(fold_models if config.acdc_ensemble else [final], validation, device,
+                                               aggregate=config.acdc_aggregate)
         val = diagnosis_scores([p.label for p in validation], probabilities, threshold)
         val["heart_overlap_mean"], val["heart_maps_empty"], maps = heart_overlap(final, validation, device)
     return AcdcResult(loss, cross_validated_scores(labels, per_repeat), float(np.nanmean(overlaps)),
@@ -189,7 +204,19 @@ def evaluate_acdc_diagnosis(checkpoint, root, kind: str = "acdc-diagnosis", *, d
         raise DataFormatError(Path(checkpoint), f"config.extra.aggregate: {aggregate!r}; expected one of "
                                                 f"{list(AGGREGATES)}")
     patients = read_with(prep, root, split, limit)
-    probabilities = patient_probabilities(model, patients, device, batch_size, aggregate)
+    members = _ensemble(Path(checkpoint), extra.get("ensemble") or []) or [model]
+    probabilities = ensemble_probabilities(members, patients, device, batch_size, aggregate)
     scores = diagnosis_scores([p.label for p in patients], probabilities, threshold)
     scores["heart_overlap_mean"], scores["heart_maps_empty"], _ = heart_overlap(model, patients, device)
     return {**scores, "split": split, "patients": [p.patient_id for p in patients]}
+
+
+def _ensemble(checkpoint: Path, names) -> list[torch.nn.Module]:
+    """The fold models a final checkpoint names in ``config.extra.ensemble`` (file names beside it)."""
+    if not isinstance(names, list) or not all(isinstance(n, str) and n and Path(n).name == n for n in names):
+        raise DataFormatError(checkpoint, f"config.extra.ensemble: expected a list of file names beside the "
+                                          f"checkpoint, got {names!r}")
+    missing = [n for n in names if not (checkpoint.parent / n).is_file()]
+    if missing:
+        raise DataFormatError(checkpoint, f"config.extra.ensemble: {missing} not found in {checkpoint.parent}")
+    return [model_from_checkpoint(checkpoint.parent / n) for n in names]

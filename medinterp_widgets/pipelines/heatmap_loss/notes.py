@@ -53,12 +53,18 @@ def method_notes(results, rows: list[dict]) -> list[str]:
             "out-of-fold balanced accuracy; a final classifier trained on all of them is saved (evaluate: "
             "acdc-diagnosis) and scored on the 10 shared validation volumes (only one of them NOR: its balanced "
             "accuracy is coarse). "
-            f"Class weights n / (2 n_c), random affine + contrast augmentation, {config.acdc_epochs} epochs.")
+            f"Class weights n / (2 n_c), random affine + contrast augmentation, {config.acdc_epochs} epochs; the "
+            f"ce classifier's term: {(config.acdc_classification or config.baseline_classification).upper()}.")
         notes.append(
             "ACDC heart overlap (acdc_heart_*): mean over the heart slices whose HiResCAM map of the true class is "
             "not all zero; acdc_heart_empty_* is the share of all-zero maps. The thesis's mass penalty scores an "
             "all-zero map 0, so a heatmap-loss classifier can meet it by pushing the true class's map below zero: "
             "a high empty share means the overlap describes only the remaining slices.")
+        if config.acdc_ensemble:
+            notes.append(
+                f"ACDC test-time ensemble: P(diseased) of the validation volumes (and of evaluate) is the mean of the "
+                f"{config.acdc_repeats * config.acdc_folds} cross-validation fold models (fold-*.pt beside final.pt), "
+                "thresholded at the out-of-fold midpoint; the final model gives the maps.")
         if config.acdc_seg_weight > 0:
             notes.append(
                 f"ACDC deviation (multi-task training): while training, every classifier also predicts the ED and "

@@ -73,10 +73,12 @@ def build_model(kwargs: dict, seed: int) -> VGGClassifier:
         return VGGClassifier(**kwargs)
 
 
-def make_loss(loss: str, config: Config, class_weights=None) -> HeatmapLoss:
-    """The group's loss: ``ce`` -> the classification term alone (weight 0), else the heatmap loss."""
+def make_loss(loss: str, config: Config, class_weights=None, classification: str | None = None) -> HeatmapLoss:
+    """The group's loss: ``ce`` -> the classification term alone (weight 0; ``classification``, default
+    ``config.baseline_classification``), else the heatmap loss."""
     if loss == "ce":
-        return HeatmapLoss(weight=0.0, classification=config.baseline_classification, class_weights=class_weights)
+        return HeatmapLoss(weight=0.0, classification=classification or config.baseline_classification,
+                           class_weights=class_weights)
     method, _, variant = loss.partition("-")
     if variant == "norm":
         return HeatmapLoss.normalized(method, config.norm_weight, class_weights=class_weights)

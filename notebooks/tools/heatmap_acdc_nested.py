@@ -1,0 +1,132 @@
+"""Nested CV of the heatmap-loss ACDC arm (README: fold ensemble vs final model), the ce classifier.
+
+Per outer fold, 4 inner fold models + 1 final model on the outer-training patients; threshold =
+midpoint of the inner out-of-fold P; outer-test patients predicted by (a) the final model, (b) the mean of
+the inner fold models.
+
+    MEDINTERP_DATA=... python notebooks/tools/heatmap_acdc_nested.py TAG SEED [field=value ...]  # -> TAG.json
+"""
+
+import ast
+import json
+import os
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+
+from medinterp_widgets.pipelines.heatmap_loss import acdc as A
+from medinterp_widgets.pipelines.heatmap_loss.acdc_arm import acdc_preprocessing, read_with
+from medinterp_widgets.pipelines.heatmap_loss.acdc_train import train_group_seg
+from medinterp_widgets.pipelines.heatmap_loss.config import Config
+from medinterp_widgets.pipelines.heatmap_loss.study import build_model, make_loss
+from medinterp_widgets.training.grouped import Member
+
+torch.set_num_threads(1)
+TAG, SEED = sys.argv[1], int(sys.argv[2])
+over = {k: (ast.literal_eval(v) if v[:1].isdigit() else v) for k, v in (a.split("=", 1) for a in sys.argv[3:])}
+config = Config.from_preset("paper", seed=SEED, **over)
+t0 = time.process_time()
+pats = read_with(acdc_preprocessing(config), Path(os.environ["MEDINTERP_DATA"]) / "acdc", "train")
+images, owner = A.stack_patients(pats)
+counts = torch.bincount(images.labels, minlength=2).float()
+w = (counts.sum() / (2 * counts)).tolist()
+diag = np.array([p.diagnosis for p in pats])
+y = np.array([p.label for p in pats])
+outer = list(StratifiedKFold(5, shuffle=True, random_state=SEED * 100 + 7).split(np.zeros(len(pats)), diag))
+members, plan = [], []
+
+
+def subset(idx):
+    return tuple(torch.nonzero(torch.isin(owner, torch.as_tensor(idx))).flatten().tolist())
+
+
+for o, (tr, te) in enumerate(outer):
+    inner = list(StratifiedKFold(4, shuffle=True, random_state=SEED * 100 + 50 + o).split(np.zeros(len(tr)), diag[tr]))
+    for i, (itr, ite) in enumerate(inner):
+        members.append(Member(seed=SEED * 1000 + 10 * o + i, lr=config.acdc_lr, subset=subset(tr[itr])))
+        plan.append((o, "inner", tr[ite]))
+    members.append(Member(seed=SEED * 1000 + 10 * o + 9, lr=config.acdc_lr, subset=subset(tr)))
+    plan.append((o, "final", te))
+kw = dict(
+    in_channels=2,
+    n_classes=2,
+    width=config.acdc_width,
+    cfg=config.acdc_cfg,
+    batch_norm=True,
+    head="fc",
+    hidden=config.hidden,
+    fc_pool=config.acdc_fc_pool,
+    dropout=config.acdc_dropout,
+)
+res = train_group_seg(
+    lambda s: build_model(kw, s),
+    members,
+    images,
+    loss=make_loss("ce", config, w, config.acdc_classification),
+    epochs=config.acdc_epochs,
+    batch_size=config.batch_size,
+    seg_weight=0.0,
+    augment=partial(A.augment_batch, channels=2),
+)
+
+
+def model(r):
+    m = build_model(kw, 0)
+    m.load_state_dict(r.state)
+    return m.eval()
+
+
+p_final, p_ens, pred_final, pred_ens = (
+    np.zeros(len(pats)),
+    np.zeros(len(pats)),
+    np.zeros(len(pats), int),
+    np.zeros(len(pats), int),
+)
+thr = []
+for o, (tr, te) in enumerate(outer):
+    idx = [k for k, (oo, kind, _) in enumerate(plan) if oo == o]
+    inner_oof = np.zeros(len(pats))
+    inner_models = []
+    for k in idx:
+        _, kind, held = plan[k]
+        m = model(res[k])
+        if kind == "inner":
+            inner_oof[held] = A.patient_probabilities(m, [pats[j] for j in held])
+            inner_models.append(m)
+        else:
+            p_final[te] = A.patient_probabilities(m, [pats[j] for j in te])
+    t = A.midpoint_threshold(y[tr], inner_oof[tr])
+    thr.append(round(t, 3))
+    p_ens[te] = np.mean([A.patient_probabilities(m, [pats[j] for j in te]) for m in inner_models], 0)
+    pred_final[te] = p_final[te] >= t
+    pred_ens[te] = p_ens[te] >= t
+
+
+def sc(p, pred):
+    return dict(
+        auc=round(roc_auc_score(y, p), 3),
+        ba=round(balanced_accuracy_score(y, pred), 3),
+        sens=round(pred[y == 1].mean(), 2),
+        spec=round(1 - pred[y == 0].mean(), 2),
+    )
+
+
+out = dict(
+    tag=TAG,
+    seed=SEED,
+    over=over,
+    thresholds=thr,
+    final=sc(p_final, pred_final),
+    ensemble=sc(p_ens, pred_ens),
+    final_mean_P={d: round(float(p_final[diag == d].mean()), 2) for d in ("NOR", "DCM", "HCM", "MINF", "RV")},
+    ensemble_mean_P={d: round(float(p_ens[diag == d].mean()), 2) for d in ("NOR", "DCM", "HCM", "MINF", "RV")},
+    cpu_s=round(time.process_time() - t0),
+)
+print(json.dumps(out))
+Path(f"{TAG}.json").write_text(json.dumps(out))
