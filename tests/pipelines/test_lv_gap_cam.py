@@ -22,7 +22,7 @@ from medinterp_widgets.pipelines.lv_gap_cam.losses import (
     dense_cam_loss,
 )
 from medinterp_widgets.pipelines.lv_gap_cam.scoring import case_rows, summarise
-from medinterp_widgets.pipelines.lv_gap_cam.training import EventLog, apply_best, build_gapfcn, make_trainer
+from medinterp_widgets.pipelines.lv_gap_cam.training import EventLog, apply_best, build_gapfcn, build_unet, make_trainer
 from medinterp_widgets.training import EpochEnd, LayerStat, LayerStats, StepEnd, TrainConfig
 
 
@@ -194,3 +194,15 @@ def test_cam_localisation_by_hand():
     assert result["mass_inside_lv"] == pytest.approx(0.5)  # mean of 1 and 0
     assert result["peak_in_lv"] == pytest.approx(0.5)
     assert result["lv_area_share"] == pytest.approx(36 / 256)
+
+
+@pytest.mark.parametrize("build", [build_gapfcn, build_unet])
+def test_models_start_from_the_seed_whatever_ran_before(build):
+    """A seeded run repeats: the initial weights do not depend on how much of torch's RNG was used before."""
+    config = Config.from_preset("smoke", seed=3)
+    first = build(config).state_dict()
+    torch.rand(1000)
+    second = build(config).state_dict()
+    other = build(Config.from_preset("smoke", seed=4)).state_dict()
+    assert all(torch.equal(first[k], second[k]) for k in first)
+    assert not all(torch.equal(first[k], other[k]) for k in first)

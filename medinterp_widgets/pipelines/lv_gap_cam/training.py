@@ -67,11 +67,15 @@ class EventLog:
 
 
 def build_gapfcn(config) -> GapFCN:
+    """The run's GapFCN; its initial weights depend only on ``config.seed`` (a seeded run repeats)."""
+    torch.manual_seed(config.seed)
     return GapFCN(in_channels=1, n_classes=2, base_channels=config.base_channels, depth=config.depth,
                   convs_per_stage=config.convs_per_stage)
 
 
 def build_unet(config) -> UNet:
+    """The U-Net baseline, initialised from ``config.seed`` like ``build_gapfcn``."""
+    torch.manual_seed(config.seed)
     return UNet(in_channels=1, n_classes=2, base_channels=config.unet_base_channels, depth=config.depth)
 
 
