@@ -65,6 +65,8 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, include_backgroun
         if per_class.numel() < 2:
             raise ValueError("soft Dice include_background=False: needs at least 2 classes")
         per_class, weights = per_class[1:], weights[1:]
+        if not bool(weights.sum() > 0):
+            raise ValueError(f"soft Dice class_weights: the foreground weights sum to 0, got {class_weights}")
     return 1 - (weights * per_class).sum() / weights.sum()
 
 

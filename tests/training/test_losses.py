@@ -81,3 +81,9 @@ def test_per_image_dice_weighs_each_image_equally():
     loss = build_loss("dice_ce", include_background=False, per_image=True)(logits, labels)
     expected = torch.nn.functional.cross_entropy(logits, labels) + 1 - sum(lv) / 2
     assert loss.item() == pytest.approx(expected.item(), abs=1e-5)  # eps = 1e-5 in the loss
+
+
+def test_class_weights_without_background_need_a_foreground_weight():
+    logits, target = torch.zeros(1, 2, 2, 2), torch.zeros(1, 2, 2, dtype=torch.long)
+    with pytest.raises(ValueError, match="foreground weights sum to 0"):
+        soft_dice_loss(logits, target, include_background=False, class_weights=[1.0, 0.0])
