@@ -31,7 +31,7 @@ from .config import PAPER, Config
 from .data import LvData, headline_set, load_lv_data
 from .explain import explain
 from .scoring import score_cases
-from .training import build_gapfcn, build_unet, search_hyperparameters, train_best, train_config
+from .training import SEARCH_LR, build_gapfcn, build_unet, search_hyperparameters, train_best, train_config
 
 TITLE = "Paper 1: LV segmentation with an interpretable GAP-FCN (Sunnybrook / ACDC)"
 SUMMARY_KEYS = ("dice_mean", "apd_mm_mean", "apd_px_mean", "dice_slice_mean", "pixel_accuracy_mean", "good_contours",
@@ -133,10 +133,14 @@ def _search(config: Config, data: LvData, out: Path, report: Report, callbacks) 
     report.metrics.update({f"search_best_{k}": v for k, v in result.best.items()})
     subset = f" on {config.sweep_max_train_slices} training items" if config.sweep_max_train_slices else ""
     report.notes.append(
-        f"Search: {len(result.rows)} Optuna TPE trials of {config.sweep_epochs} epochs{subset} over LR (1e-4..3e-2, "
-        "log), decay rate (0.5..1) and decay steps (100..10,000, log), each scored by its best tuning Dice. It is "
-        "reported beside the paper's schedule, not used to retrain: the best trial's own checkpoint is scored on the "
-        "validation cases like the main model ('GapFCN (search best)').")
+        f"Search: {len(result.rows)} Optuna TPE trials of {config.sweep_epochs} epochs{subset} over LR "
+        f"({SEARCH_LR[0]:g}..{SEARCH_LR[1]:g}, log), decay rate (0.5..1) and decay steps (100..10,000, log), each "
+        "scored by its best tuning Dice. It is reported beside the paper's schedule, not used to retrain: the best "
+        "trial's own checkpoint is scored on the validation cases like the main model ('GapFCN (search best)').")
+    scores = {row["tune_dice"] for row in result.rows if row["tune_dice"] is not None}
+    if len(result.rows) > 1 and len(scores) == 1:
+        report.notes.append(f"Search: every trial reached the same tuning Dice ({scores.pop():.3f}): no trial learned "
+                            "more than the others, so its 'best' trial is arbitrary.")
     if len(result.rows) > 1:
         report.add_figure("sweep_trials", figures.sweep_trials(result.rows))
     if result.best_checkpoint is not None:

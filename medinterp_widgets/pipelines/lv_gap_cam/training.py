@@ -115,9 +115,15 @@ def train_best(model: nn.Module, data, tconfig: TrainConfig, pixel_loss: str, ca
     return trainer.base_model.eval(), log, trainer
 
 
+SEARCH_LR = (3e-3, 3e-2)  # SGD-scale rates around the paper's 0.02; below ~2e-3 a 400-step trial still predicts no LV
+
+
 def search_space() -> dict:
-    """The paper's three knobs (lv_search_space) with an LR range that holds the paper's 0.02."""
-    return {**lv_search_space(), "lr": FloatRange(1e-4, 3e-2, log=True)}
+    """The paper's three knobs (lv_search_space) with an LR range (log) that holds the paper's 0.02.
+
+    Rates under ~2e-3 do not learn within a search trial (2 epochs of 400 items at batch 2): with seed 1 all
+    four trials drawn from 1e-4..3e-2 landed in 3e-4..2.2e-3 and predicted no LV (tuning Dice 0.07 each)."""
+    return {**lv_search_space(), "lr": FloatRange(*SEARCH_LR, log=True)}
 
 
 @dataclass
