@@ -21,6 +21,7 @@ from medinterp_widgets.pipelines.lv_gap_cam.losses import (
     class_fractions,
     dense_cam_loss,
 )
+from medinterp_widgets.pipelines.lv_gap_cam.pipeline import search_tie_note
 from medinterp_widgets.pipelines.lv_gap_cam.scoring import case_rows, summarise
 from medinterp_widgets.pipelines.lv_gap_cam.training import (
     EventLog,
@@ -220,3 +221,11 @@ def test_search_lr_range_holds_the_paper_rate_and_skips_rates_too_slow_for_a_tri
     assert lr.log and lr.low <= Config().lr <= lr.high
     assert lr.low >= 2e-3  # below it a 400-step trial predicted no LV in every trial (seed 1)
     assert set(search_space()) == {"lr", "decay_rate", "decay_steps"}
+
+
+def test_search_tie_note_only_when_every_trial_ties():
+    tied = [{"trial": i, "tune_dice": 0.0707} for i in range(4)]
+    assert "0.071" in search_tie_note(tied)
+    assert search_tie_note([*tied[:3], {"trial": 3, "tune_dice": 0.55}]) is None
+    assert search_tie_note(tied[:1]) is None  # one trial: nothing to compare
+    assert search_tie_note([*tied, {"trial": 4, "tune_dice": None}]) is not None  # a failed trial has no value

@@ -137,10 +137,9 @@ def _search(config: Config, data: LvData, out: Path, report: Report, callbacks) 
         f"({SEARCH_LR[0]:g}..{SEARCH_LR[1]:g}, log), decay rate (0.5..1) and decay steps (100..10,000, log), each "
         "scored by its best tuning Dice. It is reported beside the paper's schedule, not used to retrain: the best "
         "trial's own checkpoint is scored on the validation cases like the main model ('GapFCN (search best)').")
-    scores = {row["tune_dice"] for row in result.rows if row["tune_dice"] is not None}
-    if len(result.rows) > 1 and len(scores) == 1:
-        report.notes.append(f"Search: every trial reached the same tuning Dice ({scores.pop():.3f}): no trial learned "
-                            "more than the others, so its 'best' trial is arbitrary.")
+    tie = search_tie_note(result.rows)
+    if tie:
+        report.notes.append(tie)
     if len(result.rows) > 1:
         report.add_figure("sweep_trials", figures.sweep_trials(result.rows))
     if result.best_checkpoint is not None:
@@ -150,6 +149,15 @@ def _search(config: Config, data: LvData, out: Path, report: Report, callbacks) 
         if config.out_dir:
             report.add_checkpoint("GapFCN (search best)", result.best_checkpoint, EVALUATE_SETS,
                                   "the search's best trial (best epoch by tuning Dice)")
+
+
+def search_tie_note(rows: list[dict]) -> str | None:
+    """A note when two or more search trials all reached one tuning Dice (none learned more: 'best' is arbitrary)."""
+    scores = {row["tune_dice"] for row in rows if row.get("tune_dice") is not None}
+    if len(rows) < 2 or len(scores) != 1:
+        return None
+    return (f"Search: every trial reached the same tuning Dice ({scores.pop():.3f}): no trial learned more than the "
+            "others, so its 'best' trial is arbitrary.")
 
 
 def _compare_models(models: dict[str, dict], report: Report) -> None:
