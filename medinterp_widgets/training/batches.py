@@ -47,9 +47,15 @@ def to_device(value: Any, device: torch.device, channels_last: bool = False) -> 
 def make_loader(data: Dataset | DataLoader | Iterable, *, batch_size: int, shuffle: bool, seed: int, epoch: int,
                 num_workers: int, context: DistributedContext, pin_memory: bool = False,
                 drop_last: bool = False) -> Iterable:
-    """A DataLoader whose order depends only on (seed, epoch); a given DataLoader is used as is."""
+    """A DataLoader whose order depends only on (seed, epoch); a given DataLoader is used as is.
+
+    A training set with ``resample_epoch(generator)`` (items redrawn each epoch, its length fixed) gets a
+    generator of (seed, epoch) before the epoch starts, so a resumed run draws like an uninterrupted one.
+    """
     if isinstance(data, DataLoader) or not hasattr(data, "__getitem__"):
         return data
+    if shuffle and hasattr(data, "resample_epoch"):
+        data.resample_epoch(epoch_generator(seed, epoch))
     sampler = context.sampler(data, seed=seed, shuffle=shuffle)
     if sampler is not None:
         sampler.set_epoch(epoch)

@@ -12,7 +12,7 @@ from medinterp_widgets.models import GapFCN
 from medinterp_widgets.pipelines.lv_gap_cam import Config
 from medinterp_widgets.pipelines.lv_gap_cam.artifacts import overlay_labels
 from medinterp_widgets.pipelines.lv_gap_cam.cases import LvCase
-from medinterp_widgets.pipelines.lv_gap_cam.data import choose_sources, load_lv_data
+from medinterp_widgets.pipelines.lv_gap_cam.data import LvDataset, choose_sources, load_lv_data
 from medinterp_widgets.pipelines.lv_gap_cam.evaluation import accuracy_vs_dice, cam_localisation
 from medinterp_widgets.pipelines.lv_gap_cam.losses import (
     CamAreaLoss,
@@ -32,6 +32,8 @@ from medinterp_widgets.pipelines.lv_gap_cam.training import (
     search_space,
 )
 from medinterp_widgets.training import EpochEnd, LayerStat, LayerStats, StepEnd, TrainConfig
+from medinterp_widgets.training.batches import make_loader
+from medinterp_widgets.training.distributed import DistributedContext
 
 
 def _square(size=16, lo=4, hi=10) -> np.ndarray:
@@ -192,6 +194,30 @@ def test_real_data_splits_by_patient_and_study(data_root):
     assert len({c.unit for c in data.validation["acdc"]}) == 20  # the val.list volumes
     sunny = sum(c.kind == "sunnybrook" for c in data.train.cases)
     assert len(data.train) == len(data.train.cases) + (config.sunnybrook_repeat - 1) * sunny
+    drawn = load_lv_data(dataclasses.replace(config, sunnybrook_repeat=12, acdc_slices_per_epoch=500))
+    assert len(drawn.train) == 12 * sunny + 500 and len(drawn.train.pool) == len(data.train.cases) - sunny
+
+
+def test_pool_draw_keeps_the_fixed_copies_and_redraws_the_rest_each_epoch():
+    """Cases 0-1 fixed (x3, x1); 3 of the pool 2..7 drawn per epoch, without replacement, by (seed, epoch)."""
+    masks = [_square(lo=k % 4, hi=8 + k % 4) for k in range(8)]
+    dataset = LvDataset(_cases(masks), SPEC, repeats=[3, 1, 0, 0, 0, 0, 0, 0], pool=range(2, 8), pool_draw=3)
+    assert dataset.index == [0, 0, 0, 1, 2, 3, 4] and len(dataset) == 7
+    draws = []
+    for epoch in range(4):
+        loader = make_loader(dataset, batch_size=7, shuffle=True, seed=5, epoch=epoch, num_workers=0,
+                             context=DistributedContext())
+        assert len(list(loader)[0][0]) == 7
+        fixed, drawn = dataset.index[:4], dataset.index[4:]
+        assert fixed == [0, 0, 0, 1] and len(set(drawn)) == 3 and set(drawn) <= set(range(2, 8))
+        draws.append(tuple(drawn))
+    assert len(set(draws)) > 1  # a fresh draw each epoch
+    make_loader(dataset, batch_size=7, shuffle=True, seed=5, epoch=2, num_workers=0, context=DistributedContext())
+    assert tuple(dataset.index[4:]) == draws[2]  # ... that depends only on (seed, epoch): a resume draws alike
+    make_loader(dataset, batch_size=7, shuffle=False, seed=5, epoch=0, num_workers=0, context=DistributedContext())
+    assert tuple(dataset.index[4:]) == draws[2]  # evaluation loaders leave the draw alone
+    with pytest.raises(ValueError, match="pool_draw=7"):
+        LvDataset(_cases(masks), SPEC, repeats=[1] * 8, pool=range(2, 8), pool_draw=7)
 
 
 def test_cam_localisation_by_hand():

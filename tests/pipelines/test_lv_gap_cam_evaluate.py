@@ -89,8 +89,10 @@ def trained(tmp_path_factory):
     _write_acdc(root / "acdc")
     torch.set_num_threads(1)
     config = Config.from_preset("smoke", dataset="auto", data_root=root, image_size=32, crop_fraction=0.8, epochs=12,
-                           lr=0.05, sweep_trials=0, unet_epochs=0, device="cpu", out_dir=str(root / "runs"))
+                           lr=0.05, sweep_trials=0, unet_epochs=0, device="cpu", out_dir=str(root / "runs"),
+                                average_last_epochs=4)
     report = run(config)
+    assert report.checkpoints["GapFCN"]["path"].endswith("averaged.pt")  # the last 4 epochs' mean weights
     return root, report, report.checkpoints["GapFCN"]["path"]
 
 

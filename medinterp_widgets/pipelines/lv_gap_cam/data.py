@@ -4,7 +4,8 @@ Splits (all by patient or study, so nothing of a validation patient is trained o
 
 - Sunnybrook: ``sunnybrook_val_fraction`` of the studies (1 of the 3 shared) are validation; the others
   train, each slice repeated ``sunnybrook_repeat`` times per epoch (a few dozen slices beside ~1,100
-  ACDC ones, and the paper's own data set).
+  ACDC ones, and the paper's own data set); ``acdc_slices_per_epoch`` draws that many ACDC training slices
+  afresh each epoch, shifting the epoch's weight towards Sunnybrook at the same number of steps.
 - ACDC: the 2-D training slices' patients are split, stratified by diagnosis, into training and a
   *tuning* set (``acdc_tune_fraction``) that picks the best epoch and scores the Optuna trials; the
   validation volumes (``val.list``, 10 other patients) are validation only.
@@ -38,18 +39,30 @@ PAPER_SET = "sunnybrook"  # the paper's data set: its validation figures are the
 class LvDataset(Dataset):
     """Torch view of prepared cases: item = (x (C, h, w) float32, y (h, w) int64), optionally augmented.
 
-    ``repeats[i]`` copies of case i per epoch (oversampling); ``augment(x, y)`` is applied on each access.
+    ``repeats[i]`` copies of case i per epoch (oversampling; 0 leaves it to the pool); ``pool_draw`` cases
+    of ``pool`` (indices) are drawn without replacement each epoch by ``resample_epoch`` (undersampling at a
+    fixed epoch length); ``augment(x, y)`` is applied on each access.
     """
 
     def __init__(self, cases: Sequence[LvCase], spec: Preprocessing, repeats: Sequence[int] | None = None,
-                 augment: Callable | None = None):
+                 augment: Callable | None = None, pool: Sequence[int] = (), pool_draw: int = 0):
         self.cases = list(cases)
         self.spec, self.augment = spec, augment
         prepared = [prepare(spec, case.image, case.label, case.kind) for case in self.cases]
         self.x = [torch.from_numpy(p.x) for p in prepared]  # (C, h, w) each
         self.y = [torch.from_numpy(p.y) for p in prepared]  # (h, w) each
-        repeats = repeats or [1] * len(self.cases)
-        self.index = [i for i, count in enumerate(repeats) for _ in range(count)]
+        repeats = [1] * len(self.cases) if repeats is None else repeats
+        if not 0 <= pool_draw <= len(pool):
+            raise ValueError(f"pool_draw={pool_draw} must lie in 0..{len(pool)} (the pool's size)")
+        self.fixed = [i for i, count in enumerate(repeats) for _ in range(count)]
+        self.pool, self.pool_draw = list(pool), pool_draw
+        self.index = self.fixed + self.pool[:pool_draw]
+
+    def resample_epoch(self, generator: torch.Generator) -> None:
+        """Draw this epoch's ``pool_draw`` pool cases (the fixed copies stay); the length never changes."""
+        if self.pool_draw < len(self.pool):
+            chosen = torch.randperm(len(self.pool), generator=generator)[:self.pool_draw].tolist()
+            self.index = self.fixed + [self.pool[k] for k in sorted(chosen)]
 
     def __len__(self) -> int:
         return len(self.index)
@@ -118,10 +131,16 @@ def load_lv_data(config, augment: Callable | None = None) -> LvData:
     if not train or not tune:
         raise ValueError(f"{'+'.join(sources)}: the split left {len(train)} training and {len(tune)} tuning slices")
     repeats = [config.sunnybrook_repeat if case.kind == "sunnybrook" else 1 for case in train]
+    acdc = [i for i, case in enumerate(train) if case.kind == "acdc"]
+    draw = len(acdc) if config.acdc_slices_per_epoch is None else min(config.acdc_slices_per_epoch, len(acdc))
+    if draw < len(acdc):
+        repeats = [0 if case.kind == "acdc" else count for case, count in zip(train, repeats)]
+        texts.append(f"each epoch draws {draw} of the {len(acdc)} ACDC training slices")
     description = "; ".join(texts) + (f"; inputs: central square crop {spec.crop:.0%} of the longer side, "
                                       f"{spec.intensity} intensity, resized to {spec.size}^2")
-    return LvData(LvDataset(train, spec, repeats, augment), LvDataset(tune, spec), validation, spec,
-                  "+".join(sources), description, splits)
+    pool = acdc if draw < len(acdc) else []
+    train_set = LvDataset(train, spec, repeats, augment, pool=pool, pool_draw=draw if pool else 0)
+    return LvData(train_set, LvDataset(tune, spec), validation, spec, "+".join(sources), description, splits)
 
 
 def _sunnybrook(config):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from medinterp_widgets.training import (
     sweep,
     trainer_objective,
 )
+from medinterp_widgets.training.averaging import EpochWeightAverage, save_averaged
 from medinterp_widgets.training.losses import build_loss
 from medinterp_widgets.training.runs import BEST_CHECKPOINT
 
@@ -103,14 +105,29 @@ def make_trainer(model: nn.Module, data, tconfig: TrainConfig, pixel_loss: str, 
     return Trainer(model, data.train, data.tune, tconfig, loss=loss, callbacks=list(callbacks))
 
 
+AVERAGED_CHECKPOINT = "averaged.pt"
+
+
 def train_best(model: nn.Module, data, tconfig: TrainConfig, pixel_loss: str, cam_loss_weight: float | None,
-               callbacks: Iterable[Callable] = (), cam_loss_mode: str = "dense") -> tuple[nn.Module, EventLog, Trainer]:
-    """Train, then load the best-validation-Dice weights back into ``model`` (on CPU-safe map)."""
+               callbacks: Iterable[Callable] = (), cam_loss_mode: str = "dense",
+               average_last: int = 0) -> tuple[nn.Module, EventLog, Trainer]:
+    """Train, then load the final weights back into ``model``: the mean of the last ``average_last`` epochs'
+    weights (``training.averaging``; saved as ``averaged.pt``) when > 0, else the best-tuning-Dice epoch's."""
     log = EventLog()
-    trainer = make_trainer(model, data, tconfig, pixel_loss, cam_loss_weight, [log, *callbacks], cam_loss_mode)
+    averager = EpochWeightAverage(model, tconfig.epochs - average_last) if average_last else None
+    extra = [averager] if averager is not None else []
+    trainer = make_trainer(model, data, tconfig, pixel_loss, cam_loss_weight, [log, *callbacks, *extra],
+                           cam_loss_mode)
     trainer.fit()
     best = Path(tconfig.run_dir) / BEST_CHECKPOINT
-    if best.is_file():
+    if averager is not None and averager.count:
+        clean = copy.copy(data.train)
+        clean.augment = None  # BatchNorm statistics of the images themselves
+        averaged = averager.finish(clean, max(8, tconfig.batch_size), tconfig.seed)  # batches of 8 as measured
+        trainer.base_model.load_state_dict(averaged.state_dict())
+        if best.is_file():
+            save_averaged(trainer.base_model, str(best), str(best.with_name(AVERAGED_CHECKPOINT)), averager.count)
+    elif best.is_file():
         trainer.base_model.load_state_dict(load_checkpoint(best, map_location=trainer.device)["model_state"])
     return trainer.base_model.eval(), log, trainer
 
