@@ -1,10 +1,11 @@
-"""Nested CV of the heatmap-loss ACDC arm (README: fold ensemble vs final model), the ce classifier.
+"""Nested CV of the heatmap-loss ACDC arm (README: fold ensemble vs final model); ``loss=`` picks the group
+(``ce``, the default, or a heatmap loss such as ``hirescam``).
 
 Per outer fold, 4 inner fold models + 1 final model on the outer-training patients; threshold =
 midpoint of the inner out-of-fold P; outer-test patients predicted by (a) the final model, (b) the mean of
 the inner fold models.
 
-    MEDINTERP_DATA=... python notebooks/tools/heatmap_acdc_nested.py TAG SEED [field=value ...]  # -> TAG.json
+    MEDINTERP_DATA=... python notebooks/tools/heatmap_acdc_nested.py TAG SEED [loss=L] [field=value ...]  # -> TAG.json
 """
 
 import ast
@@ -30,6 +31,7 @@ from medinterp_widgets.training.grouped import Member
 torch.set_num_threads(1)
 TAG, SEED = sys.argv[1], int(sys.argv[2])
 over = {k: (ast.literal_eval(v) if v[:1].isdigit() else v) for k, v in (a.split("=", 1) for a in sys.argv[3:])}
+LOSS = over.pop("loss", "ce")
 config = Config.from_preset("paper", seed=SEED, **over)
 t0 = time.process_time()
 pats = read_with(acdc_preprocessing(config), Path(os.environ["MEDINTERP_DATA"]) / "acdc", "train")
@@ -68,7 +70,7 @@ res = train_group_seg(
     lambda s: build_model(kw, s),
     members,
     images,
-    loss=make_loss("ce", config, w, config.acdc_classification),
+    loss=make_loss(LOSS, config, w, config.acdc_classification),
     epochs=config.acdc_epochs,
     batch_size=config.batch_size,
     seg_weight=0.0,
@@ -119,6 +121,7 @@ def sc(p, pred):
 
 out = dict(
     tag=TAG,
+    loss=LOSS,
     seed=SEED,
     over=over,
     thresholds=thr,
