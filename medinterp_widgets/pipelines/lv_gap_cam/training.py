@@ -125,7 +125,7 @@ def train_best(model: nn.Module, data, tconfig: TrainConfig, pixel_loss: str, ca
         clean.augment = None  # BatchNorm statistics of the images themselves
         averaged = averager.finish(clean, max(8, tconfig.batch_size), tconfig.seed)  # batches of 8 as measured
         trainer.base_model.load_state_dict(averaged.state_dict())
-        if best.is_file():
+        if best.is_file() and trainer.context.is_main:  # one writer under DDP
             save_averaged(trainer.base_model, str(best), str(best.with_name(AVERAGED_CHECKPOINT)), averager.count)
     elif best.is_file():
         trainer.base_model.load_state_dict(load_checkpoint(best, map_location=trainer.device)["model_state"])
