@@ -176,7 +176,7 @@ def test_head_artefacts_fill_the_outside_and_leave_the_brain_alone(shape):
 def test_prepare_input_scales_by_the_signal_percentile():
     image = np.zeros((4, 50), np.float32)
     image[:, :40] = np.linspace(1, 200, 160).reshape(4, 40)
-    scaled = prepare_input(image)
+    scaled = prepare_input(image, "percentile")
     assert scaled.max() == 1.0 and scaled[:, 40:].max() == 0.0 and scaled.dtype == np.float32
 
 

@@ -1,7 +1,7 @@
 """What a rodent-gbp checkpoint carries besides the weights, under the key ``"rodent_gbp"``.
 
 ``settings``: the input preparation (tissue method, slice size, intensity scale, head seed; a checkpoint
-written before ``input_scale`` existed reads the default "percentile", which it was trained with) and the
+written before ``input_scale`` existed reads "percentile", the scaling it was trained with) and the
 GBP / placement constants (a subset of ``Config``) as plain data; ``reference_ids`` and the training animals' maps as
 tensors: ``reference_masks`` uint8 (R, S, H, W), ``reference_enhanced`` and ``reference_features``
 float16 (the enhanced GBP map, whose product with the mask is the template, and the GBP feature map
@@ -53,6 +53,7 @@ def read_extras(payload: dict, path: str | Path) -> tuple[Config, list[Reference
         raise DataFormatError(path, "field 'rodent_gbp' (settings and GBP mask templates) missing; expected a "
                                     "checkpoint written by `medinterp reproduce rodent-gbp`")
     settings = {k: v for k, v in extras["settings"].items() if k in {f.name for f in dataclasses.fields(Config)}}
+    settings.setdefault("input_scale", "percentile")  # written before the setting existed: trained with that
     for name in ("slice_size", "angles"):
         if settings.get(name) is not None:
             settings[name] = tuple(settings[name])

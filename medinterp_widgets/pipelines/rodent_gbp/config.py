@@ -40,7 +40,7 @@ class Config(PipelineConfig):
     tissue: str = "mixture"  # ground truth: "mixture" (atlas-prior Gaussian mixture) or "labels"
     test_animals: tuple[int, ...] = (6,)  # real data: held-out animals (1-based); the rest train
     slice_size: tuple[int, int] | None = None  # resample slices to (H, W); None keeps 128 x 80
-    input_scale: str = "percentile"  # each animal's intensity divisor: "percentile" (p99.5) or "brain_median" (data.py)
+    input_scale: str = "brain_median"  # each animal's intensity divisor: 2 x median, or "percentile" (p99.5; data.py)
     min_brain_fraction: float = 0.02  # training slices: at least this much brain
     slice_step: int = 1  # training slices: every n-th
     context: int = 0  # 2.5-D input: this many neighbouring slices on each side as extra channels (0 = paper)

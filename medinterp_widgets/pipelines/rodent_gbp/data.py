@@ -47,7 +47,7 @@ class Animal:
         return np.flatnonzero(self.mask.reshape(len(self.mask), -1).any(1))
 
 
-def prepare_input(image: np.ndarray, scale: str = "percentile") -> np.ndarray:
+def prepare_input(image: np.ndarray, scale: str = "brain_median") -> np.ndarray:
     """Network input ``clip(image / s, 0, 1)`` (float32) over the voxels v > 0: s = the 99.5th percentile of v
     ("percentile") or s = 2 median(v) ("brain_median").
 
@@ -110,7 +110,7 @@ def resample_slices(volume: np.ndarray, size: tuple[int, int] | None, order: int
 
 
 def animal_from_brain(brain: MouseBrain, size: tuple[int, int] | None = None, seed: int = 0,
-                      input_scale: str = "percentile") -> Animal:
+                      input_scale: str = "brain_median") -> Animal:
     """An ``Animal`` of a loaded mouse (slices along axis 0; see the module docstring)."""
     mask = brain.mask.array
     scaled = prepare_input(brain.image.array, input_scale)
@@ -122,7 +122,7 @@ def animal_from_brain(brain: MouseBrain, size: tuple[int, int] | None = None, se
 
 
 def load_animals(root: str | Path, tissue: str = "mixture", size: tuple[int, int] | None = None,
-                 seed: int = 0, input_scale: str = "percentile") -> list[Animal]:
+                 seed: int = 0, input_scale: str = "brain_median") -> list[Animal]:
     """Every animal of a ``mouse_brain/`` folder (tissue: "mixture" or "labels"; ``input_scale``: ``INPUT_SCALES``)."""
     return [animal_from_brain(brain, size, seed, input_scale) for brain in load_mouse_brain(root, tissue=tissue)]
 
