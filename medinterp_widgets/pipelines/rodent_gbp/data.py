@@ -128,7 +128,8 @@ def load_animals(root: str | Path, tissue: str = "mixture", size: tuple[int, int
 
 
 def phantom_animals(count: int, shape: tuple[int, int, int], seed: int) -> list[Animal]:
-    """``count`` synthetic brains (``synthetic_brain``, artefacts on) sliced along axis 0."""
+    """``count`` synthetic brains (``synthetic_brain``, artefacts on) sliced along axis 0; each whole volume,
+    head included, is scaled by its 99.5th percentile (``Config.input_scale`` applies to real animals only)."""
     animals = []
     for i in range(count):
         volume, labels, brain = synthetic_brain(seed * 1000 + i, shape=shape, artefacts=True)
