@@ -176,8 +176,20 @@ def test_head_artefacts_fill_the_outside_and_leave_the_brain_alone(shape):
 def test_prepare_input_scales_by_the_signal_percentile():
     image = np.zeros((4, 50), np.float32)
     image[:, :40] = np.linspace(1, 200, 160).reshape(4, 40)
-    scaled = prepare_input(image)
+    scaled = prepare_input(image, "percentile")
     assert scaled.max() == 1.0 and scaled[:, 40:].max() == 0.0 and scaled.dtype == np.float32
+
+
+def test_prepare_input_brain_median_puts_the_median_at_one_half():
+    image = np.zeros((2, 6), np.float32)
+    image[0, :5] = [10, 20, 30, 40, 100]  # voxels with signal: median 30, so x / 60 clipped to 0..1
+    scaled = prepare_input(image, "brain_median")
+    assert np.allclose(scaled[0], [1 / 6, 1 / 3, 1 / 2, 2 / 3, 1.0, 0.0]) and not scaled[1].any()
+    assert prepare_input(np.zeros((2, 2)), "brain_median").max() == 0.0  # no signal: nothing to scale
+    with pytest.raises(ValueError, match="input scale"):
+        prepare_input(image, "max")
+    with pytest.raises(ValueError, match="Config.input_scale"):
+        Config(input_scale="max")
 
 
 def test_split_and_training_slices():

@@ -76,13 +76,17 @@ def test_evaluate_scores_the_checkpoint_as_the_pipeline_did(tmp_path):
     torch.set_num_threads(1)
     root = tiny_mouse_folder(tmp_path / "data" / "mouse_brain")
     config = rodent_gbp.Config.from_preset("smoke", data_root=str(tmp_path / "data"), out_dir=str(tmp_path / "runs"),
-                                           test_animals=(3,), slice_size=None, slice_step=1, device="cpu", context=1)
+                                           test_animals=(3,), slice_size=None, slice_step=1, device="cpu", context=1,
+                                           input_scale="brain_median")
     report = rodent_gbp.run(config)  # 2.5-D input: evaluate rebuilds the 3-channel U-Net from the checkpoint
     checkpoint = report.checkpoints["U-Net"]["path"]
     payload = load_checkpoint(checkpoint)  # weights_only: templates and settings are plain data / tensors
     stored, refs = read_extras(payload, checkpoint)
     assert [r.subject_id for r in refs] == ["FVB_NCrl_in_vivo_1", "FVB_NCrl_in_vivo_2"]
     assert stored.placement == config.placement and refs[0].mask.shape == (16, 32, 20)
+    assert stored.input_scale == "brain_median"  # evaluate scales the animals as training did
+    del payload["rodent_gbp"]["settings"]["input_scale"]  # a checkpoint from before the setting: trained on p99.5
+    assert read_extras(payload, checkpoint)[0].input_scale == "percentile"
     results = rodent_gbp.evaluate_checkpoint(checkpoint, root, "mouse-brain", device="cpu")
     assert results["n_animals"] == 3
     for key in ("brain_dice_gbp", "wm_dice_gbp", "gm_dice_gbp", "csf_dice_gbp", "gm_dice_true_mask"):

@@ -1,7 +1,8 @@
 """What a rodent-gbp checkpoint carries besides the weights, under the key ``"rodent_gbp"``.
 
-``settings``: the input preparation (tissue method, slice size, head seed) and the GBP / placement
-constants (a subset of ``Config``) as plain data; ``reference_ids`` and the training animals' maps as
+``settings``: the input preparation (tissue method, slice size, intensity scale, head seed; a checkpoint
+written before ``input_scale`` existed reads "percentile", the scaling it was trained with) and the
+GBP / placement constants (a subset of ``Config``) as plain data; ``reference_ids`` and the training animals' maps as
 tensors: ``reference_masks`` uint8 (R, S, H, W), ``reference_enhanced`` and ``reference_features``
 float16 (the enhanced GBP map, whose product with the mask is the template, and the GBP feature map
 for the optical flow). Everything loads with ``torch.load(weights_only=True)``.
@@ -20,8 +21,8 @@ from medinterp_widgets.data.errors import DataFormatError
 from .config import Config
 from .placement import Reference
 
-SETTINGS = ("tissue", "slice_size", "seed", "expand_max", "bump_centre", "bump_width", "smooth_sigma", "placement",
-            "reference_animal", "angles", "flow", "flow_iterations")
+SETTINGS = ("tissue", "slice_size", "input_scale", "seed", "expand_max", "bump_centre", "bump_width", "smooth_sigma",
+            "placement", "reference_animal", "angles", "flow", "flow_iterations")
 ARRAYS = ("reference_masks", "reference_enhanced", "reference_features")
 
 
@@ -52,6 +53,7 @@ def read_extras(payload: dict, path: str | Path) -> tuple[Config, list[Reference
         raise DataFormatError(path, "field 'rodent_gbp' (settings and GBP mask templates) missing; expected a "
                                     "checkpoint written by `medinterp reproduce rodent-gbp`")
     settings = {k: v for k, v in extras["settings"].items() if k in {f.name for f in dataclasses.fields(Config)}}
+    settings.setdefault("input_scale", "percentile")  # written before the setting existed: trained with that
     for name in ("slice_size", "angles"):
         if settings.get(name) is not None:
             settings[name] = tuple(settings[name])

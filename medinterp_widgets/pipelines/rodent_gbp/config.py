@@ -8,6 +8,8 @@ from typing import Any
 
 from medinterp_widgets.pipelines.config import PipelineConfig
 
+from .data import INPUT_SCALES
+
 PLACEMENTS = ("paper", "multi")
 
 
@@ -38,6 +40,7 @@ class Config(PipelineConfig):
     tissue: str = "mixture"  # ground truth: "mixture" (atlas-prior Gaussian mixture) or "labels"
     test_animals: tuple[int, ...] = (6,)  # real data: held-out animals (1-based); the rest train
     slice_size: tuple[int, int] | None = None  # resample slices to (H, W); None keeps 128 x 80
+    input_scale: str = "brain_median"  # each animal's intensity divisor: 2 x median, or "percentile" (p99.5; data.py)
     min_brain_fraction: float = 0.02  # training slices: at least this much brain
     slice_step: int = 1  # training slices: every n-th
     context: int = 0  # 2.5-D input: this many neighbouring slices on each side as extra channels (0 = paper)
@@ -82,6 +85,8 @@ class Config(PipelineConfig):
             raise ValueError(f"Config.placement: expected one of {PLACEMENTS}, got {self.placement!r}")
         if self.tissue not in ("mixture", "labels"):
             raise ValueError(f"Config.tissue: expected 'mixture' or 'labels', got {self.tissue!r}")
+        if self.input_scale not in INPUT_SCALES:
+            raise ValueError(f"Config.input_scale: expected one of {INPUT_SCALES}, got {self.input_scale!r}")
         if self.loss not in ("dice", "dice_ce"):
             raise ValueError(f"Config.loss: expected 'dice' or 'dice_ce', got {self.loss!r}")
         if self.dice_weights is not None and (len(self.dice_weights) != 4 or min(self.dice_weights) < 0

@@ -1,8 +1,9 @@
 """Animals as stacks of sagittal slices: skull-stripped training input, unmasked test input, tissue, mask.
 
 Real mouse brain (``mouse_brain/``): each NIfTI volume (112 x 128 x 80, axis 0 left-right) becomes 112
-sagittal slices of 128 x 80. ``prepare_input`` scales an image by the 99.5th percentile of its voxels
-with signal (no brain mask needed, so ``evaluate`` can apply it to any animal). The shipped templates
+sagittal slices of 128 x 80. ``prepare_input`` scales an image by a statistic of its voxels with signal
+(no brain mask needed, so ``evaluate`` can apply it to any animal): the 99.5th percentile, or twice the
+median (``INPUT_SCALES``). The shipped templates
 are skull-stripped (zero outside the mask), so the "unmasked" input of the GBP test gets a synthetic
 head in 3-D (``add_head_artefacts``: dark skull, muscle / scalp shell, bright blobs, bias field,
 Rician noise, all outside the brain) seeded by the animal's id; a volume that already has signal outside its
@@ -24,6 +25,8 @@ from medinterp_widgets.data.mouse_brain import MouseBrain, tissue_map
 from medinterp_widgets.data.synthetic.shapes import bias_field, normalized_radius, rician_noise, smooth_noise
 
 INPUT_PERCENTILE = 99.5
+# "percentile": x / p99.5; "brain_median": x / (2 median), the brain's median (mostly grey matter) at 0.5
+INPUT_SCALES = ("percentile", "brain_median")
 HEAD_SIGNAL_FRACTION = 0.01  # a volume with signal in more than 1 % of its outside voxels is already unmasked
 
 
@@ -44,12 +47,21 @@ class Animal:
         return np.flatnonzero(self.mask.reshape(len(self.mask), -1).any(1))
 
 
-def prepare_input(image: np.ndarray) -> np.ndarray:
-    """Network input: ``clip(image / p, 0, 1)`` with p the 99.5th percentile of the voxels > 0 (float32)."""
+def prepare_input(image: np.ndarray, scale: str = "brain_median") -> np.ndarray:
+    """Network input ``clip(image / s, 0, 1)`` (float32) over the voxels v > 0: s = the 99.5th percentile of v
+    ("percentile") or s = 2 median(v) ("brain_median").
+
+    The mixture ground truth's WM / GM boundary lies at 0.88-0.91 of the brain's median intensity in all six
+    shipped animals but at 0.50-0.58 of their 99.5th percentile (which follows the bright CSF), so the median
+    puts the same tissue boundary at the same input value in every animal."""
+    if scale not in INPUT_SCALES:
+        raise ValueError(f"input scale: expected one of {INPUT_SCALES}, got {scale!r}")
     image = np.asarray(image, np.float32)
     signal = image[image > 0]
-    scale = float(np.percentile(signal, INPUT_PERCENTILE)) if signal.size else 1.0
-    return np.clip(image / (scale or 1.0), 0.0, 1.0).astype(np.float32)
+    if not signal.size:
+        return np.clip(image, 0.0, 1.0).astype(np.float32)
+    divisor = float(np.percentile(signal, INPUT_PERCENTILE)) if scale == "percentile" else 2 * float(np.median(signal))
+    return np.clip(image / (divisor or 1.0), 0.0, 1.0).astype(np.float32)
 
 
 def animal_seed(subject_id: str, seed: int = 0) -> int:
@@ -97,10 +109,11 @@ def resample_slices(volume: np.ndarray, size: tuple[int, int] | None, order: int
     return ndimage.zoom(volume, factors, order=order, grid_mode=True, mode="nearest")
 
 
-def animal_from_brain(brain: MouseBrain, size: tuple[int, int] | None = None, seed: int = 0) -> Animal:
+def animal_from_brain(brain: MouseBrain, size: tuple[int, int] | None = None, seed: int = 0,
+                      input_scale: str = "brain_median") -> Animal:
     """An ``Animal`` of a loaded mouse (slices along axis 0; see the module docstring)."""
     mask = brain.mask.array
-    scaled = prepare_input(brain.image.array)
+    scaled = prepare_input(brain.image.array, input_scale)
     unmasked = unmasked_input(scaled, mask, animal_seed(brain.subject_id, seed))
     mask_r = resample_slices(mask.astype(np.uint8), size, 0).astype(bool)
     return Animal(brain.subject_id, resample_slices(scaled, size, 1) * mask_r, resample_slices(unmasked, size, 1),
@@ -109,13 +122,14 @@ def animal_from_brain(brain: MouseBrain, size: tuple[int, int] | None = None, se
 
 
 def load_animals(root: str | Path, tissue: str = "mixture", size: tuple[int, int] | None = None,
-                 seed: int = 0) -> list[Animal]:
-    """Every animal of a ``mouse_brain/`` folder (tissue: "mixture" or "labels")."""
-    return [animal_from_brain(brain, size, seed) for brain in load_mouse_brain(root, tissue=tissue)]
+                 seed: int = 0, input_scale: str = "brain_median") -> list[Animal]:
+    """Every animal of a ``mouse_brain/`` folder (tissue: "mixture" or "labels"; ``input_scale``: ``INPUT_SCALES``)."""
+    return [animal_from_brain(brain, size, seed, input_scale) for brain in load_mouse_brain(root, tissue=tissue)]
 
 
 def phantom_animals(count: int, shape: tuple[int, int, int], seed: int) -> list[Animal]:
-    """``count`` synthetic brains (``synthetic_brain``, artefacts on) sliced along axis 0."""
+    """``count`` synthetic brains (``synthetic_brain``, artefacts on) sliced along axis 0; each whole volume,
+    head included, is scaled by its 99.5th percentile (``Config.input_scale`` applies to real animals only)."""
     animals = []
     for i in range(count):
         volume, labels, brain = synthetic_brain(seed * 1000 + i, shape=shape, artefacts=True)

@@ -51,7 +51,7 @@ def evaluate_checkpoint(checkpoint, root, kind: str = "mouse-brain", *, device=N
     slice_size = tuple(size) if size else config.slice_size
     per_animal = {}
     for brain in brains:
-        animal = animal_from_brain(brain, slice_size, config.seed)
+        animal = animal_from_brain(brain, slice_size, config.seed, config.input_scale)
         per_animal[animal.subject_id] = animal_scores(analyse_animal(model, animal, refs, config, device), animal,
                                                       config.placement)
     results = {key: float(np.mean([s[key] for s in per_animal.values()])) if per_animal else float("nan")

@@ -26,7 +26,8 @@ def load_data(config: Config) -> tuple[list[Animal], str]:
     """(animals, source): the real mouse brains under ``data_root/mouse_brain``, else synthetic phantoms."""
     folder = Path(config.data_root) / "mouse_brain" if config.data_root else None
     if folder is not None and folder.is_dir():
-        return load_animals(folder, config.tissue, config.slice_size, config.seed), f"mouse_brain ({config.tissue})"
+        animals = load_animals(folder, config.tissue, config.slice_size, config.seed, config.input_scale)
+        return animals, f"mouse_brain ({config.tissue})"
     return phantom_animals(config.phantom_animals, config.phantom_shape, config.seed), "synthetic_brain phantoms"
 
 
