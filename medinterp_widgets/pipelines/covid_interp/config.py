@@ -102,6 +102,8 @@ class Config(PipelineConfig):
     # 0.711 / 0.825; 3.0 with lesions grown 2 px cost fold 0 0.15 accuracy (README, covid-interp)
     lesion_weight: float = 0.1
     lesion_count: int = 8  # dev slices appended to each training batch
+    # weight of those slices in the cross-entropy (lesion_guidance.py; 1: COVID examples too, 0: map term only)
+    lesion_ce_weight: float = 1.0
     lesion_dilate: int = 0  # lesion masks grown by this many pixels (at image_size) as the allowed region
     ablations: tuple[str, ...] = ABLATIONS
     # baselines: 59-bin uniform LBP + SVM vs AlexNet pool5 features + SVM (and the explained classifier's
