@@ -102,7 +102,10 @@ class HeatmapLoss:
 
     normalised = normalized  # the former spelling, kept as an alias
 
-    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> HeatmapLossResult:
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor,
+                 sample_weight: torch.Tensor | None = None) -> HeatmapLossResult:
+        """``sample_weight`` (B,): per-sample weights of the classification term (0: the sample enters only
+        the map term); None weighs every sample alike."""
         k = getattr(model, "n_models", None)  # K grouped models, or None for a plain model
         if self.method == "saliency":
             logits, maps = self._saliency_forward(model, x, y, k)
@@ -111,7 +114,7 @@ class HeatmapLoss:
         grouped = maps if k else maps.unsqueeze(1)  # (B, K, *S), K = 1 for a plain model
         share = self.share(grouped.flatten(0, 1), _grouped_mask(mask, grouped, k).flatten(0, 1))
         share = share.view(grouped.shape[:2])  # (B, K)
-        classification = self.classification_loss(logits, y)  # scalar or (K,)
+        classification = self.classification_loss(logits, y, sample_weight)  # scalar or (K,)
         attribution = share.mean(0) if k else share[:, 0].mean()
         total = (classification + self.weight * attribution).sum()
         return HeatmapLossResult(total, classification.detach(), attribution.detach(),
@@ -128,19 +131,24 @@ class HeatmapLoss:
         Trainer's validation under ``no_grad`` does not run."""
         return _ClassificationTerm(self)
 
-    def classification_loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy, or mean((softmax(logits) - one_hot(y))^2) over classes, averaged over the batch
-        (class-weighted when ``class_weights`` is set); for grouped logits (B, K, n) and y (B, K) one value
-        per model (K,)."""
+    def classification_loss(self, logits: torch.Tensor, y: torch.Tensor,
+                            sample_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """Cross-entropy, or mean((softmax(logits) - one_hot(y))^2) over classes, averaged over the batch:
+        sum_b w_b l_b / sum_b w_b with w_b = class_weights[y_b] * sample_weight_b (either factor 1 when not
+        set); for grouped logits (B, K, n) and y (B, K) one value per model (K,)."""
         y = y.long()
         if self.classification == "ce":
             per_sample = F.cross_entropy(logits.flatten(0, -2), y.reshape(-1), reduction="none").view(y.shape)
         else:
             one_hot = F.one_hot(y, logits.shape[-1]).to(logits.dtype)  # (B, [K,] n)
             per_sample = ((logits.softmax(dim=-1) - one_hot) ** 2).mean(-1)  # (B, [K])
-        if self.class_weights is None:
+        if self.class_weights is None and sample_weight is None:
             return per_sample.mean(0)  # mean over the batch only: () or (K,)
-        weights = self.class_weights.to(logits.device)[y]  # (B, [K])
+        weights = torch.ones_like(per_sample)
+        if self.class_weights is not None:
+            weights = weights * self.class_weights.to(logits.device)[y]  # (B, [K])
+        if sample_weight is not None:
+            weights = weights * sample_weight.to(per_sample).reshape(-1, *[1] * (per_sample.dim() - 1))
         return (weights * per_sample).sum(0) / weights.sum(0).clamp_min(_EPS)
 
     def share(self, maps: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

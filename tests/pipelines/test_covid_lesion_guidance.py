@@ -63,6 +63,27 @@ def test_lesion_guided_loss_penalises_only_the_lesion_slices():
     guided.total.backward()
 
 
+def test_lesion_slices_can_stay_out_of_the_cross_entropy():
+    x = torch.randn(4, 1, 32, 32)
+    y = torch.tensor([0, 1, 0, 0])
+    batch = Batch(x=x, y=y, extras={})
+    slices, masks = torch.randn(2, 1, 32, 32), np.ones((2, 32, 32), np.uint8)
+    model = _tiny_model().eval()  # no dropout, fixed BatchNorm: the forwards below repeat the loss's own
+    torch.manual_seed(2)
+    kept_out = LesionGuidedLoss(slices, masks, count=2, layer="stages.3", augment=False, ce_weight=0.0)
+    result = kept_out.compute(model, batch)
+    with torch.no_grad():
+        logits = model(torch.cat([x, slices]))
+    ucsd_only = torch.nn.functional.cross_entropy(logits[:4], y)
+    assert float(result.parts["classification"]) == pytest.approx(float(ucsd_only), rel=1e-4)
+    torch.manual_seed(2)
+    counted = LesionGuidedLoss(slices, masks, count=2, layer="stages.3", augment=False).compute(model, batch)
+    all_six = torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1, 0, 0, 1, 1]))
+    assert float(counted.parts["classification"]) == pytest.approx(float(all_six), rel=1e-4)  # ce_weight 1
+    with pytest.raises(ValueError, match="ce_weight"):
+        LesionGuidedLoss(slices, masks, ce_weight=-1.0)
+
+
 def test_training_loss_is_plain_cross_entropy_without_lesion_weight():
     config = Config.from_preset("smoke", lesion_weight=0.0)
     lesions = LesionSet(torch.rand(2, 1, 64, 64), np.ones((2, 64, 64), np.uint8), [], ["a", "b"], "test")

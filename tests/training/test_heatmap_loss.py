@@ -133,6 +133,10 @@ def test_class_weighted_classification_and_mass_penalty_by_hand():
     per_sample = torch.nn.functional.cross_entropy(logits, y, reduction="none")
     weighted = HeatmapLoss(class_weights=[1.0, 3.0]).classification_loss(logits, y)
     assert weighted.item() == pytest.approx(float((per_sample[0] + 3 * per_sample[1]) / 4))
+    both = HeatmapLoss(class_weights=[1.0, 3.0]).classification_loss(logits, y, torch.tensor([2.0, 0.5]))
+    assert both.item() == pytest.approx(float((2 * per_sample[0] + 1.5 * per_sample[1]) / 3.5))  # w = c_y * s
+    only_first = HeatmapLoss().classification_loss(logits, y, torch.tensor([1.0, 0.0]))
+    assert only_first.item() == pytest.approx(float(per_sample[0]))  # weight 0: left out of the term
     maps = torch.tensor([[[2.0, 1.0], [0.0, 0.0]]])  # max 2 -> scaled [[1, .5], [0, 0]]
     mask = torch.tensor([[[1.0, 0.0], [0.0, 0.0]]])  # allowed: top-left
     mass = HeatmapLoss.thesis().share(maps, mask)

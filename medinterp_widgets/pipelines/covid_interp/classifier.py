@@ -115,7 +115,8 @@ def training_loss(config: Config, preprocess: Preprocess, lesions=None):
     if config.lesion_weight <= 0 or lesions is None or not len(lesions):
         return nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     return LesionGuidedLoss(preprocess.apply(lesions.images), lesions.masks, weight=config.lesion_weight,
-                            count=config.lesion_count, layer=config.cam_layer, dilate=config.lesion_dilate)
+                            count=config.lesion_count, layer=config.cam_layer, dilate=config.lesion_dilate,
+                            ce_weight=config.lesion_ce_weight)
 
 
 def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids: np.ndarray, fold: int,

@@ -5,7 +5,11 @@ their radiologist lesion mask as the allowed region) to the UCSD batch and train
 project's heatmap loss (``training.heatmap_loss.HeatmapLoss``, Grad-CAM at the classifier's CAM layer,
 "share" penalty):
 
-    total = CE(all B + k items) + weight' * mean_(B + k) P_b,   P_b = 1 - sum(h_b m_b) / sum(h_b)
+    total = CE_w(B + k items) + weight' * mean_(B + k) P_b,   P_b = 1 - sum(h_b m_b) / sum(h_b)
+
+CE_w weighs the UCSD items 1 and the lesion slices ``ce_weight`` (``HeatmapLoss``'s ``sample_weight``):
+at 1 the slices are also COVID examples of the cross-entropy, which moves the classifier's prior towards
+COVID (B = 32, k = 8: a fifth of every batch); at 0 they only steer the map.
 
 with m_b = 1 everywhere for the UCSD images (P_b = 0: no constraint on them) and the lesion mask,
 dilated by ``dilate`` pixels, for the MedSeg slices; weight' = weight (B + k) / k, so ``weight`` is the
@@ -67,12 +71,16 @@ class LesionGuidedLoss:
     inputs: Literal["model"] = "model"
 
     def __init__(self, inputs: torch.Tensor, masks: np.ndarray, *, weight: float = 1.0, count: int = 8,
-                 layer: str | None = None, dilate: int = 0, method: str = "gradcam", augment: bool = True):
+                 layer: str | None = None, dilate: int = 0, method: str = "gradcam", augment: bool = True,
+                 ce_weight: float = 1.0):
         if len(inputs) != len(masks) or len(inputs) == 0:
             raise ValueError(f"LesionGuidedLoss: {len(inputs)} slices and {len(masks)} masks; expected the "
                              f"same number, at least one")
         if count < 1:
             raise ValueError(f"LesionGuidedLoss count: expected >= 1, got {count!r}")
+        if ce_weight < 0:
+            raise ValueError(f"LesionGuidedLoss ce_weight: expected >= 0, got {ce_weight!r}")
+        self.ce_weight = float(ce_weight)
         self.slices = inputs.float()
         self.masks = torch.from_numpy(dilate_masks(masks, dilate))
         self.count, self.weight, self.augment = min(count, len(inputs)), float(weight), augment
@@ -88,7 +96,9 @@ class LesionGuidedLoss:
         y = torch.cat([batch.y.long(), torch.full((len(extra),), COVID_LABEL, device=batch.y.device)])
         allowed = torch.cat([torch.ones((b, *region.shape[1:])), region.float()]).to(x.device)
         self.heatmap.weight = self.weight * len(x) / len(extra)
-        result = self.heatmap(model, x, y, allowed)
+        sample_weight = None if self.ce_weight == 1.0 else torch.cat(
+            [torch.ones(b), torch.full((len(extra),), self.ce_weight)]).to(x.device)
+        result = self.heatmap(model, x, y, allowed, sample_weight)
         lesion_share = result.share[b:].mean()
         return LossResult(result.total, detached_parts(classification=result.classification,
                                                        lesion_outside=lesion_share), result.logits[:b])
