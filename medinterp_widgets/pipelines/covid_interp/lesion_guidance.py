@@ -7,15 +7,15 @@ project's heatmap loss (``training.heatmap_loss.HeatmapLoss``, Grad-CAM at the c
 
     total = CE_w(B + k items) + weight' * mean_(B + k) P_b,   P_b = 1 - sum(h_b m_b) / sum(h_b)
 
-CE_w weighs the UCSD items 1 and the lesion slices ``ce_weight`` (``HeatmapLoss``'s ``sample_weight``):
-at 1 the slices are also COVID examples of the cross-entropy, which moves the classifier's prior towards
-COVID (B = 32, k = 8: a fifth of every batch); at 0 they only steer the map.
-
 with m_b = 1 everywhere for the UCSD images (P_b = 0: no constraint on them) and the lesion mask,
 dilated by ``dilate`` pixels, for the MedSeg slices; weight' = weight (B + k) / k, so ``weight`` is the
 penalty's weight per lesion slice. Only the dev half (``data.split_lesions``) is ever drawn; the
 untouched half stays for scoring. Geometry: one ``data.affine.affine_pair`` per slice (image and mask
 together: rotation, zoom, shift, a left-right mirror); intensity: ``augment.jitter_intensity``.
+
+CE_w weighs the UCSD items 1 and the lesion slices ``ce_weight`` (``HeatmapLoss``'s ``sample_weight``):
+at 1 the slices are also COVID examples of the cross-entropy, which moves the classifier's prior towards
+COVID (B = 32, k = 8: a fifth of every batch); at 0 they only steer the map.
 """
 
 from __future__ import annotations
