@@ -2,10 +2,10 @@
 
     python notebooks/tools/lv_threshold_study.py CKPT FOLDER [FOLDER ...]
 
-Each FOLDER holds Sunnybrook studies in the shared layout (a ``link.csv``). The probabilities are those of
-``scoring.predict_native`` (the checkpoint's preprocessing and test-time averaging, restored to the native
-grid); the mask is P(LV) > t for t in 0.3..0.8 (0.5 is what the pipeline and ``evaluate`` use), then the
-checkpoint's largest-component step; Dice per slice, averaged as ``evaluate`` does. One torch thread.
+Each FOLDER holds Sunnybrook studies in the shared layout (a ``link.csv``). The probabilities are
+``scoring.native_probabilities``, whose argmax ``predict_native`` takes (the checkpoint's preprocessing and
+test-time averaging, restored to the native grid); the mask is P(LV) > t for t in 0.3..0.8 (0.5 is what the
+pipeline and ``evaluate`` use), then the checkpoint's largest-component step; Dice per slice, averaged as ``evaluate`` does. One torch thread.
 """
 
 from __future__ import annotations
@@ -16,23 +16,16 @@ import numpy as np
 import torch
 
 from medinterp_widgets import metrics
-from medinterp_widgets.data.preprocessing import map_labels, prepare, restore_probabilities
-from medinterp_widgets.models.test_time import predict_softmax
-from medinterp_widgets.pipelines.lv_gap_cam.scoring import from_checkpoint, load_cases, postprocess
+from medinterp_widgets.data.preprocessing import map_labels
+from medinterp_widgets.pipelines.lv_gap_cam.scoring import (
+    from_checkpoint,
+    load_cases,
+    native_probabilities,
+    postprocess,
+)
 from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_checkpoint
 
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-
-
-def lv_probabilities(model, spec, cases) -> list[np.ndarray]:
-    """P(LV) of each case on its native grid."""
-    found = []
-    with torch.no_grad():
-        for case in cases:
-            item = prepare(spec, case.image)
-            probabilities = predict_softmax(model, torch.from_numpy(item.x[None]), spec.test_time)[0]
-            found.append(restore_probabilities(probabilities, item.geometry)[1].numpy())
-    return found
 
 
 def main(checkpoint: str, folders: list[str]) -> None:
@@ -44,7 +37,7 @@ def main(checkpoint: str, folders: list[str]) -> None:
     for folder in folders:
         cases = load_cases("sunnybrook", folder, None, [])
         truths = [map_labels(case.label, spec.label_map(case.kind)) == 1 for case in cases]
-        probabilities = lv_probabilities(model, spec, cases)
+        probabilities = [probs[1].numpy() for probs in native_probabilities(model, spec, cases)]
         scores = []
         for threshold in THRESHOLDS:
             masks = postprocess([(p > threshold).astype(np.uint8) for p in probabilities], spec, cases)

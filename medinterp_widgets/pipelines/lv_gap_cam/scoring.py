@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import defaultdict
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -42,21 +42,27 @@ from .cases import LvCase, load_cases
 GOOD_CONTOUR_MM = 5.0  # the Sunnybrook challenge's "good contour": APD below 5 mm
 
 
-def predict_native(model: nn.Module, spec: Preprocessing, cases: Sequence[LvCase], *, device=None,
-                   batch_size: int = 8) -> list[np.ndarray]:
-    """Predicted model classes (H, W) uint8 of each case on its native grid (eval mode, no gradients),
-    post-processed per scoring unit when ``spec.largest_component`` (``postprocess``)."""
+def native_probabilities(model: nn.Module, spec: Preprocessing, cases: Sequence[LvCase], *, device=None,
+                         batch_size: int = 8) -> Iterator[torch.Tensor]:
+    """Softmax probabilities (C, H, W) of each case on its native grid, in order (eval mode, no gradients)."""
     device = resolve_device(device)
     model = model.to(device).eval()
     batch_size = batch_size if spec.size is not None else 1  # native-size crops differ in size
-    masks = []
     with torch.no_grad():
         for start in range(0, len(cases), batch_size):
             prepared = [prepare(spec, case.image) for case in cases[start:start + batch_size]]
             x = torch.from_numpy(np.stack([p.x for p in prepared])).to(device)  # (b, C_in, h, w)
             probabilities = predict_softmax(model, x, spec.test_time).cpu()  # (b, C, h, w)
             for item, probs in zip(prepared, probabilities):
-                masks.append(restore_probabilities(probs, item.geometry).argmax(dim=0).numpy().astype(np.uint8))
+                yield restore_probabilities(probs, item.geometry)
+
+
+def predict_native(model: nn.Module, spec: Preprocessing, cases: Sequence[LvCase], *, device=None,
+                   batch_size: int = 8) -> list[np.ndarray]:
+    """Predicted model classes (H, W) uint8 of each case on its native grid (argmax of
+    ``native_probabilities``), post-processed per scoring unit when ``spec.largest_component`` (``postprocess``)."""
+    masks = [probs.argmax(dim=0).numpy().astype(np.uint8)
+             for probs in native_probabilities(model, spec, cases, device=device, batch_size=batch_size)]
     return postprocess(masks, spec, cases)
 
 
