@@ -15,8 +15,12 @@ from medinterp_widgets.models import AlexNetClassifier, SmallResNet
 from medinterp_widgets.pipelines.covid_interp import Config, Preprocess, native_scores, strongest_neuron_maps
 from medinterp_widgets.pipelines.covid_interp.augment import AugmentedImages, random_affine, train_view
 from medinterp_widgets.pipelines.covid_interp.baseline import build_alexnet, stability
-from medinterp_widgets.pipelines.covid_interp.classifier import recalibrate_batchnorm
-from medinterp_widgets.pipelines.covid_interp.evaluate import evaluate_covid_ct, evaluate_covid_lesions
+from medinterp_widgets.pipelines.covid_interp.classifier import midpoint_threshold, recalibrate_batchnorm
+from medinterp_widgets.pipelines.covid_interp.evaluate import (
+    classification_scores,
+    evaluate_covid_ct,
+    evaluate_covid_lesions,
+)
 from medinterp_widgets.pipelines.covid_interp.preprocess import from_checkpoint_config
 from medinterp_widgets.pipelines.covid_interp.ssl import nt_xent, simclr_pretrain
 from medinterp_widgets.training.checkpoints import atomic_save, checkpoint_payload
@@ -128,10 +132,11 @@ def test_strongest_neuron_maps_cover_every_image_and_layer():
     assert len(rows) == 2 * 5 and rows[0]["map"].shape == (64, 64) and {r["image"] for r in rows} == {0, 1}
 
 
-def _tiny_checkpoint(path, size=32) -> str:
+def _tiny_checkpoint(path, size=32, **stored) -> str:
     torch.manual_seed(0)
     model = SmallResNet(widths=(2, 2, 4, 4))
-    extra = {"preprocess": Preprocess(size, "window").to_dict(), "cam_layer": "stages.2", "cam_threshold": 0.7}
+    extra = {"preprocess": Preprocess(size, "window").to_dict(), "cam_layer": "stages.2", "cam_threshold": 0.7,
+             **stored}
     atomic_save(checkpoint_payload(model, config={"num_classes": 2, "extra": extra}, epoch=3), path)
     return str(path)
 
@@ -151,6 +156,49 @@ def test_covid_ct_evaluator_reads_the_checkpoints_preprocessing(tmp_path):
     assert result["preprocess"] == {"size": 32, "intensity": "window", "lungs": False}
     assert set(result) >= {"accuracy", "auc", "sensitivity", "specificity", "ppv", "npv", "loss"}
     assert 0.0 <= result["accuracy"] <= 1.0 and result["epoch"] == 3
+
+
+def test_midpoint_threshold_and_scores_at_a_threshold_by_hand():
+    labels, p = np.array([1, 1, 0, 0]), np.array([0.9, 0.52, 0.2, 0.54])
+    # class means 0.71 and 0.37 -> t = 0.54; a missing class falls back to 0.5
+    assert midpoint_threshold(labels, p) == pytest.approx(0.54)
+    assert midpoint_threshold(np.array([1, 1]), np.array([0.9, 0.8])) == 0.5
+    at_half = classification_scores(labels, p)  # calls 1, 1, 0, 1
+    assert (at_half["sensitivity"], at_half["specificity"], at_half["threshold"]) == (1.0, 0.5, 0.5)
+    at_55 = classification_scores(labels, p, 0.55)  # calls 1, 0, 0, 0
+    assert (at_55["accuracy"], at_55["sensitivity"], at_55["specificity"], at_55["ppv"]) == (0.75, 0.5, 1.0, 1.0)
+    assert at_55["auc"] == at_half["auc"] == 0.75
+
+
+def _ct_folder(root):
+    rng = np.random.default_rng(0)
+    for folder, count in (("CT_COVID", 3), ("CT_NonCOVID", 2)):
+        for i in range(count):
+            _write(root / folder / f"{i}.png", rng.integers(0, 255, (40, 50), dtype=np.uint8))
+    return root
+
+
+def test_covid_ct_evaluator_calls_at_the_stored_decision_threshold(tmp_path):
+    folder = _ct_folder(tmp_path / "ct")
+    plain = evaluate_covid_ct(_tiny_checkpoint(tmp_path / "a.pt"), folder, device="cpu")
+    assert plain["threshold"] == 0.5  # a checkpoint that stores none
+    low = evaluate_covid_ct(_tiny_checkpoint(tmp_path / "b.pt", decision_threshold=0.001), folder, device="cpu")
+    high = evaluate_covid_ct(_tiny_checkpoint(tmp_path / "c.pt", decision_threshold=0.999), folder, device="cpu")
+    assert (low["threshold"], low["sensitivity"], low["specificity"]) == (0.001, 1.0, 0.0)
+    assert (high["sensitivity"], high["specificity"]) == (0.0, 1.0)
+    assert low["auc"] == high["auc"] == plain["auc"]
+
+
+@pytest.mark.parametrize("bad", [1.5, 0.0, "0.6", True, None])
+def test_covid_ct_evaluator_refuses_a_bad_stored_threshold(tmp_path, bad):
+    checkpoint = _tiny_checkpoint(tmp_path / "bad.pt", decision_threshold=bad)
+    with pytest.raises(ValueError, match=r"bad\.pt.*decision_threshold"):
+        evaluate_covid_ct(checkpoint, _ct_folder(tmp_path / "ct"), device="cpu")
+
+
+def test_config_refuses_an_unknown_decision_rule():
+    with pytest.raises(ValueError, match="decision_rule"):
+        Config(decision_rule="youden")
 
 
 @pytest.mark.parametrize("layout", ["LungInfection-Test", "LungInfection-Train/Doctor-label", "MultiClassInfection-X"])

@@ -10,6 +10,7 @@ import pytest
 from medinterp_widgets.apps import build_app
 from medinterp_widgets.cli import main
 from medinterp_widgets.pipelines.covid_interp import config as covid_config
+from medinterp_widgets.training.checkpoints import load_checkpoint
 
 
 def _smoke() -> dict:
@@ -47,6 +48,10 @@ def test_reproduce_writes_the_report(smoke_report, capsys):
     assert {"accuracy", "auc", "p_covid_mean", "alexnet_accuracy", "lbp_svm_accuracy", "deep_svm_accuracy"} <= set(
         metrics)
     assert len(report["checkpoints"]) == 1 and "best fold" in next(iter(report["checkpoints"]))
+    stored = load_checkpoint(metrics["best_fold_checkpoint"])["config"]["extra"]
+    assert stored["decision_rule"] == "train_midpoint"
+    assert stored["decision_threshold"] == metrics[f"fold{metrics['best_fold']}_threshold"]
+    assert 0.0 < stored["decision_threshold"] < 1.0
     assert any("synthetic" in note for note in report["notes"])
 
 

@@ -28,7 +28,7 @@ from medinterp_widgets.training.trainer import cpu_bf16_enabled
 from . import synthetic
 from .augment import AugmentedImages
 from .config import Config
-from .evaluate import classification_scores, probabilities
+from .evaluate import COVID_CALL, classification_scores, probabilities
 from .lesion_guidance import LesionGuidedLoss
 from .preprocess import Preprocess
 from .ssl import simclr_pretrain
@@ -119,12 +119,23 @@ def training_loss(config: Config, preprocess: Preprocess, lesions=None):
                             ce_weight=config.lesion_ce_weight)
 
 
+def midpoint_threshold(labels: np.ndarray, p_covid: np.ndarray) -> float:
+    """t = (mean P(COVID) of the COVID images + mean P(COVID) of the non-COVID images) / 2, the operating
+    point halfway between the two classes' mean outputs (COVID_CALL when a class is missing)."""
+    labels = np.asarray(labels)
+    if not (labels == 1).any() or not (labels == 0).any():
+        return COVID_CALL
+    return float((np.mean(p_covid[labels == 1]) + np.mean(p_covid[labels == 0])) / 2)
+
+
 def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids: np.ndarray, fold: int,
                           run_dir: Path, *, init_state: dict | None = None, name: str = "final",
                           callbacks=(), lesions=None) -> dict:
     """Fine-tune one fold from ``init_state`` (None: from scratch); the last epoch's model after BN
-    re-estimation, its validation rates / AUC / P(COVID), curves and ``final.pt``. ``lesions``: MedSeg dev
-    slices for the lesion-guided loss (used when ``config.lesion_weight`` > 0)."""
+    re-estimation, its decision threshold (``config.decision_rule`` on the clean training images, stored in
+    the checkpoint's ``extra.decision_threshold``), its validation rates / AUC / P(COVID), curves and
+    ``final.pt``. ``lesions``: MedSeg dev slices for the lesion-guided loss (used when ``config.lesion_weight``
+    > 0)."""
     preprocess = preprocess_of(config)
     labels = images.labels
     torch.manual_seed(config.seed + fold)
@@ -139,12 +150,18 @@ def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids
                       AugmentedImages(images.images, labels, val_ids, preprocess, strength=0.0), train,
                       loss=training_loss(config, preprocess, lesions), callbacks=callbacks)
     history = trainer.fit()
-    recalibrate_batchnorm(model, preprocess.apply(images.images[train_ids]))
+    train_inputs = preprocess.apply(images.images[train_ids])
+    recalibrate_batchnorm(model, train_inputs)
     model.eval()
+    threshold = COVID_CALL
+    if config.decision_rule == "train_midpoint":
+        threshold = midpoint_threshold(labels[train_ids].numpy(), probabilities(model, train_inputs))
     p_val = probabilities(model, preprocess.apply(images.images[val_ids]))
-    scores = classification_scores(labels[val_ids].numpy(), p_val)
+    scores = classification_scores(labels[val_ids].numpy(), p_val, threshold)
+    saved = train.to_dict()
+    saved["extra"] = {**saved["extra"], "decision_threshold": threshold, "decision_rule": config.decision_rule}
     payload = checkpoint_payload(model, epoch=len(history), step=trainer.step, best_value=None,
-                                 config=plain_data(train.to_dict()), metrics=plain_data({"val": scores}))
+                                 config=plain_data(saved), metrics=plain_data({"val": scores}))
     path = atomic_save(payload, folder / FINAL_CHECKPOINT)
     return {"model": model, "history": history, "scores": scores, "p_val": p_val, "checkpoint": path,
             "preprocess": preprocess, "cam_layer": config.cam_layer}

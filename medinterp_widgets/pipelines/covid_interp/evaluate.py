@@ -4,8 +4,9 @@ Both rebuild the model through ``training.checkpoints`` and read its preprocessi
 (``preprocess.from_checkpoint_config``: input size and intensity mapping, plain data), so a folder is
 scored exactly as the model was trained. ``size`` is used only for checkpoints that store no input size.
 
-- covid-ct: a folder holding ``CT_COVID`` / ``CT_NonCOVID``; P(COVID) >= 0.5 is a COVID call; accuracy,
-  AUC, sensitivity, specificity, PPV, NPV, cross-entropy loss.
+- covid-ct: a folder holding ``CT_COVID`` / ``CT_NonCOVID``; P(COVID) >= the checkpoint's stored
+  ``extra.decision_threshold`` (``decision_threshold``; 0.5 when it stores none) is a COVID call; accuracy,
+  AUC, sensitivity, specificity, PPV, NPV, cross-entropy loss, the threshold used.
 - covid-lesions: any MedSeg folder in the Inf-Net layout (``data.covid_lesions.find_lesion_folder``),
   slices turned to the usual axial view (``LesionSlice.read(radiological=True)``); Grad-CAM of the COVID
   class at the checkpoint's ``extra.cam_layer`` (default: the model's cam layer),
@@ -36,6 +37,7 @@ from .lungs import lung_masks
 from .preprocess import Preprocess, from_checkpoint_config
 
 DEFAULT_THRESHOLD = 0.7
+COVID_CALL = 0.5  # P(COVID) at or above which a checkpoint that stores no decision threshold calls COVID
 
 
 def load_model(checkpoint: str | os.PathLike, device=None, size: tuple[int, int] | None = None):
@@ -61,13 +63,25 @@ def probabilities(model, inputs: torch.Tensor, batch_size: int = 32) -> np.ndarr
     return torch.cat(found).numpy() if found else np.zeros(0, np.float32)
 
 
-def classification_scores(labels: np.ndarray, p_covid: np.ndarray) -> dict[str, float]:
-    """Accuracy, AUC, sensitivity, specificity, PPV, NPV (COVID = positive, P >= 0.5) and the CE loss."""
-    rates = metrics.confusion_metrics(labels, (p_covid >= 0.5).astype(int), positive=1)
+def classification_scores(labels: np.ndarray, p_covid: np.ndarray, threshold: float = COVID_CALL) -> dict[str, float]:
+    """Accuracy, AUC, sensitivity, specificity, PPV, NPV (COVID = positive, P >= ``threshold``), the CE loss
+    and the threshold."""
+    rates = metrics.confusion_metrics(labels, (p_covid >= threshold).astype(int), positive=1)
     chosen = np.where(labels == 1, p_covid, 1.0 - p_covid)
     loss = float(-np.mean(np.log(np.clip(chosen, 1e-7, 1.0)))) if len(labels) else math.nan
     scores = {name: float(rates[name]) for name in ("accuracy", "sensitivity", "specificity", "ppv", "npv")}
-    return {**scores, "auc": metrics.roc_auc(labels, p_covid), "loss": loss}
+    return {**scores, "auc": metrics.roc_auc(labels, p_covid), "loss": loss, "threshold": float(threshold)}
+
+
+def decision_threshold(payload: dict, checkpoint) -> float:
+    """The P(COVID) threshold a checkpoint was trained to be read at (``config.extra.decision_threshold``),
+    COVID_CALL when it stores none; a value that is not a number strictly between 0 and 1 is refused,
+    naming the file and the field."""
+    extra = (payload.get("config") or {}).get("extra") or {}
+    value = extra.get("decision_threshold", COVID_CALL)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < float(value) < 1.0:
+        raise ValueError(f"{checkpoint}: config.extra.decision_threshold must be a number in (0, 1), got {value!r}")
+    return float(value)
 
 
 def _header(checkpoint, root, kind: str, payload: dict, preprocess: Preprocess) -> dict[str, Any]:
@@ -85,7 +99,8 @@ def evaluate_covid_ct(checkpoint, root, kind: str = "covid-ct", *, device=None, 
     labels = np.array([item.label for item in items])
     p_covid = probabilities(model, preprocess.apply(images), batch_size)
     return {**_header(checkpoint, root, kind, payload, preprocess), "task": "classification", "n": len(items),
-            "n_covid": int(labels.sum()), **classification_scores(labels, p_covid)}
+            "n_covid": int(labels.sum()),
+            **classification_scores(labels, p_covid, decision_threshold(payload, checkpoint))}
 
 
 def lesion_inputs(slices, preprocess: Preprocess) -> tuple[torch.Tensor, torch.Tensor, list[np.ndarray]]:
@@ -133,5 +148,5 @@ def degree_summary(degrees: np.ndarray, areas: np.ndarray, p_covid: np.ndarray,
     return found
 
 
-__all__ = ["classification_scores", "degree_summary", "evaluate_covid_ct", "evaluate_covid_lesions", "lesion_inputs",
-           "load_model", "probabilities"]
+__all__ = ["classification_scores", "decision_threshold", "degree_summary", "evaluate_covid_ct",
+           "evaluate_covid_lesions", "lesion_inputs", "load_model", "probabilities"]
