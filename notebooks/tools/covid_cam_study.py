@@ -4,7 +4,9 @@
 
 Trains the explained classifier of each grouped fold at the --paper preset (``field=value`` overrides a
 Config field, e.g. ``lung_focus=True`` or ``max_zoom=1.6``; an existing OUT/<name>-fold<k>/final.pt is
-reused; ``lesion_weight=0.0`` trains without the lesion guidance), prints each fold's validation accuracy / AUC and CPU seconds, then per Grad-CAM layer
+reused; ``lesion_weight=0.0`` trains without the lesion guidance), prints each fold's validation accuracy /
+AUC / sensitivity / specificity at its decision threshold (``decision_rule=fixed``: at 0.5) and CPU
+seconds, then per Grad-CAM layer
 (stages.0-3) the consistent degree over all MedSeg slices against both chance levels, the dev /
 untouched halves' ratio, and the share of the support inside the lung fields, per fold and averaged.
 One torch thread; times are process CPU seconds.
@@ -58,8 +60,9 @@ def train(config: Config, out: Path, chosen: list[int] | None) -> list[Path]:
             start = time.process_time()
             scores = classifier.train_classifier_fold(config, images, train_ids, val_ids, fold, out,
                                                       lesions=lesions.subset(dev))["scores"]
-            print(f"fold {fold}: accuracy {scores['accuracy']:.3f} AUC {scores['auc']:.3f} "
-                  f"({time.process_time() - start:.0f} s CPU)", flush=True)
+            print(f"fold {fold}: accuracy {scores['accuracy']:.3f} AUC {scores['auc']:.3f} sensitivity "
+                  f"{scores['sensitivity']:.2f} specificity {scores['specificity']:.2f} at P(COVID) >= "
+                  f"{scores['threshold']:.3f} ({time.process_time() - start:.0f} s CPU)", flush=True)
         paths.append(path)
     return paths
 
