@@ -56,7 +56,7 @@ for o, (tr, te) in enumerate(outer):
     members.append(Member(seed=SEED * 1000 + 10 * o + 9, lr=config.acdc_lr, subset=subset(tr)))
     plan.append((o, "final", te))
 kw = dict(
-    in_channels=2,
+    in_channels=2 + int(config.acdc_difference),  # ED, ES (+ ED - ES)
     n_classes=2,
     width=config.acdc_width,
     cfg=config.acdc_cfg,
@@ -74,7 +74,7 @@ res = train_group_seg(
     epochs=config.acdc_epochs,
     batch_size=config.batch_size,
     seg_weight=0.0,
-    augment=partial(A.augment_batch, channels=2),
+    augment=partial(A.augment_batch, channels=kw["in_channels"]),
 )
 
 
