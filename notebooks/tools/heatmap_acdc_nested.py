@@ -30,7 +30,17 @@ from medinterp_widgets.training.grouped import Member
 
 torch.set_num_threads(1)
 TAG, SEED = sys.argv[1], int(sys.argv[2])
-over = {k: (ast.literal_eval(v) if v[:1].isdigit() else v) for k, v in (a.split("=", 1) for a in sys.argv[3:])}
+
+
+def value(text: str):
+    """A Python literal (numbers, True / False, tuples), else the text itself (loss names)."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+over = {k: value(v) for k, v in (a.split("=", 1) for a in sys.argv[3:])}
 LOSS = over.pop("loss", "ce")
 config = Config.from_preset("paper", seed=SEED, **over)
 t0 = time.process_time()
