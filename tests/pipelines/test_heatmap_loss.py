@@ -40,6 +40,9 @@ def test_config_presets_and_validation():
     assert paper.min_kept >= 12 and paper.val_accuracy_bar == 0.95 and paper.sweep_trials >= 2
     assert full.min_kept >= 30 and full.cfg == "vgg16" and full.hidden == 100 and full.size == 128
     assert {"acdc:ce", "acdc:hirescam", "exp2:hirescam-norm"} <= set(paper.studies)
+    # the ACDC arm's nested-CV choices (README): 128 px crop, cross-entropy ce group, fold-model ensemble
+    assert (paper.acdc_crop, paper.acdc_classification, paper.acdc_ensemble) == (128, "ce", True)
+    assert full.acdc_ensemble and not hl.Config.from_preset("quick").acdc_ensemble
     with pytest.raises(ValueError, match="preset"):
         hl.Config.from_preset("huge")
     with pytest.raises(ValueError, match="studies"):
