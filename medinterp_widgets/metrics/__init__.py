@@ -6,6 +6,7 @@ Numpy functions accept numpy arrays or torch tensors (never mutated) and return 
 
 from medinterp_widgets.metrics.classification import (
     confusion_metrics,
+    midpoint_threshold,
     one_vs_rest_metrics,
     pixel_accuracy,
     roc_auc,
@@ -35,7 +36,7 @@ from medinterp_widgets.metrics.statistics import (
 from medinterp_widgets.metrics.torch_metrics import dice_per_class_torch, dice_torch, iou_torch
 
 __all__ = [
-    "confusion_metrics", "one_vs_rest_metrics", "pixel_accuracy", "roc_auc",
+    "confusion_metrics", "midpoint_threshold", "one_vs_rest_metrics", "pixel_accuracy", "roc_auc",
     "consistent_degree", "heatmap_overlap", "heatmap_overlap_torch", "normalise_unit", "normalize_unit",
     "average_perpendicular_distance", "hausdorff_distance", "mask_contours", "point_to_contour_distances",
     "GroupComparison", "cohens_d", "compare_groups", "filtered_cohens_d", "iqr_filter",

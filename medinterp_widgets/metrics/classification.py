@@ -102,3 +102,14 @@ def roc_auc(y_true: Any, scores: Any, *, multi_class: str = "ovr") -> float:
     if np.unique(truth).size < 2:
         return float("nan")
     return float(roc_auc_score(truth, score, multi_class=multi_class))
+
+
+def midpoint_threshold(labels: Any, scores: Any, *, fallback: float = 0.5) -> float:
+    """Binary decision threshold t = (mean score of label 1 + mean score of label 0) / 2: halfway between
+    the two classes' mean scores; ``fallback`` when ``labels`` lacks a class."""
+    truth = to_numpy(labels, "labels").ravel()
+    score = to_numpy(scores, "scores").astype(float).ravel()
+    check_same_shape(score, truth, ("scores", "labels"))
+    if not ((truth == 0).any() and (truth == 1).any()):
+        return float(fallback)
+    return float((score[truth == 1].mean() + score[truth == 0].mean()) / 2)

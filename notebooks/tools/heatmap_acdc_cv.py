@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from medinterp_widgets.metrics import midpoint_threshold
 from medinterp_widgets.pipelines.heatmap_loss import acdc as A
 from medinterp_widgets.pipelines.heatmap_loss.acdc_arm import (
     _folds,
@@ -74,7 +75,7 @@ def main(out: str, loss: str, repeats: str, seed: str, *overrides: str) -> dict:
     def ba(p, t):
         return round(A.diagnosis_scores(labels, p, t)["balanced_accuracy"], 3)
 
-    others = [A.midpoint_threshold(labels, np.delete(per_repeat, r, 0).mean(0)) for r in range(int(repeats))]
+    others = [midpoint_threshold(labels, np.delete(per_repeat, r, 0).mean(0)) for r in range(int(repeats))]
     summary = {"loss": loss, "repeats": int(repeats), "seed": int(seed), "overrides": fields,
                "auc": [round(A.diagnosis_scores(labels, p)["auc"], 3) for p in per_repeat],
                "ba_midpoint": [ba(p, t) for p, t in zip(per_repeat, others)],

@@ -21,6 +21,7 @@ import torch
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
+from medinterp_widgets.metrics import midpoint_threshold
 from medinterp_widgets.pipelines.heatmap_loss import acdc as A
 from medinterp_widgets.pipelines.heatmap_loss.acdc_arm import acdc_preprocessing, read_with
 from medinterp_widgets.pipelines.heatmap_loss.acdc_train import train_group_seg
@@ -113,7 +114,7 @@ for o, (tr, te) in enumerate(outer):
             inner_models.append(m)
         else:
             p_final[te] = A.patient_probabilities(m, [pats[j] for j in te])
-    t = A.midpoint_threshold(y[tr], inner_oof[tr])
+    t = midpoint_threshold(y[tr], inner_oof[tr])
     thr.append(round(t, 3))
     p_ens[te] = np.mean([A.patient_probabilities(m, [pats[j] for j in te]) for m in inner_models], 0)
     pred_final[te] = p_final[te] >= t

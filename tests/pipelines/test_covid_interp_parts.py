@@ -11,11 +11,12 @@ import torch
 from torch import nn
 
 from medinterp_widgets.data.errors import DataFormatError
+from medinterp_widgets.metrics import midpoint_threshold
 from medinterp_widgets.models import AlexNetClassifier, SmallResNet
 from medinterp_widgets.pipelines.covid_interp import Config, Preprocess, native_scores, strongest_neuron_maps
 from medinterp_widgets.pipelines.covid_interp.augment import AugmentedImages, random_affine, train_view
 from medinterp_widgets.pipelines.covid_interp.baseline import build_alexnet, stability
-from medinterp_widgets.pipelines.covid_interp.classifier import midpoint_threshold, recalibrate_batchnorm
+from medinterp_widgets.pipelines.covid_interp.classifier import recalibrate_batchnorm
 from medinterp_widgets.pipelines.covid_interp.evaluate import (
     classification_scores,
     evaluate_covid_ct,

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from medinterp_widgets.metrics import midpoint_threshold
 from medinterp_widgets.pipelines import heatmap_loss as hl
 from medinterp_widgets.pipelines.heatmap_loss import acdc
 from medinterp_widgets.pipelines.heatmap_loss.acdc_arm import (
@@ -110,7 +111,7 @@ def test_scores_threshold_and_cross_validation_by_hand():
     scores = acdc.diagnosis_scores(labels, [0.6, 0.2, 0.7, 0.9], threshold=0.65)
     assert scores["balanced_accuracy"] == 1.0 and scores["auc"] == 1.0 and scores["n_normal"] == 2
     assert acdc.diagnosis_scores(labels, [0.6, 0.2, 0.7, 0.9])["specificity"] == 0.5  # 0.6 >= 0.5: diseased
-    assert acdc.midpoint_threshold(labels, [0.6, 0.2, 0.7, 0.9]) == pytest.approx((0.4 + 0.8) / 2)
+    assert midpoint_threshold(labels, [0.6, 0.2, 0.7, 0.9]) == pytest.approx((0.4 + 0.8) / 2)
     repeats = np.array([[0.6, 0.2, 0.7, 0.9], [0.3, 0.1, 0.8, 0.2]])
     # repeat 0 at repeat 1's threshold (0.2 + 0.5) / 2 = 0.35: 0.6 -> diseased, BA (0.5 + 1) / 2;
     # repeat 1 at repeat 0's threshold 0.6: 0.2 -> normal, BA (1 + 0.5) / 2

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from medinterp_widgets.devices import resolve_device
+from medinterp_widgets.metrics import midpoint_threshold
 from medinterp_widgets.models import SmallResNet
 from medinterp_widgets.models.modes import eval_mode
 from medinterp_widgets.training import TrainConfig, Trainer
@@ -119,15 +120,6 @@ def training_loss(config: Config, preprocess: Preprocess, lesions=None):
                             ce_weight=config.lesion_ce_weight)
 
 
-def midpoint_threshold(labels: np.ndarray, p_covid: np.ndarray) -> float:
-    """t = (mean P(COVID) of the COVID images + mean P(COVID) of the non-COVID images) / 2, the operating
-    point halfway between the two classes' mean outputs (COVID_CALL when a class is missing)."""
-    labels = np.asarray(labels)
-    if not (labels == 1).any() or not (labels == 0).any():
-        return COVID_CALL
-    return float((np.mean(p_covid[labels == 1]) + np.mean(p_covid[labels == 0])) / 2)
-
-
 def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids: np.ndarray, fold: int,
                           run_dir: Path, *, init_state: dict | None = None, name: str = "final",
                           callbacks=(), lesions=None) -> dict:
@@ -155,7 +147,7 @@ def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids
     model.eval()
     threshold = COVID_CALL
     if config.decision_rule == "train_midpoint":
-        threshold = midpoint_threshold(labels[train_ids].numpy(), probabilities(model, train_inputs))
+        threshold = midpoint_threshold(labels[train_ids], probabilities(model, train_inputs), fallback=COVID_CALL)
     p_val = probabilities(model, preprocess.apply(images.images[val_ids]))
     scores = classification_scores(labels[val_ids].numpy(), p_val, threshold)
     saved = train.to_dict()

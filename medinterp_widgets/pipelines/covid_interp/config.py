@@ -39,7 +39,7 @@ VARIANTS = {
     "no_lesion_guidance": ("without lesion guidance (labels only, as the paper)", {"lesion_weight": 0.0}),
 }
 # How a fold's model calls COVID: "fixed" P >= 0.5, or "train_midpoint" P >= halfway between the mean P(COVID)
-# of its own COVID and non-COVID training images (classifier.midpoint_threshold; stored in the checkpoint)
+# of its own COVID and non-COVID training images (metrics.midpoint_threshold; stored in the checkpoint)
 DECISION_RULES = ("fixed", "train_midpoint")
 ABLATIONS = ("no_augment", "no_lesion_guidance")  # --paper (CPU budget); --full adds the lungs, pretraining and
 # pooling rows

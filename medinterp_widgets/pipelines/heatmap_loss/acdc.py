@@ -185,14 +185,6 @@ def patient_probabilities(model: torch.nn.Module, patients: list[PatientStack], 
     return np.asarray(out)
 
 
-def midpoint_threshold(labels, probabilities) -> float:
-    """The decision threshold halfway between the mean P(diseased) of normal and of diseased patients."""
-    labels, probabilities = np.asarray(labels), np.asarray(probabilities, dtype=float)
-    if not ((labels == 0).any() and (labels == 1).any()):
-        return 0.5
-    return float((probabilities[labels == 0].mean() + probabilities[labels == 1].mean()) / 2)
-
-
 def diagnosis_scores(labels, probabilities, threshold: float = 0.5) -> dict:
     """balanced_accuracy, accuracy, sensitivity (diseased), specificity (normal) at P(diseased) >= threshold,
     auc (threshold-free), n, n_normal, n_diseased."""

@@ -29,7 +29,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from medinterp_widgets.attribution import ClassTarget, attribute
 from medinterp_widgets.data.errors import DataFormatError
-from medinterp_widgets.metrics import heatmap_overlap
+from medinterp_widgets.metrics import heatmap_overlap, midpoint_threshold
 from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_checkpoint
 from medinterp_widgets.training.grouped import Member
 
@@ -40,7 +40,6 @@ from .acdc import (
     PatientStack,
     augment_batch,
     diagnosis_scores,
-    midpoint_threshold,
     patient_probabilities,
     read_patients,
     stack_patients,
