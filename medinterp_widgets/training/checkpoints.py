@@ -99,6 +99,17 @@ def plain_data(value: Any) -> Any:
     return json.loads(json.dumps(value, default=lambda item: item.item() if hasattr(item, "item") else str(item)))
 
 
+def stored_threshold(payload: dict[str, Any], source: str | os.PathLike, field: str = "decision_threshold",
+                     fallback: float = 0.5) -> float:
+    """A classifier's decision threshold, ``config.extra[field]`` of a checkpoint payload (``fallback`` when it
+    stores none); anything but a number strictly between 0 and 1 is refused, naming the file and the field."""
+    extra = (payload.get("config") or {}).get("extra") or {}
+    value = extra.get(field, fallback)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < float(value) < 1.0:
+        raise ValueError(f"{source}: config.extra.{field} must be a number in (0, 1), got {value!r}")
+    return float(value)
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load and check a checkpoint file (size bounds first, then ``weights_only=True``; see module doc)."""
     path = Path(path)

@@ -5,7 +5,8 @@
 Each FOLDER holds Sunnybrook studies in the shared layout (a ``link.csv``). The probabilities are
 ``scoring.native_probabilities``, whose argmax ``predict_native`` takes (the checkpoint's preprocessing and
 test-time averaging, restored to the native grid); the mask is P(LV) > t for t in 0.3..0.8 (0.5 is what the
-pipeline and ``evaluate`` use), then the checkpoint's largest-component step; Dice per slice, averaged as ``evaluate`` does. One torch thread.
+pipeline and ``evaluate`` use), then the checkpoint's largest-component step; Dice per slice, averaged as
+``evaluate`` does. One torch thread.
 """
 
 from __future__ import annotations

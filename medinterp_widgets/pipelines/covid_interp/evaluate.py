@@ -5,8 +5,8 @@ Both rebuild the model through ``training.checkpoints`` and read its preprocessi
 scored exactly as the model was trained. ``size`` is used only for checkpoints that store no input size.
 
 - covid-ct: a folder holding ``CT_COVID`` / ``CT_NonCOVID``; P(COVID) >= the checkpoint's stored
-  ``extra.decision_threshold`` (``decision_threshold``; 0.5 when it stores none) is a COVID call; accuracy,
-  AUC, sensitivity, specificity, PPV, NPV, cross-entropy loss, the threshold used.
+  ``extra.decision_threshold`` (``training.checkpoints.stored_threshold``; 0.5 when it stores none) is a
+  COVID call; accuracy, AUC, sensitivity, specificity, PPV, NPV, cross-entropy loss, the threshold used.
 - covid-lesions: any MedSeg folder in the Inf-Net layout (``data.covid_lesions.find_lesion_folder``),
   slices turned to the usual axial view (``LesionSlice.read(radiological=True)``); Grad-CAM of the COVID
   class at the checkpoint's ``extra.cam_layer`` (default: the model's cam layer),
@@ -30,7 +30,7 @@ from medinterp_widgets import metrics
 from medinterp_widgets.data import CovidCtDataset, load_covid_ct, load_covid_lesions
 from medinterp_widgets.data.images import resize_pair
 from medinterp_widgets.devices import resolve_device
-from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_checkpoint
+from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_checkpoint, stored_threshold
 
 from . import interpret
 from .lungs import lung_masks
@@ -73,17 +73,6 @@ def classification_scores(labels: np.ndarray, p_covid: np.ndarray, threshold: fl
     return {**scores, "auc": metrics.roc_auc(labels, p_covid), "loss": loss, "threshold": float(threshold)}
 
 
-def decision_threshold(payload: dict, checkpoint) -> float:
-    """The P(COVID) threshold a checkpoint was trained to be read at (``config.extra.decision_threshold``),
-    COVID_CALL when it stores none; a value that is not a number strictly between 0 and 1 is refused,
-    naming the file and the field."""
-    extra = (payload.get("config") or {}).get("extra") or {}
-    value = extra.get("decision_threshold", COVID_CALL)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < float(value) < 1.0:
-        raise ValueError(f"{checkpoint}: config.extra.decision_threshold must be a number in (0, 1), got {value!r}")
-    return float(value)
-
-
 def _header(checkpoint, root, kind: str, payload: dict, preprocess: Preprocess) -> dict[str, Any]:
     return {"checkpoint": str(checkpoint), "model_class": payload["model_class"], "dataset": kind, "data": str(root),
             "epoch": payload.get("epoch"), "preprocess": preprocess.to_dict()}
@@ -100,7 +89,7 @@ def evaluate_covid_ct(checkpoint, root, kind: str = "covid-ct", *, device=None, 
     p_covid = probabilities(model, preprocess.apply(images), batch_size)
     return {**_header(checkpoint, root, kind, payload, preprocess), "task": "classification", "n": len(items),
             "n_covid": int(labels.sum()),
-            **classification_scores(labels, p_covid, decision_threshold(payload, checkpoint))}
+            **classification_scores(labels, p_covid, stored_threshold(payload, checkpoint, fallback=COVID_CALL))}
 
 
 def lesion_inputs(slices, preprocess: Preprocess) -> tuple[torch.Tensor, torch.Tensor, list[np.ndarray]]:
@@ -148,5 +137,5 @@ def degree_summary(degrees: np.ndarray, areas: np.ndarray, p_covid: np.ndarray,
     return found
 
 
-__all__ = ["classification_scores", "decision_threshold", "degree_summary", "evaluate_covid_ct",
+__all__ = ["classification_scores", "degree_summary", "evaluate_covid_ct",
            "evaluate_covid_lesions", "lesion_inputs", "load_model", "probabilities"]

@@ -30,7 +30,7 @@ from sklearn.model_selection import StratifiedKFold
 from medinterp_widgets.attribution import ClassTarget, attribute
 from medinterp_widgets.data.errors import DataFormatError
 from medinterp_widgets.metrics import heatmap_overlap, midpoint_threshold
-from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_checkpoint
+from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_checkpoint, stored_threshold
 from medinterp_widgets.training.grouped import Member
 
 from .acdc import (
@@ -198,7 +198,7 @@ def evaluate_acdc_diagnosis(checkpoint, root, kind: str = "acdc-diagnosis", *, d
         raise ValueError(f"--size {tuple(size)}: this classifier was trained at {prep['size']} x {prep['size']}")
     model = model_from_checkpoint(payload)
     extra = payload["config"]["extra"]
-    threshold, aggregate = float(extra.get("decision_threshold", 0.5)), extra.get("aggregate", "softmax")
+    threshold, aggregate = stored_threshold(payload, checkpoint), extra.get("aggregate", "softmax")
     if aggregate not in AGGREGATES:
         raise DataFormatError(Path(checkpoint), f"config.extra.aggregate: {aggregate!r}; expected one of "
                                                 f"{list(AGGREGATES)}")
