@@ -15,8 +15,9 @@ it from ``config.extra["preprocessing"]``) says, in order:
 6. output (``largest_component``): after the argmax on the native grid, keep only the largest
    connected component of each foreground class per scoring unit (a volume's slices stacked: 3-D,
    26-connectivity; a single slice: 2-D), as segmentation pipelines commonly do for one-object classes.
-7. test time (``test_time``): ``none``, or ``dihedral``: the class probabilities are the mean over the 8
-   flips / quarter turns of the model input (``models.test_time``); older checkpoints read as ``none``.
+7. test time (``test_time``): ``none``, ``mirror`` (the input and its left-right mirror) or ``dihedral``
+   (the 8 flips / quarter turns): the class probabilities are the mean over those readings of the model
+   input (``models.test_time``); older checkpoints read as ``none``.
 
 ``prepare`` applies 1-5 (training, validation and ``evaluate`` all call it); ``restore_probabilities``
 takes class probabilities on the model grid back to the native image (bilinear, outside the crop:
@@ -39,7 +40,7 @@ from medinterp_widgets.data.images import resize_pair
 from medinterp_widgets.data.intensity import minmax_normalize
 
 INTENSITY_MODES = ("minmax", "percentile", "zscore", "none")
-TEST_TIME_MODES = ("none", "dihedral")  # step 7, applied by models.test_time.predict_softmax
+TEST_TIME_MODES = ("none", "mirror", "dihedral")  # step 7, applied by models.test_time.predict_softmax
 CHECKPOINT_KEY = "preprocessing"  # under the checkpoint's config.extra
 
 

@@ -57,3 +57,30 @@ def test_preprocessing_stores_the_test_time_mode_and_old_checkpoints_read_none()
         Preprocessing(test_time="tta")
     with pytest.raises(DataFormatError, match="test_time"):
         Preprocessing.from_dict({**spec.to_dict(), "test_time": "d8"}, source="ck.pt")
+
+
+class LeftHalfScore(nn.Module):
+    """A classifier: logits [0, sum of the left half of the image], so its mirror reads the right half."""
+
+    def forward(self, x):
+        left = x[..., : x.shape[-1] // 2].sum(dim=(1, 2, 3))
+        return torch.stack([torch.zeros_like(left), left], dim=1)  # (B, 2)
+
+
+def test_mirror_of_a_classifier_is_the_mean_of_the_two_readings_with_nothing_undone():
+    x = torch.tensor([[[[1.0, 0.0], [2.0, -1.0]]]])  # left half sums to 3, right half to -1
+    expected = (torch.sigmoid(torch.tensor(3.0)) + torch.sigmoid(torch.tensor(-1.0))) / 2
+    probabilities = predict_softmax(LeftHalfScore(), x, "mirror")
+    assert probabilities.shape == (1, 2)
+    torch.testing.assert_close(probabilities[0, 1], expected)
+    torch.testing.assert_close(predict_softmax(LeftHalfScore(), torch.ones(1, 1, 2, 6), "mirror"),
+                               torch.softmax(LeftHalfScore()(torch.ones(1, 1, 2, 6)), 1))  # non-square is fine
+
+
+def test_mirror_of_a_map_undoes_the_flip():
+    x = torch.tensor([[[[0.0, 1.0, 2.0]]]])  # (1, 1, 1, 3): not square, mirror needs no turns
+    bias = torch.tensor([[[[4.0, 0.0, 0.0]]]])
+    # the bias meets pixel 0 in the identity reading and pixel 2 in the mirrored one
+    logits = torch.tensor([[4.0, 1.0, 2.0], [0.0, 1.0, 6.0]])  # (reading, pixel) after the undo
+    expected = torch.sigmoid(logits).mean(0)
+    torch.testing.assert_close(predict_softmax(PositionBias(bias), x, "mirror")[0, 1, 0], expected)

@@ -47,6 +47,21 @@ def test_svm_separates_separable_features():
     assert rates == {"accuracy": 1.0, "sensitivity": 1.0, "specificity": 1.0, "ppv": 1.0, "npv": 1.0, "c": 1.0}
 
 
+def test_l2_scaled_svm_reads_only_each_rows_direction():
+    rng = np.random.default_rng(0)
+    # class 0 points along (1, 0.2), class 1 along (0.2, 1), lengths from 0.01 to 100: a direction, not a size
+    lengths = 10.0 ** rng.uniform(-2, 2, 40)
+    x = np.stack([np.where(np.arange(40) < 20, 1.0, 0.2), np.where(np.arange(40) < 20, 0.2, 1.0)], 1) * lengths[:, None]
+    x += rng.normal(0, 0.01, x.shape) * lengths[:, None]
+    y = np.repeat([0, 1], 20)
+    rates = svm_scores(x[::2], y[::2], x[1::2], y[1::2], scaling="l2", kernel="linear")
+    assert rates["accuracy"] == 1.0
+    rescaled = svm_scores(x[::2], y[::2], x[1::2] * 1000.0, y[1::2], scaling="l2", kernel="linear")
+    assert rescaled == rates  # x / ||x||: the test rows' lengths do not matter
+    with pytest.raises(ValueError, match="scaling 'minmax'"):
+        svm_scores(x[::2], y[::2], x[1::2], y[1::2], scaling="minmax")
+
+
 def test_svm_chooses_c_by_grouped_inner_cv_on_the_training_rows_only():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(-1, 1.0, (30, 3)), rng.normal(1, 1.0, (30, 3))])

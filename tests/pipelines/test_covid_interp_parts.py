@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from medinterp_widgets.data import CovidCtDataset, load_covid_ct
 from medinterp_widgets.data.errors import DataFormatError
 from medinterp_widgets.metrics import midpoint_threshold
 from medinterp_widgets.models import AlexNetClassifier, SmallResNet
@@ -21,10 +22,11 @@ from medinterp_widgets.pipelines.covid_interp.evaluate import (
     classification_scores,
     evaluate_covid_ct,
     evaluate_covid_lesions,
+    load_model,
 )
 from medinterp_widgets.pipelines.covid_interp.preprocess import from_checkpoint_config
 from medinterp_widgets.pipelines.covid_interp.ssl import nt_xent, simclr_pretrain
-from medinterp_widgets.training.checkpoints import atomic_save, checkpoint_payload
+from medinterp_widgets.training.checkpoints import atomic_save, checkpoint_payload, load_checkpoint
 
 
 def test_preprocess_intensities():
@@ -45,6 +47,10 @@ def test_preprocess_intensities():
 def test_preprocess_round_trips_through_a_checkpoint_config():
     stored = {"extra": {"preprocess": Preprocess(48, "window").to_dict()}}
     assert from_checkpoint_config(stored) == Preprocess(48, "window")
+    mirrored = {"extra": {"preprocess": Preprocess(48, test_time="mirror").to_dict()}}
+    assert from_checkpoint_config(mirrored).test_time == "mirror"
+    with pytest.raises(DataFormatError, match="ckpt.pt: config.extra.preprocess: preprocess test_time"):
+        from_checkpoint_config({"extra": {"preprocess": {"size": 48, "test_time": "d4"}}}, "ckpt.pt")
     assert from_checkpoint_config({"extra": {"input_size": [40, 40], "input_normalize": "zscore"}}) == Preprocess(40)
     with pytest.raises(DataFormatError, match="ckpt.pt: config.extra has neither"):
         from_checkpoint_config({}, "ckpt.pt")
@@ -154,7 +160,7 @@ def test_covid_ct_evaluator_reads_the_checkpoints_preprocessing(tmp_path):
             _write(tmp_path / "ct" / folder / f"{i}.png", rng.integers(0, 255, (40, 50), dtype=np.uint8))
     result = evaluate_covid_ct(_tiny_checkpoint(tmp_path / "c.pt"), tmp_path / "ct", device="cpu")
     assert result["n"] == 5 and result["n_covid"] == 3
-    assert result["preprocess"] == {"size": 32, "intensity": "window", "lungs": False}
+    assert result["preprocess"] == {"size": 32, "intensity": "window", "lungs": False, "test_time": "none"}
     assert set(result) >= {"accuracy", "auc", "sensitivity", "specificity", "ppv", "npv", "loss"}
     assert 0.0 <= result["accuracy"] <= 1.0 and result["epoch"] == 3
 
@@ -200,6 +206,29 @@ def test_covid_ct_evaluator_refuses_a_bad_stored_threshold(tmp_path, bad):
 def test_config_refuses_an_unknown_decision_rule():
     with pytest.raises(ValueError, match="decision_rule"):
         Config(decision_rule="youden")
+    with pytest.raises(ValueError, match="test_time"):
+        Config(test_time="flips")
+
+
+def test_covid_ct_evaluator_averages_the_mirror_when_the_checkpoint_says_so(tmp_path):
+    folder = _ct_folder(tmp_path / "ct")
+    checkpoint = tmp_path / "m.pt"
+    _tiny_checkpoint(checkpoint)
+    payload = load_checkpoint(checkpoint)
+    payload["config"]["extra"]["preprocess"]["test_time"] = "mirror"
+    atomic_save(payload, checkpoint)
+    result = evaluate_covid_ct(str(checkpoint), folder, device="cpu")
+    assert result["preprocess"]["test_time"] == "mirror"
+    model, preprocess, _ = load_model(checkpoint)
+    items = load_covid_ct(folder, merge_near_duplicates=False)
+    dataset = CovidCtDataset(items, size=(32, 32))
+    inputs = preprocess.apply(torch.stack([dataset[i]["image"] for i in range(len(dataset))]))
+    with torch.no_grad():  # P(COVID) of the image and of its mirror, averaged by hand
+        p = (torch.softmax(model(inputs), 1)[:, 1] + torch.softmax(model(inputs.flip(-1)), 1)[:, 1]).numpy() / 2
+    expected = classification_scores(np.array([item.label for item in items]), p)
+    assert result["loss"] == pytest.approx(expected["loss"], abs=1e-6) and result["auc"] == expected["auc"]
+    plain = evaluate_covid_ct(_tiny_checkpoint(tmp_path / "p.pt"), folder, device="cpu")
+    assert plain["loss"] != pytest.approx(result["loss"], abs=1e-6)
 
 
 @pytest.mark.parametrize("layout", ["LungInfection-Test", "LungInfection-Train/Doctor-label", "MultiClassInfection-X"])

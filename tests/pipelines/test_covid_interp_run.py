@@ -49,7 +49,7 @@ def test_reproduce_writes_the_report(smoke_report, capsys):
         metrics)
     assert len(report["checkpoints"]) == 1 and "best fold" in next(iter(report["checkpoints"]))
     stored = load_checkpoint(metrics["best_fold_checkpoint"])["config"]["extra"]
-    assert stored["decision_rule"] == "train_midpoint"
+    assert stored["decision_rule"] == "train_midpoint" and stored["preprocess"]["test_time"] == "mirror"
     assert stored["decision_threshold"] == metrics[f"fold{metrics['best_fold']}_threshold"]
     assert 0.0 < stored["decision_threshold"] < 1.0
     assert any("synthetic" in note for note in report["notes"])

@@ -45,7 +45,8 @@ def build_classifier(config: Config) -> SmallResNet:
 
 
 def preprocess_of(config: Config) -> Preprocess:
-    return Preprocess(size=config.image_size, intensity=config.intensity, lungs=config.lung_focus)
+    return Preprocess(size=config.image_size, intensity=config.intensity, lungs=config.lung_focus,
+                      test_time=config.test_time)
 
 
 def pretrain(config: Config, inputs: torch.Tensor, progress=None) -> tuple[dict, list[dict]]:
@@ -147,8 +148,9 @@ def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids
     model.eval()
     threshold = COVID_CALL
     if config.decision_rule == "train_midpoint":
-        threshold = midpoint_threshold(labels[train_ids], probabilities(model, train_inputs), fallback=COVID_CALL)
-    p_val = probabilities(model, preprocess.apply(images.images[val_ids]))
+        p_train = probabilities(model, train_inputs, test_time=preprocess.test_time)
+        threshold = midpoint_threshold(labels[train_ids], p_train, fallback=COVID_CALL)
+    p_val = probabilities(model, preprocess.apply(images.images[val_ids]), test_time=preprocess.test_time)
     scores = classification_scores(labels[val_ids].numpy(), p_val, threshold)
     saved = train.to_dict()
     saved["extra"] = {**saved["extra"], "decision_threshold": threshold, "decision_rule": config.decision_rule}

