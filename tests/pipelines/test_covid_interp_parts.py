@@ -208,6 +208,10 @@ def test_config_refuses_an_unknown_decision_rule():
         Config(decision_rule="youden")
     with pytest.raises(ValueError, match="test_time"):
         Config(test_time="flips")
+    with pytest.raises(ValueError, match="deep_svm_scaling"):
+        Config(deep_svm_scaling="minmax")
+    with pytest.raises(ValueError, match="deep_svm_kernel"):
+        Config(deep_svm_kernel="laplace")
 
 
 def test_covid_ct_evaluator_averages_the_mirror_when_the_checkpoint_says_so(tmp_path):

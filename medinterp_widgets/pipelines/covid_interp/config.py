@@ -152,6 +152,14 @@ class Config(PipelineConfig):
             raise ValueError(f"Config.decision_rule: expected one of {DECISION_RULES}, got {self.decision_rule!r}")
         if self.test_time not in TEST_TIME_MODES:
             raise ValueError(f"Config.test_time: expected one of {TEST_TIME_MODES}, got {self.test_time!r}")
+        from .features import SVM_KERNELS, SVM_SCALINGS
+
+        if self.deep_svm_scaling not in SVM_SCALINGS:
+            raise ValueError(f"Config.deep_svm_scaling: expected one of {sorted(SVM_SCALINGS)}, "
+                             f"got {self.deep_svm_scaling!r}")
+        for name in ("svm_kernel", "deep_svm_kernel"):
+            if getattr(self, name) not in SVM_KERNELS:
+                raise ValueError(f"Config.{name}: expected one of {SVM_KERNELS}, got {getattr(self, name)!r}")
         unknown = sorted(set(self.ablations) - set(VARIANTS))
         if unknown:
             raise ValueError(f"Config.ablations: unknown {unknown}, expected some of {sorted(VARIANTS)}")

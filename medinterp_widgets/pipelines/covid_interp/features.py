@@ -29,6 +29,7 @@ RATES = ("accuracy", "sensitivity", "specificity", "ppv", "npv")
 # feature scaling before an SVM: "standard" z-scores each dimension (fitted on the training fold); "l2" divides
 # each row by its Euclidean norm, x / ||x||_2, the usual scaling of CNN activations fed to a (linear) SVM
 SVM_SCALINGS = {"standard": StandardScaler, "l2": Normalizer}
+SVM_KERNELS = ("linear", "rbf", "poly", "sigmoid")  # sklearn SVC kernels
 FEATURE_SETS = ("lbp", "deep")  # LBP histograms, AlexNet hidden-layer features
 
 
