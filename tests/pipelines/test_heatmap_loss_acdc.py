@@ -218,3 +218,24 @@ def test_patient_limit_spreads_over_the_diagnosis_blocks():
 
 def acdc_block(number: int) -> int:
     return (number - 1) // 20  # DCM, HCM, MINF, NOR, RV
+
+
+def test_acdc_report_names_what_each_balanced_accuracy_measures(tmp_path):
+    from medinterp_widgets.pipelines.heatmap_loss.acdc_arm import AcdcResult
+    from medinterp_widgets.pipelines.heatmap_loss.pipeline import StudyResults, _acdc_report
+    from medinterp_widgets.pipelines.report import Report
+
+    val = {"balanced_accuracy": 0.8, "n": 10, "n_normal": 1}
+    results = StudyResults(config=hl.Config.from_preset("smoke"), acdc_diagnoses=["NOR", "DCM"], acdc={
+        "ce": AcdcResult("ce", {"balanced_accuracy": 0.6, "accuracy": 0.7}, 0.2, 0.0, np.array([0.3, 0.8]),
+                         str(tmp_path / "final.pt"), val),
+        "hirescam": AcdcResult("hirescam", {"balanced_accuracy": 0.5, "accuracy": 0.5}, 0.1, 0.9, np.array([0.5, 0.5]),
+                               str(tmp_path / "final-hm.pt"))})  # no validation volumes: no second row
+    report = Report("heatmap-loss", "t", {})
+    _acdc_report(report, results)
+    rows = {c.name: c for c in report.comparisons}
+    assert rows["ACDC ce: balanced accuracy out of fold (single fold models)"].ours == 0.6
+    on_val = rows["ACDC ce: balanced accuracy on the validation volumes (the test-time classifier)"]
+    assert on_val.ours == 0.8 and "1 normal of 10 patients" in on_val.note
+    assert not any(name.startswith("ACDC hirescam: balanced accuracy on the validation") for name in rows)
+    assert report.metrics["acdc_val_balanced_accuracy_ce"] == 0.8

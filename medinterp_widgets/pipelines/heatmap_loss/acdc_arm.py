@@ -59,7 +59,7 @@ class AcdcResult:
     cv_heart_empty: float  # share of out-of-fold heart slices whose map is all zero
     probabilities: np.ndarray = field(repr=False)  # out-of-fold P(diseased) per training patient
     checkpoint: str = ""
-    val: dict = field(default_factory=dict)  # the final model on the shared validation volumes
+    val: dict = field(default_factory=dict)  # the test-time classifier on the shared validation volumes
     maps: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((0, 0, 0), np.float32))
 
 
