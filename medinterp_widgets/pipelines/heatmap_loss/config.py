@@ -108,7 +108,7 @@ class Config(PipelineConfig):
     acdc_ensemble: bool = False  # P(diseased) of new patients = mean of the CV fold models (saved beside the final
     # model, which keeps the maps); on in --paper / --full: nested CV at crop 128, balanced accuracy of the fold
     # ensemble vs the final model 0.753 / 0.721, 0.774 / 0.683, 0.702 / 0.739, 0.779 / 0.640 (ce, seeds 3-6) and
-    # 0.762 / 0.636 (thesis loss, seed 3) (README)
+    # 0.762 / 0.636, 0.667 / 0.562, 0.771 / 0.711 (thesis loss, seeds 3-5) (README)
     acdc_seg_weight: float = 0.0  # auxiliary heart-segmentation loss while training (acdc_train.py); off: no
     # gain shown (same 5-fold split, seed 1, ce: out-of-fold AUC 0.56 at weight 1 vs 0.54 without)
     acdc_max_patients: int | None = None
