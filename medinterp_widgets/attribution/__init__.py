@@ -25,7 +25,16 @@ from .registry import (
                        describe,
                        method_options,
 )
-from .targets import ChannelTarget, ClassTarget, PixelTarget, RegionTarget, Target, TargetError, as_target
+from .targets import (
+    ChannelTarget,
+    ClassTarget,
+    ContrastTarget,
+    PixelTarget,
+    RegionTarget,
+    Target,
+    TargetError,
+    as_target,
+)
 
 __all__ = [
     "AttributionMethod",
@@ -48,6 +57,7 @@ __all__ = [
     "InputError",
     "ChannelTarget",
     "ClassTarget",
+    "ContrastTarget",
     "HIDDEN_UNIT_METHODS",
     "LayerError",
     "LayerOutput",

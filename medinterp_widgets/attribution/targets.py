@@ -5,6 +5,9 @@ long as the model has no batch coupling (e.g. BatchNorm in eval mode).
 
 - ``ClassTarget(c)``: classifier output (B, K) -> ``output[b, c_b]``; on a segmentation output
   (B, K, *spatial) the class logits are summed over every location.
+- ``ContrastTarget(c)``: class c against the mean of the other classes, ``output[b, c_b] - mean_{k != c_b}
+  output[b, k]`` (summed over locations on a segmentation output); with two classes the log-odds of c, so
+  the maps of the two classes are each other's negatives before any ReLU.
 - ``RegionTarget(c, mask)``: segmentation output (B, K, *spatial) -> ``sum(output[b, c] * mask_b)``;
   ``mask=None`` uses the predicted region ``argmax_k output[b, k] == c`` (taken from the clean output
   and held fixed for perturbation methods).
@@ -25,7 +28,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["TargetError", "Target", "ClassTarget", "RegionTarget", "PixelTarget", "ChannelTarget", "as_target"]
+__all__ = [
+    "TargetError", "Target", "ClassTarget", "ContrastTarget", "RegionTarget", "PixelTarget", "ChannelTarget",
+    "as_target",
+]
 
 
 class TargetError(ValueError):
@@ -96,6 +102,18 @@ class ClassTarget(Target):
         gather_index = index.view(-1, 1, *([1] * len(spatial))).expand(-1, 1, *spatial)
         picked = output.gather(1, gather_index)  # (N, 1, *spatial)
         return picked.flatten(1).sum(1)  # (N,)
+
+
+@dataclass(frozen=True)
+class ContrastTarget(ClassTarget):
+    """Class c_b against the others: ``output[b, c_b] - mean_{k != c_b} output[b, k]`` (module docstring)."""
+
+    def score(self, output: Tensor) -> Tensor:
+        if output.dim() < 2 or output.shape[1] < 2:
+            raise TargetError(f"ContrastTarget: needs >= 2 classes in dim 1, got shape {tuple(output.shape)}")
+        picked = super().score(output)  # (N,)
+        total = output.flatten(1).sum(1)  # every class, summed over locations
+        return picked - (total - picked) / (output.shape[1] - 1)
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def main(out: str, loss: str, repeats: str, seed: str, *overrides: str) -> dict:
                   dropout=config.acdc_dropout)
     trained = train_group_seg(lambda s: build_model(kwargs, s), _members(owner, folds, config)[:-1], images,
                               loss=make_loss(loss, config, (counts.sum() / (2 * counts)).tolist(),
-                                             config.acdc_classification),
+                                             config.acdc_classification, config.acdc_heatmap_target),
                               epochs=config.acdc_epochs, batch_size=config.batch_size, seg_weight=0.0,
                               augment=partial(A.augment_batch, channels=kwargs["in_channels"]))
     per_repeat, overlaps, empties = np.zeros((int(repeats), len(patients))), [], []
@@ -67,7 +67,7 @@ def main(out: str, loss: str, repeats: str, seed: str, *overrides: str) -> dict:
         model.load_state_dict(result.state)
         chosen = [patients[i] for i in held_out]
         per_repeat[index // config.acdc_folds, held_out] = A.patient_probabilities(model, chosen)
-        overlap, empty, _ = heart_overlap(model, chosen)
+        overlap, empty, _ = heart_overlap(model, chosen, target=config.acdc_heatmap_target)
         overlaps.append(overlap)
         empties.append(empty)
     labels = np.array([p.label for p in patients])

@@ -3,7 +3,8 @@
 
 Per outer fold, 4 inner fold models + 1 final model on the outer-training patients; threshold =
 midpoint of the inner out-of-fold P; outer-test patients predicted by (a) the final model, (b) the mean of
-the inner fold models.
+the inner fold models; the heart overlap (and the share of empty maps) of the final models' maps on their
+outer-test patients. The heatmap loss uses ``acdc_classification`` and ``acdc_heatmap_target`` as the pipeline.
 
     MEDINTERP_DATA=... python notebooks/tools/heatmap_acdc_nested.py TAG SEED [loss=L] [field=value ...]  # -> TAG.json
 """
@@ -23,7 +24,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from medinterp_widgets.metrics import midpoint_threshold
 from medinterp_widgets.pipelines.heatmap_loss import acdc as A
-from medinterp_widgets.pipelines.heatmap_loss.acdc_arm import acdc_preprocessing, read_with
+from medinterp_widgets.pipelines.heatmap_loss.acdc_arm import acdc_preprocessing, heart_overlap, read_with
 from medinterp_widgets.pipelines.heatmap_loss.acdc_train import train_group_seg
 from medinterp_widgets.pipelines.heatmap_loss.config import Config
 from medinterp_widgets.pipelines.heatmap_loss.study import build_model, make_loss
@@ -81,7 +82,7 @@ res = train_group_seg(
     lambda s: build_model(kw, s),
     members,
     images,
-    loss=make_loss(LOSS, config, w, config.acdc_classification),
+    loss=make_loss(LOSS, config, w, config.acdc_classification, config.acdc_heatmap_target),
     epochs=config.acdc_epochs,
     batch_size=config.batch_size,
     seg_weight=0.0,
@@ -130,12 +131,20 @@ def sc(p, pred):
     )
 
 
+empty, overlap = [], []  # the final models' maps on their outer-test patients
+for o, (_, te) in enumerate(outer):
+    final_model = model(res[next(k for k, (oo, kind, _) in enumerate(plan) if oo == o and kind == "final")])
+    mean, share, _ = heart_overlap(final_model, [pats[j] for j in te], target=config.acdc_heatmap_target)
+    empty.append(share)
+    overlap.append(mean)
 out = dict(
     tag=TAG,
     loss=LOSS,
     seed=SEED,
     over=over,
     thresholds=thr,
+    heart_overlap=round(float(np.nanmean(overlap)), 3),
+    heart_maps_empty=round(float(np.mean(empty)), 3),
     final=sc(p_final, pred_final),
     ensemble=sc(p_ens, pred_ens),
     final_mean_P={d: round(float(p_final[diag == d].mean()), 2) for d in ("NOR", "DCM", "HCM", "MINF", "RV")},

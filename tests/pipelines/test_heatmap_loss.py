@@ -58,8 +58,12 @@ def test_losses_of_the_groups():
     assert (thesis.classification, thesis.penalty, thesis.method) == ("mse", "mass", "hirescam")
     assert (norm.classification, norm.penalty, norm.method) == ("ce", "share", "gradcam")
     assert make_loss("ce", config, classification="ce").classification == "ce"  # the ACDC arm's override
+    acdc = make_loss("hirescam", config, classification="ce", target="contrast")  # both ACDC groups share the term
+    assert (acdc.classification, acdc.penalty, acdc.target, thesis.target) == ("ce", "mass", "contrast", "class")
     with pytest.raises(ValueError, match="acdc_classification"):
         hl.Config(acdc_classification="hinge")
+    with pytest.raises(ValueError, match="acdc_heatmap_target"):
+        hl.Config(acdc_heatmap_target="odds")
 
 
 def test_comparison_row_uses_the_thesis_sign_convention():

@@ -144,7 +144,7 @@ def trained_arm(acdc_folder, tmp_path_factory):
     torch.set_num_threads(1)
     config = hl.Config.from_preset("smoke", studies=("acdc:ce", "acdc:hirescam"), acdc_folds=2, acdc_repeats=2,
                                    acdc_epochs=2, acdc_size=32, acdc_crop=32, batch_size=4, acdc_difference=True,
-                                   acdc_aggregate="logit", acdc_ensemble=True)
+                                   acdc_aggregate="logit", acdc_ensemble=True, acdc_heatmap_target="contrast")
     results, diagnoses = run_acdc(config, acdc_folder, tmp_path_factory.mktemp("runs"), torch.device("cpu"))
     return results, diagnoses
 
@@ -193,6 +193,13 @@ def test_fold_ensemble_mean_by_hand_and_scored_like_the_arm(trained_arm, acdc_fo
     scored = evaluate_acdc_diagnosis(result.checkpoint, acdc_folder, split="val")
     assert scored["auc"] == pytest.approx(result.val["auc"]) and scored["threshold"] == result.val["threshold"]
     assert scored["balanced_accuracy"] == pytest.approx(result.val["balanced_accuracy"])
+    assert payload["config"]["extra"]["heatmap_target"] == "contrast"  # evaluate's maps explain what the loss saw
+    assert scored["heart_overlap_mean"] == pytest.approx(result.val["heart_overlap_mean"], nan_ok=True)
+    assert scored["heart_maps_empty"] == pytest.approx(result.val["heart_maps_empty"])
+    bad_target = {**payload, "config": {**payload["config"], "extra": {**payload["config"]["extra"],
+                                                                        "heatmap_target": "odds"}}}
+    with pytest.raises(DataFormatError, match="heatmap_target"):
+        evaluate_acdc_diagnosis(atomic_save(bad_target, tmp_path / "bad-target.pt"), acdc_folder)
     payload["config"]["extra"]["ensemble"] = ["../final.pt"]
     with pytest.raises(DataFormatError, match="ensemble"):
         evaluate_acdc_diagnosis(atomic_save(payload, tmp_path / "bad.pt"), acdc_folder)

@@ -143,3 +143,48 @@ def test_class_weighted_classification_and_mass_penalty_by_hand():
     torch.testing.assert_close(mass, torch.tensor([0.5 / 4]))  # mean over 4 pixels of the scaled map outside
     assert HeatmapLoss.thesis().classification == "mse" and HeatmapLoss.normalized().penalty == "share"
     assert HeatmapLoss.normalised.__func__ is HeatmapLoss.normalized.__func__  # the former spelling stays
+
+
+class _PooledLinear(torch.nn.Module):
+    """A = 1x1 conv of x (2 channels: x and -x), logits = W mean_S(A): HiResCAM is hand-computable."""
+
+    def __init__(self, head: list[list[float]]):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 2, 1, bias=False)
+        self.conv.weight.data = torch.tensor([1.0, -1.0]).view(2, 1, 1, 1)
+        self.head = torch.nn.Linear(2, 2, bias=False)
+        self.head.weight.data = torch.tensor(head)
+
+    def forward(self, x):
+        return self.head(self.conv(x).mean((2, 3)))
+
+
+def test_contrast_target_score_by_hand():
+    from medinterp_widgets.attribution import ContrastTarget, TargetError
+
+    output = torch.tensor([[1.0, 2.0, 4.0], [0.0, 3.0, -3.0]])
+    torch.testing.assert_close(ContrastTarget(torch.tensor([0, 1])).score(output), torch.tensor([1 - 3.0, 3 - (-1.5)]))
+    dense = torch.arange(8.0).view(1, 2, 2, 2)  # class 0 sums to 6, class 1 to 22
+    torch.testing.assert_close(ContrastTarget(1).score(dense), torch.tensor([22.0 - 6.0]))
+    with pytest.raises(TargetError, match="2 classes"):
+        ContrastTarget(0).score(torch.ones(3, 1))
+
+
+def test_contrast_maps_are_the_log_odds_map_by_hand():
+    x = torch.tensor([[[[1.0, -2.0], [3.0, 0.5]]]])  # (1, 1, 2, 2); A = (x, -x)
+    head = [[2.0, 1.0], [0.5, -1.0]]  # z_0 = mean(2x - x) = mean(x), z_1 = mean(0.5x + x) = 1.5 mean(x)
+    mask = torch.ones(1, 2, 2)
+    for y, by_hand in ((1, 0.5 * x[0, 0] / 4), (0, -0.5 * x[0, 0] / 4)):  # (w_y - w_other) / 4 . (x, -x)
+        loss = HeatmapLoss(method="hirescam", layer="conv", target="contrast")
+        maps = loss(_PooledLinear(head), x, torch.tensor([y]), mask).maps
+        torch.testing.assert_close(maps[0], torch.relu(by_hand))
+    class_map = HeatmapLoss(method="hirescam", layer="conv")(_PooledLinear(head), x, torch.tensor([0]), mask).maps
+    torch.testing.assert_close(class_map[0], torch.relu(x[0, 0] / 4))  # dz_0/dA . A = 2x / 4 - x / 4
+    with pytest.raises(ValueError, match="HeatmapLoss target"):
+        HeatmapLoss(target="odds")
+
+
+def test_thesis_mass_penalty_keeps_a_chosen_classification_term():
+    thesis = HeatmapLoss.thesis(target="contrast")
+    assert (thesis.classification, thesis.penalty, thesis.target) == ("mse", "mass", "contrast")
+    assert HeatmapLoss.thesis(classification="ce").classification == "ce"

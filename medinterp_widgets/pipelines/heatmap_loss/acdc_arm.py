@@ -7,7 +7,8 @@ weights n / (2 n_c) over patients' slices and random affine + contrast augmentat
 patient predictions (mean softmax over a patient's slices) give the balanced accuracy at the decision
 threshold halfway between the classes' mean out-of-fold P(diseased) (``cross_validated_scores``: each
 repeat scored at the threshold of the other repeats); the final network stores the threshold of all
-repeats. The heart overlap is the mean ``heatmap_overlap`` of HiResCAM maps (true class) on the
+repeats. The heart overlap is the mean ``heatmap_overlap`` of HiResCAM maps (true class, of its logit or of
+its log-odds: ``acdc_heatmap_target``, the same target as the loss and stored in the checkpoint) on the
 out-of-fold slices that show the heart. The final network is saved with its preprocessing and scored
 by ``evaluate_acdc_diagnosis`` (``medinterp evaluate --dataset acdc-diagnosis``), here on the shared
 validation volumes (patients not in the training slices). With ``acdc_ensemble`` the fold networks are
@@ -27,11 +28,12 @@ import numpy as np
 import torch
 from sklearn.model_selection import StratifiedKFold
 
-from medinterp_widgets.attribution import ClassTarget, attribute
+from medinterp_widgets.attribution import attribute
 from medinterp_widgets.data.errors import DataFormatError
 from medinterp_widgets.metrics import heatmap_overlap, midpoint_threshold
 from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_checkpoint, stored_threshold
 from medinterp_widgets.training.grouped import Member
+from medinterp_widgets.training.heatmap_loss import MAP_TARGETS
 
 from .acdc import (
     AGGREGATES,
@@ -75,16 +77,17 @@ def read_with(prep: dict, folder, split, limit=None) -> list[PatientStack]:
                          difference=bool(prep.get("difference", False)))
 
 
-def heart_overlap(model: torch.nn.Module, patients: list[PatientStack],
-                  device=None) -> tuple[float, float, np.ndarray]:
-    """Over the slices showing the heart: the mean heatmap_overlap(HiResCAM of the true class, heart) of
-    those with a non-zero map, and the share whose ReLU'd map is all zero (no overlap defined: the
-    thesis's mass penalty counts such a map as 0); also the maps of each patient's middle slice."""
+def heart_overlap(model: torch.nn.Module, patients: list[PatientStack], device=None,
+                  target: str = "class") -> tuple[float, float, np.ndarray]:
+    """Over the slices showing the heart: the mean heatmap_overlap(HiResCAM of the true class's ``target``
+    (``training.heatmap_loss.MAP_TARGETS``), heart) of those with a non-zero map, and the share whose ReLU'd
+    map is all zero (no overlap defined: the thesis's mass penalty counts such a map as 0); also the maps of
+    each patient's middle slice."""
     values, middle = [], []
     model = model.to(device or "cpu").eval()
     for patient in patients:
         x = torch.from_numpy(patient.images).to(device or "cpu")
-        maps = attribute(model, x, method="hirescam", target=ClassTarget(patient.label)).detach().cpu()
+        maps = attribute(model, x, method="hirescam", target=MAP_TARGETS[target](patient.label)).detach().cpu()
         values += [heatmap_overlap(m, h) for m, h in zip(maps, patient.heart) if h.any()]
         middle.append(maps[len(maps) // 2].numpy())
     finite = [v for v in values if not math.isnan(v)]
@@ -124,7 +127,8 @@ def run_acdc(config: Config, folder: Path, run_root: Path, device) -> tuple[dict
     out = {}
     for loss in config.studies_of("acdc"):
         trained = train_group_seg(lambda s: build_model(kwargs, s), _members(owner, folds, config), images,
-                                  loss=make_loss(loss, config, weights, config.acdc_classification),
+                                  loss=make_loss(loss, config, weights, config.acdc_classification,
+                                                 config.acdc_heatmap_target),
                                   epochs=config.acdc_epochs, batch_size=config.batch_size,
                                   seg_weight=config.acdc_seg_weight, device=device, max_steps=config.limit_steps,
                                   augment=partial(augment_batch, channels=kwargs["in_channels"]))
@@ -159,14 +163,14 @@ def _score(loss, trained, patients, validation, folds, kwargs, prep, config, run
         chosen = [patients[i] for i in held_out]
         per_repeat[index // config.acdc_folds, held_out] = patient_probabilities(model, chosen, device,
                                                                              aggregate=config.acdc_aggregate)
-        overlap, empty, _ = heart_overlap(model, chosen, device)
+        overlap, empty, _ = heart_overlap(model, chosen, device, config.acdc_heatmap_target)
         overlaps.append(overlap)
         empties.append(empty)
     labels = [p.label for p in patients]
     threshold = midpoint_threshold(labels, per_repeat.mean(0))
     extra = {"paper": "heatmap-loss", "dataset": "acdc", "loss": loss, "class_names": list(CLASS_NAMES),
              "preprocessing": prep, "decision_threshold": threshold, "aggregate": config.acdc_aggregate,
-             "seed": config.seed}
+             "seed": config.seed, "heatmap_target": config.acdc_heatmap_target}
     path = run_root / f"acdc-{loss}" / "final.pt"
     if config.acdc_ensemble:  # the fold models beside final.pt, named in its extra
         extra["ensemble"] = [f"fold-{i}.pt" for i in range(len(fold_models))]
@@ -179,7 +183,8 @@ def _score(loss, trained, patients, validation, folds, kwargs, prep, config, run
         probabilities = ensemble_probabilities(fold_models if config.acdc_ensemble else [final], validation, device,
                                                aggregate=config.acdc_aggregate)
         val = diagnosis_scores([p.label for p in validation], probabilities, threshold)
-        val["heart_overlap_mean"], val["heart_maps_empty"], maps = heart_overlap(final, validation, device)
+        val["heart_overlap_mean"], val["heart_maps_empty"], maps = heart_overlap(final, validation, device,
+                                                                                 config.acdc_heatmap_target)
     return AcdcResult(loss, cross_validated_scores(labels, per_repeat), float(np.nanmean(overlaps)),
                       float(np.nanmean(empties)), per_repeat.mean(0), str(path), val, maps)
 
@@ -202,11 +207,15 @@ def evaluate_acdc_diagnosis(checkpoint, root, kind: str = "acdc-diagnosis", *, d
     if aggregate not in AGGREGATES:
         raise DataFormatError(Path(checkpoint), f"config.extra.aggregate: {aggregate!r}; expected one of "
                                                 f"{list(AGGREGATES)}")
+    target = extra.get("heatmap_target", "class")  # older checkpoints: the thesis's class maps
+    if target not in MAP_TARGETS:
+        raise DataFormatError(Path(checkpoint), f"config.extra.heatmap_target: {target!r}; expected one of "
+                                                f"{list(MAP_TARGETS)}")
     patients = read_with(prep, root, split, limit)
     members = _ensemble(Path(checkpoint), extra.get("ensemble") or []) or [model]
     probabilities = ensemble_probabilities(members, patients, device, batch_size, aggregate)
     scores = diagnosis_scores([p.label for p in patients], probabilities, threshold)
-    scores["heart_overlap_mean"], scores["heart_maps_empty"], _ = heart_overlap(model, patients, device)
+    scores["heart_overlap_mean"], scores["heart_maps_empty"], _ = heart_overlap(model, patients, device, target)
     return {**scores, "split": split, "patients": [p.patient_id for p in patients]}
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from medinterp_widgets.pipelines.config import PipelineConfig
+from medinterp_widgets.training.heatmap_loss import MAP_TARGETS
 
 DATASETS = ("exp1", "exp2", "acdc")
 LOSSES = ("ce", "hirescam", "gradcam", "hirescam-norm", "gradcam-norm")
@@ -103,12 +104,15 @@ class Config(PipelineConfig):
     acdc_epochs: int = 40
     acdc_lr: float = 2e-3
     acdc_aggregate: str = "softmax"  # patient P(diseased) from its slices: mean softmax or mean logit
-    acdc_classification: str | None = None  # the ACDC ce classifier's term ("mse" / "ce"); None: as synthetic
+    acdc_classification: str | None = None  # both ACDC classifiers' term ("mse" / "ce"); None: as synthetic
     # (cross-entropy vs MSE, same folds, 3 repeats: AUC 0.646 vs 0.700, balanced accuracy 0.621 vs 0.590)
     acdc_ensemble: bool = False  # P(diseased) of new patients = mean of the CV fold models (saved beside the final
     # model, which keeps the maps); on in --paper / --full: nested CV at crop 128, balanced accuracy of the fold
     # ensemble vs the final model 0.753 / 0.721, 0.774 / 0.683, 0.702 / 0.739, 0.779 / 0.640 (ce, seeds 3-6) and
     # 0.762 / 0.636, 0.667 / 0.562, 0.771 / 0.711 (thesis loss, seeds 3-5) (README)
+    acdc_heatmap_target: str = "class"  # what the ACDC maps explain, in the loss and the overlap: "class" (the
+    # thesis) or "contrast" (the log-odds; training.heatmap_loss: the class map lets the mass penalty be met
+    # with all-zero maps)
     acdc_seg_weight: float = 0.0  # auxiliary heart-segmentation loss while training (acdc_train.py); off: no
     # gain shown (same 5-fold split, seed 1, ce: out-of-fold AUC 0.56 at weight 1 vs 0.54 without)
     acdc_max_patients: int | None = None
@@ -141,6 +145,9 @@ class Config(PipelineConfig):
         if self.acdc_classification not in (None, "mse", "ce"):
             raise ValueError(f"Config acdc_classification: expected None, 'mse' or 'ce', got "
                              f"{self.acdc_classification!r}")
+        if self.acdc_heatmap_target not in MAP_TARGETS:
+            raise ValueError(f"Config acdc_heatmap_target: expected one of {list(MAP_TARGETS)}, got "
+                             f"{self.acdc_heatmap_target!r}")
         if self.acdc_aggregate not in ("softmax", "logit"):
             raise ValueError(f"Config acdc_aggregate: expected 'softmax' or 'logit', got {self.acdc_aggregate!r}")
         if self.acdc_folds < 2:

@@ -73,16 +73,19 @@ def build_model(kwargs: dict, seed: int) -> VGGClassifier:
         return VGGClassifier(**kwargs)
 
 
-def make_loss(loss: str, config: Config, class_weights=None, classification: str | None = None) -> HeatmapLoss:
+def make_loss(loss: str, config: Config, class_weights=None, classification: str | None = None,
+              target: str = "class") -> HeatmapLoss:
     """The group's loss: ``ce`` -> the classification term alone (weight 0; ``classification``, default
-    ``config.baseline_classification``), else the heatmap loss."""
+    ``config.baseline_classification``), else the heatmap loss (the thesis's MSE + mass, or ``classification``
+    + mass; ``-norm``: cross-entropy + share) with maps of ``target`` (``HeatmapLoss``)."""
     if loss == "ce":
         return HeatmapLoss(weight=0.0, classification=classification or config.baseline_classification,
                            class_weights=class_weights)
     method, _, variant = loss.partition("-")
     if variant == "norm":
-        return HeatmapLoss.normalized(method, config.norm_weight, class_weights=class_weights)
-    return HeatmapLoss.thesis(method, config.heatmap_weight, class_weights=class_weights)
+        return HeatmapLoss.normalized(method, config.norm_weight, class_weights=class_weights, target=target)
+    return HeatmapLoss.thesis(method, config.heatmap_weight, class_weights=class_weights, target=target,
+                              classification=classification or "mse")
 
 
 def group_size(config: Config, device: torch.device) -> int:
