@@ -42,6 +42,7 @@ def test_config_presets_and_validation():
     assert {"acdc:ce", "acdc:hirescam", "exp2:hirescam-norm"} <= set(paper.studies)
     # the ACDC arm's nested-CV choices (README): 128 px crop, cross-entropy ce group, fold-model ensemble
     assert (paper.acdc_crop, paper.acdc_classification, paper.acdc_ensemble) == (128, "ce", True)
+    assert paper.acdc_heatmap_target == full.acdc_heatmap_target == "contrast"  # the synthetic groups keep "class"
     assert full.acdc_ensemble and not hl.Config.from_preset("quick").acdc_ensemble
     with pytest.raises(ValueError, match="preset"):
         hl.Config.from_preset("huge")

@@ -38,6 +38,7 @@ class Config(PipelineConfig):
     crop_fraction: float = 0.5  # central square crop before resizing (the LV sits near the centre of the field)
     intensity: str = "percentile"  # per-image scaling of the crop (data/preprocessing.py)
     augment: bool = True  # flips / quarter turns, small affine, gamma (augment.py)
+    augment_scale: tuple[float, float] = (0.85, 1.15)  # the affine's isotropic zoom range
     largest_component: bool = True  # keep the largest LV component per slice / volume (Preprocessing step 6)
     test_time: str = "dihedral"  # scoring: mean probabilities over the 8 flips / quarter turns the augmentation trains
     val_fraction: float = 0.34  # synthetic phantoms held out
@@ -96,6 +97,10 @@ class Config(PipelineConfig):
             raise ValueError(f"Config.test_time: expected one of {TEST_TIME_MODES}, got {self.test_time!r}")
         if self.intensity not in INTENSITIES:
             raise ValueError(f"Config.intensity: expected one of {INTENSITIES}, got {self.intensity!r}")
+        low, high = (tuple(self.augment_scale) + (0.0, 0.0))[:2] if len(self.augment_scale) == 2 else (0.0, 0.0)
+        if not 0.0 < low <= high:
+            raise ValueError(f"Config.augment_scale: expected (low, high) zoom factors with 0 < low <= high, "
+                             f"got {self.augment_scale!r}")
         if not 0 <= self.average_last_epochs <= self.epochs:
             raise ValueError(f"Config.average_last_epochs: expected 0..epochs ({self.epochs}), "
                              f"got {self.average_last_epochs}")

@@ -75,7 +75,8 @@ def augmentation(config: Config) -> Augmentation | None:
     """The training augmentation (gamma only for inputs scaled to 0..1)."""
     if not config.augment:
         return None
-    return Augmentation(gamma=None if config.intensity in ("zscore", "none") else (0.7, 1.4))
+    return Augmentation(scale=tuple(config.augment_scale),
+                        gamma=None if config.intensity in ("zscore", "none") else (0.7, 1.4))
 
 
 def metric_prefix(name: str) -> str:
