@@ -141,6 +141,11 @@ def test_config_presets_and_checks():
     assert Config.from_preset("paper").pixel_loss == "dice_ce"
     with pytest.raises(ValueError, match="pixel_loss"):
         Config(pixel_loss="focal")
+    with pytest.raises(ValueError, match="augment_scale"):
+        Config(augment_scale=(1.2, 0.9))
+    from medinterp_widgets.pipelines.lv_gap_cam.pipeline import augmentation
+
+    assert augmentation(Config(augment_scale=[0.7, 1.4])).scale == (0.7, 1.4)  # a JSON list reads back as a range
 
 
 def test_per_image_pixel_loss_reaches_the_trainer():
