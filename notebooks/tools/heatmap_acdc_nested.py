@@ -1,8 +1,8 @@
 """Nested CV of the heatmap-loss ACDC arm (README: fold ensemble vs final model); ``loss=`` picks the group
 (``ce``, the default, or a heatmap loss such as ``hirescam``).
 
-Per outer fold, 4 inner fold models + 1 final model on the outer-training patients; threshold =
-midpoint of the inner out-of-fold P; outer-test patients predicted by (a) the final model, (b) the mean of
+Per outer fold, 4 inner fold models (``inner_folds=5 inner_repeats=2``: the 10 of the ``--paper`` arm) + 1 final
+model on the outer-training patients; threshold = midpoint of the inner out-of-fold P (mean over inner repeats); outer-test patients predicted by (a) the final model, (b) the mean of
 the inner fold models; the heart overlap (and the share of empty maps) of the final models' maps on their
 outer-test patients. The heatmap loss uses ``acdc_classification`` and ``acdc_heatmap_target`` as the pipeline.
 
@@ -44,6 +44,8 @@ def value(text: str):
 
 over = {k: value(v) for k, v in (a.split("=", 1) for a in sys.argv[3:])}
 LOSS = over.pop("loss", "ce")
+INNER_FOLDS = int(over.pop("inner_folds", 4))  # inner CV per outer fold; the --paper arm: 5 folds x 2 repeats
+INNER_REPEATS = int(over.pop("inner_repeats", 1))
 config = Config.from_preset("paper", seed=SEED, **over)
 t0 = time.process_time()
 pats = read_with(acdc_preprocessing(config), Path(os.environ["MEDINTERP_DATA"]) / "acdc", "train")
@@ -61,10 +63,13 @@ def subset(idx):
 
 
 for o, (tr, te) in enumerate(outer):
-    inner = list(StratifiedKFold(4, shuffle=True, random_state=SEED * 100 + 50 + o).split(np.zeros(len(tr)), diag[tr]))
-    for i, (itr, ite) in enumerate(inner):
-        members.append(Member(seed=SEED * 1000 + 10 * o + i, lr=config.acdc_lr, subset=subset(tr[itr])))
-        plan.append((o, "inner", tr[ite]))
+    for r in range(INNER_REPEATS):  # repeat 0: the splits and seeds of the single-repeat runs
+        state = SEED * 100 + 50 + o + 1000 * r
+        inner = list(StratifiedKFold(INNER_FOLDS, shuffle=True, random_state=state).split(np.zeros(len(tr)), diag[tr]))
+        for i, (itr, ite) in enumerate(inner):
+            seed = SEED * 1000 + 10 * o + i if r == 0 else SEED * 100_000 + 100 * o + 10 * r + i
+            members.append(Member(seed=seed, lr=config.acdc_lr, subset=subset(tr[itr])))
+            plan.append((o, "inner", tr[ite]))
     members.append(Member(seed=SEED * 1000 + 10 * o + 9, lr=config.acdc_lr, subset=subset(tr)))
     plan.append((o, "final", te))
 kw = dict(
@@ -105,17 +110,18 @@ p_final, p_ens, pred_final, pred_ens = (
 thr = []
 for o, (tr, te) in enumerate(outer):
     idx = [k for k, (oo, kind, _) in enumerate(plan) if oo == o]
-    inner_oof = np.zeros(len(pats))
+    inner_oof, seen = np.zeros(len(pats)), np.zeros(len(pats))  # mean out-of-fold P over the inner repeats
     inner_models = []
     for k in idx:
         _, kind, held = plan[k]
         m = model(res[k])
         if kind == "inner":
-            inner_oof[held] = A.patient_probabilities(m, [pats[j] for j in held])
+            inner_oof[held] += A.patient_probabilities(m, [pats[j] for j in held])
+            seen[held] += 1
             inner_models.append(m)
         else:
             p_final[te] = A.patient_probabilities(m, [pats[j] for j in te])
-    t = midpoint_threshold(y[tr], inner_oof[tr])
+    t = midpoint_threshold(y[tr], inner_oof[tr] / seen[tr])
     thr.append(round(t, 3))
     p_ens[te] = np.mean([A.patient_probabilities(m, [pats[j] for j in te]) for m in inner_models], 0)
     pred_final[te] = p_final[te] >= t
@@ -141,7 +147,7 @@ out = dict(
     tag=TAG,
     loss=LOSS,
     seed=SEED,
-    over=over,
+    over={**over, "inner_folds": INNER_FOLDS, "inner_repeats": INNER_REPEATS},
     thresholds=thr,
     heart_overlap=round(float(np.nanmean(overlap)), 3),
     heart_maps_empty=round(float(np.mean(empty)), 3),
