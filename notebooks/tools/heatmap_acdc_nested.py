@@ -2,11 +2,13 @@
 (``ce``, the default, or a heatmap loss such as ``hirescam``).
 
 Per outer fold, 4 inner fold models (``inner_folds=5 inner_repeats=2``: the 10 of the ``--paper`` arm) + 1 final
-model on the outer-training patients; threshold = midpoint of the inner out-of-fold P (mean over inner repeats); outer-test patients predicted by (a) the final model, (b) the mean of
-the inner fold models; the heart overlap (and the share of empty maps) of the final models' maps on their
-outer-test patients. The heatmap loss uses ``acdc_classification`` and ``acdc_heatmap_target`` as the pipeline.
+model on the outer-training patients; threshold = midpoint of the inner out-of-fold P (mean over inner
+repeats); outer-test patients predicted by (a) the final model, (b) the mean of the inner fold models; the
+heart overlap (and the share of empty maps) of the final models' maps on their outer-test patients. The
+heatmap loss uses ``acdc_classification`` and ``acdc_heatmap_target`` as the pipeline.
 
-    MEDINTERP_DATA=... python notebooks/tools/heatmap_acdc_nested.py TAG SEED [loss=L] [field=value ...]  # -> TAG.json
+    MEDINTERP_DATA=... python notebooks/tools/heatmap_acdc_nested.py TAG SEED [loss=L] [field=value ...]
+    # -> TAG.json (scores) and TAG.npz (per patient: labels, outer-test P, each outer fold's inner out-of-fold P)
 """
 
 import ast
@@ -108,6 +110,7 @@ p_final, p_ens, pred_final, pred_ens = (
     np.zeros(len(pats), int),
 )
 thr = []
+oof_by_outer = np.full((len(outer), len(pats)), np.nan)  # each outer fold's inner out-of-fold P (its training patients)
 for o, (tr, te) in enumerate(outer):
     idx = [k for k, (oo, kind, _) in enumerate(plan) if oo == o]
     inner_oof, seen = np.zeros(len(pats)), np.zeros(len(pats))  # mean out-of-fold P over the inner repeats
@@ -122,6 +125,7 @@ for o, (tr, te) in enumerate(outer):
         else:
             p_final[te] = A.patient_probabilities(m, [pats[j] for j in te])
     t = midpoint_threshold(y[tr], inner_oof[tr] / seen[tr])
+    oof_by_outer[o, tr] = inner_oof[tr] / seen[tr]
     thr.append(round(t, 3))
     p_ens[te] = np.mean([A.patient_probabilities(m, [pats[j] for j in te]) for m in inner_models], 0)
     pred_final[te] = p_final[te] >= t
@@ -159,3 +163,5 @@ out = dict(
 )
 print(json.dumps(out))
 Path(f"{TAG}.json").write_text(json.dumps(out))
+np.savez(f"{TAG}.npz", y=y, diagnosis=diag, p_final=p_final, p_ensemble=p_ens, inner_oof=oof_by_outer,
+         outer_fold=np.array([next(o for o, (_, te) in enumerate(outer) if j in te) for j in range(len(pats))]))

@@ -97,8 +97,8 @@ class Config(PipelineConfig):
             raise ValueError(f"Config.test_time: expected one of {TEST_TIME_MODES}, got {self.test_time!r}")
         if self.intensity not in INTENSITIES:
             raise ValueError(f"Config.intensity: expected one of {INTENSITIES}, got {self.intensity!r}")
-        low, high = (tuple(self.augment_scale) + (0.0, 0.0))[:2] if len(self.augment_scale) == 2 else (0.0, 0.0)
-        if not 0.0 < low <= high:
+        scale = tuple(self.augment_scale)
+        if not (len(scale) == 2 and 0.0 < scale[0] <= scale[1]):
             raise ValueError(f"Config.augment_scale: expected (low, high) zoom factors with 0 < low <= high, "
                              f"got {self.augment_scale!r}")
         if not 0 <= self.average_last_epochs <= self.epochs:
