@@ -8,8 +8,10 @@ Member k: weights drawn by ``make_model(seed_k)``, its own shuffling (``torch.Ge
 seed_k), Adam with its own learning rate (``StackedAdam``). One step feeds model k its own batch as
 channel block k of the grouped input. Model k's trajectory equals training ``make_model(seed_k)``
 alone with ``torch.optim.Adam`` on the same batches (tests/training/test_grouped.py), as long as
-dropout is 0 (dropout masks are drawn for the whole group). Per epoch every member is scored on the
-whole validation set; its best state (highest accuracy, the later epoch on ties) is kept.
+dropout is 0 (dropout masks are drawn for the whole group, from the global RNG seeded with the first
+member's seed, so a run repeats exactly; the caller's RNG state is restored afterwards). Per epoch every
+member is scored on the whole validation set; its best state (highest accuracy, the later epoch on ties)
+is kept.
 """
 
 from __future__ import annotations
@@ -147,6 +149,16 @@ def train_group(make_model: Callable[[int], nn.Module], members: Sequence[Member
     if keep not in ("best", "last"):
         raise ValueError(f"train_group keep: expected 'best' or 'last', got {keep!r}")
     device = torch.device(device or "cpu")
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(members[0].seed)  # dropout masks: drawn from the global RNG, seeded; the caller's is kept
+        return _fit_group(make_model, members, train, val, loss=loss, epochs=epochs, batch_size=batch_size,
+                          device=device, max_steps=max_steps, augment=augment, keep=keep, auxiliary=auxiliary)
+
+
+def _fit_group(make_model, members: Sequence[Member], train: ImageSet, val: ImageSet | None, *, loss, epochs: int,
+               batch_size: int, device: torch.device, max_steps: int | None, augment: Callable | None, keep: str,
+               auxiliary) -> list[MemberResult]:
+    """``train_group``'s loop, under a seeded global RNG."""
     model = GroupedVGG([cast(VGGClassifier, make_model(m.seed)) for m in members]).to(device)
     extra = auxiliary(model) if auxiliary is not None else None
     optimizer = StackedAdam([*model.parameters(), *(extra.parameters() if extra else [])], [m.lr for m in members])

@@ -92,3 +92,29 @@ def test_golden_model_trained_in_a_group_equals_it_trained_alone(loss):
     with torch.no_grad():
         accuracy = (model(val.images).argmax(1) == val.labels).float().mean()
     assert results[1].history[-1] == pytest.approx(float(accuracy))
+
+
+def test_a_group_with_dropout_repeats_exactly_and_keeps_the_callers_rng():
+    def make(seed: int) -> VGGClassifier:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return VGGClassifier(in_channels=1, n_classes=3, width=2, cfg=[1, "M", 2], head="fc", hidden=6,
+                                 fc_pool=2, dropout=0.5)
+
+    def run(caller_seed: int) -> list[dict]:
+        torch.manual_seed(caller_seed)  # whatever state the caller's global RNG is in
+        results = train_group(make, [Member(seed=4, lr=0.01), Member(seed=5, lr=0.01)], _data(), None,
+                              loss=HeatmapLoss(weight=0.0), epochs=2, batch_size=4)
+        return [r.state for r in results]
+
+    first, second = run(0), run(12345)
+    for a, b in zip(first, second):
+        for name in a:
+            torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    run_state = torch.random.get_rng_state()
+    train_group(make, [Member(seed=4, lr=0.01)], _data(), None, loss=HeatmapLoss(weight=0.0), epochs=1, batch_size=4)
+    assert torch.equal(torch.random.get_rng_state(), run_state)
+    torch.testing.assert_close(torch.rand(3), expected)
