@@ -155,9 +155,10 @@ def train_group(make_model: Callable[[int], nn.Module], members: Sequence[Member
                           device=device, max_steps=max_steps, augment=augment, keep=keep, auxiliary=auxiliary)
 
 
-def _fit_group(make_model, members: Sequence[Member], train: ImageSet, val: ImageSet | None, *, loss, epochs: int,
-               batch_size: int, device: torch.device, max_steps: int | None, augment: Callable | None, keep: str,
-               auxiliary) -> list[MemberResult]:
+def _fit_group(make_model: Callable[[int], nn.Module], members: Sequence[Member], train: ImageSet,
+               val: ImageSet | None, *, loss, epochs: int, batch_size: int, device: torch.device,
+               max_steps: int | None, augment: Callable | None, keep: str,
+               auxiliary: Callable[[GroupedVGG], "Auxiliary"] | None) -> list[MemberResult]:
     """``train_group``'s loop, under a seeded global RNG."""
     model = GroupedVGG([cast(VGGClassifier, make_model(m.seed)) for m in members]).to(device)
     extra = auxiliary(model) if auxiliary is not None else None

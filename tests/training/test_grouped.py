@@ -112,9 +112,6 @@ def test_a_group_with_dropout_repeats_exactly_and_keeps_the_callers_rng():
         for name in a:
             torch.testing.assert_close(a[name], b[name], rtol=0, atol=0)
     torch.manual_seed(7)
-    expected = torch.rand(3)
-    torch.manual_seed(7)
-    run_state = torch.random.get_rng_state()
+    before = torch.random.get_rng_state()
     train_group(make, [Member(seed=4, lr=0.01)], _data(), None, loss=HeatmapLoss(weight=0.0), epochs=1, batch_size=4)
-    assert torch.equal(torch.random.get_rng_state(), run_state)
-    torch.testing.assert_close(torch.rand(3), expected)
+    assert torch.equal(torch.random.get_rng_state(), before)  # the caller's RNG is where it was
