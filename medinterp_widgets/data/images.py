@@ -54,6 +54,11 @@ def resize_pair(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Resize a 2-D image (bilinear, or area when shrinking) and its label map (nearest) to ``size`` = (H, W).
 
+    Both use pixel centres: output pixel i samples input position (i + 0.5) * in / out - 0.5. The labels take
+    ``cv2.INTER_NEAREST_EXACT``; plain ``INTER_NEAREST`` reads input floor(i * in / out), half an input pixel
+    off the image's grid (Sunnybrook LV masks taken 128 -> 96 px and back: Dice 0.963-0.974 against themselves
+    with it, 0.982-0.987 with the exact one).
+
     The resized image is clipped to the input's range (area averaging can round 1.0 to 1.0000001).
     """
     if size is None or tuple(image.shape[:2]) == tuple(size):
@@ -66,5 +71,5 @@ def resize_pair(
         resized = np.clip(resized, image.min(), image.max())
     if label is None:
         return resized, None
-    resized_label = cv2.resize(label.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST)
+    resized_label = cv2.resize(label.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST_EXACT)
     return resized, resized_label.astype(label.dtype, copy=False)

@@ -110,3 +110,17 @@ def test_keep_largest_component_in_2d_and_across_stacked_slices():
     stack[0, 0, 0] = stack[1, 1, 1] = stack[2, 2, 2] = 1  # diagonal neighbours across slices: one 3-D component
     stack[0, 3, 3] = 1  # an isolated voxel
     assert keep_largest_component(stack).sum() == 3
+
+
+def test_resized_labels_stay_on_the_images_pixel_centres():
+    from medinterp_widgets.data.images import resize_pair
+
+    # 4 -> 3 columns: output pixel i reads input (i + 0.5) * 4 / 3 - 0.5 = 0.17, 1.5, 2.83 -> columns 0, 2, 3
+    label = np.zeros((4, 4), np.uint8)
+    label[:, 3] = 1
+    assert resize_pair(np.zeros((4, 4), np.float32), label, (3, 3))[1].tolist() == [[0, 0, 1]] * 3
+    # a disc centred at 63.5 of 128 px lands centred at (63.5 + 0.5) * 0.75 - 0.5 = 47.5 of 96 px
+    rows, cols = np.mgrid[:128, :128]
+    disc = ((rows - 63.5) ** 2 + (cols - 63.5) ** 2 < 30 ** 2).astype(np.uint8)
+    small = resize_pair(np.zeros((128, 128), np.float32), disc, (96, 96))[1]
+    assert np.abs(np.argwhere(small).mean(axis=0) - 47.5).max() < 0.15  # floor-based nearest: 47.85
