@@ -9,6 +9,9 @@ heatmap loss uses ``acdc_classification`` and ``acdc_heatmap_target`` as the pip
 
     MEDINTERP_DATA=... python notebooks/tools/heatmap_acdc_nested.py TAG SEED [loss=L] [field=value ...]
     # -> TAG.json (scores) and TAG.npz (per patient: labels, outer-test P, each outer fold's inner out-of-fold P)
+
+``test_time=mirror`` / ``dihedral``: every P (inner out-of-fold and outer test) is the mean softmax over the
+image's mirror / 8 flips and quarter turns (``models.test_time``), a test-time average the pipeline does not use.
 """
 
 import ast
@@ -25,6 +28,7 @@ from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from medinterp_widgets.metrics import midpoint_threshold
+from medinterp_widgets.models.test_time import predict_softmax
 from medinterp_widgets.pipelines.heatmap_loss import acdc as A
 from medinterp_widgets.pipelines.heatmap_loss.acdc_arm import acdc_preprocessing, heart_overlap, read_with
 from medinterp_widgets.pipelines.heatmap_loss.acdc_train import train_group_seg
@@ -48,6 +52,7 @@ over = {k: value(v) for k, v in (a.split("=", 1) for a in sys.argv[3:])}
 LOSS = over.pop("loss", "ce")
 INNER_FOLDS = int(over.pop("inner_folds", 4))  # inner CV per outer fold; the --paper arm: 5 folds x 2 repeats
 INNER_REPEATS = int(over.pop("inner_repeats", 1))
+TEST_TIME = over.pop("test_time", "none")
 config = Config.from_preset("paper", seed=SEED, **over)
 t0 = time.process_time()
 pats = read_with(acdc_preprocessing(config), Path(os.environ["MEDINTERP_DATA"]) / "acdc", "train")
@@ -97,6 +102,14 @@ res = train_group_seg(
 )
 
 
+@torch.no_grad()
+def probabilities(m, patients):
+    """P(diseased) per patient: mean over its slices of the (test-time averaged) softmax."""
+    if TEST_TIME == "none":
+        return A.patient_probabilities(m, patients)
+    return np.array([float(predict_softmax(m, torch.from_numpy(p.images), TEST_TIME)[:, 1].mean()) for p in patients])
+
+
 def model(r):
     m = build_model(kw, 0)
     m.load_state_dict(r.state)
@@ -119,15 +132,15 @@ for o, (tr, te) in enumerate(outer):
         _, kind, held = plan[k]
         m = model(res[k])
         if kind == "inner":
-            inner_oof[held] += A.patient_probabilities(m, [pats[j] for j in held])
+            inner_oof[held] += probabilities(m, [pats[j] for j in held])
             seen[held] += 1
             inner_models.append(m)
         else:
-            p_final[te] = A.patient_probabilities(m, [pats[j] for j in te])
+            p_final[te] = probabilities(m, [pats[j] for j in te])
     t = midpoint_threshold(y[tr], inner_oof[tr] / seen[tr])
     oof_by_outer[o, tr] = inner_oof[tr] / seen[tr]
     thr.append(round(t, 3))
-    p_ens[te] = np.mean([A.patient_probabilities(m, [pats[j] for j in te]) for m in inner_models], 0)
+    p_ens[te] = np.mean([probabilities(m, [pats[j] for j in te]) for m in inner_models], 0)
     pred_final[te] = p_final[te] >= t
     pred_ens[te] = p_ens[te] >= t
 
@@ -151,7 +164,7 @@ out = dict(
     tag=TAG,
     loss=LOSS,
     seed=SEED,
-    over={**over, "inner_folds": INNER_FOLDS, "inner_repeats": INNER_REPEATS},
+    over={**over, "inner_folds": INNER_FOLDS, "inner_repeats": INNER_REPEATS, "test_time": TEST_TIME},
     thresholds=thr,
     heart_overlap=round(float(np.nanmean(overlap)), 3),
     heart_maps_empty=round(float(np.mean(empty)), 3),
