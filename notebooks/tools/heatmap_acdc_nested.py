@@ -102,12 +102,20 @@ res = train_group_seg(
 )
 
 
-@torch.no_grad()
+class TestTimeAveraged(torch.nn.Module):
+    """log of ``predict_softmax`` over ``TEST_TIME``'s transforms: its softmax is the averaged probabilities."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return predict_softmax(self.model, x, TEST_TIME).clamp_min(1e-12).log()
+
+
 def probabilities(m, patients):
-    """P(diseased) per patient: mean over its slices of the (test-time averaged) softmax."""
-    if TEST_TIME == "none":
-        return A.patient_probabilities(m, patients)
-    return np.array([float(predict_softmax(m, torch.from_numpy(p.images), TEST_TIME)[:, 1].mean()) for p in patients])
+    """P(diseased) per patient: the pipeline's mean softmax over its slices, of the test-time averaged model."""
+    return A.patient_probabilities(m if TEST_TIME == "none" else TestTimeAveraged(m), patients)
 
 
 def model(r):

@@ -152,13 +152,13 @@ def native_lung_chance(maps: np.ndarray, lesions: list[np.ndarray], fields: np.n
                        threshold: float = 0.7) -> tuple[np.ndarray, np.ndarray]:
     """Per map at its lesion mask's native size: ``chance_in_lungs`` of its support, and the share of the
     support inside the lung field (nan for an empty support). ``fields`` (N, S, S) bool lung fields of the
-    network-size pictures, resized (nearest) like the maps."""
+    network-size pictures, resized (nearest, on pixel centres as the maps' bilinear resize)."""
     chances, inside = [], []
     for heat, lesion, field in zip(maps, lesions, fields):
         size = (lesion.shape[1], lesion.shape[0])
         unit = metrics.normalise_unit(cv2.resize(np.asarray(heat, np.float32), size, interpolation=cv2.INTER_LINEAR))
         support = (unit >= threshold) & (unit > 0)
-        native_field = cv2.resize(np.asarray(field, np.uint8), size, interpolation=cv2.INTER_NEAREST) > 0
+        native_field = cv2.resize(np.asarray(field, np.uint8), size, interpolation=cv2.INTER_NEAREST_EXACT) > 0
         chances.append(chance_in_lungs(float(support.sum()), lesion, native_field))
         inside.append(float((support & native_field).sum() / support.sum()) if support.any() else float("nan"))
     return np.array(chances), np.array(inside)
