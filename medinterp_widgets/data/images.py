@@ -71,5 +71,12 @@ def resize_pair(
         resized = np.clip(resized, image.min(), image.max())
     if label is None:
         return resized, None
-    resized_label = cv2.resize(label.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST_EXACT)
-    return resized, resized_label.astype(label.dtype, copy=False)
+    return resized, resize_labels(label, size)
+
+
+def resize_labels(label: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A label map (H, W) of small non-negative integers (or bool) resized to ``size`` = (H, W) by nearest
+    neighbour on pixel centres (``cv2.INTER_NEAREST_EXACT``, see ``resize_pair``); same dtype."""
+    height, width = size
+    resized = cv2.resize(np.asarray(label).astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST_EXACT)
+    return resized.astype(np.asarray(label).dtype, copy=False)

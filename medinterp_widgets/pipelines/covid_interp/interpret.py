@@ -24,6 +24,7 @@ from torch import nn
 
 from medinterp_widgets import metrics
 from medinterp_widgets.attribution import LayerOutput, attribute, hidden_unit_attribution
+from medinterp_widgets.data.images import resize_labels
 from medinterp_widgets.models.modes import eval_mode
 
 COVID_CLASS = 1
@@ -158,7 +159,7 @@ def native_lung_chance(maps: np.ndarray, lesions: list[np.ndarray], fields: np.n
         size = (lesion.shape[1], lesion.shape[0])
         unit = metrics.normalise_unit(cv2.resize(np.asarray(heat, np.float32), size, interpolation=cv2.INTER_LINEAR))
         support = (unit >= threshold) & (unit > 0)
-        native_field = cv2.resize(np.asarray(field, np.uint8), size, interpolation=cv2.INTER_NEAREST_EXACT) > 0
+        native_field = resize_labels(np.asarray(field, np.uint8), lesion.shape) > 0
         chances.append(chance_in_lungs(float(support.sum()), lesion, native_field))
         inside.append(float((support & native_field).sum() / support.sum()) if support.any() else float("nan"))
     return np.array(chances), np.array(inside)
