@@ -6,7 +6,7 @@ Trains the explained classifier of each grouped fold at the --paper preset (``fi
 Config field, e.g. ``lung_focus=True`` or ``max_zoom=1.6``; an existing OUT/<name>-fold<k>/final.pt is
 reused; ``lesion_weight=0.0`` trains without the lesion guidance), prints each fold's validation accuracy /
 AUC / sensitivity / specificity at its decision threshold (``decision_rule=fixed``: at 0.5) and CPU
-seconds, then per Grad-CAM layer
+seconds, the CNN term's own rates beside them when the texture term is on (``texture_weight``), the means, then per Grad-CAM layer
 (stages.0-3) the consistent degree over all MedSeg slices against both chance levels, the dev /
 untouched halves' ratio, and the share of the support inside the lung fields, per fold and averaged.
 One torch thread; times are process CPU seconds.
@@ -29,6 +29,7 @@ from medinterp_widgets.pipelines.covid_interp.config import Config
 from medinterp_widgets.pipelines.covid_interp.data import load_lesion_set, split_lesions
 from medinterp_widgets.pipelines.covid_interp.evaluate import lesion_inputs, load_model
 from medinterp_widgets.pipelines.covid_interp.lungs import lung_masks
+from medinterp_widgets.pipelines.covid_interp.texture import texture_features
 
 LAYERS = ("stages.0", "stages.1", "stages.2", "stages.3")
 
@@ -47,23 +48,37 @@ def parse(arguments: list[str]) -> tuple[dict, list[int] | None]:
     return overrides, folds
 
 
+def _rates(scores: dict) -> str:
+    return (f"accuracy {scores['accuracy']:.3f} AUC {scores['auc']:.3f} sensitivity {scores['sensitivity']:.2f} "
+            f"specificity {scores['specificity']:.2f} at P(COVID) >= {scores['threshold']:.3f}")
+
+
 def train(config: Config, out: Path, chosen: list[int] | None) -> list[Path]:
     images = steps.load_image_set(config.data_root, config.image_size, seed=config.seed)
     lesions = load_lesion_set(config.data_root, config.image_size, seed=config.seed)
     dev, _ = split_lesions(lesions.case_ids, config.lesion_dev_fraction, config.seed)
-    paths = []
+    texture = None
+    if config.texture_weight > 0:
+        at_lbp_size = steps.load_image_set(config.data_root, config.lbp_size, seed=config.seed)
+        texture = texture_features(at_lbp_size.images, config.lbp_points, config.texture_radii)
+    paths, found = [], []
     for fold, (train_ids, val_ids) in enumerate(steps.fold_indices(images, config)):
         if chosen is not None and fold not in chosen:
             continue
         path = out / f"final-fold{fold}" / classifier.FINAL_CHECKPOINT
         if not path.is_file():
             start = time.process_time()
-            scores = classifier.train_classifier_fold(config, images, train_ids, val_ids, fold, out,
-                                                      lesions=lesions.subset(dev))["scores"]
-            print(f"fold {fold}: accuracy {scores['accuracy']:.3f} AUC {scores['auc']:.3f} sensitivity "
-                  f"{scores['sensitivity']:.2f} specificity {scores['specificity']:.2f} at P(COVID) >= "
-                  f"{scores['threshold']:.3f} ({time.process_time() - start:.0f} s CPU)", flush=True)
+            result = classifier.train_classifier_fold(config, images, train_ids, val_ids, fold, out,
+                                                      lesions=lesions.subset(dev), texture=texture)
+            found.append(result)
+            print(f"fold {fold}: {_rates(result['scores'])} ({time.process_time() - start:.0f} s CPU)", flush=True)
+            if texture is not None:
+                print(f"  CNN term alone: {_rates(result['cnn_scores'])}", flush=True)
         paths.append(path)
+    for key in ("scores", "cnn_scores") if found else ():
+        values = np.array([[r[key]["accuracy"], r[key]["auc"]] for r in found])
+        print(f"{key}: mean accuracy {values[:, 0].mean():.3f} (min {values[:, 0].min():.3f}), "
+              f"AUC {values[:, 1].mean():.3f} (min {values[:, 1].min():.3f})", flush=True)
     return paths
 
 

@@ -26,6 +26,12 @@ from medinterp_widgets.pipelines.covid_interp.evaluate import (
 )
 from medinterp_widgets.pipelines.covid_interp.preprocess import from_checkpoint_config
 from medinterp_widgets.pipelines.covid_interp.ssl import nt_xent, simclr_pretrain
+from medinterp_widgets.pipelines.covid_interp.texture import (
+    TextureModel,
+    fit_texture_model,
+    texture_features,
+    texture_model_from_checkpoint,
+)
 from medinterp_widgets.training.checkpoints import atomic_save, checkpoint_payload, load_checkpoint
 
 
@@ -348,3 +354,76 @@ def test_lung_mask_finds_the_lungs_and_lung_focus_blanks_the_rest():
     assert from_checkpoint_config(stored).lungs is True
     with pytest.raises(DataFormatError, match="lungs: expected true or false"):
         from_checkpoint_config({"extra": {"preprocess": {"size": 64, "lungs": "yes"}}})
+
+
+def test_texture_term_by_hand():
+    term = TextureModel(size=32, points=8, radii=(1.0,), mean=np.array([0.0, 1.0]), scale=np.array([1.0, 2.0]),
+                        coef=np.array([1.0, -1.0]), intercept=0.5, weight=0.25)
+    # z = ((1 - 0) / 1, (3 - 1) / 2) = (1, 1); logit = 1 - 1 + 0.5; p_tex = 1 / (1 + e^-0.5) = 0.6224593
+    assert term.p_covid(np.array([[1.0, 3.0]]))[0] == pytest.approx(0.6224593, abs=1e-7)
+    assert term.blend(np.array([0.2]), np.array([[1.0, 3.0]]))[0] == pytest.approx(0.75 * 0.2 + 0.25 * 0.6224593)
+
+
+def test_texture_term_equals_sklearns_pipeline_and_round_trips_through_a_checkpoint(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    histograms = rng.dirichlet(np.ones(59), size=40)
+    histograms[:, 58] = 0.01  # a constant bin: scale 1, no division by zero
+    labels = (histograms[:, 0] + 0.02 * rng.standard_normal(40) > np.median(histograms[:, 0])).astype(int)
+    term = fit_texture_model(histograms, labels, size=32, points=8, radii=(1.0,), weight=0.5, c=0.7)
+    reference = make_pipeline(StandardScaler(), LogisticRegression(C=0.7, max_iter=2000)).fit(histograms, labels)
+    assert np.allclose(term.p_covid(histograms), reference.predict_proba(histograms)[:, 1], atol=1e-9)
+    checkpoint = _tiny_checkpoint(tmp_path / "t.pt", texture_model=term.to_dict())
+    loaded = texture_model_from_checkpoint(load_checkpoint(checkpoint), checkpoint)
+    assert np.allclose(loaded.p_covid(histograms), term.p_covid(histograms), atol=1e-12) and loaded.weight == 0.5
+    assert texture_model_from_checkpoint(load_checkpoint(_tiny_checkpoint(tmp_path / "n.pt")), "n.pt") is None
+    groups = [f"source{i // 4}" for i in range(40)]  # C by an inner CV grouped by source: one of the grid's
+    chosen = fit_texture_model(histograms, labels, size=32, points=8, radii=(1.0,), weight=0.5, c=(0.1, 10.0),
+                               groups=groups)
+    assert chosen.c in (0.1, 10.0) and chosen.to_dict()["c"] == chosen.c
+    with pytest.raises(ValueError, match="groups"):
+        fit_texture_model(histograms, labels, size=32, points=8, radii=(1.0,), weight=0.5, c=(0.1, 10.0))
+
+
+@pytest.mark.parametrize("field, bad", [("weight", 1.5), ("coef", [0.0] * 58), ("mean", [float("nan")] * 59),
+                                        ("scale", [0.0] * 59), ("intercept", "1"), ("points", 8.0),
+                                        ("features", "haralick"), ("size", 4), ("radii", [1.0, -2.0]),
+                                        ("radii", 1.0)])
+def test_covid_ct_evaluator_refuses_a_bad_texture_model(tmp_path, field, bad):
+    term = fit_texture_model(np.random.default_rng(1).dirichlet(np.ones(59), size=8), np.array([0, 1] * 4),
+                             size=32, points=8, radii=(1.0,), weight=0.5)
+    checkpoint = _tiny_checkpoint(tmp_path / "bad.pt", texture_model={**term.to_dict(), field: bad})
+    with pytest.raises(ValueError, match=rf"bad\.pt: config\.extra\.texture_model.*{field}"):
+        evaluate_covid_ct(checkpoint, _ct_folder(tmp_path / "ct"), device="cpu")
+
+
+def test_covid_ct_evaluator_scores_a_trained_fold_as_the_pipeline(tmp_path):
+    """One fold trained with the texture term on a real folder of PNGs; evaluate on the same images gives the
+    pipeline's own validation scores."""
+    from medinterp_widgets.pipelines.covid_interp import classifier
+    from medinterp_widgets.pipelines.covid_interp.data import load_image_set
+
+    rng = np.random.default_rng(3)
+    for i in range(16):  # independent noise (no near-duplicate groups merge); COVID images smoother
+        label, picture = i % 2, rng.integers(0, 256, (80, 80)).astype(np.uint8)
+        picture = cv2.GaussianBlur(picture, (5, 5), 1.5) if label else picture
+        name = f"paper{i}-p1-1.png" if label else f"{10 * i}.png"  # one source group per image
+        _write(tmp_path / "covid_ct" / ("CT_COVID" if label else "CT_NonCOVID") / name, picture)
+    config = Config.from_preset("smoke", data_root=str(tmp_path), lesion_weight=0.0, image_size=48, lbp_size=40,
+                                texture_radii=(1.0, 2.0))
+    images = load_image_set(tmp_path, config.image_size)
+    texture = texture_features(load_image_set(tmp_path, config.lbp_size).images, 8, config.texture_radii)
+    everything = np.arange(len(images))
+    result = classifier.train_classifier_fold(config, images, everything, everything, 0, tmp_path / "run",
+                                              texture=texture)
+    assert result["cnn_scores"]["auc"] != result["scores"]["auc"] or result["cnn_scores"] != result["scores"]
+    stored = load_checkpoint(result["checkpoint"])["config"]["extra"]
+    assert stored["texture_model"]["size"] == 40 and stored["texture_model"]["weight"] == config.texture_weight
+    assert stored["texture_model"]["radii"] == [1.0, 2.0] and len(stored["texture_model"]["coef"]) == 2 * 59
+    scored = evaluate_covid_ct(result["checkpoint"], tmp_path / "covid_ct", device="cpu")
+    assert scored["texture_weight"] == config.texture_weight and scored["n"] == len(images)
+    for key in ("accuracy", "auc", "sensitivity", "specificity", "loss", "threshold"):
+        assert scored[key] == pytest.approx(result["scores"][key], abs=1e-6), key

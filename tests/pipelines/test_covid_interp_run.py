@@ -52,6 +52,10 @@ def test_reproduce_writes_the_report(smoke_report, capsys):
     assert stored["decision_rule"] == "train_midpoint" and stored["preprocess"]["test_time"] == "mirror"
     assert stored["decision_threshold"] == metrics[f"fold{metrics['best_fold']}_threshold"]
     assert 0.0 < stored["decision_threshold"] < 1.0
+    assert stored["texture_model"]["weight"] == report["config"]["texture_weight"] > 0
+    assert {"cnn_accuracy", "cnn_auc_min"} <= set(metrics)
+    ablation = report["tables"]["Ablation: what each choice of the explained classifier adds"]
+    assert any(row["model"].strip().startswith("its CNN term alone") for row in ablation)
     assert any("synthetic" in note for note in report["notes"])
 
 

@@ -33,6 +33,8 @@ from .evaluate import COVID_CALL, classification_scores, probabilities
 from .lesion_guidance import LesionGuidedLoss
 from .preprocess import Preprocess
 from .ssl import simclr_pretrain
+from .texture import FIELD as TEXTURE_FIELD
+from .texture import fit_texture_model
 
 FINAL_CHECKPOINT = "final.pt"
 ROLE = "explained classifier"
@@ -123,12 +125,16 @@ def training_loss(config: Config, preprocess: Preprocess, lesions=None):
 
 def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids: np.ndarray, fold: int,
                           run_dir: Path, *, init_state: dict | None = None, name: str = "final",
-                          callbacks=(), lesions=None) -> dict:
+                          callbacks=(), lesions=None, texture: np.ndarray | None = None) -> dict:
     """Fine-tune one fold from ``init_state`` (None: from scratch); the last epoch's model after BN
     re-estimation, its decision threshold (``config.decision_rule`` on the clean training images, stored in
     the checkpoint's ``extra.decision_threshold``), its validation rates / AUC / P(COVID), curves and
     ``final.pt``. ``lesions``: MedSeg dev slices for the lesion-guided loss (used when ``config.lesion_weight``
-    > 0)."""
+    > 0). ``texture``: ``texture.texture_features`` of all images at ``config.lbp_size`` (one 59-bin LBP
+    histogram per radius of ``config.texture_radii``); with
+    ``config.texture_weight`` > 0 the texture term (``texture.py``) is fitted on the training fold, blended
+    into P(COVID) before the threshold and stored in ``extra.texture_model``; ``cnn_scores`` are the CNN
+    term's own rates (its own threshold)."""
     preprocess = preprocess_of(config)
     labels = images.labels
     torch.manual_seed(config.seed + fold)
@@ -146,19 +152,33 @@ def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids
     train_inputs = preprocess.apply(images.images[train_ids])
     recalibrate_batchnorm(model, train_inputs)
     model.eval()
-    threshold = COVID_CALL
-    if config.decision_rule == "train_midpoint":
-        p_train = probabilities(model, train_inputs, test_time=preprocess.test_time)
-        threshold = midpoint_threshold(labels[train_ids], p_train, fallback=COVID_CALL)
+    train_labels, val_labels = labels[train_ids].numpy(), labels[val_ids].numpy()
+    p_train = probabilities(model, train_inputs, test_time=preprocess.test_time)
     p_val = probabilities(model, preprocess.apply(images.images[val_ids]), test_time=preprocess.test_time)
-    scores = classification_scores(labels[val_ids].numpy(), p_val, threshold)
+    cnn_scores = classification_scores(val_labels, p_val, decision_threshold(config, train_labels, p_train))
+    extra: dict = {"decision_rule": config.decision_rule}
+    if config.texture_weight > 0 and texture is not None:
+        term = fit_texture_model(texture[train_ids], train_labels, size=config.lbp_size, points=config.lbp_points,
+                                 radii=config.texture_radii, weight=config.texture_weight, c=config.texture_c,
+                                 groups=[images.groups[i] for i in train_ids], seed=config.seed)
+        p_train, p_val = term.blend(p_train, texture[train_ids]), term.blend(p_val, texture[val_ids])
+        extra[TEXTURE_FIELD] = term.to_dict()
+    threshold = decision_threshold(config, train_labels, p_train)
+    scores = classification_scores(val_labels, p_val, threshold)
     saved = train.to_dict()
-    saved["extra"] = {**saved["extra"], "decision_threshold": threshold, "decision_rule": config.decision_rule}
+    saved["extra"] = {**saved["extra"], "decision_threshold": threshold, **extra}
     payload = checkpoint_payload(model, epoch=len(history), step=trainer.step, best_value=None,
                                  config=plain_data(saved), metrics=plain_data({"val": scores}))
     path = atomic_save(payload, folder / FINAL_CHECKPOINT)
-    return {"model": model, "history": history, "scores": scores, "p_val": p_val, "checkpoint": path,
-            "preprocess": preprocess, "cam_layer": config.cam_layer}
+    return {"model": model, "history": history, "scores": scores, "cnn_scores": cnn_scores, "p_val": p_val,
+            "checkpoint": path, "preprocess": preprocess, "cam_layer": config.cam_layer}
+
+
+def decision_threshold(config: Config, train_labels: np.ndarray, p_train: np.ndarray) -> float:
+    """``config.decision_rule`` on the training images' P(COVID): the class-mean midpoint, or 0.5."""
+    if config.decision_rule == "train_midpoint":
+        return midpoint_threshold(train_labels, p_train, fallback=COVID_CALL)
+    return COVID_CALL
 
 
 def pooled_features(result: dict, images: torch.Tensor, batch_size: int = 64) -> np.ndarray:

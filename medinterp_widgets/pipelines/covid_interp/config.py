@@ -120,6 +120,12 @@ class Config(PipelineConfig):
     # the same way. Three grouped partitions: mean AUC +0.007 / +0.006 / +0.003 (up on 11 of 15 folds), mean
     # accuracy +0.014 / +0.002 / -0.006 (README, covid-interp)
     test_time: str = "mirror"
+    # texture term (texture.py): P(COVID) = (1 - w) CNN + w LBP logistic regression (uniform LBP histograms at
+    # lbp_size, one per radius, C by inner grouped CV over texture_c; one value: fixed), fitted on the training
+    # fold and stored in the checkpoint; 0 turns it off (README covid-interp)
+    texture_weight: float = 0.5
+    texture_radii: tuple[float, ...] = (1.0,)
+    texture_c: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
     ablations: tuple[str, ...] = ABLATIONS
     # baselines: 59-bin uniform LBP + SVM vs AlexNet pool5 features + SVM (and the explained classifier's
     # pooled features + SVM)
@@ -160,6 +166,11 @@ class Config(PipelineConfig):
         for name in ("svm_kernel", "deep_svm_kernel"):
             if getattr(self, name) not in SVM_KERNELS:
                 raise ValueError(f"Config.{name}: expected one of {SVM_KERNELS}, got {getattr(self, name)!r}")
+        if not 0.0 <= self.texture_weight <= 1.0 or not self.texture_c or min(self.texture_c) <= 0:
+            raise ValueError(f"Config: texture_weight must be in [0, 1] and texture_c positive values, got "
+                             f"{self.texture_weight!r} and {self.texture_c!r}")
+        if not self.texture_radii or not all(0 < radius <= 8 for radius in self.texture_radii):
+            raise ValueError(f"Config.texture_radii: radii in (0, 8], got {self.texture_radii!r}")
         unknown = sorted(set(self.ablations) - set(VARIANTS))
         if unknown:
             raise ValueError(f"Config.ablations: unknown {unknown}, expected some of {sorted(VARIANTS)}")

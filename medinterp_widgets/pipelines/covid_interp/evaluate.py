@@ -7,6 +7,8 @@ scored exactly as the model was trained. ``size`` is used only for checkpoints t
 - covid-ct: a folder holding ``CT_COVID`` / ``CT_NonCOVID``; P(COVID) >= the checkpoint's stored
   ``extra.decision_threshold`` (``training.checkpoints.stored_threshold``; 0.5 when it stores none) is a
   COVID call; accuracy, AUC, sensitivity, specificity, PPV, NPV, cross-entropy loss, the threshold used.
+  A checkpoint with a texture term (``extra.texture_model``, ``texture.py``) has P(COVID) blended with its
+  LBP logistic regression on the images at the term's own size, as in training.
 - covid-lesions: any MedSeg folder in the Inf-Net layout (``data.covid_lesions.find_lesion_folder``),
   slices turned to the usual axial view (``LesionSlice.read(radiological=True)``); Grad-CAM of the COVID
   class at the checkpoint's ``extra.cam_layer`` (default: the model's cam layer),
@@ -14,7 +16,7 @@ scored exactly as the model was trained. ``size`` is used only for checkpoints t
   chance level |S| / |image| (``chance_support_area``), their ratio, the stricter chance level of a
   support placed at random inside the lung fields (``chance_in_lungs``, ``interpret.chance_in_lungs``)
   and its ratio, the share of the support inside the lung fields (``support_in_lungs``) and the mean
-  P(COVID).
+  P(COVID) of the CNN (the term Grad-CAM explains; a texture term is not applied here).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_c
 from . import interpret
 from .lungs import lung_masks
 from .preprocess import Preprocess, from_checkpoint_config
+from .texture import texture_model_from_checkpoint
 
 DEFAULT_THRESHOLD = 0.7
 COVID_CALL = 0.5  # P(COVID) at or above which a checkpoint that stores no decision threshold calls COVID
@@ -89,8 +92,13 @@ def evaluate_covid_ct(checkpoint, root, kind: str = "covid-ct", *, device=None, 
     images = torch.stack([dataset[i]["image"] for i in range(len(dataset))])  # (N, 1, S, S)
     labels = np.array([item.label for item in items])
     p_covid = probabilities(model, preprocess.apply(images), batch_size, preprocess.test_time)
+    term = texture_model_from_checkpoint(payload, str(checkpoint))
+    if term is not None:
+        at_size = CovidCtDataset(items, size=(term.size, term.size))
+        pictures = torch.stack([at_size[i]["image"] for i in range(len(at_size))])  # (N, 1, s, s)
+        p_covid = term.blend(p_covid, term.features(pictures))
     return {**_header(checkpoint, root, kind, payload, preprocess), "task": "classification", "n": len(items),
-            "n_covid": int(labels.sum()),
+            "n_covid": int(labels.sum()), "texture_weight": term.weight if term is not None else 0.0,
             **classification_scores(labels, p_covid, stored_threshold(payload, checkpoint, fallback=COVID_CALL))}
 
 

@@ -27,6 +27,7 @@ from .data import ImageSet, load_image_set, load_lesion_set, split_lesions, thum
 from .interpretation import best_fold
 from .report import CovidReport, fill_report
 from .tables import METHOD_NAMES
+from .texture import texture_features
 
 LBP_SVM, DEEP_SVM, POOLED_SVM = METHOD_NAMES["lbp"], METHOD_NAMES["deep"], METHOD_NAMES["pooled"]
 
@@ -82,6 +83,8 @@ def train_all(config: Config, sets: dict, folds, run_dir: Path, clock: Clock, ca
     net, lesions = sets["net"], sets["lesions"]
     dev, _ = split_lesions(lesions.case_ids, config.lesion_dev_fraction, config.seed)
     lbp = features.lbp_features(sets["lbp"].images, config.lbp_points, config.lbp_radius)  # (N, 59)
+    radii = config.texture_radii
+    texture = lbp if radii == (config.lbp_radius,) else texture_features(sets["lbp"].images, config.lbp_points, radii)
     clock.lap("load + LBP")
     variants = {name: config.variant(name) for name in ("final", *config.ablations)}
     pretrained: dict[tuple, tuple[dict, list[dict]]] = {}
@@ -100,7 +103,7 @@ def train_all(config: Config, sets: dict, folds, run_dir: Path, clock: Clock, ca
             init = pretrained[pretraining_key(variant)][0] if pretraining_key(variant) else None
             explained[name].append(classifier.train_classifier_fold(variant, net, train, val, fold, run_dir,
                                                                     init_state=init, name=name, callbacks=callbacks,
-                                                                    lesions=lesions.subset(dev)))
+                                                                    lesions=lesions.subset(dev), texture=texture))
             clock.lap("explained classifier" if name == "final" else "ablations")
         pooled = classifier.pooled_features(explained["final"][-1], net.images)
         svms.append(svm_rows(config, {LBP_SVM: lbp, DEEP_SVM: result["deep"],

@@ -78,7 +78,17 @@ def ablation_rows(summary: dict, trained: dict, found: dict) -> list[dict]:
     for name, results in trained["explained"].items():
         rows.append(_ablation(variant_title(name), summary[variant_title(name)], [r["scores"] for r in results],
                               degree.get(name)))
+        if name == "final" and _has_texture_term(results):
+            cnn = [r["cnn_scores"] for r in results]
+            rows.append(_ablation(CNN_ALONE_TITLE, _summary(cnn), cnn, degree.get(name)))
     return rows
+
+
+CNN_ALONE_TITLE = "  its CNN term alone (no LBP texture term; same models, own threshold)"
+
+
+def _has_texture_term(results: list[dict]) -> bool:
+    return any(r.get("cnn_scores") is not None and r["cnn_scores"] != r["scores"] for r in results)
 
 
 def _ablation(title: str, summary: dict, per_fold: list[dict], ratios) -> dict:
@@ -134,6 +144,10 @@ def flat_metrics(summary: dict, trained: dict, found: dict, cpu_seconds: dict[st
         metrics[rate] = float(finite.mean()) if finite.size else float("nan")
         metrics[f"{rate}_sd"] = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
         metrics[f"{rate}_min"] = float(finite.min()) if finite.size else float("nan")
+    if _has_texture_term(final):
+        for rate in ("accuracy", "auc"):
+            values = np.array([r["cnn_scores"][rate] for r in final], dtype=float)
+            metrics.update({f"cnn_{rate}": float(np.nanmean(values)), f"cnn_{rate}_min": float(np.nanmin(values))})
     for fold, result in enumerate(final):
         metrics.update({f"fold{fold}_accuracy": result["scores"]["accuracy"],
                         f"fold{fold}_auc": result["scores"]["auc"],
@@ -326,7 +340,24 @@ def explained_note(config: Config, trained: dict) -> str:
             f"label smoothing {config.label_smoothing}, augmentation strength {config.augment} (rotation, zoom, "
             f"shift, mirror, gamma, contrast, noise{crops}). The reported model is the last epoch (no epoch is "
             "picked on the test fold) after re-estimating BatchNorm statistics on the clean training images. "
-            f"{_decision_note(config)}{_guidance_note(config)}")
+            f"{_decision_note(config)}{_guidance_note(config)}{_texture_note(config)}")
+
+
+def _texture_note(config: Config) -> str:
+    """The LBP texture term blended into P(COVID), when on (texture.py)."""
+    if config.texture_weight <= 0:
+        return ""
+    radii = ", ".join(f"{radius:g}" for radius in config.texture_radii)
+    c = (f"C by a 3-fold inner CV grouped by source over {list(config.texture_c)}" if len(config.texture_c) > 1
+         else f"C = {config.texture_c[0]:g}")
+    return (f" P(COVID) = {1 - config.texture_weight:g} x the CNN's + {config.texture_weight:g} x an LBP texture "
+            f"model's (59-bin uniform histograms, P = {config.lbp_points}, R = {radii}, at {config.lbp_size} px, "
+            f"standardised, logistic regression, {c}, fitted on the training fold only; texture.py), before the "
+            "threshold (a deviation: the paper keeps LBP as a separate baseline): texture carries "
+            "across sources where the CNN's context cues do not. Grad-CAM, the consistent degree and the lesion "
+            "slices' P(COVID) are the CNN term's; the row 'its CNN term alone' scores the same models without it. "
+            "The term's 59 weights are stored in each checkpoint (extra.texture_model) and applied by medinterp "
+            "evaluate --dataset covid-ct.")
 
 
 def _decision_note(config: Config) -> str:

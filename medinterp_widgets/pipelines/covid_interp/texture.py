@@ -1,0 +1,147 @@
+"""A texture term beside the explained classifier: LBP histograms -> logistic regression, blended into P(COVID).
+
+The CNN learns what separates the training sources (context, framing); on images of unseen sources the
+texture of the lung parenchyma carries over better (LBP + SVM is the best row on the weakest fold). So the
+classifier's P(COVID) is
+
+    p = (1 - w) p_cnn + w p_tex,   p_tex = sigmoid(b + sum_k c_k (h_k - mu_k) / sigma_k)
+
+with h the 59-bin uniform LBP histograms (``features.lbp_histogram``, P = 8) of the image at ``size`` for each
+radius in ``radii``, concatenated (``texture_features``), mu / sigma the training fold's per-bin mean /
+standard deviation and (c, b) an L2-regularised logistic regression fitted on the training fold, its C
+chosen by an inner cross-validation grouped by source (``fit_texture_model``). Grad-CAM explains the CNN
+term; the texture term is a linear model whose weights are stored and shown as they are.
+
+The model travels in the checkpoint as plain numbers (``TextureModel.to_dict``: lists of floats, no pickled
+objects) under ``extra.texture_model``; ``texture_model_from_checkpoint`` checks every field before use.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .features import lbp_bins, lbp_features
+
+FIELD = "texture_model"  # the checkpoint's config.extra field
+KIND = "lbp-nri-uniform"
+
+
+def texture_features(images: torch.Tensor, points: int, radii: tuple[float, ...]) -> np.ndarray:
+    """(N, 1, H, W) in 0..1 -> (N, len(radii) x (P (P - 1) + 3)): one uniform LBP histogram per radius."""
+    return np.concatenate([lbp_features(images, points, radius) for radius in radii], axis=1)
+
+
+@dataclass(frozen=True)
+class TextureModel:
+    """Standardised LBP histograms -> logistic regression; ``weight`` = w of the blend (module docstring)."""
+
+    size: int
+    points: int
+    radii: tuple[float, ...]
+    mean: np.ndarray  # (bins,)
+    scale: np.ndarray  # (bins,), > 0
+    coef: np.ndarray  # (bins,)
+    intercept: float
+    weight: float
+    c: float = 1.0  # the regression's C (inverse L2 strength), for the record
+
+    def features(self, images: torch.Tensor) -> np.ndarray:
+        """(N, 1, size, size) images in 0..1 -> (N, bins) histograms this model reads."""
+        return texture_features(images, self.points, self.radii)
+
+    def p_covid(self, histograms: np.ndarray) -> np.ndarray:
+        """(N, bins) LBP histograms -> (N,) P(COVID) of the texture term."""
+        logits = ((np.asarray(histograms, np.float64) - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-logits))
+
+    def blend(self, p_cnn: np.ndarray, histograms: np.ndarray) -> np.ndarray:
+        """(1 - w) p_cnn + w p_tex."""
+        return (1.0 - self.weight) * np.asarray(p_cnn, np.float64) + self.weight * self.p_covid(histograms)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"features": KIND, "size": self.size, "points": self.points, "radii": list(self.radii),
+                "mean": self.mean.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
+                "intercept": self.intercept, "weight": self.weight, "c": self.c}
+
+
+def fit_texture_model(histograms: np.ndarray, labels: np.ndarray, *, size: int, points: int,
+                      radii: tuple[float, ...], weight: float, c: float | tuple[float, ...] = 1.0, groups=None,
+                      inner_folds: int = 3, seed: int = 0) -> TextureModel:
+    """StandardScaler + LogisticRegression on the training fold's (N, bins) histograms and 0/1 labels. A tuple
+    ``c`` with ``groups`` (one per row): C by ``inner_folds``-fold cross-validation grouped by source
+    (``StratifiedGroupKFold``, log loss) on these rows only."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = np.asarray(histograms, np.float64), np.asarray(labels)
+    grid = tuple(c) if isinstance(c, (tuple, list)) else (float(c),)
+    if len(grid) > 1:
+        if groups is None:
+            raise ValueError("fit_texture_model: a grid of C values needs the rows' groups for the inner CV")
+        search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
+                              {"logisticregression__C": list(grid)}, scoring="neg_log_loss",
+                              cv=StratifiedGroupKFold(n_splits=inner_folds, shuffle=True, random_state=seed))
+        grid = (float(search.fit(x, y, groups=np.asarray(groups)).best_params_["logisticregression__C"]),)
+    scaler = StandardScaler().fit(x)  # a bin constant over the fold gets scale 1
+    regression = LogisticRegression(C=grid[0], max_iter=2000).fit(scaler.transform(x), y)
+    return TextureModel(size=int(size), points=int(points), radii=tuple(float(r) for r in radii),
+                        mean=scaler.mean_.copy(), scale=scaler.scale_.copy(),
+                        coef=regression.coef_[0].astype(np.float64), intercept=float(regression.intercept_[0]),
+                        weight=float(weight), c=grid[0])
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+        raise ValueError(f"{where} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _vector(value: Any, length: int, where: str) -> np.ndarray:
+    if not isinstance(value, (list, tuple)) or len(value) != length:
+        raise ValueError(f"{where} must be a list of {length} numbers")
+    return np.array([_number(item, f"{where}[{i}]") for i, item in enumerate(value)], np.float64)
+
+
+def _integer(value: Any, low: int, high: int, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{where} must be an integer in {low}..{high}, got {value!r}")
+    return value
+
+
+def texture_model_from_checkpoint(payload: dict[str, Any], source: str) -> TextureModel | None:
+    """The checkpoint's ``config.extra.texture_model`` checked field by field (None when it stores none); a
+    malformed one is refused naming the file and the field."""
+    stored = ((payload.get("config") or {}).get("extra") or {}).get(FIELD)
+    if stored is None:
+        return None
+    where = f"{source}: config.extra.{FIELD}"
+    if not isinstance(stored, dict) or stored.get("features") != KIND:
+        raise ValueError(f"{where} must be an object with features {KIND!r}")
+    points = _integer(stored.get("points"), 4, 24, f"{where}.points")
+    size = _integer(stored.get("size"), 16, 1024, f"{where}.size")
+    radii = stored.get("radii")
+    if not isinstance(radii, list) or not 1 <= len(radii) <= 8:
+        raise ValueError(f"{where}.radii must be a list of 1 to 8 radii")
+    radii = tuple(_number(r, f"{where}.radii[{i}]") for i, r in enumerate(radii))
+    weight = _number(stored.get("weight"), f"{where}.weight")
+    if not all(0.0 < r <= 8.0 for r in radii) or not 0.0 <= weight <= 1.0:
+        raise ValueError(f"{where}: radii must be in (0, 8] and weight in [0, 1], got {radii!r} and {weight!r}")
+    bins = len(radii) * lbp_bins(points)
+    scale = _vector(stored.get("scale"), bins, f"{where}.scale")
+    if (scale <= 0).any():
+        raise ValueError(f"{where}.scale must be positive")
+    return TextureModel(size=size, points=points, radii=radii,
+                        mean=_vector(stored.get("mean"), bins, f"{where}.mean"), scale=scale,
+                        coef=_vector(stored.get("coef"), bins, f"{where}.coef"),
+                        intercept=_number(stored.get("intercept"), f"{where}.intercept"), weight=weight,
+                        c=_number(stored.get("c", 1.0), f"{where}.c"))
+
+
+__all__ = ["FIELD", "TextureModel", "fit_texture_model", "texture_features", "texture_model_from_checkpoint"]
