@@ -78,17 +78,26 @@ def svm_scores(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, tes
     if scaling not in SVM_SCALINGS:
         raise ValueError(f"svm_scores: scaling {scaling!r}, expected one of {sorted(SVM_SCALINGS)}")
     classifier = make_pipeline(SVM_SCALINGS[scaling](), SVC(kernel=kernel, C=1.0, random_state=seed))
-    grid = tuple(c) if isinstance(c, (tuple, list)) else (float(c),)
-    if len(grid) > 1:
-        if groups is None:
-            raise ValueError("svm_scores: a grid of C values needs the training rows' groups for the inner CV")
-        inner = StratifiedGroupKFold(n_splits=inner_folds, shuffle=True, random_state=seed)
-        search = GridSearchCV(classifier, {"svc__C": list(grid)}, cv=inner, scoring="accuracy")
-        classifier = search.fit(train_x, train_y, groups=np.asarray(groups)).best_estimator_
-    else:
-        classifier.set_params(svc__C=grid[0]).fit(train_x, train_y)
+    chosen = grouped_choice(classifier, "svc__C", c, train_x, train_y, groups, scoring="accuracy",
+                            inner_folds=inner_folds, seed=seed, caller="svm_scores")
+    classifier.set_params(svc__C=chosen).fit(train_x, train_y)
     rates = metrics.confusion_metrics(np.asarray(test_y), classifier.predict(test_x), positive=1)
     return {**{name: float(rates[name]) for name in RATES}, "c": float(classifier.get_params()["svc__C"])}
+
+
+def grouped_choice(estimator, parameter: str, values, x: np.ndarray, y: np.ndarray, groups, *, scoring: str,
+                   inner_folds: int = 3, seed: int = 0, caller: str = "grouped_choice") -> float:
+    """One value of ``parameter`` for ``estimator`` on the training rows (x, y): a single value as it is; a
+    tuple chosen by ``inner_folds``-fold cross-validation grouped by ``groups`` (``StratifiedGroupKFold``,
+    ``scoring``), so rows of one source are never on both sides and no test row informs it."""
+    grid = tuple(values) if isinstance(values, (tuple, list)) else (float(values),)
+    if len(grid) == 1:
+        return float(grid[0])
+    if groups is None:
+        raise ValueError(f"{caller}: a grid of C values needs the training rows' groups for the inner CV")
+    inner = StratifiedGroupKFold(n_splits=inner_folds, shuffle=True, random_state=seed)
+    search = GridSearchCV(estimator, {parameter: list(grid)}, cv=inner, scoring=scoring)
+    return float(search.fit(x, y, groups=np.asarray(groups)).best_params_[parameter])
 
 
 def summarise_folds(per_fold: list[dict[str, float]]) -> dict[str, tuple[float, float]]:

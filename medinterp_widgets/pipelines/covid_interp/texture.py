@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .features import lbp_bins, lbp_features
+from .features import grouped_choice, lbp_bins, lbp_features
 
 FIELD = "texture_model"  # the checkpoint's config.extra field
 KIND = "lbp-nri-uniform"
@@ -76,25 +76,19 @@ def fit_texture_model(histograms: np.ndarray, labels: np.ndarray, *, size: int, 
     ``c`` with ``groups`` (one per row): C by ``inner_folds``-fold cross-validation grouped by source
     (``StratifiedGroupKFold``, log loss) on these rows only."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     x, y = np.asarray(histograms, np.float64), np.asarray(labels)
-    grid = tuple(c) if isinstance(c, (tuple, list)) else (float(c),)
-    if len(grid) > 1:
-        if groups is None:
-            raise ValueError("fit_texture_model: a grid of C values needs the rows' groups for the inner CV")
-        search = GridSearchCV(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
-                              {"logisticregression__C": list(grid)}, scoring="neg_log_loss",
-                              cv=StratifiedGroupKFold(n_splits=inner_folds, shuffle=True, random_state=seed))
-        grid = (float(search.fit(x, y, groups=np.asarray(groups)).best_params_["logisticregression__C"]),)
+    c = grouped_choice(make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)), "logisticregression__C",
+                       c, x, y, groups, scoring="neg_log_loss", inner_folds=inner_folds, seed=seed,
+                       caller="fit_texture_model")
     scaler = StandardScaler().fit(x)  # a bin constant over the fold gets scale 1
-    regression = LogisticRegression(C=grid[0], max_iter=2000).fit(scaler.transform(x), y)
+    regression = LogisticRegression(C=c, max_iter=2000).fit(scaler.transform(x), y)
     return TextureModel(size=int(size), points=int(points), radii=tuple(float(r) for r in radii),
                         mean=scaler.mean_.copy(), scale=scaler.scale_.copy(),
                         coef=regression.coef_[0].astype(np.float64), intercept=float(regression.intercept_[0]),
-                        weight=float(weight), c=grid[0])
+                        weight=float(weight), c=c)
 
 
 def _number(value: Any, where: str) -> float:
