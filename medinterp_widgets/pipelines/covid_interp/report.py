@@ -80,8 +80,8 @@ def _add_checkpoints(report: Report, trained: dict, best: int) -> None:
         label = " (best fold)" if fold == best else ""
         report.add_checkpoint(f"explained classifier fold {fold}{label}", result["checkpoint"],
                               ("covid-ct", "covid-lesions"),
-                              "last epoch, BatchNorm re-estimated on clean training images; preprocessing and decision "
-                              "threshold stored")
+                              "last epoch, BatchNorm re-estimated on clean training images; preprocessing, decision "
+                              "threshold and LBP texture term (when on) stored")
     report.metrics["best_fold_checkpoint"] = str(Path(trained["explained"]["final"][best]["checkpoint"]).resolve())
 
 
