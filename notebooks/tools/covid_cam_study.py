@@ -60,7 +60,7 @@ def train(config: Config, out: Path, chosen: list[int] | None) -> list[Path]:
     texture = None
     if config.texture_weight > 0:
         at_lbp_size = steps.load_image_set(config.data_root, config.lbp_size, seed=config.seed)
-        texture = texture_features(at_lbp_size.images, config.lbp_points, config.texture_radii)
+        texture = texture_features(at_lbp_size.images, config.lbp_points, config.texture_radii, config.texture_region)
     paths, found = [], []
     for fold, (train_ids, val_ids) in enumerate(steps.fold_indices(images, config)):
         if chosen is not None and fold not in chosen:

@@ -14,7 +14,7 @@ from medinterp_widgets.data import CovidCtDataset, load_covid_ct
 from medinterp_widgets.data.errors import DataFormatError
 from medinterp_widgets.metrics import midpoint_threshold
 from medinterp_widgets.models import AlexNetClassifier, SmallResNet
-from medinterp_widgets.pipelines.covid_interp import Config, Preprocess, native_scores, strongest_neuron_maps
+from medinterp_widgets.pipelines.covid_interp import Config, Preprocess, features, native_scores, strongest_neuron_maps
 from medinterp_widgets.pipelines.covid_interp.augment import AugmentedImages, random_affine, train_view
 from medinterp_widgets.pipelines.covid_interp.baseline import build_alexnet, stability
 from medinterp_widgets.pipelines.covid_interp.classifier import recalibrate_batchnorm
@@ -391,7 +391,7 @@ def test_texture_term_equals_sklearns_pipeline_and_round_trips_through_a_checkpo
 @pytest.mark.parametrize("field, bad", [("weight", 1.5), ("coef", [0.0] * 58), ("mean", [float("nan")] * 59),
                                         ("scale", [0.0] * 59), ("intercept", "1"), ("points", 8.0),
                                         ("features", "haralick"), ("size", 4), ("radii", [1.0, -2.0]),
-                                        ("radii", 1.0)])
+                                        ("radii", 1.0), ("region", "body")])
 def test_covid_ct_evaluator_refuses_a_bad_texture_model(tmp_path, field, bad):
     term = fit_texture_model(np.random.default_rng(1).dirichlet(np.ones(59), size=8), np.array([0, 1] * 4),
                              size=32, points=8, radii=(1.0,), weight=0.5)
@@ -413,9 +413,9 @@ def test_covid_ct_evaluator_scores_a_trained_fold_as_the_pipeline(tmp_path):
         name = f"paper{i}-p1-1.png" if label else f"{10 * i}.png"  # one source group per image
         _write(tmp_path / "covid_ct" / ("CT_COVID" if label else "CT_NonCOVID") / name, picture)
     config = Config.from_preset("smoke", data_root=str(tmp_path), lesion_weight=0.0, image_size=48, lbp_size=40,
-                                texture_radii=(1.0, 2.0))
+                                texture_radii=(1.0, 2.0), texture_region="lungs")
     images = load_image_set(tmp_path, config.image_size)
-    texture = texture_features(load_image_set(tmp_path, config.lbp_size).images, 8, config.texture_radii)
+    texture = texture_features(load_image_set(tmp_path, config.lbp_size).images, 8, config.texture_radii, "lungs")
     everything = np.arange(len(images))
     result = classifier.train_classifier_fold(config, images, everything, everything, 0, tmp_path / "run",
                                               texture=texture)
@@ -423,7 +423,21 @@ def test_covid_ct_evaluator_scores_a_trained_fold_as_the_pipeline(tmp_path):
     stored = load_checkpoint(result["checkpoint"])["config"]["extra"]
     assert stored["texture_model"]["size"] == 40 and stored["texture_model"]["weight"] == config.texture_weight
     assert stored["texture_model"]["radii"] == [1.0, 2.0] and len(stored["texture_model"]["coef"]) == 2 * 59
+    assert stored["texture_model"]["region"] == "lungs"
     scored = evaluate_covid_ct(result["checkpoint"], tmp_path / "covid_ct", device="cpu")
     assert scored["texture_weight"] == config.texture_weight and scored["n"] == len(images)
     for key in ("accuracy", "auc", "sensitivity", "specificity", "loss", "threshold"):
         assert scored[key] == pytest.approx(result["scores"][key], abs=1e-6), key
+
+
+def test_lbp_histogram_counts_only_the_masked_pixels():
+    rng = np.random.default_rng(0)
+    image = np.zeros((20, 20))
+    image[:, 10:] = rng.random((20, 10))  # left half flat, right half noise
+    mask = np.zeros((20, 20), bool)
+    mask[2:18, 2:8] = True  # inside the flat half: every code there is the flat neighbourhood's
+    flat = features.lbp_histogram(np.zeros((20, 20)))
+    assert flat.max() == 1.0
+    assert np.array_equal(features.lbp_histogram(image, mask=mask), flat)
+    assert not np.array_equal(features.lbp_histogram(image), flat)
+    assert np.array_equal(features.lbp_histogram(image, mask=np.zeros((20, 20), bool)), features.lbp_histogram(image))

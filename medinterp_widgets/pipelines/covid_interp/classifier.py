@@ -131,7 +131,7 @@ def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids
     the checkpoint's ``extra.decision_threshold``), its validation rates / AUC / P(COVID), curves and
     ``final.pt``. ``lesions``: MedSeg dev slices for the lesion-guided loss (used when ``config.lesion_weight``
     > 0). ``texture``: ``texture.texture_features`` of all images at ``config.lbp_size`` (one 59-bin LBP
-    histogram per radius of ``config.texture_radii``); with
+    histogram per radius of ``config.texture_radii`` over ``config.texture_region``); with
     ``config.texture_weight`` > 0 the texture term (``texture.py``) is fitted on the training fold, blended
     into P(COVID) before the threshold and stored in ``extra.texture_model``; ``cnn_scores`` are the CNN
     term's own rates (its own threshold)."""
@@ -160,7 +160,8 @@ def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids
     if config.texture_weight > 0 and texture is not None:
         term = fit_texture_model(texture[train_ids], train_labels, size=config.lbp_size, points=config.lbp_points,
                                  radii=config.texture_radii, weight=config.texture_weight, c=config.texture_c,
-                                 groups=[images.groups[i] for i in train_ids], seed=config.seed)
+                                 groups=[images.groups[i] for i in train_ids], seed=config.seed,
+                                 region=config.texture_region)
         p_train, p_val = term.blend(p_train, texture[train_ids]), term.blend(p_val, texture[val_ids])
         extra[TEXTURE_FIELD] = term.to_dict()
     threshold = decision_threshold(config, train_labels, p_train)

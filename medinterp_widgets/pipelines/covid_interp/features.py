@@ -43,17 +43,23 @@ def lbp_bins(points: int = 8) -> int:
     return points * (points - 1) + 3
 
 
-def lbp_histogram(image: np.ndarray, points: int = 8, radius: float = 1.0) -> np.ndarray:
-    """(H, W) grey image in 0..1 -> (P (P - 1) + 3,) float64 histogram of uniform LBP codes (sums to 1)."""
+def lbp_histogram(image: np.ndarray, points: int = 8, radius: float = 1.0,
+                  mask: np.ndarray | None = None) -> np.ndarray:
+    """(H, W) grey image in 0..1 -> (P (P - 1) + 3,) float64 histogram of uniform LBP codes (sums to 1), over the
+    pixels of the (H, W) bool ``mask`` when one is given and not empty (codes still read their full neighbourhood)."""
     grey = np.clip(np.rint(np.asarray(image, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
     codes = local_binary_pattern(grey, points, radius, method="nri_uniform").astype(np.int64)  # (H, W)
-    counts = np.bincount(codes.ravel(), minlength=lbp_bins(points))
+    chosen = codes[mask] if mask is not None and mask.any() else codes.ravel()
+    counts = np.bincount(chosen, minlength=lbp_bins(points))
     return counts / counts.sum()
 
 
-def lbp_features(images: torch.Tensor, points: int = 8, radius: float = 1.0) -> np.ndarray:
-    """(N, 1, H, W) -> (N, 59) LBP histograms."""
-    return np.stack([lbp_histogram(image[0].numpy(), points, radius) for image in images.cpu()])
+def lbp_features(images: torch.Tensor, points: int = 8, radius: float = 1.0,
+                 masks: np.ndarray | None = None) -> np.ndarray:
+    """(N, 1, H, W) -> (N, 59) LBP histograms (each over its (H, W) bool mask of ``masks`` (N, H, W) if given)."""
+    pictures = images.cpu()
+    return np.stack([lbp_histogram(pictures[i, 0].numpy(), points, radius, None if masks is None else masks[i])
+                     for i in range(len(pictures))])
 
 
 def deep_features(model: nn.Module, images: torch.Tensor, layer: str, *, batch_size: int = 64) -> np.ndarray:

@@ -352,6 +352,7 @@ def _texture_note(config: Config) -> str:
          else f"C = {config.texture_c[0]:g}")
     return (f" P(COVID) = {1 - config.texture_weight:g} x the CNN's + {config.texture_weight:g} x an LBP texture "
             f"model's (59-bin uniform histograms, P = {config.lbp_points}, R = {radii}, at {config.lbp_size} px, "
+            f"over {'the lung fields (lungs.lung_mask)' if config.texture_region == 'lungs' else 'the whole picture'}, "
             f"standardised, logistic regression, {c}, fitted on the training fold only; texture.py), before the "
             "threshold (a deviation: the paper keeps LBP as a separate baseline): texture carries "
             "across sources where the CNN's context cues do not. Grad-CAM, the consistent degree and the lesion "

@@ -7,7 +7,9 @@ classifier's P(COVID) is
     p = (1 - w) p_cnn + w p_tex,   p_tex = sigmoid(b + sum_k c_k (h_k - mu_k) / sigma_k)
 
 with h the 59-bin uniform LBP histograms (``features.lbp_histogram``, P = 8) of the image at ``size`` for each
-radius in ``radii``, concatenated (``texture_features``), mu / sigma the training fold's per-bin mean /
+radius in ``radii``, concatenated (``texture_features``), counted over the lung fields (``region`` "lungs",
+``lungs.lung_mask``: the parenchyma whose texture the term is for, not the body outline, table or figure
+lettering) or the whole picture ("image"), mu / sigma the training fold's per-bin mean /
 standard deviation and (c, b) an L2-regularised logistic regression fitted on the training fold, its C
 chosen by an inner cross-validation grouped by source (``fit_texture_model``). Grad-CAM explains the CNN
 term; the texture term is a linear model whose weights are stored and shown as they are.
@@ -26,14 +28,20 @@ import numpy as np
 import torch
 
 from .features import grouped_choice, lbp_bins, lbp_features
+from .lungs import lung_masks
 
 FIELD = "texture_model"  # the checkpoint's config.extra field
 KIND = "lbp-nri-uniform"
+REGIONS = ("image", "lungs")  # which pixels a histogram counts
 
 
-def texture_features(images: torch.Tensor, points: int, radii: tuple[float, ...]) -> np.ndarray:
-    """(N, 1, H, W) in 0..1 -> (N, len(radii) x (P (P - 1) + 3)): one uniform LBP histogram per radius."""
-    return np.concatenate([lbp_features(images, points, radius) for radius in radii], axis=1)
+def texture_features(images: torch.Tensor, points: int, radii: tuple[float, ...], region: str = "image") -> np.ndarray:
+    """(N, 1, H, W) in 0..1 -> (N, len(radii) x (P (P - 1) + 3)): one uniform LBP histogram per radius, over
+    ``region`` (``REGIONS``)."""
+    if region not in REGIONS:
+        raise ValueError(f"texture region: expected one of {REGIONS}, got {region!r}")
+    masks = lung_masks(images) if region == "lungs" else None  # (N, H, W) bool
+    return np.concatenate([lbp_features(images, points, radius, masks) for radius in radii], axis=1)
 
 
 @dataclass(frozen=True)
@@ -49,10 +57,11 @@ class TextureModel:
     intercept: float
     weight: float
     c: float = 1.0  # the regression's C (inverse L2 strength), for the record
+    region: str = "image"  # REGIONS
 
     def features(self, images: torch.Tensor) -> np.ndarray:
         """(N, 1, size, size) images in 0..1 -> (N, bins) histograms this model reads."""
-        return texture_features(images, self.points, self.radii)
+        return texture_features(images, self.points, self.radii, self.region)
 
     def p_covid(self, histograms: np.ndarray) -> np.ndarray:
         """(N, bins) LBP histograms -> (N,) P(COVID) of the texture term."""
@@ -66,12 +75,12 @@ class TextureModel:
     def to_dict(self) -> dict[str, Any]:
         return {"features": KIND, "size": self.size, "points": self.points, "radii": list(self.radii),
                 "mean": self.mean.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
-                "intercept": self.intercept, "weight": self.weight, "c": self.c}
+                "intercept": self.intercept, "weight": self.weight, "c": self.c, "region": self.region}
 
 
 def fit_texture_model(histograms: np.ndarray, labels: np.ndarray, *, size: int, points: int,
                       radii: tuple[float, ...], weight: float, c: float | tuple[float, ...] = 1.0, groups=None,
-                      inner_folds: int = 3, seed: int = 0) -> TextureModel:
+                      inner_folds: int = 3, seed: int = 0, region: str = "image") -> TextureModel:
     """StandardScaler + LogisticRegression on the training fold's (N, bins) histograms and 0/1 labels. A tuple
     ``c`` with ``groups`` (one per row): C by ``inner_folds``-fold cross-validation grouped by source
     (``StratifiedGroupKFold``, log loss) on these rows only."""
@@ -88,7 +97,7 @@ def fit_texture_model(histograms: np.ndarray, labels: np.ndarray, *, size: int, 
     return TextureModel(size=int(size), points=int(points), radii=tuple(float(r) for r in radii),
                         mean=scaler.mean_.copy(), scale=scaler.scale_.copy(),
                         coef=regression.coef_[0].astype(np.float64), intercept=float(regression.intercept_[0]),
-                        weight=float(weight), c=c)
+                        weight=float(weight), c=c, region=region)
 
 
 def _number(value: Any, where: str) -> float:
@@ -125,6 +134,9 @@ def texture_model_from_checkpoint(payload: dict[str, Any], source: str) -> Textu
         raise ValueError(f"{where}.radii must be a list of 1 to 8 radii")
     radii = tuple(_number(r, f"{where}.radii[{i}]") for i, r in enumerate(radii))
     weight = _number(stored.get("weight"), f"{where}.weight")
+    region = stored.get("region", "image")
+    if region not in REGIONS:
+        raise ValueError(f"{where}.region must be one of {REGIONS}, got {region!r}")
     if not all(0.0 < r <= 8.0 for r in radii) or not 0.0 <= weight <= 1.0:
         raise ValueError(f"{where}: radii must be in (0, 8] and weight in [0, 1], got {radii!r} and {weight!r}")
     bins = len(radii) * lbp_bins(points)
@@ -135,7 +147,7 @@ def texture_model_from_checkpoint(payload: dict[str, Any], source: str) -> Textu
                         mean=_vector(stored.get("mean"), bins, f"{where}.mean"), scale=scale,
                         coef=_vector(stored.get("coef"), bins, f"{where}.coef"),
                         intercept=_number(stored.get("intercept"), f"{where}.intercept"), weight=weight,
-                        c=_number(stored.get("c", 1.0), f"{where}.c"))
+                        c=_number(stored.get("c", 1.0), f"{where}.c"), region=region)
 
 
 __all__ = ["FIELD", "TextureModel", "fit_texture_model", "texture_features", "texture_model_from_checkpoint"]
