@@ -122,8 +122,8 @@ class Config(PipelineConfig):
     test_time: str = "mirror"
     # texture term (texture.py): P(COVID) = (1 - w) CNN + w LBP logistic regression (uniform LBP histograms at
     # lbp_size, one per radius, C by inner grouped CV over texture_c; one value: fixed), fitted on the training
-    # fold and stored in the checkpoint; 0 turns it off. Three grouped partitions: mean AUC +0.012 / +0.014 / +0.015,
-    # worst fold AUC 0.747 -> 0.798, 0.853 -> 0.864, 0.818 -> 0.848; accuracy +0.016 / -0.010 / +0.011 (README)
+    # fold and stored in the checkpoint; 0 turns it off. Three grouped partitions, whole-picture histograms: mean AUC
+    # +0.012 / +0.014 / +0.015, worst fold AUC 0.747 -> 0.798, 0.853 -> 0.864, 0.818 -> 0.848 (README)
     texture_weight: float = 0.5
     texture_radii: tuple[float, ...] = (1.0,)
     # histograms over the lung fields ("lungs") or the whole picture ("image"); same checkpoints, 3 partitions:
