@@ -100,7 +100,7 @@ def grouped_choice(estimator, parameter: str, values, x: np.ndarray, y: np.ndarr
     if len(grid) == 1:
         return float(grid[0])
     if groups is None:
-        raise ValueError(f"{caller}: a grid of C values needs the training rows' groups for the inner CV")
+        raise ValueError(f"{caller}: a grid of {parameter} values needs the training rows' groups for the inner CV")
     inner = StratifiedGroupKFold(n_splits=inner_folds, shuffle=True, random_state=seed)
     search = GridSearchCV(estimator, {parameter: list(grid)}, cv=inner, scoring=scoring)
     return float(search.fit(x, y, groups=np.asarray(groups)).best_params_[parameter])

@@ -83,9 +83,7 @@ def train_all(config: Config, sets: dict, folds, run_dir: Path, clock: Clock, ca
     net, lesions = sets["net"], sets["lesions"]
     dev, _ = split_lesions(lesions.case_ids, config.lesion_dev_fraction, config.seed)
     lbp = features.lbp_features(sets["lbp"].images, config.lbp_points, config.lbp_radius)  # (N, 59)
-    same = config.texture_radii == (config.lbp_radius,) and config.texture_region == "image"
-    texture = lbp if same else texture_features(sets["lbp"].images, config.lbp_points, config.texture_radii,
-                                                config.texture_region)
+    texture = texture_features(sets["lbp"].images, config.lbp_points, config.texture_radii, config.texture_region)
     clock.lap("load + LBP")
     variants = {name: config.variant(name) for name in ("final", *config.ablations)}
     pretrained: dict[tuple, tuple[dict, list[dict]]] = {}
