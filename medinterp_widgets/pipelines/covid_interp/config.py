@@ -174,8 +174,10 @@ class Config(PipelineConfig):
         if not 0.0 <= self.texture_weight <= 1.0 or not self.texture_c or min(self.texture_c) <= 0:
             raise ValueError(f"Config: texture_weight must be in [0, 1] and texture_c positive values, got "
                              f"{self.texture_weight!r} and {self.texture_c!r}")
-        if self.texture_region not in ("image", "lungs"):
-            raise ValueError(f"Config.texture_region: expected 'image' or 'lungs', got {self.texture_region!r}")
+        from .texture import REGIONS
+
+        if self.texture_region not in REGIONS:
+            raise ValueError(f"Config.texture_region: expected one of {REGIONS}, got {self.texture_region!r}")
         if not self.texture_radii or not all(0 < radius <= 8 for radius in self.texture_radii):
             raise ValueError(f"Config.texture_radii: radii in (0, 8], got {self.texture_radii!r}")
         unknown = sorted(set(self.ablations) - set(VARIANTS))
