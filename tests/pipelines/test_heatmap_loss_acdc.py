@@ -246,3 +246,57 @@ def test_acdc_report_names_what_each_balanced_accuracy_measures(tmp_path):
     assert on_val.ours == 0.8 and "1 normal of 10 patients" in on_val.note
     assert not any(name.startswith("ACDC hirescam: balanced accuracy on the validation") for name in rows)
     assert report.metrics["acdc_val_balanced_accuracy_ce"] == 0.8
+
+
+@pytest.fixture(scope="module")
+def function_arm(acdc_folder, tmp_path_factory):
+    """The arm with the cardiac-function term (acdc_function.py) at w = 0.4."""
+    torch.set_num_threads(1)
+    config = hl.Config.from_preset("smoke", studies=("acdc:ce",), acdc_folds=2, acdc_repeats=2, acdc_epochs=1,
+                                   acdc_size=32, acdc_crop=32, batch_size=4, acdc_ensemble=True,
+                                   acdc_function_weight=0.4, acdc_function_folds=2, acdc_function_epochs=1,
+                                   acdc_function_width=2)
+    results, _ = run_acdc(config, acdc_folder, tmp_path_factory.mktemp("function-runs"), torch.device("cpu"))
+    return config, results["ce"]
+
+
+def test_function_term_blends_out_of_fold_and_evaluate_scores_it_alike(function_arm, acdc_folder, tmp_path):
+    from pathlib import Path
+
+    from medinterp_widgets.data.errors import DataFormatError
+    from medinterp_widgets.training.checkpoints import atomic_save, load_checkpoint
+
+    _, result = function_arm
+    folder = Path(result.checkpoint).parent
+    parts = np.load(folder / "out-of-fold.npz")
+    assert parts["cnn"].shape == parts["function"].shape == (2, len(PATIENTS))
+    np.testing.assert_allclose(result.probabilities, (0.6 * parts["cnn"] + 0.4 * parts["function"]).mean(0))
+    assert set(result.cv_parts) == {"cnn", "function"} and len(result.function_dice) == 3
+    assert result.cv == cross_validated_scores(parts["labels"], 0.6 * parts["cnn"] + 0.4 * parts["function"])
+    payload = load_checkpoint(result.checkpoint)
+    assert payload["config"]["extra"]["function_model"]["segmenter"] == "segmenter.pt"
+    assert (folder / "segmenter.pt").is_file()
+    scored = evaluate_acdc_diagnosis(result.checkpoint, acdc_folder, split="val")
+    for key in ("balanced_accuracy", "auc", "threshold", "cnn_auc", "function_auc", "function_weight"):
+        assert scored[key] == pytest.approx(result.val[key], abs=1e-6, nan_ok=True), key
+    assert scored["function_weight"] == 0.4
+    payload["config"]["extra"]["function_model"]["weight"] = -1
+    with pytest.raises(DataFormatError, match="weight"):
+        evaluate_acdc_diagnosis(atomic_save(payload, folder / "bad-function.pt"), acdc_folder)
+
+
+def test_parallel_function_term_equals_the_inline_one(function_arm, acdc_folder, tmp_path):
+    from medinterp_widgets.pipelines.heatmap_loss.acdc_arm import function_term_data
+    from medinterp_widgets.pipelines.heatmap_loss.pipeline import _start_function_term
+
+    config, _ = function_arm
+    (tmp_path / "acdc").symlink_to(acdc_folder, target_is_directory=True)
+    config = hl.Config(**{**config.__dict__, "data_root": tmp_path, "acdc_function_parallel": True})
+    future = _start_function_term(config, torch.device("cpu"))
+    inline = function_term_data(config, acdc_folder, "cpu")
+    parallel = future.result(timeout=300)
+    np.testing.assert_allclose(parallel.indices, inline.indices)
+    for name, value in inline.segmenter_state.items():
+        np.testing.assert_array_equal(parallel.segmenter_state[name], value)
+    assert _start_function_term(hl.Config(**{**config.__dict__, "acdc_function_weight": 0.0}),
+                                torch.device("cpu")) is None

@@ -20,12 +20,13 @@ objects) under ``extra.texture_model``; ``texture_model_from_checkpoint`` checks
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
+
+from medinterp_widgets.training.stored_fields import bounded_integer, finite_number, number_list
 
 from .features import grouped_choice, lbp_bins, lbp_features
 from .lungs import lung_masks
@@ -100,24 +101,6 @@ def fit_texture_model(histograms: np.ndarray, labels: np.ndarray, *, size: int, 
                         weight=float(weight), c=c, region=region)
 
 
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
-        raise ValueError(f"{where} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _vector(value: Any, length: int, where: str) -> np.ndarray:
-    if not isinstance(value, (list, tuple)) or len(value) != length:
-        raise ValueError(f"{where} must be a list of {length} numbers")
-    return np.array([_number(item, f"{where}[{i}]") for i, item in enumerate(value)], np.float64)
-
-
-def _integer(value: Any, low: int, high: int, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{where} must be an integer in {low}..{high}, got {value!r}")
-    return value
-
-
 def texture_model_from_checkpoint(payload: dict[str, Any], source: str) -> TextureModel | None:
     """The checkpoint's ``config.extra.texture_model`` checked field by field (None when it stores none); a
     malformed one is refused naming the file and the field."""
@@ -127,27 +110,27 @@ def texture_model_from_checkpoint(payload: dict[str, Any], source: str) -> Textu
     where = f"{source}: config.extra.{FIELD}"
     if not isinstance(stored, dict) or stored.get("features") != KIND:
         raise ValueError(f"{where} must be an object with features {KIND!r}")
-    points = _integer(stored.get("points"), 4, 24, f"{where}.points")
-    size = _integer(stored.get("size"), 16, 1024, f"{where}.size")
+    points = bounded_integer(stored.get("points"), 4, 24, f"{where}.points")
+    size = bounded_integer(stored.get("size"), 16, 1024, f"{where}.size")
     radii = stored.get("radii")
     if not isinstance(radii, list) or not 1 <= len(radii) <= 8:
         raise ValueError(f"{where}.radii must be a list of 1 to 8 radii")
-    radii = tuple(_number(r, f"{where}.radii[{i}]") for i, r in enumerate(radii))
-    weight = _number(stored.get("weight"), f"{where}.weight")
+    radii = tuple(finite_number(r, f"{where}.radii[{i}]") for i, r in enumerate(radii))
+    weight = finite_number(stored.get("weight"), f"{where}.weight")
     region = stored.get("region", "image")
     if region not in REGIONS:
         raise ValueError(f"{where}.region must be one of {REGIONS}, got {region!r}")
     if not all(0.0 < r <= 8.0 for r in radii) or not 0.0 <= weight <= 1.0:
         raise ValueError(f"{where}: radii must be in (0, 8] and weight in [0, 1], got {radii!r} and {weight!r}")
     bins = len(radii) * lbp_bins(points)
-    scale = _vector(stored.get("scale"), bins, f"{where}.scale")
+    scale = number_list(stored.get("scale"), bins, f"{where}.scale")
     if (scale <= 0).any():
         raise ValueError(f"{where}.scale must be positive")
     return TextureModel(size=size, points=points, radii=radii,
-                        mean=_vector(stored.get("mean"), bins, f"{where}.mean"), scale=scale,
-                        coef=_vector(stored.get("coef"), bins, f"{where}.coef"),
-                        intercept=_number(stored.get("intercept"), f"{where}.intercept"), weight=weight,
-                        c=_number(stored.get("c", 1.0), f"{where}.c"), region=region)
+                        mean=number_list(stored.get("mean"), bins, f"{where}.mean"), scale=scale,
+                        coef=number_list(stored.get("coef"), bins, f"{where}.coef"),
+                        intercept=finite_number(stored.get("intercept"), f"{where}.intercept"), weight=weight,
+                        c=finite_number(stored.get("c", 1.0), f"{where}.c"), region=region)
 
 
 __all__ = ["FIELD", "TextureModel", "fit_texture_model", "texture_features", "texture_model_from_checkpoint"]

@@ -125,16 +125,11 @@ def spread(items: list, limit: int | None) -> list:
     return [items[i] for i in np.linspace(0, len(items) - 1, max(0, limit)).round().astype(int)]
 
 
-def read_patients(root, split: str | None = None, *, crop: int = PREPROCESSING["crop"],
-                  size: int = PREPROCESSING["size"], middle=(0.0, 1.0), limit: int | None = None,
-                  difference: bool = False) -> list[PatientStack]:
-    """Every patient of an ACDC folder (a split list, or all files) as a preprocessed ED/ES stack of the
-    ``middle`` part of its slices; ``limit``: that many patients evenly spaced over the sorted patient
-    numbers (so every diagnosis block of 20 numbers stays in); ``difference``: a third channel ED - ES
-    (the contraction)."""
-    root = Path(root)
+def _ed_es_pairs(root: Path, split: str | None, limit: int | None):
+    """(patient, diagnosis, ED slices, ES slices, sorted slice indices both frames have) per patient of a
+    folder (``read_patients``' ``limit``); a patient without exactly two frames, or whose frames share no
+    slice index, is refused naming the folder."""
     frames = _frames_by_patient(root, _case_names(root, split))
-    patients = []
     for patient in spread(sorted(frames), limit):
         by_frame = frames[patient]
         if len(by_frame) != 2:
@@ -143,14 +138,51 @@ def read_patients(root, split: str | None = None, *, crop: int = PREPROCESSING["
         shared = sorted(set(ed) & set(es))
         if not shared:
             raise DataFormatError(root, f"{patient}: ED and ES share no slice index")
-        shared = middle_slices(shared, middle)
-        pairs = [preprocess_pair(ed[i], es[i], crop, size) for i in shared]
-        number = int(re.sub(r"\D", "", patient))
+        yield patient, acdc_diagnosis(int(re.sub(r"\D", "", patient))), ed, es, shared
+
+
+def read_patients(root, split: str | None = None, *, crop: int = PREPROCESSING["crop"],
+                  size: int = PREPROCESSING["size"], middle=(0.0, 1.0), limit: int | None = None,
+                  difference: bool = False) -> list[PatientStack]:
+    """Every patient of an ACDC folder (a split list, or all files) as a preprocessed ED/ES stack of the
+    ``middle`` part of its slices; ``limit``: that many patients evenly spaced over the sorted patient
+    numbers (so every diagnosis block of 20 numbers stays in); ``difference``: a third channel ED - ES
+    (the contraction)."""
+    root = Path(root)
+    patients = []
+    for patient, diagnosis, ed, es, shared in _ed_es_pairs(root, split, limit):
+        pairs = [preprocess_pair(ed[i], es[i], crop, size) for i in middle_slices(shared, middle)]
         images = np.stack([p[0] for p in pairs])  # (S, 2, size, size)
         if difference:
             images = np.concatenate([images, images[:, :1] - images[:, 1:]], axis=1)
-        patients.append(PatientStack(patient, acdc_diagnosis(number), images, np.stack([p[1] for p in pairs])))
+        patients.append(PatientStack(patient, diagnosis, images, np.stack([p[1] for p in pairs])))
     return patients
+
+
+@dataclass
+class PatientFrames:
+    """One patient's ED and ES frames, every slice both have: images (2, S, size, size) float32 and labels
+    (2, S, size, size) uint8 0-3, each slice preprocessed as ``preprocess_frame``; label 1 = diseased."""
+
+    patient_id: str
+    diagnosis: str | None
+    images: np.ndarray
+    labels: np.ndarray
+
+    @property
+    def label(self) -> int:
+        return int(self.diagnosis != HEALTHY)
+
+
+def read_frames(root, split: str | None = None, *, crop: int = PREPROCESSING["crop"],
+                size: int = PREPROCESSING["size"], limit: int | None = None) -> list[PatientFrames]:
+    """Every patient of an ACDC folder with all its slices (apex to base) of both frames, for volumes."""
+    out = []
+    for patient, diagnosis, ed, es, shared in _ed_es_pairs(Path(root), split, limit):
+        frames = [[preprocess_frame(*frame[i], crop, size) for i in shared] for frame in (ed, es)]
+        out.append(PatientFrames(patient, diagnosis, np.stack([[im for im, _ in f] for f in frames]),
+                                 np.stack([[lb for _, lb in f] for f in frames])))
+    return out
 
 
 def stack_patients(patients: list[PatientStack]) -> tuple[ImageSet, torch.Tensor]:

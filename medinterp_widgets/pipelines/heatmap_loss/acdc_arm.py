@@ -14,7 +14,10 @@ by ``evaluate_acdc_diagnosis`` (``medinterp evaluate --dataset acdc-diagnosis``)
 validation volumes (patients not in the training slices). With ``acdc_ensemble`` the fold networks are
 saved beside it (``fold-<i>.pt``, named in its ``extra.ensemble``) and a new patient's P(diseased) is their
 mean (``ensemble_probabilities``): its expectation is that of an out-of-fold prediction, which the
-threshold was taken from.
+threshold was taken from. With ``acdc_function_weight`` w > 0, P(diseased) = (1 - w) p_cnn + w p_function
+(``acdc_function``): in each fold the indices' regression is fitted on the training patients' out-of-fold
+indices and scores the held-out patients; the CNN term and the function term alone are scored too
+(``AcdcResult.cv_parts``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import math
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -35,6 +39,7 @@ from medinterp_widgets.training.checkpoints import load_checkpoint, model_from_c
 from medinterp_widgets.training.grouped import Member
 from medinterp_widgets.training.heatmap_loss import MAP_TARGETS
 
+from . import acdc_function
 from .acdc import (
     AGGREGATES,
     CLASS_NAMES,
@@ -43,8 +48,18 @@ from .acdc import (
     augment_batch,
     diagnosis_scores,
     patient_probabilities,
+    read_frames,
     read_patients,
     stack_patients,
+)
+from .acdc_function import (
+    FunctionTermData,
+    SegmenterSettings,
+    fit_function_model,
+    function_model_from_checkpoint,
+    load_segmenter,
+    patient_indices,
+    prepare_function_term,
 )
 from .acdc_train import train_group_seg
 from .config import Config
@@ -63,6 +78,8 @@ class AcdcResult:
     checkpoint: str = ""
     val: dict = field(default_factory=dict)  # the test-time classifier on the shared validation volumes
     maps: np.ndarray = field(repr=False, default_factory=lambda: np.zeros((0, 0, 0), np.float32))
+    cv_parts: dict = field(default_factory=dict)  # "cnn" / "function": each term's cross-validated scores
+    function_dice: list = field(default_factory=list)  # out-of-fold segmenter Dice of RV, myocardium, LV cavity
 
 
 def acdc_preprocessing(config: Config) -> dict:
@@ -75,6 +92,21 @@ def read_with(prep: dict, folder, split, limit=None) -> list[PatientStack]:
     return read_patients(folder, split, crop=int(prep["crop"]), size=int(prep["size"]),
                          middle=tuple(prep.get("middle", (0.0, 1.0))), limit=limit,
                          difference=bool(prep.get("difference", False)))
+
+
+def segmenter_settings(config: Config) -> SegmenterSettings:
+    return SegmenterSettings(width=config.acdc_function_width, epochs=config.acdc_function_epochs,
+                             max_steps=config.limit_steps)
+
+
+def function_term_data(config: Config, folder: Path, device=None, threads: int | None = None) -> FunctionTermData:
+    """``prepare_function_term`` on the training patients of ``folder``, read with this run's preprocessing
+    (every slice of both frames); a top-level function so that a worker process can run it."""
+    prep = acdc_preprocessing(config)
+    frames = read_frames(folder, "train", crop=int(prep["crop"]), size=int(prep["size"]),
+                         limit=config.acdc_max_patients)
+    return prepare_function_term(frames, segmenter_settings(config), config.acdc_function_folds, config.seed,
+                                 device, threads)
 
 
 def heart_overlap(model: torch.nn.Module, patients: list[PatientStack], device=None,
@@ -111,9 +143,12 @@ def _members(owner: torch.Tensor, folds, config: Config) -> list[Member]:
     return members + [Member(seed=config.seed * 1000 + 999, lr=config.acdc_lr)]  # the final model: every patient
 
 
-def run_acdc(config: Config, folder: Path, run_root: Path, device) -> tuple[dict[str, AcdcResult], list[str]]:
+def run_acdc(config: Config, folder: Path, run_root: Path, device,
+             function: Callable[[], FunctionTermData] | None = None) -> tuple[dict[str, AcdcResult], list[str]]:
     """Train and score the ACDC classifier of every ``acdc:<loss>`` study (module docstring); also the
-    training patients' diagnoses (the order of ``AcdcResult.probabilities``)."""
+    training patients' diagnoses (the order of ``AcdcResult.probabilities``). ``function``: gives the function
+    term's data (e.g. a worker's ``Future.result``), asked for once every CNN is trained; without it the data
+    is computed here when ``acdc_function_weight`` > 0."""
     prep = acdc_preprocessing(config)
     patients = read_with(prep, folder, "train", config.acdc_max_patients)
     validation = read_with(prep, folder, "val") if (folder / "val.list").is_file() else []
@@ -124,15 +159,20 @@ def run_acdc(config: Config, folder: Path, run_root: Path, device) -> tuple[dict
     kwargs = dict(in_channels=2 + int(config.acdc_difference), n_classes=len(CLASS_NAMES), width=config.acdc_width,
                   cfg=config.acdc_cfg, batch_norm=True, head="fc", hidden=config.hidden, fc_pool=config.acdc_fc_pool,
                   dropout=config.acdc_dropout)
-    out = {}
-    for loss in config.studies_of("acdc"):
-        trained = train_group_seg(lambda s: build_model(kwargs, s), _members(owner, folds, config), images,
-                                  loss=make_loss(loss, config, weights, config.acdc_classification,
-                                                 config.acdc_heatmap_target),
-                                  epochs=config.acdc_epochs, batch_size=config.batch_size,
-                                  seg_weight=config.acdc_seg_weight, device=device, max_steps=config.limit_steps,
-                                  augment=partial(augment_batch, channels=kwargs["in_channels"]))
-        out[loss] = _score(loss, trained, patients, validation, folds, kwargs, prep, config, run_root, device)
+    trained = {loss: train_group_seg(lambda s: build_model(kwargs, s), _members(owner, folds, config), images,
+                                     loss=make_loss(loss, config, weights, config.acdc_classification,
+                                                    config.acdc_heatmap_target),
+                                     epochs=config.acdc_epochs, batch_size=config.batch_size,
+                                     seg_weight=config.acdc_seg_weight, device=device, max_steps=config.limit_steps,
+                                     augment=partial(augment_batch, channels=kwargs["in_channels"]))
+               for loss in config.studies_of("acdc")}
+    data = None
+    if config.acdc_function_weight > 0:
+        data = function() if function is not None else function_term_data(config, folder, device)
+        if data.patient_ids != [p.patient_id for p in patients]:
+            raise RuntimeError("ACDC function term: its patients differ from the classifier's")
+    out = {loss: _score(loss, members, patients, validation, folds, kwargs, prep, config, run_root, device, data,
+                        folder) for loss, members in trained.items()}
     return out, [p.diagnosis for p in patients]
 
 
@@ -153,7 +193,18 @@ def ensemble_probabilities(models: list[torch.nn.Module], patients: list[Patient
     return np.mean([patient_probabilities(m, patients, device, batch_size, aggregate) for m in models], axis=0)
 
 
-def _score(loss, trained, patients, validation, folds, kwargs, prep, config, run_root, device) -> AcdcResult:
+def _function_out_of_fold(function: FunctionTermData, labels: np.ndarray, folds, config: Config) -> np.ndarray:
+    """(R, P) P(diseased) of the function term, each patient's from the regression of its fold's others."""
+    out = np.zeros((config.acdc_repeats, len(labels)))
+    for index, (train, held_out) in enumerate(folds):
+        model = fit_function_model(function.indices[train], labels[train], weight=config.acdc_function_weight,
+                                   c=config.acdc_function_c)
+        out[index // config.acdc_folds, held_out] = model.p_diseased(function.indices[held_out])
+    return out
+
+
+def _score(loss, trained, patients, validation, folds, kwargs, prep, config, run_root, device,
+           function: FunctionTermData | None, folder: Path) -> AcdcResult:
     per_repeat = np.zeros((config.acdc_repeats, len(patients)))
     overlaps, empties, fold_models = [], [], []
     for index, ((_, held_out), result) in enumerate(zip(folds, trained[:-1])):
@@ -166,27 +217,63 @@ def _score(loss, trained, patients, validation, folds, kwargs, prep, config, run
         overlap, empty, _ = heart_overlap(model, chosen, device, config.acdc_heatmap_target)
         overlaps.append(overlap)
         empties.append(empty)
-    labels = [p.label for p in patients]
-    threshold = midpoint_threshold(labels, per_repeat.mean(0))
-    extra = {"paper": "heatmap-loss", "dataset": "acdc", "loss": loss, "class_names": list(CLASS_NAMES),
-             "preprocessing": prep, "decision_threshold": threshold, "aggregate": config.acdc_aggregate,
-             "seed": config.seed, "heatmap_target": config.acdc_heatmap_target}
+    labels = np.array([p.label for p in patients])
+    parts = {"cnn": per_repeat}
     path = run_root / f"acdc-{loss}" / "final.pt"
+    extra = {"paper": "heatmap-loss", "dataset": "acdc", "loss": loss, "class_names": list(CLASS_NAMES),
+             "preprocessing": prep, "aggregate": config.acdc_aggregate,
+             "seed": config.seed, "heatmap_target": config.acdc_heatmap_target}
+    if function is not None:
+        w = config.acdc_function_weight
+        parts["function"] = _function_out_of_fold(function, labels, folds, config)
+        per_repeat = (1 - w) * parts["cnn"] + w * parts["function"]
+        function_model = fit_function_model(function.indices, labels, weight=w, c=config.acdc_function_c)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        function.save_segmenter(path.parent / "segmenter.pt", {"paper": "heatmap-loss", "dataset": "acdc",
+                                                               "role": "function-term segmenter",
+                                                               "preprocessing": prep})
+        extra[acdc_function.FIELD] = function_model.to_dict("segmenter.pt")
+    extra["decision_threshold"] = threshold = midpoint_threshold(labels, per_repeat.mean(0))
     if config.acdc_ensemble:  # the fold models beside final.pt, named in its extra
         extra["ensemble"] = [f"fold-{i}.pt" for i in range(len(fold_models))]
         for name, result in zip(extra["ensemble"], trained[:-1]):
             save_member(kwargs, result, path.parent / name, {**extra, "ensemble": []}, config.limit_steps)
     final = save_member(kwargs, trained[-1], path, extra, config.limit_steps)
+    np.savez(path.parent / "out-of-fold.npz", labels=labels, **parts)  # (R, P) per term, for later study
     val = {}
     maps = np.zeros((0, 0, 0), np.float32)
     if validation:
-        probabilities = ensemble_probabilities(fold_models if config.acdc_ensemble else [final], validation, device,
-                                               aggregate=config.acdc_aggregate)
-        val = diagnosis_scores([p.label for p in validation], probabilities, threshold)
+        p_cnn = ensemble_probabilities(fold_models if config.acdc_ensemble else [final], validation, device,
+                                       aggregate=config.acdc_aggregate)
+        val = _blended_scores(p_cnn, validation, path, prep, device, folder, "val", threshold)
         val["heart_overlap_mean"], val["heart_maps_empty"], maps = heart_overlap(final, validation, device,
                                                                                  config.acdc_heatmap_target)
+    cv_parts = {name: cross_validated_scores(labels, part) for name, part in parts.items()} if function else {}
     return AcdcResult(loss, cross_validated_scores(labels, per_repeat), float(np.nanmean(overlaps)),
-                      float(np.nanmean(empties)), per_repeat.mean(0), str(path), val, maps)
+                      float(np.nanmean(empties)), per_repeat.mean(0), str(path), val, maps, cv_parts,
+                      [] if function is None else [float(d) for d in function.dice])
+
+
+def _blended_scores(p_cnn, patients, checkpoint: Path, prep, device, root, split, threshold, limit=None) -> dict:
+    """``diagnosis_scores`` of the classifier's P(diseased): the CNN's (P,) ``p_cnn``, blended with the function
+    term when the checkpoint stores one (its segmenter beside it segments the patients' frames read from
+    ``root``, every slice); then also each term's AUC and the weight."""
+    payload_function = function_model_from_checkpoint(load_checkpoint(checkpoint), checkpoint)
+    labels = [p.label for p in patients]
+    if payload_function is None:
+        return diagnosis_scores(labels, p_cnn, threshold)
+    model, name = payload_function
+    segmenter = load_segmenter(checkpoint, name)
+    frames = read_frames(root, split, crop=int(prep["crop"]), size=int(prep["size"]), limit=limit)
+    if [f.patient_id for f in frames] != [p.patient_id for p in patients]:
+        raise DataFormatError(Path(root), "the function term's frames and the classifier's slices name different "
+                                          "patients")
+    indices = patient_indices(segmenter, frames, device)
+    scores = diagnosis_scores(labels, model.blend(p_cnn, indices), threshold)
+    scores["cnn_auc"] = diagnosis_scores(labels, p_cnn)["auc"]
+    scores["function_auc"] = diagnosis_scores(labels, model.p_diseased(indices))["auc"]
+    scores["function_weight"] = model.weight
+    return scores
 
 
 def evaluate_acdc_diagnosis(checkpoint, root, kind: str = "acdc-diagnosis", *, device=None, split: str = "val",
@@ -214,7 +301,10 @@ def evaluate_acdc_diagnosis(checkpoint, root, kind: str = "acdc-diagnosis", *, d
     patients = read_with(prep, root, split, limit)
     members = _ensemble(Path(checkpoint), extra.get("ensemble") or []) or [model]
     probabilities = ensemble_probabilities(members, patients, device, batch_size, aggregate)
-    scores = diagnosis_scores([p.label for p in patients], probabilities, threshold)
+    try:
+        scores = _blended_scores(probabilities, patients, Path(checkpoint), prep, device, root, split, threshold, limit)
+    except ValueError as error:  # a malformed stored function term
+        raise DataFormatError(Path(checkpoint), str(error)) from error
     scores["heart_overlap_mean"], scores["heart_maps_empty"], _ = heart_overlap(model, patients, device, target)
     return {**scores, "split": split, "patients": [p.patient_id for p in patients]}
 

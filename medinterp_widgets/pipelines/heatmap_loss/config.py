@@ -34,7 +34,9 @@ _PRESETS: dict[str, dict] = {
     "quick": dict(size=48, n_train=512, n_val=128, n_test=128, models_per_group=3, min_kept=3, max_models=3,
                   secondary_models=2, sweep_trials=1, epochs=8, width=8, hidden=32, batch_size=32,
                   studies=(*_SYNTHETIC, "acdc:ce", "acdc:hirescam"), val_accuracy_bar=0.8, keep_maps=8,
-                  torch_threads=1, acdc_folds=2, acdc_epochs=6, acdc_size=48, acdc_max_patients=30),
+                  torch_threads=1, acdc_folds=2, acdc_epochs=6, acdc_size=48, acdc_max_patients=30,
+                  acdc_function_weight=0.5, acdc_function_folds=2, acdc_function_epochs=4,
+                  acdc_function_parallel=True),
     # paper: <= ~45 min on 2 CPU cores (about 40 min of 1-thread CPU time)
     "paper": dict(size=64, n_train=1000, n_val=300, n_test=300, models_per_group=13, min_kept=12, max_models=18,
                   secondary_models=4, sweep_trials=2, epochs=12, width=8, hidden=32, batch_size=32,
@@ -43,7 +45,10 @@ _PRESETS: dict[str, dict] = {
                   # ACDC arm: 128 px crop, cross-entropy for both groups, the CV fold models as the classifier
                   # (nested CV, README: fold ensemble balanced accuracy 0.752 vs final model 0.696 over 4 seeds),
                   # maps of the log-odds (heatmap loss: ensemble AUC 0.79 vs 0.71, empty maps 0.45 vs 0.98)
-                  acdc_crop=128, acdc_classification="ce", acdc_ensemble=True, acdc_heatmap_target="contrast"),
+                  acdc_crop=128, acdc_classification="ce", acdc_ensemble=True, acdc_heatmap_target="contrast",
+                  # the cardiac-function term (acdc_function.py; README "ACDC cardiac-function term"), its
+                  # segmenters in a second process beside the synthetic studies
+                  acdc_function_weight=0.5, acdc_function_parallel=True),
     # full: thesis scale (~30 models kept per group, VGG16 with FC100 -> FC4, 128 px), one GPU; estimate in
     # the README ("Full presets"): ~5 min on one H100 (FLOP count / an assumed 50 TFLOP/s for grouped TF32 convs)
     "full": dict(size=128, n_train=1500, n_val=400, n_test=400, models_per_group=34, min_kept=30, max_models=45,
@@ -51,7 +56,8 @@ _PRESETS: dict[str, dict] = {
                  batch_size=32, studies=(*_SYNTHETIC, "exp2:hirescam-norm", "exp2:gradcam", "acdc:ce",
                                          "acdc:hirescam"),
                  val_accuracy_bar=0.95, keep_maps=16, acdc_size=96, acdc_crop=176, acdc_epochs=40, acdc_repeats=3,
-                 acdc_classification="ce", acdc_ensemble=True, acdc_heatmap_target="contrast"),
+                 acdc_classification="ce", acdc_ensemble=True, acdc_heatmap_target="contrast",
+                 acdc_function_weight=0.5, acdc_function_folds=5, acdc_function_epochs=30, acdc_function_width=16),
 }
 
 
@@ -117,6 +123,15 @@ class Config(PipelineConfig):
     acdc_seg_weight: float = 0.0  # auxiliary heart-segmentation loss while training (acdc_train.py); off: no
     # gain shown (same 5-fold split, seed 1, ce: out-of-fold AUC 0.56 at weight 1 vs 0.54 without)
     acdc_max_patients: int | None = None
+    # cardiac-function term (acdc_function.py): P(diseased) = (1 - w) p_cnn + w p_function, p_function from
+    # indices (ejection fractions, volume ratios) of a U-Net's ED / ES masks; w = 0: the CNN alone
+    acdc_function_weight: float = 0.0
+    acdc_function_folds: int = 3  # segmenter folds giving each training patient out-of-fold indices
+    acdc_function_epochs: int = 16
+    acdc_function_width: int = 8  # the U-Net's base channels (depth 3)
+    acdc_function_c: float = 1.0  # inverse L2 strength of the indices' logistic regression
+    acdc_function_parallel: bool = False  # on a CPU: the segmenters train in a second process (one torch
+    # thread) while the synthetic studies run, so a 2-core machine's second core does that work
     # evaluation
     eval_method: str = "hirescam"  # maps used for the overlap measurements
     keep_maps: int = 8  # test maps kept per model (two per class) for the figures / app
@@ -153,6 +168,11 @@ class Config(PipelineConfig):
             raise ValueError(f"Config acdc_aggregate: expected 'softmax' or 'logit', got {self.acdc_aggregate!r}")
         if self.acdc_folds < 2:
             raise ValueError(f"Config acdc_folds: expected >= 2, got {self.acdc_folds}")
+        if not 0.0 <= self.acdc_function_weight <= 1.0 or self.acdc_function_folds < 2 \
+                or min(self.acdc_function_epochs, self.acdc_function_width) < 1 or not self.acdc_function_c > 0:
+            raise ValueError("Config acdc_function_*: expected weight in [0, 1], folds >= 2, epochs and width >= 1, "
+                             f"c > 0; got {self.acdc_function_weight}, {self.acdc_function_folds}, "
+                             f"{self.acdc_function_epochs}, {self.acdc_function_width}, {self.acdc_function_c}")
 
     @classmethod
     def presets(cls) -> dict[str, dict[str, Any]]:

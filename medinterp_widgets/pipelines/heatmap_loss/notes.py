@@ -79,4 +79,17 @@ def method_notes(results, rows: list[dict]) -> list[str]:
                 f"ES label maps (RV, myocardium, LV cavity) from its conv features (1x1 conv heads, loss weight "
                 f"{config.acdc_seg_weight}), so the 13 normal hearts do not have to teach the anatomy from one label "
                 "bit; the head is dropped afterwards and the saved classifier sees images only.")
+        if config.acdc_function_weight > 0:
+            w = config.acdc_function_weight
+            notes.append(
+                f"ACDC deviation (cardiac-function term, not in the thesis): P(diseased) = {1 - w:g} x the CNN's + "
+                f"{w:g} x a quadratic logistic regression on five indices of a U-Net's ED / ES masks (LV and RV "
+                "ejection fraction, myocardium / LV at ED and ES, RV / LV at ED; pixel counts over all slices, so "
+                "spacing cancels). The ACDC diagnoses are defined by these quantities, which the 2-D CNN of a few "
+                f"mid-ventricular slices learns poorly from 70 patients. The U-Net (base {config.acdc_function_width}"
+                f", {config.acdc_function_epochs} epochs) sees images only at test time (segmenter.pt beside "
+                f"final.pt); the regression is fitted on out-of-fold masks ({config.acdc_function_folds} folds) and, "
+                "inside the cross-validation, on the training folds only. The rows 'its CNN term alone' and 'the "
+                "cardiac-function term alone' score each part on the same folds; HiResCAM and the heart overlap "
+                "explain the CNN term.")
     return notes

@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import tempfile
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +20,7 @@ from medinterp_widgets.pipelines.dry_run import dry_run_note
 from medinterp_widgets.pipelines.report import Report
 
 from . import statistics as stats
-from .acdc_arm import AcdcResult, run_acdc
+from .acdc_arm import AcdcResult, function_term_data, run_acdc
 from .config import Config
 from .data import StudyData, load_study_data
 from .faithfulness import faithfulness_metrics, faithfulness_section
@@ -67,10 +69,11 @@ def run_studies(config: Config) -> StudyResults:
         runs.mkdir(parents=True, exist_ok=True)
     run_root = Path(tempfile.mkdtemp(prefix="heatmap-loss-", dir=runs))  # fresh: sweeps never mix two runs
     results = StudyResults(config, run_root=str(run_root))
+    function = _start_function_term(config, device)
     with torch_threads(config.torch_threads):
         for dataset in config.datasets():
             if dataset == "acdc":
-                _run_acdc(config, results, run_root, device)
+                _run_acdc(config, results, run_root, device, function)
                 continue
             data = load_study_data(dataset, config)
             results.data[dataset] = data
@@ -81,12 +84,26 @@ def run_studies(config: Config) -> StudyResults:
     return results
 
 
-def _run_acdc(config: Config, results: StudyResults, run_root: Path, device) -> None:
+def _start_function_term(config: Config, device: torch.device) -> Future | None:
+    """With ``acdc_function_parallel`` on a CPU: the ACDC function term's segmenters start training in a
+    second process (one torch thread) now, beside the synthetic studies; None otherwise."""
+    folder = acdc_folder(config.data_root)
+    if not (config.acdc_function_parallel and config.acdc_function_weight > 0 and device.type == "cpu"
+            and folder is not None and "acdc" in config.datasets()):
+        return None
+    executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    future = executor.submit(function_term_data, config, folder, "cpu", 1)
+    executor.shutdown(wait=False)  # the worker ends when its one task is done
+    return future
+
+
+def _run_acdc(config: Config, results: StudyResults, run_root: Path, device, function: Future | None) -> None:
     folder = acdc_folder(config.data_root)
     if folder is None:
         results.notes.append(f"ACDC arm skipped: no acdc/train_slices.list under data_root={config.data_root!r}.")
         return
-    results.acdc, results.acdc_diagnoses = run_acdc(config, folder, run_root, device)
+    results.acdc, results.acdc_diagnoses = run_acdc(config, folder, run_root, device,
+                                                    function.result if function is not None else None)
 
 
 def _acdc_report(report: Report, results: StudyResults) -> None:
@@ -97,9 +114,17 @@ def _acdc_report(report: Report, results: StudyResults) -> None:
         report.metrics[f"acdc_accuracy_{key}"] = result.cv["accuracy"]
         report.metrics[f"acdc_heart_{key}"] = result.cv_heart_overlap
         report.metrics[f"acdc_heart_empty_{key}"] = result.cv_heart_empty
+        report.metrics[f"acdc_auc_{key}"] = result.cv.get("auc", float("nan"))
+        for part, scores in result.cv_parts.items():  # each term of a blended classifier alone
+            report.metrics[f"acdc_{part}_balanced_accuracy_{key}"] = scores["balanced_accuracy"]
+            report.metrics[f"acdc_{part}_auc_{key}"] = scores["auc"]
+        for name, value in zip(("rv", "myo", "lv"), result.function_dice):
+            report.metrics[f"acdc_function_dice_{name}"] = value
         for name, value in result.val.items():
             report.metrics[f"acdc_val_{name}_{key}"] = value
         rows.append({"loss": loss, **{f"cv_{k}": v for k, v in result.cv.items()},
+                     **{f"cv_{part}_{k}": scores[k] for part, scores in result.cv_parts.items()
+                        for k in ("balanced_accuracy", "auc")},
                      "cv_heart_overlap": result.cv_heart_overlap, "cv_heart_maps_empty": result.cv_heart_empty,
                      **{f"val_{k}": v for k, v in result.val.items()}})
         report.add_checkpoint(f"acdc {loss} classifier (all training patients)", result.checkpoint, ("acdc-diagnosis",),
@@ -108,6 +133,13 @@ def _acdc_report(report: Report, results: StudyResults) -> None:
                        result.cv["balanced_accuracy"], None, "",
                        "each patient scored by the one fold model that did not train on it; with acdc_ensemble the "
                        "test-time classifier is the mean of those models (next row)")
+        if result.cv_parts:
+            report.compare(f"ACDC {loss}: its CNN term alone, out of fold", result.cv_parts["cnn"]["balanced_accuracy"],
+                           None, "", "the same fold models without the cardiac-function term; HiResCAM and the "
+                                     "heart overlap are this term's")
+            report.compare(f"ACDC {loss}: the cardiac-function term alone, out of fold",
+                           result.cv_parts["function"]["balanced_accuracy"], None, "",
+                           "indices of out-of-fold U-Net masks -> quadratic logistic regression (acdc_function.py)")
         if result.val:
             report.compare(f"ACDC {loss}: balanced accuracy on the validation volumes (the test-time classifier)",
                            result.val["balanced_accuracy"], None, "",
