@@ -300,3 +300,14 @@ def test_parallel_function_term_equals_the_inline_one(function_arm, acdc_folder,
         np.testing.assert_array_equal(parallel.segmenter_state[name], value)
     assert _start_function_term(hl.Config(**{**config.__dict__, "acdc_function_weight": 0.0}),
                                 torch.device("cpu")) is None
+
+
+def test_evaluate_refuses_patients_without_a_known_diagnosis(trained_arm, tmp_path):
+    from medinterp_widgets.data.errors import DataFormatError
+
+    image, label = _frames(3, 1, slices=2)
+    for frame in (1, 2):
+        with h5py.File(tmp_path / f"patient123_frame{frame:02d}.h5", "w") as handle:
+            handle["image"], handle["label"] = image, label
+    with pytest.raises(DataFormatError, match="patient123.*no diagnosis"):
+        evaluate_acdc_diagnosis(trained_arm[0]["ce"].checkpoint, tmp_path, split="test")

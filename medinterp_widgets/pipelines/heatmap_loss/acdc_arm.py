@@ -299,6 +299,10 @@ def evaluate_acdc_diagnosis(checkpoint, root, kind: str = "acdc-diagnosis", *, d
         raise DataFormatError(Path(checkpoint), f"config.extra.heatmap_target: {target!r}; expected one of "
                                                 f"{list(MAP_TARGETS)}")
     patients = read_with(prep, root, split, limit)
+    unknown = [p.patient_id for p in patients if p.diagnosis is None]
+    if unknown:  # without a diagnosis a patient would silently count as diseased
+        raise DataFormatError(Path(root), f"{unknown[:5]}: no diagnosis known for these patient numbers (the ACDC "
+                                          "blocks of 20 cover patients 001-100)")
     members = _ensemble(Path(checkpoint), extra.get("ensemble") or []) or [model]
     probabilities = ensemble_probabilities(members, patients, device, batch_size, aggregate)
     try:
