@@ -146,3 +146,21 @@ def test_load_segmenter_refuses_a_missing_file_or_another_model(tmp_path):
         load_segmenter(checkpoint, "other.pt")
     atomic_save(checkpoint_payload(UNet(1, 4, 2, 2)), tmp_path / "unet.pt")
     assert isinstance(load_segmenter(checkpoint, "unet.pt"), UNet)
+
+
+def test_report_notes_name_the_term_and_warn_on_a_weak_segmenter():
+    from types import SimpleNamespace
+
+    from medinterp_widgets.pipelines.heatmap_loss import Config
+    from medinterp_widgets.pipelines.heatmap_loss.acdc_arm import AcdcResult
+    from medinterp_widgets.pipelines.heatmap_loss.notes import method_notes
+
+    config = Config.from_preset("paper")
+    assert config.acdc_function_weight == 0.7 and config.acdc_function_parallel
+    weak = AcdcResult("ce", {}, 0.1, 0.0, np.zeros(2), "final.pt", function_dice=[0.2, 0.8, 0.9])
+    notes = method_notes(SimpleNamespace(config=config, acdc={"ce": weak}, acdc_diagnoses=["NOR"], run_root="r"), [])
+    assert any(n.startswith("ACDC deviation (cardiac-function term") and "0.3 x the CNN's" in n for n in notes)
+    assert any("below 0.6 for RV" in n for n in notes)
+    good = AcdcResult("ce", {}, 0.1, 0.0, np.zeros(2), "final.pt", function_dice=[0.8, 0.8, 0.9])
+    notes = method_notes(SimpleNamespace(config=config, acdc={"ce": good}, acdc_diagnoses=["NOR"], run_root="r"), [])
+    assert not any("ACDC warning" in n for n in notes)

@@ -92,4 +92,9 @@ def method_notes(results, rows: list[dict]) -> list[str]:
                 "inside the cross-validation, on the training folds only. The rows 'its CNN term alone' and 'the "
                 "cardiac-function term alone' score each part on the same folds; HiResCAM and the heart overlap "
                 "explain the CNN term.")
+            dice = next((r.function_dice for r in results.acdc.values() if r.function_dice), [])
+            weak = [name for name, value in zip(("RV", "myocardium", "LV cavity"), dice) if not value >= 0.6]
+            if weak:
+                notes.append(f"ACDC warning: the function term's out-of-fold segmentation Dice is below 0.6 for "
+                             f"{', '.join(weak)} ({', '.join(f'{d:.2f}' for d in dice)}); its indices are unreliable.")
     return notes
