@@ -166,13 +166,14 @@ def run_acdc(config: Config, folder: Path, run_root: Path, device,
                                      seg_weight=config.acdc_seg_weight, device=device, max_steps=config.limit_steps,
                                      augment=partial(augment_batch, channels=kwargs["in_channels"]))
                for loss in config.studies_of("acdc")}
-    data = None
-    if config.acdc_function_weight > 0:
+    data, function_oof = None, None
+    if config.acdc_function_weight > 0:  # shared by every loss's classifier
         data = function() if function is not None else function_term_data(config, folder, device)
         if data.patient_ids != [p.patient_id for p in patients]:
             raise RuntimeError("ACDC function term: its patients differ from the classifier's")
+        function_oof = _function_out_of_fold(data, np.array([p.label for p in patients]), folds, config)
     out = {loss: _score(loss, members, patients, validation, folds, kwargs, prep, config, run_root, device, data,
-                        folder) for loss, members in trained.items()}
+                        function_oof, folder) for loss, members in trained.items()}
     return out, [p.diagnosis for p in patients]
 
 
@@ -204,7 +205,7 @@ def _function_out_of_fold(function: FunctionTermData, labels: np.ndarray, folds,
 
 
 def _score(loss, trained, patients, validation, folds, kwargs, prep, config, run_root, device,
-           function: FunctionTermData | None, folder: Path) -> AcdcResult:
+           function: FunctionTermData | None, function_oof: np.ndarray | None, folder: Path) -> AcdcResult:
     per_repeat = np.zeros((config.acdc_repeats, len(patients)))
     overlaps, empties, fold_models = [], [], []
     for index, ((_, held_out), result) in enumerate(zip(folds, trained[:-1])):
@@ -223,9 +224,9 @@ def _score(loss, trained, patients, validation, folds, kwargs, prep, config, run
     extra = {"paper": "heatmap-loss", "dataset": "acdc", "loss": loss, "class_names": list(CLASS_NAMES),
              "preprocessing": prep, "aggregate": config.acdc_aggregate,
              "seed": config.seed, "heatmap_target": config.acdc_heatmap_target}
-    if function is not None:
+    if function is not None and function_oof is not None:
         w = config.acdc_function_weight
-        parts["function"] = _function_out_of_fold(function, labels, folds, config)
+        parts["function"] = function_oof
         per_repeat = (1 - w) * parts["cnn"] + w * parts["function"]
         function_model = fit_function_model(function.indices, labels, weight=w, c=config.acdc_function_c)
         path.parent.mkdir(parents=True, exist_ok=True)
