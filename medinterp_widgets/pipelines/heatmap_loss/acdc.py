@@ -32,18 +32,24 @@ PREPROCESSING = {"kind": "acdc-ed-es-pair", "crop": 160, "size": 64, "middle": (
 
 
 @dataclass
-class PatientStack:
-    """One patient: images (S, 2, size, size) float32 (ED, ES[, ED - ES]), label codes (S, size, size) uint8
-    (4 x ED label + ES label, 0: background in both frames), label 1 = diseased."""
+class Patient:
+    """One ACDC patient's preprocessed images and diagnosis; label 1 = diseased (anything but NOR)."""
 
     patient_id: str
     diagnosis: str | None
     images: np.ndarray
-    codes: np.ndarray
 
     @property
     def label(self) -> int:
         return int(self.diagnosis != HEALTHY)
+
+
+@dataclass
+class PatientStack(Patient):
+    """A patient's classifier input: images (S, 2, size, size) float32 (ED, ES[, ED - ES]), label codes
+    (S, size, size) uint8 (4 x ED label + ES label, 0: background in both frames)."""
+
+    codes: np.ndarray
 
     @property
     def heart(self) -> np.ndarray:
@@ -160,18 +166,11 @@ def read_patients(root, split: str | None = None, *, crop: int = PREPROCESSING["
 
 
 @dataclass
-class PatientFrames:
-    """One patient's ED and ES frames, every slice both have: images (2, S, size, size) float32 and labels
-    (2, S, size, size) uint8 0-3, each slice preprocessed as ``preprocess_frame``; label 1 = diseased."""
+class PatientFrames(Patient):
+    """A patient's ED and ES frames, every slice both have: images (2, S, size, size) float32 and labels
+    (2, S, size, size) uint8 0-3, each slice preprocessed as ``preprocess_frame``."""
 
-    patient_id: str
-    diagnosis: str | None
-    images: np.ndarray
     labels: np.ndarray
-
-    @property
-    def label(self) -> int:
-        return int(self.diagnosis != HEALTHY)
 
 
 def read_frames(root, split: str | None = None, *, crop: int = PREPROCESSING["crop"],
