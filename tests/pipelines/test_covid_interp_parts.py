@@ -15,7 +15,12 @@ from medinterp_widgets.data.errors import DataFormatError
 from medinterp_widgets.metrics import midpoint_threshold
 from medinterp_widgets.models import AlexNetClassifier, SmallResNet
 from medinterp_widgets.pipelines.covid_interp import Config, Preprocess, features, native_scores, strongest_neuron_maps
-from medinterp_widgets.pipelines.covid_interp.augment import AugmentedImages, random_affine, train_view
+from medinterp_widgets.pipelines.covid_interp.augment import (
+    AugmentedImages,
+    degrade_resolution,
+    random_affine,
+    train_view,
+)
 from medinterp_widgets.pipelines.covid_interp.baseline import build_alexnet, stability
 from medinterp_widgets.pipelines.covid_interp.classifier import recalibrate_batchnorm
 from medinterp_widgets.pipelines.covid_interp.evaluate import (
@@ -77,6 +82,21 @@ def test_identity_affine_keeps_the_image_and_augmentation_is_seeded():
     torch.testing.assert_close(items[0]["image"], Preprocess(16).apply(x[2:3])[0])
     moved = AugmentedImages(x, torch.tensor([0, 1, 1]), [2, 0], Preprocess(16), strength=1.0)[0]["image"]
     assert moved.shape == (1, 16, 16) and not torch.allclose(moved, items[0]["image"])
+
+
+def test_degrade_resolution_by_hand():
+    """An 8 x 8 picture of 2-pixel stripes at scale ~0.55: area to 4 x 4 gives the stripe means, bilinear back
+    to 8 x 8 (half-pixel centres, edges clamped) gives 1/4-3/4 blends between them."""
+    x = torch.tensor([[0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0]] * 8).view(1, 1, 8, 8)
+    out = degrade_resolution(x, probability=1.0, min_scale=0.5, generator=torch.Generator().manual_seed(3))
+    scale = 0.5 + 0.5 * float(torch.rand(2, generator=torch.Generator().manual_seed(3))[1])  # draws: chosen, scale
+    assert round(8 * scale) == 4  # seed 3 draws a 4 x 4 intermediate
+    torch.testing.assert_close(out[0, 0, 0], torch.tensor([0.0, 0.25, 0.75, 0.75, 0.25, 0.25, 0.75, 1.0]))
+    assert torch.equal(degrade_resolution(x, probability=0.0), x)
+    torch.testing.assert_close(degrade_resolution(x, probability=1.0, min_scale=1.0), x)
+    seeded = [degrade_resolution(torch.rand(3, 1, 16, 16, generator=torch.Generator().manual_seed(2)), 0.5, 0.4,
+                                 torch.Generator().manual_seed(3)) for _ in range(2)]
+    torch.testing.assert_close(*seeded)
 
 
 def test_nt_xent_of_two_orthogonal_images():

@@ -82,6 +82,23 @@ def ssl_view(x: torch.Tensor, generator=None) -> torch.Tensor:
     return jitter_intensity(moved, generator, contrast=0.4, noise=0.05, blur_probability=0.5)
 
 
+def degrade_resolution(images: torch.Tensor, probability: float, min_scale: float = 0.5,
+                       generator=None) -> torch.Tensor:
+    """With probability ``probability`` per image: resize (area) to s x its size, s ~ U(min_scale, 1), and back
+    (bilinear), so the picture looks like a figure reproduced from a smaller original. The UCSD figures differ in
+    native size by source and class (COVID ones smaller: a tenth under 90 px), so sharpness is a source cue; this
+    takes it away. (B, C, H, W) -> same; both draws are made for every image, so a seeded run repeats."""
+    n, _, height, width = images.shape
+    chosen = torch.rand(n, generator=generator) < probability
+    scales = _uniform(n, min_scale, 1.0, generator)
+    out = images.clone()
+    for i in torch.nonzero(chosen).flatten().tolist():
+        small = (max(4, round(height * float(scales[i]))), max(4, round(width * float(scales[i]))))
+        shrunk = F.interpolate(images[i:i + 1], size=small, mode="area")
+        out[i:i + 1] = F.interpolate(shrunk, size=(height, width), mode="bilinear", align_corners=False)
+    return out
+
+
 def random_gamma(images: torch.Tensor, strength: float = 1.0, generator=None) -> torch.Tensor:
     """x ** g per image with log g ~ U(-0.35 s, 0.35 s) (g in 0.70..1.42 at s = 1): a different display
     window / gamma of a grey image in 0..1, before the per-image intensity mapping."""
@@ -91,15 +108,18 @@ def random_gamma(images: torch.Tensor, strength: float = 1.0, generator=None) ->
 
 
 class AugmentedImages(Dataset):
-    """``{"image", "label"}`` items: ``images[indices]`` (N, 1, H, W) in 0..1 through ``random_gamma``, the
-    model's ``preprocess`` (per-image intensity mapping; lung fields found once per image on the clean
-    picture), then ``train_view`` at ``strength`` (torch's global generator, which the Trainer seeds).
+    """``{"image", "label"}`` items: ``images[indices]`` (N, 1, H, W) in 0..1 through ``random_gamma``,
+    ``degrade_resolution`` (with probability ``resolution``, scales down to ``min_scale``), the model's
+    ``preprocess`` (per-image intensity mapping; lung fields found once per image on the clean picture),
+    then ``train_view`` at ``strength`` (torch's global generator, which the Trainer seeds).
     ``strength`` 0: the preprocessed image unchanged.
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, indices, preprocess, strength: float = 1.0,
-                 rot90: bool = False, max_zoom: float | None = None):
+                 rot90: bool = False, max_zoom: float | None = None, resolution: float = 0.0,
+                 min_scale: float = 0.5):
         self.images, self.labels, self.preprocess = images, labels, preprocess
+        self.resolution, self.min_scale = resolution, min_scale
         self.indices = [int(i) for i in indices]
         self.strength, self.rot90, self.max_zoom = strength, rot90, max_zoom
         self.masks = preprocess.masks(images[self.indices])  # (n, H, W) bool, or None
@@ -113,6 +133,9 @@ class AugmentedImages(Dataset):
         if self.clean is not None:
             return {"image": self.clean[i], "label": self.labels[index]}
         masks = None if self.masks is None else self.masks[i:i + 1]
-        image = self.preprocess.apply(random_gamma(self.images[index:index + 1], self.strength), masks)  # (1, 1, H, W)
+        picture = random_gamma(self.images[index:index + 1], self.strength)
+        if self.resolution > 0:
+            picture = degrade_resolution(picture, self.resolution, self.min_scale)
+        image = self.preprocess.apply(picture, masks)  # (1, 1, H, W)
         moved = train_view(image, self.strength, rot90=self.rot90, max_zoom=self.max_zoom)[0]
         return {"image": moved, "label": self.labels[index]}

@@ -77,7 +77,9 @@ def train_alexnet_fold(config: Config, images, train_ids: np.ndarray, val_ids: n
     labels = images.labels
     model = build_alexnet(config)
     folder = run_dir / f"alexnet-fold{fold}"
-    trainer = Trainer(model, AugmentedImages(images.images, labels, train_ids, preprocess, strength=0.0),
+    train_items = AugmentedImages(images.images, labels, train_ids, preprocess, strength=config.alexnet_augment,
+                                  resolution=config.alexnet_resolution, min_scale=config.augment_min_scale)
+    trainer = Trainer(model, train_items,
                       AugmentedImages(images.images, labels, val_ids, preprocess, strength=0.0),
                       train_config(config, folder, fold, len(train_ids)), callbacks=callbacks)
     history = trainer.fit()

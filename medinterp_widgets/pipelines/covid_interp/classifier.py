@@ -144,7 +144,8 @@ def train_classifier_fold(config: Config, images, train_ids: np.ndarray, val_ids
     folder = run_dir / f"{name}-fold{fold}"
     train = fine_tune_config(config, folder, fold, len(train_ids), preprocess, name)
     train_items = AugmentedImages(images.images, labels, train_ids, preprocess, strength=config.augment,
-                                  max_zoom=config.max_zoom, rot90=config.rot90)
+                                  max_zoom=config.max_zoom, rot90=config.rot90,
+                                  resolution=config.augment_resolution, min_scale=config.augment_min_scale)
     trainer = Trainer(model, train_items,
                       AugmentedImages(images.images, labels, val_ids, preprocess, strength=0.0), train,
                       loss=training_loss(config, preprocess, lesions), callbacks=callbacks)
